@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Quickstart 2: set everything up, then run lint, type checks and the whole test suite.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-env.sh dev
+export HF_HUB_OFFLINE=1
+.venv/bin/ruff check src tests bench
+.venv/bin/mypy
+.venv/bin/pytest "$@"

@@ -1,0 +1,156 @@
+"""Terminal output for the CLI: progress bars, summaries, tables. Formatting only, no logic.
+
+Text that comes from the corpus (titles, snippets) is printed without rich markup, so a page
+cannot restyle the terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alignment_qa.index.store import SearchHit
+from alignment_qa.ingest.pipeline import IngestSummary
+
+SNIPPET_CHARS = 220
+
+
+class RichProgress:
+    """A ``ProgressReporter`` drawing one bar per phase on a terminal (silent otherwise)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._progress.stop()
+
+    def start(self, phase: str, total: int) -> None:
+        self._task = self._progress.add_task(phase, total=total)
+
+    def advance(self, amount: int = 1) -> None:
+        if self._task is not None:
+            self._progress.advance(self._task, amount)
+
+    def finish(self) -> None:
+        if self._task is not None:
+            task = self._task
+            self._progress.update(task, completed=self._progress.tasks[task].total)
+        self._task = None
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """One line of at most ``limit`` characters, cut at a word boundary."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def hit_as_dict(hit: SearchHit) -> dict[str, Any]:
+    meta = hit.metadata
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 4),
+        "page_id": meta.get("page_id"),
+        "title": meta.get("title"),
+        "section": meta.get("section"),
+        "anchor": meta.get("anchor"),
+        "url": meta.get("url") or None,
+        "start": meta.get("start"),
+        "end": meta.get("end"),
+        "text": hit.text,
+    }
+
+
+def print_hits(console: Console, query: str, hits: list[SearchHit]) -> None:
+    if not hits:
+        console.print("No chunks found.")
+        return
+    table = Table(title=f"Top {len(hits)} chunks for: {escape(query)}", show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("page / section", ratio=1)
+    table.add_column("snippet", ratio=2)
+    for hit in hits:
+        meta = hit.metadata
+        where = f"{meta.get('title')}\n{meta.get('section') or '(introduction)'}\n{meta.get('page_id')}"
+        if meta.get("anchor"):
+            where += f"#{meta['anchor']}"
+        table.add_row(str(hit.rank), f"{hit.score:.3f}", escape(where), escape(snippet(hit.text)))
+    console.print(table)
+
+
+def print_ingest_summary(console: Console, summary: IngestSummary, location: str) -> None:
+    console.print(
+        f"Ingest finished in {summary.seconds:.1f} s: {len(summary.added)} added, "
+        f"{len(summary.updated)} updated, {len(summary.removed)} removed, "
+        f"{len(summary.unchanged)} unchanged, {len(summary.skipped)} skipped.",
+        highlight=False,
+    )
+    console.print(
+        f"Chunks embedded: {summary.chunks_written}; chunks in the index: {summary.chunks_total} "
+        f"({escape(location)}).",
+        highlight=False,
+    )
+    if summary.skipped:
+        console.print(f"Skipped {len(summary.skipped)} file(s):", highlight=False)
+        for item in summary.skipped:
+            console.print(f"  {escape(item.path)}: {escape(item.reason)}", highlight=False)
+
+
+def print_stats(console: Console, info: dict[str, Any]) -> None:
+    last = info.get("last_ingest") or "never"
+    rows = [
+        ("Pages", str(info["pages"])),
+        ("Chunks", str(info["chunks"])),
+        ("Embedding model", f"{info['embed_model']} (dimension {info['embed_dim']})"),
+        ("Store", str(info["store"])),
+        ("Last ingest", str(last)),
+    ]
+    summary = info.get("last_ingest_summary") or {}
+    if summary:
+        rows.append(("Last ingest did", ", ".join(f"{key} {value}" for key, value in summary.items())))
+    if info.get("incomplete_pages"):
+        rows.append(("Incomplete pages", ", ".join(info["incomplete_pages"]) + " (run ingest again)"))
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    console.print(table)
+
+
+def print_no_index(console: Console, location: str) -> None:
+    console.print(
+        f"No index yet at {escape(location)}.\n"
+        "Add pages with: alignment-qa ingest PATH  (for example: alignment-qa ingest sample-corpus)",
+        highlight=False,
+    )
+
+
+def print_config(console: Console, values: dict[str, Any], sources: dict[str, str], config_file: Path | None) -> None:
+    table = Table(title=f"Effective settings (config file: {config_file or 'none'})")
+    table.add_column("setting")
+    table.add_column("value")
+    table.add_column("from")
+    for key, value in values.items():
+        table.add_row(key, escape(str(value)), escape(sources[key]))
+    console.print(table)

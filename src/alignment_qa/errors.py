@@ -1,0 +1,33 @@
+"""The error tree of the core.
+
+Core code raises these; only the edges (CLI, UI, bot) turn them into friendly messages.
+Anything else that escapes is a bug and may show a traceback.
+"""
+
+
+class AlignmentQAError(Exception):
+    """Base class of every error meant for a user: the message says what to do."""
+
+
+class ConfigError(AlignmentQAError):
+    """A setting, config file or environment variable is invalid."""
+
+
+class MissingExtraError(AlignmentQAError):
+    """An optional dependency group (extra) is not installed."""
+
+
+class IndexMismatchError(AlignmentQAError):
+    """The index was built with another embedding model or chunker than the one configured."""
+
+
+class StoreUnavailableError(AlignmentQAError):
+    """The Chroma store cannot be opened or reached."""
+
+
+class ModelLoadError(AlignmentQAError):
+    """The embedding model cannot be found or loaded."""
+
+
+class InputPathError(AlignmentQAError):
+    """A path given on the command line does not exist or cannot be used."""

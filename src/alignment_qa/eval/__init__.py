@@ -1,0 +1,1 @@
+"""Offline evaluation of retrieval and cited answers. Not implemented yet (see the issues)."""

@@ -1,0 +1,1 @@
+"""Vectors and storage: the embedding model (``embedder``) and the Chroma store (``store``)."""

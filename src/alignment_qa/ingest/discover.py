@@ -1,0 +1,142 @@
+"""Find the page files under the paths a user gives, and say why any candidate is skipped.
+
+A page's id is its path relative to the root it was found under, in POSIX form. Folders are
+walked recursively; hidden files and folders (``.git``) and files with other extensions are
+ignored silently, while broken symlinks, symlink loops and non-regular files are reported.
+Reading and cleaning the files is left to ``read`` and ``clean``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alignment_qa.errors import InputPathError
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """A file to read as a page."""
+
+    page_id: str
+    path: Path
+    root: Path
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Discovery:
+    """What a walk found: the pages, the skipped files and the folders that are synced."""
+
+    pages: list[PageFile] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    synced_roots: list[Path] = field(default_factory=list)
+    ignored: int = 0
+
+
+def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: bool = True) -> Discovery:
+    """Walk ``paths``. A folder is a root whose page set is synced; a file is a single page.
+
+    Raises ``InputPathError`` when a path does not exist, before anything else is done.
+    """
+    exts = {ext.lower() for ext in extensions}
+    given = list(paths)
+    for path in given:
+        if not os.path.lexists(path):
+            raise InputPathError(f"path not found: {path}")
+        if not path.exists():
+            raise InputPathError(f"path is a broken symbolic link: {path}")
+    found = Discovery()
+    seen_ids: dict[str, Path] = {}
+    for path in given:
+        resolved = path.resolve()
+        if resolved.is_dir():
+            found.synced_roots.append(resolved)
+            candidates = _walk(resolved, exts, follow_symlinks, found)
+            root = resolved
+        else:
+            root = resolved.parent
+            candidates = [path.absolute()]
+        for candidate in candidates:
+            page_id = candidate.relative_to(root).as_posix() if candidate.is_relative_to(root) else candidate.name
+            if page_id in seen_ids and seen_ids[page_id] != candidate:
+                found.skipped.append(
+                    Skipped(str(candidate), f"page id '{page_id}' already comes from {seen_ids[page_id]}")
+                )
+                continue
+            if page_id not in seen_ids:
+                seen_ids[page_id] = candidate
+                found.pages.append(PageFile(page_id=page_id, path=candidate, root=root))
+    return found
+
+
+def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -> list[Path]:
+    """Files with a wanted extension under ``root``, sorted; problems go to ``found.skipped``."""
+    files: list[Path] = []
+    visited_dirs: set[tuple[int, int]] = set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = folder.stat()
+        except OSError as exc:
+            found.skipped.append(Skipped(str(folder), f"cannot open folder: {exc.strerror or exc}"))
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in visited_dirs:
+            found.skipped.append(Skipped(str(folder), "symlink loop: folder already visited"))
+            continue
+        visited_dirs.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            found.skipped.append(Skipped(str(folder), f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        subfolders: list[Path] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            is_link = entry.is_symlink()
+            if is_link and not follow_symlinks:
+                found.ignored += 1
+                continue
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                if is_link:
+                    found.skipped.append(Skipped(str(path), _link_problem(path, exc)))
+                else:
+                    found.skipped.append(Skipped(str(path), f"cannot stat: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(mode):
+                subfolders.append(path)
+            elif path.suffix.lower() not in exts:
+                found.ignored += 1
+            elif not stat.S_ISREG(mode):
+                found.skipped.append(Skipped(str(path), "not a regular file"))
+            else:
+                files.append(path)
+        stack.extend(reversed(subfolders))
+    return sorted(files)
+
+
+def _link_problem(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    return f"broken symlink (points to {target})"

