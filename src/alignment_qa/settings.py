@@ -51,8 +51,7 @@ class StoreSettings(_Section):
     )
     collection: str = Field(
         "alignment_qa",
-        description="Name of the Chroma collection holding the chunks (3-512 characters of "
-        "[a-zA-Z0-9._-]).",
+        description="Name of the Chroma collection holding the chunks (3-512 characters of [a-zA-Z0-9._-]).",
     )
 
     @field_validator("chroma_url")
@@ -94,9 +93,7 @@ class IngestSettings(_Section):
         "tokens included. Empty: the embedding model's window (256 for all-MiniLM-L6-v2). "
         "Larger than the window is an error, since the model would cut the text off.",
     )
-    follow_symlinks: bool = Field(
-        True, description="Follow symbolic links to files and folders (loops are detected)."
-    )
+    follow_symlinks: bool = Field(True, description="Follow symbolic links to files and folders (loops are detected).")
     write_window: int = Field(
         512,
         ge=1,
@@ -126,12 +123,12 @@ class Settings(BaseSettings):
         validate_assignment=True,
     )
 
-    store: StoreSettings = Field(default_factory=StoreSettings, description="Where the index lives.")
+    store: StoreSettings = Field(default_factory=lambda: StoreSettings(), description="Where the index lives.")
     embedding: EmbeddingSettings = Field(
-        default_factory=EmbeddingSettings, description="The embedding model."
+        default_factory=lambda: EmbeddingSettings(), description="The embedding model."
     )
-    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Reading and chunking.")
-    search: SearchSettings = Field(default_factory=SearchSettings, description="Search defaults.")
+    ingest: IngestSettings = Field(default_factory=lambda: IngestSettings(), description="Reading and chunking.")
+    search: SearchSettings = Field(default_factory=lambda: SearchSettings(), description="Search defaults.")
 
     @classmethod
     def settings_customise_sources(
@@ -233,9 +230,7 @@ def _format_validation_error(exc: ValidationError, sources: Mapping[str, str]) -
     return "\n".join(lines)
 
 
-def load_settings(
-    config_path: Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> LoadedSettings:
+def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> LoadedSettings:
     """Build the effective settings from all layers; raise ``ConfigError`` on bad input.
 
     ``overrides`` maps dotted keys (``"search.top_k"``) to values given on the command line.
@@ -258,9 +253,7 @@ def load_settings(
         raise ConfigError("config file path is empty")
 
     try:
-        env_data = EnvSettingsSource(
-            Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False
-        )()
+        env_data = EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False)()
     except Exception as exc:  # pydantic-settings raises SettingsError on unparsable JSON values
         raise ConfigError(f"invalid {ENV_PREFIX}* environment variable: {exc}") from exc
     env_flat = {key: value for key, value in _flatten(env_data).items() if key in known_keys}

@@ -66,13 +66,20 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file (default: ./alignment-qa.toml if present).")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML settings file (default: ./alignment-qa.toml if present)."),
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Folder for the embedded index (store.data_dir).")] = None,
     chroma_url: Annotated[str | None, typer.Option(help="Chroma server URL (store.chroma_url).")] = None,
     collection: Annotated[str | None, typer.Option(help="Chroma collection name (store.collection).")] = None,
     embed_model: Annotated[str | None, typer.Option(help="Embedding model name or folder (embedding.model).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", "-s", help="Any setting as KEY=VALUE, e.g. -s ingest.max_file_mb=2.")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", "-s", help="Any setting as KEY=VALUE, e.g. -s ingest.max_file_mb=2.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
 ) -> None:
     overrides = _parse_set(set_ or [])
     overrides.update(
@@ -107,7 +114,9 @@ def _services(loaded: LoadedSettings) -> tuple[Any, Any]:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Folders (synced: removed pages leave the index) or single files.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Folders (synced: removed pages leave the index) or single files.")
+    ],
     rebuild: Annotated[bool, typer.Option(help="Delete the collection first and index everything again.")] = False,
     max_file_mb: Annotated[float | None, typer.Option(help="Skip files larger than this (ingest.max_file_mb).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,

@@ -106,8 +106,7 @@ def print_ingest_summary(console: Console, summary: IngestSummary, location: str
         highlight=False,
     )
     console.print(
-        f"Chunks embedded: {summary.chunks_written}; chunks in the index: {summary.chunks_total} "
-        f"({escape(location)}).",
+        f"Chunks embedded: {summary.chunks_written}; chunks in the index: {summary.chunks_total} ({escape(location)}).",
         highlight=False,
     )
     if summary.skipped:

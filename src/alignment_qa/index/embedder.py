@@ -80,7 +80,10 @@ class Embedder:
     @cached_property
     def max_tokens(self) -> int:
         """The model's window: inputs longer than this many word-pieces are cut off."""
-        return int(self.model.max_seq_length)
+        window = self.model.max_seq_length
+        if window is None:
+            raise ModelLoadError(f"embedding model '{self.name}' does not report its input window")
+        return int(window)
 
     @cached_property
     def special_tokens(self) -> int:
@@ -111,7 +114,7 @@ class Embedder:
         order = sorted(range(len(texts)), key=lambda i: -sizes[i])
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         for first in range(0, len(order), self.batch_size):
-            batch = order[first:first + self.batch_size]
+            batch = order[first : first + self.batch_size]
             vectors = self.model.encode(
                 [texts[i] for i in batch],
                 batch_size=self.batch_size,

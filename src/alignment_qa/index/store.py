@@ -63,6 +63,11 @@ class SearchHit:
     metadata: dict[str, Any]
 
 
+def _page_in(page_ids: Sequence[str]) -> Any:
+    """A Chroma ``where`` filter matching chunks of any of ``page_ids``."""
+    return {"page_id": {"$in": list(page_ids)}}
+
+
 class ChunkStore:
     """A Chroma collection of chunks, embedded or on a server."""
 
@@ -181,7 +186,7 @@ class ChunkStore:
 
     def search(self, collection: Collection, vector: np.ndarray, k: int) -> list[SearchHit]:
         result = collection.query(
-            query_embeddings=[vector.astype(np.float32)],
+            query_embeddings=[vector.astype(np.float32).tolist()],
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )
@@ -215,20 +220,20 @@ class ChunkStore:
         """Delete the chunks of the ``replaced`` pages, then add ``chunks`` in as few calls as
         the store allows (one for a normal window), so pages appear whole or not at all."""
         if replaced:
-            collection.delete(where={"page_id": {"$in": list(replaced)}})
+            collection.delete(where=_page_in(replaced))
         step = self._connect().get_max_batch_size()
         for first in range(0, len(chunks), step):
-            part = chunks[first:first + step]
+            part = chunks[first : first + step]
             collection.add(
                 ids=[chunk.id for chunk in part],
-                embeddings=vectors[first:first + step].astype(np.float32),
+                embeddings=vectors[first : first + step].astype(np.float32),
                 documents=[chunk.text for chunk in part],
-                metadatas=[chunk.metadata for chunk in part],  # type: ignore[misc]
+                metadatas=[chunk.metadata for chunk in part],
             )
 
     def remove_pages(self, collection: Collection, page_ids: Sequence[str]) -> None:
         if page_ids:
-            collection.delete(where={"page_id": {"$in": list(page_ids)}})
+            collection.delete(where=_page_in(page_ids))
 
     def set_root(self, collection: Collection, page_id: str, root: str) -> None:
         """Record that an unchanged page now comes from another folder (a moved corpus)."""

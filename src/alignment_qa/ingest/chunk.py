@@ -56,8 +56,10 @@ class Chunk:
 
 
 _ABBREVIATIONS = frozenset(
-    "e.g i.e etc al vs cf fig figs eq eqs no nos dr mr mrs ms prof st jr sr approx ch sec vol pp "
-    "p ca inc ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k ph.d resp".split()
+    (
+        "e.g i.e etc al vs cf fig figs eq eqs no nos dr mr mrs ms prof st jr sr approx ch sec vol pp p ca "
+        "inc ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k ph.d resp"
+    ).split()
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*\s+$")
@@ -97,10 +99,11 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCounter) -> list[tuple[int, int]]:
     """Split one over-long sentence at word boundaries into spans of at most ``budget`` tokens."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0]:span[1]])]
-    counts = counter.count([text[span[0] + s:span[0] + e] for s, e in words])
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
+    counts = counter.count([text[span[0] + s : span[0] + e] for s, e in words])
     pieces: list[tuple[int, int]] = []
-    piece_start, used = None, 0
+    piece_start: int | None = None
+    used = previous_end = 0
     for (word_start, word_end), count in zip(words, counts, strict=True):
         if piece_start is not None and used + count > budget:
             pieces.append((piece_start, span[0] + previous_end))
@@ -196,7 +199,9 @@ def _with_tokens(chunk: Chunk, tokens: int) -> Chunk:
     return chunk if chunk.tokens == tokens else Chunk(**{**chunk.__dict__, "tokens": tokens})
 
 
-def _resplit(page: CleanPage, chunks: list[Chunk], actual: list[int], max_tokens: int, counter: TokenCounter) -> list[Chunk]:
+def _resplit(
+    page: CleanPage, chunks: list[Chunk], actual: list[int], max_tokens: int, counter: TokenCounter
+) -> list[Chunk]:
     room = max_tokens - counter.special_tokens
     result: list[Chunk] = []
     for chunk, count in zip(chunks, actual, strict=True):

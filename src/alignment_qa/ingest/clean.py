@@ -104,7 +104,7 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
             meta[last_key] = item.group(2).strip().strip("'\"")
         elif last_key and re.match(r"^\s*-\s+", line):  # YAML block list
             meta[last_key] = ", ".join(filter(None, [meta[last_key], line.strip()[1:].strip()]))
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
 def _header_block(lines: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -129,6 +129,7 @@ def _header_block(lines: list[str]) -> tuple[dict[str, str], list[str]]:
 
 # -- plain-text wiki export ---------------------------------------------------------------------
 
+
 def _looks_like_heading(line: str, previous: str, following: str) -> bool:
     words = line.split()
     return (
@@ -151,7 +152,7 @@ def text_export_to_markdown(text: str) -> str:
     index = 0
     while index < len(lines):
         line = lines[index].strip()
-        following = next((item for item in lines[index + 1:] if item.strip()), "")
+        following = next((item for item in lines[index + 1 :] if item.strip()), "")
         previous = lines[index - 1] if index else ""
         if not line:
             out.append("")
@@ -206,9 +207,7 @@ def _dedent(lines: list[str], width: int) -> list[str]:
 
 def _table_lines(rows: list[str]) -> list[str]:
     cells = [
-        [clean_inline(cell) for cell in row.strip().strip("|").split("|")]
-        for row in rows
-        if not _TABLE_RULE.match(row)
+        [clean_inline(cell) for cell in row.strip().strip("|").split("|")] for row in rows if not _TABLE_RULE.match(row)
     ]
     has_header = len(rows) > 1 and bool(_TABLE_RULE.match(rows[1]))
     if has_header and cells and all(len(row) == 2 for row in cells):
@@ -315,6 +314,7 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
 
 
 # -- assembling the page ------------------------------------------------------------------------
+
 
 def _assemble(blocks: list[_Block], fallback_title: str) -> tuple[str, str, list[Section]]:
     """Join blocks into the clean text and compute the sections' spans and anchors."""

@@ -14,21 +14,65 @@ import re
 from html.parser import HTMLParser
 
 DROP_TAGS = frozenset(
-    {"script", "style", "iframe", "button", "audio", "video", "svg", "noscript", "template",
-     "select", "nav", "object", "canvas", "math"}
+    {
+        "script",
+        "style",
+        "iframe",
+        "button",
+        "audio",
+        "video",
+        "svg",
+        "noscript",
+        "template",
+        "select",
+        "nav",
+        "object",
+        "canvas",
+        "math",
+    }
 )
 DROP_CLASSES = frozenset(
-    {"section-meta", "chapter-meta", "meta-grid", "action-buttons", "atlas-audio-player",
-     "errors-toggle-container", "headerlink"}
+    {
+        "section-meta",
+        "chapter-meta",
+        "meta-grid",
+        "action-buttons",
+        "atlas-audio-player",
+        "errors-toggle-container",
+        "headerlink",
+    }
 )
 VOID_TAGS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr", "tab"}
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "tab"}
 )
 BLOCK_TAGS = frozenset(
-    {"div", "p", "figure", "figcaption", "section", "article", "aside", "ul", "ol", "table",
-     "thead", "tbody", "blockquote", "pre", "header", "footer", "main", "details", "summary",
-     "dl", "dt", "dd", "body", "html", "center"}
+    {
+        "div",
+        "p",
+        "figure",
+        "figcaption",
+        "section",
+        "article",
+        "aside",
+        "ul",
+        "ol",
+        "table",
+        "thead",
+        "tbody",
+        "blockquote",
+        "pre",
+        "header",
+        "footer",
+        "main",
+        "details",
+        "summary",
+        "dl",
+        "dt",
+        "dd",
+        "body",
+        "html",
+        "center",
+    }
 )
 HEADING_TAGS = {f"h{level}": level for level in range(1, 7)}
 

@@ -14,11 +14,9 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
-
-import numpy as np
 
 from alignment_qa.errors import ConfigError
 from alignment_qa.index.embedder import Embedder
@@ -205,14 +203,12 @@ def ingest(
         progress.finish()
 
     synced = {str(root) for root in found.synced_roots}
-    gone = sorted(
-        page_id for page_id, state in states.items() if page_id not in seen and state.root in synced
-    )
+    gone = sorted(page_id for page_id, state in states.items() if page_id not in seen and state.root in synced)
     if collection is not None:
         store.remove_pages(collection, gone)
         summary.removed.extend(gone)
         summary.chunks_total = collection.count()
-        store.record_ingest(collection, datetime.now(timezone.utc).isoformat(timespec="seconds"), summary.counts())
+        store.record_ingest(collection, datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -268,11 +264,7 @@ def _embed_and_write(
         on_batch=progress.advance,
         lengths=[chunk.tokens for chunk in chunks],
     )
-    records = [
-        record
-        for item in window
-        for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)
-    ]
+    records = [record for item in window for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)]
     replaced = [item.file.page_id for item in window if not item.is_new]
     store.write_pages(collection, replaced, records, vectors)  # type: ignore[arg-type]
     summary.chunks_written += len(records)

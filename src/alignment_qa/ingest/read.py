@@ -57,9 +57,7 @@ def decode_page(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnusableFile(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from exc
+        raise UnusableFile(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

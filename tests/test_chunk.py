@@ -1,0 +1,49 @@
+"""Chunks fit the model window (counted with the model's tokenizer) and point into the page."""
+
+from __future__ import annotations
+
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.ingest.chunk import chunk_page, split_sentences
+from alignment_qa.ingest.clean import clean_page
+from conftest import SAMPLE_CORPUS
+
+
+def test_sentence_split_respects_abbreviations() -> None:
+    text = "Hubinger et al. argue this, e.g. in 2019. Then J. Smith replied (see Fig. 3). Done!\nNext line"
+    spans = split_sentences(text, 0, len(text))
+    assert [text[s:e] for s, e in spans] == [
+        "Hubinger et al. argue this, e.g. in 2019.",
+        "Then J. Smith replied (see Fig. 3).",
+        "Done!",
+        "Next line",
+    ]
+
+
+def test_chunks_fit_window_and_offsets_are_exact(embedder: Embedder) -> None:
+    long_sentence = " ".join(["interpretability"] * 400)  # one sentence longer than the window
+    body = " ".join(f"Sentence number {i} talks about reward models and oversight." for i in range(120))
+    raw = f"# A page\n\n## First part\n\n{body}\n\n## Second part\n\n{long_sentence}.\n"
+    page = clean_page(raw, "a.md", ".md")
+    chunks = chunk_page(page, 128, embedder)
+    assert len(chunks) > 4
+    tokenizer = embedder.model.tokenizer
+    for position, chunk in enumerate(chunks):
+        assert chunk.index == position
+        assert page.text[chunk.start : chunk.end] == chunk.text
+        assert len(tokenizer(chunk.embed_text)["input_ids"]) <= 128  # special tokens included
+        assert chunk.prefix.startswith("A page > ")
+    assert {chunk.section_path for chunk in chunks} == {("First part",), ("Second part",)}
+    # nothing is lost: every word of the page body is in some chunk
+    covered = " ".join(chunk.text for chunk in chunks)
+    assert covered.count("interpretability") == 400
+    assert covered.count("Sentence number") == 120
+
+
+def test_default_window_is_the_models(embedder: Embedder) -> None:
+    raw = (SAMPLE_CORPUS / "textbook/rlhf.md").read_text()
+    page = clean_page(raw, "rlhf.md", ".md")
+    chunks = chunk_page(page, embedder.max_tokens, embedder)
+    assert embedder.max_tokens == 256
+    assert all(chunk.tokens + embedder.special_tokens <= 256 for chunk in chunks)
+    assert chunks[0].prefix == "6.2 Learning from human feedback\n"
+    assert any("Definition: Reinforcement Learning from Human Feedback" in chunk.text for chunk in chunks)

@@ -1,0 +1,123 @@
+"""Cleaning keeps content, drops noise, and finds titles, metadata and sections."""
+
+from __future__ import annotations
+
+from alignment_qa.ingest.clean import clean_page, slugify
+from conftest import SAMPLE_CORPUS
+
+MKDOCS = """# 6.4 Learning from imitation
+<div class="section-meta">
+    <div class="meta-item">
+        <div class="meta-label">Reading Time</div>
+        <div class="meta-value">12 min</div>
+    </div>
+</div>
+
+Intro text about imitation.[^1]
+
+## 6.4.1 Imitation Learning (IL) {: #01}
+
+!!! info "Definition: Imitation Learning"
+
+
+
+    Imitation learning learns by watching an **expert**.
+
+
+
+<figure markdown="span">
+![Enter image alt description](Images/q7l_Image_10.png){ loading=lazy }
+  <figcaption markdown="1"><b>Figure 6.10:</b> A table of methods ([Brunskill, 2022](https://example.org/x)).</figcaption>
+</figure>
+
+| Method | Needs reward |
+| --- | --- |
+| IL | no |
+
+[^1]: A footnote that matters.
+"""
+
+
+def test_mkdocs_noise_removed_content_kept() -> None:
+    page = clean_page(MKDOCS, "04.md", ".md")
+    assert page.title == "6.4 Learning from imitation"
+    text = page.text
+    for noise in ("Reading Time", "12 min", "{:", "#01", "Images/", "loading=lazy", "<", "[^1]", "**"):
+        assert noise not in text
+    for content in (
+        "Definition: Imitation Learning",
+        "Imitation learning learns by watching an expert.",
+        "Figure 6.10: A table of methods (Brunskill, 2022).",
+        "IL: no",
+        "Footnote 1: A footnote that matters.",
+        "Intro text about imitation.",
+    ):
+        assert content in text
+
+
+def test_sections_have_paths_anchors_and_exact_offsets() -> None:
+    page = clean_page(MKDOCS, "04.md", ".md")
+    paths = [section.path for section in page.sections]
+    assert paths == [(), ("6.4.1 Imitation Learning (IL)",)]
+    assert [section.anchor for section in page.sections] == ["", "01"]
+    body = page.text[page.sections[1].start : page.sections[1].end]
+    assert body.startswith("Definition: Imitation Learning")
+    assert body.endswith("Footnote 1: A footnote that matters.")
+
+
+def test_markdown_header_metadata() -> None:
+    page = clean_page((SAMPLE_CORPUS / "wiki/reward-hacking.md").read_text(), "reward-hacking.md", ".md")
+    assert page.title == "Reward hacking"
+    assert page.url == "https://example.org/wiki/reward_hacking"
+    assert page.categories == ["AI Alignment", "Outer alignment"]
+    assert page.updated == "2026-03-14"
+    assert "Source:" not in page.text
+    assert page.text.count("Reward hacking\n") == 1  # the repeated title heading is dropped
+    assert "Alignment layer: Outer alignment" in page.text  # key-facts table as text
+    assert ("Key facts",) in [section.path for section in page.sections]
+
+
+def test_front_matter_metadata() -> None:
+    page = clean_page((SAMPLE_CORPUS / "wiki/goodharts-law.md").read_text(), "goodharts-law.md", ".md")
+    assert page.url == "https://example.org/wiki/goodharts_law"
+    assert page.categories == ["Economics", "AI Alignment"]
+    assert page.updated == "2025-11-02"
+    assert "title:" not in page.text
+
+
+def test_plain_text_wiki_export() -> None:
+    raw = (SAMPLE_CORPUS / "wiki/outer-vs-inner-alignment.txt").read_text()
+    page = clean_page(raw, "outer-vs-inner-alignment.txt", ".txt")
+    assert page.title == "Outer and inner alignment"
+    headings = [section.path[0] for section in page.sections]
+    assert headings == ["Overview", "Outer alignment", "Inner alignment", "Where RLHF fits", "Related pages"]
+    # "-" alone on a line starts a list item whose text is on the next line
+    assert "- RLHF (reinforcement learning from human feedback) is mainly an outer alignment technique." in page.text
+
+
+def test_html_page() -> None:
+    raw = (SAMPLE_CORPUS / "notes/scalable-oversight.html").read_text()
+    page = clean_page(raw, "scalable-oversight.html", ".html")
+    assert page.title == "Scalable oversight"
+    assert "console.log" not in page.text and "Home" not in page.text
+    assert "- Debate: two models argue" in page.text
+    assert "Debate | Refuting a lie is easier than lying" in page.text
+    assert [section.anchor for section in page.sections] == ["", "proposed-approaches", "relation-to-rlhf"]
+
+
+def test_title_falls_back_to_file_name() -> None:
+    page = clean_page("Just a paragraph with no heading at all.", "notes-on-x.md", ".md")
+    assert page.title == "notes-on-x"
+    assert page.sections[0].path == ()
+
+
+def test_admonition_variants_and_quote() -> None:
+    text = '# T\n\n??? note\n    Collapsed body.\n\n!!! quote "Someone, 2020"\n    Said a thing.\n'
+    page = clean_page(text, "t.md", ".md")
+    assert "Note\n\nCollapsed body." in page.text
+    assert "Quote: Someone, 2020\n\nSaid a thing." in page.text
+
+
+def test_slugify_matches_mkdocs() -> None:
+    assert slugify('Stuart Russell and the "King Midas problem"') == "stuart-russell-and-the-king-midas-problem"
+    assert slugify("Recent work (2023-2026)") == "recent-work-2023-2026"

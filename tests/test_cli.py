@@ -1,0 +1,113 @@
+"""The command line as a user runs it: real processes, real index, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE_CORPUS
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "alignment_qa", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("cli")
+    result = run("ingest", str(SAMPLE_CORPUS), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "7 added" in result.stdout
+    return workdir
+
+
+def test_search_finds_the_right_page(indexed: Path) -> None:
+    result = run("search", "Is RLHF an inner alignment fix?", "-k", "3", "--json", cwd=indexed)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    assert hits[0]["page_id"] in {"wiki/outer-vs-inner-alignment.txt", "textbook/rlhf.md"}
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+    table = run("search", "goal misgeneralization CoinRun", cwd=indexed)
+    assert "7.1 Goal misgeneralization" in table.stdout
+
+
+def test_stats(indexed: Path) -> None:
+    result = run("stats", "--json", cwd=indexed)
+    info = json.loads(result.stdout)
+    assert info["pages"] == 7 and info["chunks"] >= 7
+    assert info["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2" and info["embed_dim"] == 384
+    assert info["last_ingest"]
+    text = run("stats", cwd=indexed).stdout
+    assert "Pages" in text and "Last ingest" in text
+
+
+def test_reingest_unchanged_embeds_nothing(indexed: Path) -> None:
+    result = run("ingest", str(SAMPLE_CORPUS), "--json", cwd=indexed)
+    summary = json.loads(result.stdout)
+    assert summary["chunks_written"] == 0 and len(summary["unchanged"]) == 7
+
+
+def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run("ingest", "no/such/folder", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: path not found: no/such/folder"
+    assert not (tmp_path / ".alignment-qa").exists()
+
+
+def test_no_index_yet_says_what_to_do(tmp_path: Path) -> None:
+    for command in (["stats"], ["search", "anything"]):
+        result = run(*command, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "No index yet" in result.stdout and "alignment-qa ingest" in result.stdout
+        assert "Traceback" not in result.stderr
+
+
+def test_empty_query_is_a_message(indexed: Path) -> None:
+    result = run("search", "   ", cwd=indexed)
+    assert result.returncode == 2 and "query is empty" in result.stderr
+
+
+def test_config_shows_sources(tmp_path: Path) -> None:
+    (tmp_path / "alignment-qa.toml").write_text("[search]\ntop_k = 9\n")
+    result = run(
+        "--set",
+        "ingest.max_file_mb=2",
+        "config",
+        "--json",
+        cwd=tmp_path,
+        env={"ALIGNMENT_QA_STORE__COLLECTION": "envcoll"},
+    )
+    data = json.loads(result.stdout)
+    assert data["search.top_k"] == {"value": 9, "source": "file alignment-qa.toml"}
+    assert data["store.collection"] == {"value": "envcoll", "source": "env ALIGNMENT_QA_STORE__COLLECTION"}
+    assert data["ingest.max_file_mb"] == {"value": 2, "source": "cli"}
+    bad = run("--set", "search.top_k=0", "config", cwd=tmp_path)
+    assert bad.returncode == 2 and "search.top_k" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_other_model_on_existing_index_is_refused(indexed: Path) -> None:
+    result = run("--embed-model", "other/model", "search", "x", cwd=indexed)
+    assert result.returncode == 1
+    assert "was built with embedding model" in result.stderr
+
+
+def test_missing_extra_names_it() -> None:
+    from alignment_qa.errors import MissingExtraError
+    from alignment_qa.extras import require_extra
+
+    with pytest.raises(MissingExtraError, match=r"pip install 'alignment-qa\[ui\]'"):
+        require_extra("surely_not_installed_module", "ui", "The web UI")

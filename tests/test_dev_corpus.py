@@ -1,0 +1,26 @@
+"""Integration over the real development corpus in ../shared/corpus (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import Settings
+
+
+def test_whole_dev_corpus(shared_corpus: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
+    summary = ingest([shared_corpus], settings, embedder, store)
+    assert summary.skipped == []
+    assert len(summary.added) == 73
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    hits = store.search(collection, embedder.encode(["behavioral cloning"])[0], 5)
+    assert hits[0].metadata["page_id"] == "atlas/06/04.md"
+    records = collection.get(include=["metadatas", "documents"])
+    for meta, text in zip(records["metadatas"], records["documents"], strict=True):
+        assert int(meta["tokens"]) + embedder.special_tokens <= embedder.max_tokens
+        assert text and "<div" not in text and "{: #" not in text
+    again = ingest([shared_corpus], settings, embedder, store)
+    assert again.chunks_written == 0 and len(again.unchanged) == 73

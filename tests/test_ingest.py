@@ -1,0 +1,213 @@
+"""The ingest pipeline against a real embedded Chroma store and the real embedding model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from alignment_qa.errors import IndexMismatchError, InputPathError
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest import read as read_module
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import Settings, load_settings
+from conftest import SAMPLE_CORPUS
+
+
+def _copy_sample(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    return corpus
+
+
+def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
+    """Every page in the store is whole: one version, all its chunks. Returns chunks per page."""
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    records = collection.get(include=["metadatas"])
+    per_page: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
+    for meta in records["metadatas"]:
+        per_page.setdefault(str(meta["page_id"]), set()).add(str(meta["page_hash"]))
+        counts[str(meta["page_id"])] = counts.get(str(meta["page_id"]), 0) + 1
+        assert 0 <= int(meta["start"]) < int(meta["end"])
+    for page_id, hashes in per_page.items():
+        assert len(hashes) == 1, f"{page_id} has two versions"
+    for page_id, state in store.page_states(collection).items():
+        assert state.complete, f"{page_id} is missing chunks"
+    return counts
+
+
+def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
+    corpus = _copy_sample(tmp_path)
+    first = ingest([corpus], settings, embedder, store)
+    assert len(first.added) == 7 and not first.skipped
+    assert first.chunks_written == first.chunks_total > 7
+    pages = _check_consistent(store, settings)
+    assert set(pages) == {
+        "wiki/reward-hacking.md",
+        "wiki/goodharts-law.md",
+        "wiki/outer-vs-inner-alignment.txt",
+        "textbook/rlhf.md",
+        "textbook/mesa-optimization.md",
+        "textbook/goal-misgeneralization.md",
+        "notes/scalable-oversight.html",
+    }
+
+    again = ingest([corpus], settings, embedder, store)
+    assert again.chunks_written == 0 and len(again.unchanged) == 7
+    assert not (again.added or again.updated or again.removed)
+
+    rlhf = corpus / "textbook/rlhf.md"
+    rlhf.write_text(rlhf.read_text() + "\n## 6.2.3 A new section {: #03}\n\nNew text about red teaming.\n")
+    (corpus / "wiki/goodharts-law.md").unlink()
+    changed = ingest([corpus], settings, embedder, store)
+    assert changed.updated == ["textbook/rlhf.md"]
+    assert changed.removed == ["wiki/goodharts-law.md"]
+    assert len(changed.unchanged) == 5
+    pages = _check_consistent(store, settings)
+    assert "wiki/goodharts-law.md" not in pages
+    collection = store.collection(settings.embedding.model)
+    hits = store.search(collection, embedder.encode(["red teaming new section"])[0], 3)  # type: ignore[arg-type]
+    assert hits[0].metadata["page_id"] == "textbook/rlhf.md"
+    assert hits[0].metadata["anchor"] == "03"
+
+
+def test_single_file_does_not_remove_other_pages(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    summary = ingest([corpus / "wiki" / "reward-hacking.md"], settings, embedder, store)
+    assert summary.removed == []
+    assert summary.unchanged == [] and summary.added == ["reward-hacking.md"]
+    assert len(_check_consistent(store, settings)) == 8
+
+
+def test_bad_inputs_are_skipped_with_reasons(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SAMPLE_CORPUS / "textbook/rlhf.md", corpus / "good.md")
+    (corpus / "empty.md").write_text("  \n")
+    (corpus / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 au lait".encode("latin-1"))
+    (corpus / "huge.md").write_text("# Huge\n\n" + "word " * 300_000)
+    (corpus / "locked.md").write_text("# Locked\n\nSecret.")
+    (corpus / "only-markup.md").write_text('<div class="section-meta">12 min</div>\n![img](x.png)\n')
+    (corpus / "dangling.md").symlink_to(corpus / "missing-target.md")
+    (corpus / "loop-a.md").symlink_to(corpus / "loop-b.md")
+    (corpus / "loop-b.md").symlink_to(corpus / "loop-a.md")
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "back-to-top").symlink_to(corpus)
+    (corpus / "image.png").write_bytes(b"\x89PNG")
+    os.mkfifo(corpus / "pipe.md")
+    locked = corpus / "locked.md"
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads mode-000 files, so make the OS refusal happen the same way
+        real_open = Path.open
+
+        def refusing_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+            if self == locked:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Path, "open", refusing_open)
+
+    settings.ingest.max_file_mb = 1.0
+    summary = ingest([corpus], settings, embedder, store)
+    reasons = {Path(item.path).name: item.reason for item in summary.skipped}
+    assert summary.added == ["good.md"]
+    assert "empty file" in reasons["empty.md"]
+    assert "binary" in reasons["binary.md"]
+    assert "not valid UTF-8 (byte 0xe9 at offset 3)" in reasons["latin1.txt"]
+    assert "too large" in reasons["huge.md"]
+    assert "Permission denied" in reasons["locked.md"]
+    assert "no text after cleaning" in reasons["only-markup.md"]
+    assert "broken symlink" in reasons["dangling.md"]
+    assert "symlink loop" in reasons["loop-a.md"] and "symlink loop" in reasons["loop-b.md"]
+    assert "symlink loop" in reasons["back-to-top"]
+    assert "not a regular file" in reasons["pipe.md"]
+    assert "image.png" not in reasons and summary.ignored_files == 1
+    assert list(_check_consistent(store, settings)) == ["good.md"]
+
+
+def test_broken_page_keeps_its_previous_version(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    (corpus / "wiki/reward-hacking.md").write_bytes(b"# Reward\n\xc3\x28 broken")
+    summary = ingest([corpus], settings, embedder, store)
+    assert "previously indexed version is kept" in summary.skipped[0].reason
+    assert "wiki/reward-hacking.md" in _check_consistent(store, settings)
+
+
+def test_missing_path_raises(settings: Settings, store: ChunkStore, embedder: Embedder, tmp_path: Path) -> None:
+    with pytest.raises(InputPathError, match="path not found"):
+        ingest([tmp_path / "nowhere"], settings, embedder, store)
+
+
+def test_model_mismatch_is_an_error(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus / "wiki"], settings, embedder, store)
+    other = load_settings(
+        None, {"store.data_dir": str(settings.store.data_dir), "embedding.model": "some/other-model"}
+    ).settings
+    with pytest.raises(IndexMismatchError, match="built with embedding model 'sentence-transformers/all-MiniLM-L6-v2'"):
+        ingest([corpus / "wiki"], other, Embedder("some/other-model"), ChunkStore(other.store))
+
+
+def test_kill_9_leaves_a_consistent_index(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """kill -9 in the middle of writing, then check consistency, then finish with a second run."""
+    corpus = tmp_path / "corpus"
+    for copy in range(6):
+        shutil.copytree(SAMPLE_CORPUS, corpus / f"copy{copy}")
+    data_dir = settings.store.data_dir
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "alignment_qa",
+        "--data-dir",
+        str(data_dir),
+        "-s",
+        "ingest.write_window=8",
+        "ingest",
+        str(corpus),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    chroma_file = data_dir / "chroma" / "chroma.sqlite3"
+    deadline = time.monotonic() + 240
+    killed = False
+    while time.monotonic() < deadline and process.poll() is None:
+        probe = ChunkStore(settings.store)
+        if chroma_file.exists() and probe.exists():
+            collection = probe.collection(settings.embedding.model)
+            if collection is not None and collection.count() >= 8:
+                process.send_signal(signal.SIGKILL)
+                killed = True
+                break
+        time.sleep(0.2)
+    process.wait(timeout=30)
+    assert killed, "the ingest finished before it could be interrupted; enlarge the corpus"
+    partial = _check_consistent(ChunkStore(settings.store), settings)
+    assert 0 < len(partial) < 42
+    summary = ingest([corpus], settings, embedder, ChunkStore(settings.store))
+    assert len(summary.unchanged) == len(partial)
+    assert len(_check_consistent(ChunkStore(settings.store), settings)) == 42
+
+
+def test_reader_reasons_for_utf16_and_bom() -> None:
+    assert read_module.decode_page("\ufeff# Title\r\nText".encode()) == "# Title\nText"
+    assert read_module.decode_page("# Título".encode("utf-16")) == "# Título"
