@@ -211,3 +211,15 @@ def test_kill_9_leaves_a_consistent_index(
 def test_reader_reasons_for_utf16_and_bom() -> None:
     assert read_module.decode_page("\ufeff# Title\r\nText".encode()) == "# Title\nText"
     assert read_module.decode_page("# Título".encode("utf-16")) == "# Título"
+
+
+def test_moved_corpus_is_not_reembedded(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    moved = corpus.rename(tmp_path / "moved")
+    summary = ingest([moved], settings, embedder, store)
+    assert summary.chunks_written == 0 and len(summary.unchanged) == 7
+    (moved / "wiki/goodharts-law.md").unlink()  # the new folder is now the one that is synced
+    assert ingest([moved], settings, embedder, store).removed == ["wiki/goodharts-law.md"]
