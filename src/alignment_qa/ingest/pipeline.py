@@ -194,11 +194,13 @@ def ingest(
         collection = store.create(settings.embedding.model, embedder.dimension)
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
+        window_chunks = 0
         for item in pending:
             window.append(item)
-            if sum(len(entry.chunks) for entry in window) >= settings.ingest.write_window:
+            window_chunks += len(item.chunks)
+            if window_chunks >= settings.ingest.write_window:
                 _embed_and_write(window, embedder, store, collection, progress, summary)
-                window = []
+                window, window_chunks = [], 0
         _embed_and_write(window, embedder, store, collection, progress, summary)
         progress.finish()
 
