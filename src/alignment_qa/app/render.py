@@ -87,7 +87,7 @@ def print_hits(console: Console, query: str, hits: list[SearchHit]) -> None:
     table = Table(title=f"Top {len(hits)} chunks for: {escape(query)}", show_lines=True, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("page / section", ratio=1)
+    table.add_column("page / section", ratio=1, overflow="fold")
     table.add_column("snippet", ratio=2)
     for hit in hits:
         meta = hit.metadata
