@@ -223,3 +223,42 @@ def test_moved_corpus_is_not_reembedded(
     assert summary.chunks_written == 0 and len(summary.unchanged) == 7
     (moved / "wiki/goodharts-law.md").unlink()  # the new folder is now the one that is synced
     assert ingest([moved], settings, embedder, store).removed == ["wiki/goodharts-law.md"]
+
+
+def test_same_page_id_from_another_folder_is_not_overwritten(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "01.md").write_text("# First\n\nAbout reward models.\n")
+    (second / "01.md").write_text("# Second\n\nAbout interpretability.\n")
+    ingest([first], settings, embedder, store)
+    summary = ingest([second], settings, embedder, store)
+    assert "already indexed from" in summary.skipped[0].reason and summary.updated == []
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    assert collection.get(include=["metadatas"])["metadatas"][0]["title"] == "First"
+
+
+def test_emptied_page_leaves_the_index_and_broken_link_keeps_it(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    (corpus / "wiki/goodharts-law.md").write_text("")
+    target = corpus / "wiki/reward-hacking.md"
+    moved = target.rename(tmp_path / "elsewhere.md")
+    target.symlink_to(tmp_path / "gone.md")  # now a broken symlink where the page was
+    summary = ingest([corpus], settings, embedder, store)
+    assert summary.removed == ["wiki/goodharts-law.md"]
+    pages = _check_consistent(store, settings)
+    assert "wiki/reward-hacking.md" in pages and "wiki/goodharts-law.md" not in pages
+    assert moved.exists()
+
+
+def test_rebuild_reembeds_everything(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
+    corpus = _copy_sample(tmp_path)
+    first = ingest([corpus], settings, embedder, store)
+    rebuilt = ingest([corpus], settings, embedder, store, rebuild=True)
+    assert len(rebuilt.added) == 7 and rebuilt.chunks_written == first.chunks_written == rebuilt.chunks_total

@@ -73,3 +73,22 @@ def test_settings_reference_is_up_to_date() -> None:
     assert settings_reference_markdown() in documented
     for key, _ in iter_leaf_fields(Settings):
         assert f"`{key}`" in documented
+
+
+def test_cli_null_resets_to_default(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[ingest]\nchunk_max_tokens = 128\n")
+    assert load_settings(config).settings.ingest.chunk_max_tokens == 128
+    assert load_settings(config, {"ingest.chunk_max_tokens": None}).settings.ingest.chunk_max_tokens is None
+
+
+def test_misspelt_env_var_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIGNMENT_QA_INGEST__EXTENSION", '[".md"]')
+    with pytest.raises(ConfigError, match="ALIGNMENT_QA_INGEST__EXTENSION"):
+        load_settings()
+
+
+def test_empty_config_env_var_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALIGNMENT_QA_CONFIG", "")
+    with pytest.raises(ConfigError, match="set but empty"):
+        load_settings()

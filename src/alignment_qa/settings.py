@@ -213,8 +213,10 @@ def _resolve_config_path(config_path: Path | None) -> tuple[Path | None, bool]:
     """Return the config file to read and whether the user asked for it explicitly."""
     if config_path is not None:
         return config_path, True
-    from_env = os.environ.get(CONFIG_ENV_VAR)
-    if from_env:
+    if CONFIG_ENV_VAR in os.environ:
+        from_env = os.environ[CONFIG_ENV_VAR].strip()
+        if not from_env:
+            raise ConfigError(f"{CONFIG_ENV_VAR} is set but empty: give a TOML file path or unset it")
         return Path(from_env), True
     default = Path(DEFAULT_CONFIG_FILE)
     return (default, False) if default.is_file() else (None, False)
@@ -256,11 +258,17 @@ def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] 
         env_data = EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False)()
     except Exception as exc:  # pydantic-settings raises SettingsError on unparsable JSON values
         raise ConfigError(f"invalid {ENV_PREFIX}* environment variable: {exc}") from exc
+    known_vars = {env_var_name(key) for key in known_keys} | {CONFIG_ENV_VAR}
+    unknown_vars = sorted(
+        name for name in os.environ if name.upper().startswith(ENV_PREFIX) and name.upper() not in known_vars
+    )
+    if unknown_vars:
+        raise ConfigError(f"unknown environment variable(s): {', '.join(unknown_vars)} (see docs/settings.md)")
     env_flat = {key: value for key, value in _flatten(env_data).items() if key in known_keys}
     merged = _deep_merge(merged, _nest(env_flat))
     sources.update({key: f"env {env_var_name(key)}" for key in env_flat})
 
-    cli_flat = {key: value for key, value in (overrides or {}).items() if value is not None}
+    cli_flat = dict(overrides or {})  # None is a value here: `--set ingest.chunk_max_tokens=null`
     unknown_cli = sorted(set(cli_flat) - known_keys)
     if unknown_cli:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown_cli)}")

@@ -40,7 +40,8 @@ class CliState:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def load(self, **command_overrides: Any) -> LoadedSettings:
-        return load_settings(self.config, {**self.overrides, **command_overrides})
+        given = {key: value for key, value in command_overrides.items() if value is not None}
+        return load_settings(self.config, {**self.overrides, **given})
 
 
 def _parse_set(items: list[str]) -> dict[str, Any]:

@@ -101,6 +101,7 @@ def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCou
     """Split one over-long sentence at word boundaries into spans of at most ``budget`` tokens."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]
     counts = counter.count([text[span[0] + s : span[0] + e] for s, e in words])
+    words, counts = _split_long_words(words, counts, budget)
     pieces: list[tuple[int, int]] = []
     piece_start: int | None = None
     used = previous_end = 0
@@ -115,6 +116,24 @@ def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCou
     if piece_start is not None:
         pieces.append((piece_start, span[0] + previous_end))
     return pieces
+
+
+def _split_long_words(
+    words: list[tuple[int, int]], counts: list[int], budget: int
+) -> tuple[list[tuple[int, int]], list[int]]:
+    """Cut words longer than ``budget`` tokens (URLs, CJK runs) into character pieces that fit."""
+    out_words: list[tuple[int, int]] = []
+    out_counts: list[int] = []
+    for (start, end), count in zip(words, counts, strict=True):
+        if count <= budget:
+            out_words.append((start, end))
+            out_counts.append(count)
+            continue
+        step = max(1, (end - start) * budget // (2 * count))  # at most ~half the budget each
+        for piece in range(start, end, step):
+            out_words.append((piece, min(end, piece + step)))
+            out_counts.append(budget // 2)
+    return out_words, out_counts
 
 
 def section_prefix(title: str, path: tuple[str, ...]) -> str:
@@ -148,6 +167,8 @@ def chunk_section(
     if room - prefix_tokens < room // 2:  # a very long heading path: keep only the title
         prefix = section_prefix(page.title, ())
         prefix_tokens = counter.count([prefix])[0]
+    if room - prefix_tokens < room // 2:  # an absurdly long title: embed the text alone
+        prefix, prefix_tokens = "", 0
     budget = room - prefix_tokens
     spans = split_sentences(page.text, section.start, section.end)
     counts = counter.count([page.text[s:e] for s, e in spans])

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from alignment_qa.ingest.html_text import html_to_text
+from alignment_qa.ingest.html_text import escape_non_html, html_to_text
 
 HEADER_KEYS = ("source", "url", "updated", "categories", "tags", "date", "last updated")
 
@@ -60,9 +60,8 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links [text][ref]
     (re.compile(r"`([^`]+)`"), r"\1"),  # inline code
     (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
-    (re.compile(r"__(?=\S)(.+?)(?<=\S)__"), r"\1"),
     (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"), r"\1"),
 ]
 
 
@@ -122,7 +121,7 @@ def _header_block(lines: list[str]) -> tuple[dict[str, str], list[str]]:
         match = _HEADER_LINE.match(line)
         if match and match.group(1).strip().lower() in HEADER_KEYS:
             meta[match.group(1).strip().lower()] = match.group(2)
-    if not meta:
+    if len(meta) < 2:  # a quote that merely mentions "Source:" is content, not a header
         return {}, lines
     return meta, lines[:start] + lines[end:]
 
@@ -140,8 +139,15 @@ def _looks_like_heading(line: str, previous: str, following: str) -> bool:
         and not line.startswith("-")
         and " — " not in line
         and previous.strip() != "-"
+        and (not previous.strip() or previous.rstrip()[-1] in '.!?:;)"”’' or _is_heading_line(previous))
         and bool(following.strip())
+        and not following.strip()[0].islower()  # a wrapped sentence goes on in lower case
     )
+
+
+def _is_heading_line(line: str) -> bool:
+    words = line.split()
+    return 0 < len(words) <= 8 and line.strip()[-1] not in ".:;,!?"
 
 
 def text_export_to_markdown(text: str) -> str:
@@ -157,8 +163,8 @@ def text_export_to_markdown(text: str) -> str:
         if not line:
             out.append("")
         elif not seen_title:
-            out.append(f"# {line}")
             seen_title = True
+            out.extend([f"# {line}"] if _is_heading_line(line) and len(line) <= 120 else ["", line, ""])
         elif line == "-" or line in ("•", "*"):
             # an item marker alone on its line: the item text is the next line
             nxt = index + 1
@@ -181,7 +187,8 @@ def text_export_to_markdown(text: str) -> str:
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*$")
 _HEADING_ATTR = re.compile(r"\{\s*:?\s*#([\w.-]+)[^}]*\}\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _ADMONITION = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s*([\w-]+)?(?:\s+"([^"]*)")?\s*$')
 _FOOTNOTE = re.compile(r"^\[\^([^\]]+)\]:\s*(.*)$")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])(?:\s+(.*)|\s*$)")
@@ -189,6 +196,14 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$")
 _RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 _QUOTE = re.compile(r"^\s*>\s?(.*)$")
+
+
+def _closing_fence(lines: list[str], start: int, fence: str) -> int | None:
+    """Index of the line closing the fence opened at ``start``; ``None`` if it is never closed."""
+    for index in range(start + 1, len(lines)):
+        if lines[index].strip().startswith(fence[0] * len(fence)):
+            return index
+    return None
 
 
 def _indent_width(line: str) -> int:
@@ -207,7 +222,9 @@ def _dedent(lines: list[str], width: int) -> list[str]:
 
 def _table_lines(rows: list[str]) -> list[str]:
     cells = [
-        [clean_inline(cell) for cell in row.strip().strip("|").split("|")] for row in rows if not _TABLE_RULE.match(row)
+        [clean_inline(cell.replace("\\|", "|")) for cell in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+        for row in rows
+        if not _TABLE_RULE.match(row)
     ]
     has_header = len(rows) > 1 and bool(_TABLE_RULE.match(rows[1]))
     if has_header and cells and all(len(row) == 2 for row in cells):
@@ -232,18 +249,20 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        if _FENCE.match(line):
+        fence_match = _FENCE.match(line)
+        closing = _closing_fence(lines, index, fence_match.group(1)) if fence_match else None
+        if closing is not None:
             flush()
-            fence = _FENCE.match(line).group(1)  # type: ignore[union-attr]
-            body = []
-            index += 1
-            while index < len(lines) and not lines[index].strip().startswith(fence):
-                body.append(lines[index].rstrip())
-                index += 1
-            code = "\n".join(item for item in body if item.strip())
+            code = "\n".join(item.rstrip() for item in lines[index + 1 : closing] if item.strip())
             if code:
                 blocks.append(_Block("text", code))
-            index += 1
+            index = closing + 1
+            continue
+        setext = _SETEXT.match(lines[index + 1]) if index + 1 < len(lines) else None
+        if setext and stripped and not current and not _LIST_ITEM.match(stripped) and not _TABLE_ROW.match(line):
+            flush()
+            blocks.append(_Block("heading", clean_inline(stripped), 1 if setext.group(1)[0] == "=" else 2))
+            index += 2
             continue
         heading = _HEADING.match(line)
         if heading:
@@ -372,6 +391,8 @@ def clean_page(text: str, file_name: str, suffix: str) -> CleanPage:
     meta_pairs: list[tuple[str, str]] = []
     if suffix == ".txt":
         body = text_export_to_markdown(body)
+    if suffix not in (".html", ".htm"):
+        body = escape_non_html(body)
     body, html_title, meta_pairs = html_to_text(body)
     for label, value in meta_pairs:
         meta.setdefault(label.strip().lower(), value)

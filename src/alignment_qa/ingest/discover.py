@@ -29,10 +29,12 @@ class PageFile:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file that was not indexed, and why."""
+    """A file that was not indexed, and why. ``page_id`` is set for a file or folder (ending in
+    ``/``) inside a synced root, so that pages indexed from it earlier are not removed."""
 
     path: str
     reason: str
+    page_id: str | None = None
 
 
 @dataclass
@@ -91,7 +93,9 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
         try:
             info = folder.stat()
         except OSError as exc:
-            found.skipped.append(Skipped(str(folder), f"cannot open folder: {exc.strerror or exc}"))
+            found.skipped.append(
+                Skipped(str(folder), f"cannot open folder: {exc.strerror or exc}", _rel(folder, root) + "/")
+            )
             continue
         key = (info.st_dev, info.st_ino)
         if key in visited_dirs:
@@ -101,7 +105,9 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as exc:
-            found.skipped.append(Skipped(str(folder), f"cannot list folder: {exc.strerror or exc}"))
+            found.skipped.append(
+                Skipped(str(folder), f"cannot list folder: {exc.strerror or exc}", _rel(folder, root) + "/")
+            )
             continue
         subfolders: list[Path] = []
         for entry in entries:
@@ -116,20 +122,24 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                 mode = os.stat(path).st_mode
             except OSError as exc:
                 if is_link:
-                    found.skipped.append(Skipped(str(path), _link_problem(path, exc)))
+                    found.skipped.append(Skipped(str(path), _link_problem(path, exc), _rel(path, root)))
                 else:
-                    found.skipped.append(Skipped(str(path), f"cannot stat: {exc.strerror or exc}"))
+                    found.skipped.append(Skipped(str(path), f"cannot stat: {exc.strerror or exc}", _rel(path, root)))
                 continue
             if stat.S_ISDIR(mode):
                 subfolders.append(path)
             elif path.suffix.lower() not in exts:
                 found.ignored += 1
             elif not stat.S_ISREG(mode):
-                found.skipped.append(Skipped(str(path), "not a regular file"))
+                found.skipped.append(Skipped(str(path), "not a regular file", _rel(path, root)))
             else:
                 files.append(path)
         stack.extend(reversed(subfolders))
     return sorted(files)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
 
 
 def _link_problem(path: Path, exc: OSError) -> str:

@@ -75,11 +75,87 @@ BLOCK_TAGS = frozenset(
     }
 )
 HEADING_TAGS = {f"h{level}": level for level in range(1, 7)}
+INLINE_TAGS = frozenset(
+    {
+        "a",
+        "b",
+        "i",
+        "em",
+        "strong",
+        "span",
+        "code",
+        "sub",
+        "sup",
+        "small",
+        "u",
+        "s",
+        "mark",
+        "abbr",
+        "cite",
+        "q",
+        "kbd",
+        "li",
+        "tr",
+        "td",
+        "th",
+        "title",
+        "head",
+        "font",
+        "del",
+        "ins",
+        "label",
+        "time",
+        "picture",
+    }
+)
+KNOWN_TAGS = DROP_TAGS | VOID_TAGS | BLOCK_TAGS | INLINE_TAGS | frozenset(HEADING_TAGS)
+_TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s>/])")
+_FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def escape_non_html(source: str) -> str:
+    """Escape every ``<`` that does not open a known HTML tag or comment, and all of them inside
+    code fences and inline code, so that ``n<N``, ``Vec<T>`` or ``<https://…>`` stay text."""
+    closed = frozenset(tag.lower() for tag in re.findall(r"</\s*([A-Za-z][A-Za-z0-9]*)", source))
+    unclosed_drops = (DROP_TAGS | {"head"}) - closed  # never closed: keep what follows them as text
+    out: list[str] = []
+    fence: str | None = None
+    for line in source.split("\n"):
+        match = _FENCE_LINE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+            out.append(line.replace("<", "&lt;"))
+            continue
+        if fence is not None:
+            if line.strip().startswith(fence[0] * len(fence)):
+                fence = None
+            out.append(line.replace("<", "&lt;"))
+            continue
+        parts = re.split(r"(`[^`]*`)", line)
+        for index, part in enumerate(parts):
+            if index % 2:
+                parts[index] = part.replace("<", "&lt;")
+            else:
+                parts[index] = _escape_unknown_tags(part, unclosed_drops)
+        out.append("".join(parts))
+    return "\n".join(out)
+
+
+def _escape_unknown_tags(text: str, unclosed_drops: frozenset[str]) -> str:
+    pieces = text.split("<")
+    result = [pieces[0]]
+    for piece in pieces[1:]:
+        tag = _TAG_START.match("<" + piece)
+        name = tag.group(2).lower() if tag else ""
+        known = piece.startswith("!--") or (name in KNOWN_TAGS and name not in unclosed_drops)
+        result.append(("<" if known else "&lt;") + piece)
+    return "".join(result)
 
 
 class _HtmlToText(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, closed_tags: frozenset[str] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
+        self._closed_tags = closed_tags
         self.out: list[str] = []
         self.meta_pairs: list[tuple[str, str]] = []
         self.title: str | None = None
@@ -89,6 +165,7 @@ class _HtmlToText(HTMLParser):
         self._capture_depth = 0
         self._buffer: list[str] = []
         self._heading_level = 0
+        self._heading_id: str | None = None
         self._pending_label: str | None = None
         self._in_row = False
 
@@ -102,7 +179,8 @@ class _HtmlToText(HTMLParser):
         if kind == "title":
             self.title = self.title or text
         elif kind == "heading" and text:
-            self.out.append(f"\n\n{'#' * self._heading_level} {text}\n\n")
+            anchor = f" {{: #{self._heading_id}}}" if self._heading_id else ""
+            self.out.append(f"\n\n{'#' * self._heading_level} {text}{anchor}\n\n")
         elif kind == "label":
             self._pending_label = text
         elif kind == "value" and self._pending_label:
@@ -125,21 +203,24 @@ class _HtmlToText(HTMLParser):
                 self._start_capture("value")
             return
         if tag in DROP_TAGS or classes & DROP_CLASSES or tag == "head":
-            if tag in VOID_TAGS:
-                return
+            if tag in VOID_TAGS or tag not in self._closed_tags:
+                return  # never closed: dropping it would drop the rest of the page
             self._drop_tag, self._drop_depth = tag, 1
             return
         if tag == "title":
             self._start_capture("title")
         elif tag in HEADING_TAGS and self._capture is None:
             self._heading_level = HEADING_TAGS[tag]
+            self._heading_id = dict(attrs).get("id")
             self._start_capture("heading")
+        elif tag == "pre":
+            self.out.append("\n\n```\n")
         elif tag == "br":
             self.out.append("\n")
         elif tag == "li":
             self.out.append("\n- ")
         elif tag == "tr":
-            self.out.append("\n")
+            self.out.append("\n" if not self._in_row else "|\n")
             self._in_row = True
         elif tag in ("td", "th"):
             self.out.append("| ")
@@ -165,8 +246,13 @@ class _HtmlToText(HTMLParser):
                     self._drop_tag = None
                     self.out.append("\n\n")
             return
-        if tag in ("td", "th"):
+        if tag == "pre":
+            self.out.append("\n```\n\n")
+        elif tag in ("td", "th"):
             self.out.append(" ")
+        elif tag == "table":
+            self._in_row = False
+            self.out.append("\n\n")
         elif tag == "tr":
             self.out.append("|\n")
             self._in_row = False
@@ -175,9 +261,10 @@ class _HtmlToText(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if self._capture is not None:
-            self._buffer.append(data)
+            if self._drop_tag is None or self._capture in ("label", "value", "title"):
+                self._buffer.append(data)
         elif self._drop_tag is None:
-            self.out.append(" ".join(data.split()) if self._in_row else data)
+            self.out.append(re.sub(r"\s+", " ", data) if self._in_row else data)
 
     def handle_comment(self, data: str) -> None:
         """Comments are dropped."""
@@ -187,9 +274,13 @@ def html_to_text(source: str) -> tuple[str, str | None, list[tuple[str, str]]]:
     """Return ``(text, <title>, meta label/value pairs)`` for HTML or markdown-with-HTML."""
     if "<" not in source and "&" not in source:
         return source, None, []
-    parser = _HtmlToText()
-    parser.feed(source)
-    parser.close()
+    closed = frozenset(tag.lower() for tag in re.findall(r"</\s*([A-Za-z][A-Za-z0-9]*)", source))
+    parser = _HtmlToText(closed)
+    try:
+        parser.feed(source)
+        parser.close()
+    except AssertionError:  # html.parser gives up on some malformed markup: keep the text as it is
+        return source, None, []
     if parser._capture is not None:
         parser._finish_capture()
     text = "".join(parser.out)

@@ -24,7 +24,7 @@ from alignment_qa.index.store import ChunkStore, PageState, StoredChunk
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
-from alignment_qa.ingest.read import UnusableFile, decode_page, read_page_bytes
+from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
 from alignment_qa.settings import Settings
 
 # Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
@@ -61,6 +61,7 @@ class IngestSummary:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    emptied: list[str] = field(default_factory=list)
     ignored_files: int = 0
     chunks_written: int = 0
     chunks_total: int = 0
@@ -163,24 +164,36 @@ def ingest(
     found = discover(paths, settings.ingest.extensions, settings.ingest.follow_symlinks)
     summary.skipped.extend(found.skipped)
     summary.ignored_files = found.ignored
-    if rebuild:
-        store.drop()
-    collection = store.collection(settings.embedding.model)
+    # with --rebuild the old collection is dropped only once new chunks are ready to be written
+    collection = None if rebuild else store.collection(settings.embedding.model)
     states = store.page_states(collection)
+    moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
 
     todo: list[tuple[PageFile, str, bytes]] = []
     seen: set[str] = set()
+    seen.update(item.page_id for item in found.skipped if item.page_id)
     for file in found.pages:
         seen.add(file.page_id)
+        state = states.get(file.page_id)
+        if state is not None and state.root != str(file.root):
+            if (Path(state.root) / file.page_id).exists():
+                summary.skipped.append(
+                    Skipped(
+                        str(file.path),
+                        f"page id '{file.page_id}' is already indexed from {state.root}; ingest a common "
+                        "parent folder, or use another collection",
+                    )
+                )
+                continue
+            moved_from.add(state.root)  # the old folder is gone: the corpus was moved
         try:
             data = read_page_bytes(file.path, max_bytes)
         except UnusableFile as exc:
             summary.skipped.append(_skip(file, str(exc), states))
             continue
         digest = page_hash(fingerprint, data)
-        state = states.get(file.page_id)
         if state is not None and state.page_hash == digest and state.complete:
             summary.unchanged.append(file.page_id)
             if collection is not None and state.root != str(file.root):
@@ -191,6 +204,8 @@ def ingest(
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
     if pending:
+        if rebuild:
+            store.drop()
         collection = store.create(settings.embedding.model, embedder.dimension)
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
@@ -204,8 +219,14 @@ def ingest(
         _embed_and_write(window, embedder, store, collection, progress, summary)
         progress.finish()
 
-    synced = {str(root) for root in found.synced_roots}
-    gone = sorted(page_id for page_id, state in states.items() if page_id not in seen and state.root in synced)
+    synced = {str(root) for root in found.synced_roots} | moved_from
+    protected = tuple(item.page_id for item in found.skipped if item.page_id and item.page_id.endswith("/"))
+    gone = sorted(
+        page_id
+        for page_id, state in states.items()
+        if page_id not in seen and state.root in synced and not page_id.startswith(protected)
+    )
+    gone.extend(summary.emptied)
     if collection is not None:
         store.remove_pages(collection, gone)
         summary.removed.extend(gone)
@@ -239,10 +260,18 @@ def _prepare(
         try:
             page = clean_page(decode_page(data), file.path.name, file.path.suffix.lower())
             if not page.sections:
-                raise UnusableFile("no text after cleaning")
+                raise EmptyPage("no text after cleaning")
             chunks = chunk_page(page, max_tokens, embedder)
+        except EmptyPage as exc:
+            if file.page_id in states:  # the page lost its content: so does the index
+                summary.emptied.append(file.page_id)
+                summary.skipped.append(Skipped(str(file.path), f"{exc} (removed from the index)"))
+            else:
+                summary.skipped.append(Skipped(str(file.path), str(exc)))
         except UnusableFile as exc:
             summary.skipped.append(_skip(file, str(exc), states))
+        except Exception as exc:  # a bug must cost one page, not the whole run
+            summary.skipped.append(_skip(file, f"could not be processed ({type(exc).__name__}: {exc})", states))
         else:
             pending.append(_PendingPage(file, digest, page, chunks, file.page_id not in states))
         progress.advance()

@@ -25,6 +25,10 @@ class UnusableFile(Exception):
     """A file that cannot be read as a page; the message is the reason shown to the user."""
 
 
+class EmptyPage(UnusableFile):
+    """A readable page with nothing in it: its earlier version leaves the index too."""
+
+
 def read_page_bytes(path: Path, max_bytes: int) -> bytes:
     """Return the file's bytes, or raise ``UnusableFile`` for a size or OS problem."""
     try:
@@ -46,7 +50,7 @@ def read_page_bytes(path: Path, max_bytes: int) -> bytes:
 def decode_page(data: bytes) -> str:
     """Decode page bytes to text, or raise ``UnusableFile`` saying what is wrong."""
     if not data.strip():
-        raise UnusableFile("empty file")
+        raise EmptyPage("empty file")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
