@@ -209,17 +209,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
 
 
-def _resolve_config_path(config_path: Path | None) -> tuple[Path | None, bool]:
-    """Return the config file to read and whether the user asked for it explicitly."""
+def _resolve_config_path(config_path: Path | None) -> Path | None:
+    """The config file to read: the one asked for, else ./alignment-qa.toml if it exists."""
     if config_path is not None:
-        return config_path, True
+        return config_path
     if CONFIG_ENV_VAR in os.environ:
         from_env = os.environ[CONFIG_ENV_VAR].strip()
         if not from_env:
             raise ConfigError(f"{CONFIG_ENV_VAR} is set but empty: give a TOML file path or unset it")
-        return Path(from_env), True
+        return Path(from_env)
     default = Path(DEFAULT_CONFIG_FILE)
-    return (default, False) if default.is_file() else (None, False)
+    return default if default.is_file() else None
 
 
 def _format_validation_error(exc: ValidationError, sources: Mapping[str, str]) -> str:
@@ -241,7 +241,7 @@ def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] 
     sources = {key: "default" for key in known_keys}
     merged: dict[str, Any] = {}
 
-    path, explicit = _resolve_config_path(config_path)
+    path = _resolve_config_path(config_path)
     if path is not None:
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
@@ -251,8 +251,6 @@ def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] 
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
         merged = _deep_merge(merged, _nest(toml_flat))
         sources.update({key: f"file {path}" for key in toml_flat})
-    elif explicit:
-        raise ConfigError("config file path is empty")
 
     try:
         env_data = EnvSettingsSource(Settings, env_prefix=ENV_PREFIX, env_nested_delimiter="__", case_sensitive=False)()

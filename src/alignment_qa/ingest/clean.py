@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from alignment_qa.ingest.html_text import escape_non_html, html_to_text
+from alignment_qa.ingest.html_text import FENCE, closing_fence, escape_non_html, html_to_text
 
 HEADER_KEYS = ("source", "url", "updated", "categories", "tags", "date", "last updated")
 
@@ -187,7 +187,6 @@ def text_export_to_markdown(text: str) -> str:
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*$")
 _HEADING_ATTR = re.compile(r"\{\s*:?\s*#([\w.-]+)[^}]*\}\s*$")
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _ADMONITION = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s*([\w-]+)?(?:\s+"([^"]*)")?\s*$')
 _FOOTNOTE = re.compile(r"^\[\^([^\]]+)\]:\s*(.*)$")
@@ -196,14 +195,6 @@ _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$")
 _RULE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 _QUOTE = re.compile(r"^\s*>\s?(.*)$")
-
-
-def _closing_fence(lines: list[str], start: int, fence: str) -> int | None:
-    """Index of the line closing the fence opened at ``start``; ``None`` if it is never closed."""
-    for index in range(start + 1, len(lines)):
-        if lines[index].strip().startswith(fence[0] * len(fence)):
-            return index
-    return None
 
 
 def _indent_width(line: str) -> int:
@@ -249,8 +240,8 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
     while index < len(lines):
         line = lines[index]
         stripped = line.strip()
-        fence_match = _FENCE.match(line)
-        closing = _closing_fence(lines, index, fence_match.group(1)) if fence_match else None
+        fence_match = FENCE.match(line)
+        closing = closing_fence(lines, index, fence_match.group(1)) if fence_match else None
         if closing is not None:
             flush()
             code = "\n".join(item.rstrip() for item in lines[index + 1 : closing] if item.strip())

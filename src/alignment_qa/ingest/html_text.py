@@ -110,34 +110,44 @@ INLINE_TAGS = frozenset(
 )
 KNOWN_TAGS = DROP_TAGS | VOID_TAGS | BLOCK_TAGS | INLINE_TAGS | frozenset(HEADING_TAGS)
 _TAG_START = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?=[\s>/])")
-_FENCE_LINE = re.compile(r"^\s*(`{3,}|~{3,})")
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+
+
+def closing_fence(lines: list[str], start: int, fence: str) -> int | None:
+    """Index of the line closing the fence opened at ``start``; ``None`` if it is never closed.
+
+    An unclosed fence is not code: callers treat its line as ordinary text.
+    """
+    for index in range(start + 1, len(lines)):
+        if lines[index].strip().startswith(fence[0] * len(fence)):
+            return index
+    return None
+
+
+def _closed_tags(source: str) -> frozenset[str]:
+    """Names of the tags that have a closing tag somewhere in ``source``."""
+    return frozenset(tag.lower() for tag in re.findall(r"</\s*([A-Za-z][A-Za-z0-9]*)", source))
 
 
 def escape_non_html(source: str) -> str:
     """Escape every ``<`` that does not open a known HTML tag or comment, and all of them inside
     code fences and inline code, so that ``n<N``, ``Vec<T>`` or ``<https://…>`` stay text."""
-    closed = frozenset(tag.lower() for tag in re.findall(r"</\s*([A-Za-z][A-Za-z0-9]*)", source))
-    unclosed_drops = (DROP_TAGS | {"head"}) - closed  # never closed: keep what follows them as text
+    unclosed_drops = (DROP_TAGS | {"head"}) - _closed_tags(source)  # keep what follows them as text
+    lines = source.split("\n")
     out: list[str] = []
-    fence: str | None = None
-    for line in source.split("\n"):
-        match = _FENCE_LINE.match(line)
-        if fence is None and match:
-            fence = match.group(1)
-            out.append(line.replace("<", "&lt;"))
+    index = 0
+    while index < len(lines):
+        match = FENCE.match(lines[index])
+        closing = closing_fence(lines, index, match.group(1)) if match else None
+        if closing is not None:
+            out.extend(line.replace("<", "&lt;") for line in lines[index : closing + 1])
+            index = closing + 1
             continue
-        if fence is not None:
-            if line.strip().startswith(fence[0] * len(fence)):
-                fence = None
-            out.append(line.replace("<", "&lt;"))
-            continue
-        parts = re.split(r"(`[^`]*`)", line)
-        for index, part in enumerate(parts):
-            if index % 2:
-                parts[index] = part.replace("<", "&lt;")
-            else:
-                parts[index] = _escape_unknown_tags(part, unclosed_drops)
+        parts = re.split(r"(`[^`]*`)", lines[index])
+        for position, part in enumerate(parts):
+            parts[position] = part.replace("<", "&lt;") if position % 2 else _escape_unknown_tags(part, unclosed_drops)
         out.append("".join(parts))
+        index += 1
     return "\n".join(out)
 
 
@@ -274,8 +284,7 @@ def html_to_text(source: str) -> tuple[str, str | None, list[tuple[str, str]]]:
     """Return ``(text, <title>, meta label/value pairs)`` for HTML or markdown-with-HTML."""
     if "<" not in source and "&" not in source:
         return source, None, []
-    closed = frozenset(tag.lower() for tag in re.findall(r"</\s*([A-Za-z][A-Za-z0-9]*)", source))
-    parser = _HtmlToText(closed)
+    parser = _HtmlToText(_closed_tags(source))
     try:
         parser.feed(source)
         parser.close()
