@@ -82,7 +82,7 @@ def test_empty_query_is_a_message(indexed: Path) -> None:
 
 
 def test_config_shows_sources(tmp_path: Path) -> None:
-    (tmp_path / "alignment-qa.toml").write_text("[search]\ntop_k = 9\n")
+    (tmp_path / "alignment-qa.toml").write_text("[retrieval]\ntop_k = 9\n")
     result = run(
         "--set",
         "ingest.max_file_mb=2",
@@ -92,11 +92,11 @@ def test_config_shows_sources(tmp_path: Path) -> None:
         env={"ALIGNMENT_QA_STORE__COLLECTION": "envcoll"},
     )
     data = json.loads(result.stdout)
-    assert data["search.top_k"] == {"value": 9, "source": "file alignment-qa.toml"}
+    assert data["retrieval.top_k"] == {"value": 9, "source": "file alignment-qa.toml"}
     assert data["store.collection"] == {"value": "envcoll", "source": "env ALIGNMENT_QA_STORE__COLLECTION"}
     assert data["ingest.max_file_mb"] == {"value": 2, "source": "cli"}
-    bad = run("--set", "search.top_k=0", "config", cwd=tmp_path)
-    assert bad.returncode == 2 and "search.top_k" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run("--set", "retrieval.top_k=0", "config", cwd=tmp_path)
+    assert bad.returncode == 2 and "retrieval.top_k" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_other_model_on_existing_index_is_refused(indexed: Path) -> None:

@@ -14,15 +14,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_layers_apply_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "alignment-qa.toml"
-    config.write_text('[search]\ntop_k = 7\n[store]\ncollection = "from_file"\n[ingest]\nmax_file_mb = 3\n')
+    config.write_text('[retrieval]\ntop_k = 7\n[store]\ncollection = "from_file"\n[ingest]\nmax_file_mb = 3\n')
     monkeypatch.setenv("ALIGNMENT_QA_STORE__COLLECTION", "from_env")
     monkeypatch.setenv("ALIGNMENT_QA_INGEST__MAX_FILE_MB", "4")
     loaded = load_settings(config, {"ingest.max_file_mb": 9})
-    assert loaded.settings.search.top_k == 7
+    assert loaded.settings.retrieval.top_k == 7
     assert loaded.settings.store.collection == "from_env"
     assert loaded.settings.ingest.max_file_mb == 9
     assert loaded.settings.embedding.batch_size == 32
-    assert loaded.sources["search.top_k"] == f"file {config}"
+    assert loaded.sources["retrieval.top_k"] == f"file {config}"
     assert loaded.sources["store.collection"] == "env ALIGNMENT_QA_STORE__COLLECTION"
     assert loaded.sources["ingest.max_file_mb"] == "cli"
     assert loaded.sources["embedding.batch_size"] == "default"
@@ -31,15 +31,15 @@ def test_layers_apply_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_default_config_file_in_working_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ALIGNMENT_QA_CONFIG", raising=False)
-    (tmp_path / "alignment-qa.toml").write_text("[search]\ntop_k = 11\n")
-    assert load_settings().settings.search.top_k == 11
+    (tmp_path / "alignment-qa.toml").write_text("[retrieval]\ntop_k = 11\n")
+    assert load_settings().settings.retrieval.top_k == 11
 
 
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[search]\ntop_k = 0\n", "search.top_k"),
-        ("[search]\ntop_kk = 3\n", "unknown setting"),
+        ("[retrieval]\ntop_k = 0\n", "retrieval.top_k"),
+        ("[retrieval]\ntop_kk = 3\n", "unknown setting"),
         ("[search\n", "not valid TOML"),
         ('[store]\nchroma_url = "localhost:8000"\n', "http://"),
     ],
@@ -57,8 +57,8 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 
 def test_bad_env_value_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALIGNMENT_QA_SEARCH__TOP_K", "many")
-    with pytest.raises(ConfigError, match="ALIGNMENT_QA_SEARCH__TOP_K"):
+    monkeypatch.setenv("ALIGNMENT_QA_RETRIEVAL__TOP_K", "many")
+    with pytest.raises(ConfigError, match="ALIGNMENT_QA_RETRIEVAL__TOP_K"):
         load_settings()
 
 

@@ -26,8 +26,16 @@ class StoreUnavailableError(AlignmentQAError):
 
 
 class ModelLoadError(AlignmentQAError):
-    """The embedding model cannot be found or loaded."""
+    """A model (embedding, reranker, judge or GGUF) cannot be found or loaded."""
 
 
 class InputPathError(AlignmentQAError):
     """A path given on the command line does not exist or cannot be used."""
+
+
+class InvalidQuestionError(AlignmentQAError):
+    """A question is empty, too long or asks for impossible settings."""
+
+
+class NoIndexError(AlignmentQAError):
+    """There is no index to answer from yet."""

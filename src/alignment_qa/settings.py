@@ -14,9 +14,9 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -30,6 +30,14 @@ ENV_PREFIX = "ALIGNMENT_QA_"
 CONFIG_ENV_VAR = "ALIGNMENT_QA_CONFIG"
 DEFAULT_CONFIG_FILE = "alignment-qa.toml"
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _optional_http_url(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        return None
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
 
 
 class _Section(BaseModel):
@@ -57,11 +65,7 @@ class StoreSettings(_Section):
     @field_validator("chroma_url")
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
+        return _optional_http_url(value)
 
 
 class EmbeddingSettings(_Section):
@@ -107,10 +111,111 @@ class IngestSettings(_Section):
         return [ext.lower() if ext.startswith(".") else "." + ext.lower() for ext in value]
 
 
-class SearchSettings(_Section):
-    """Defaults for `alignment-qa search`."""
+class RetrievalSettings(_Section):
+    """How passages are found for a question (also used by `alignment-qa search`)."""
 
-    top_k: int = Field(5, ge=1, le=100, description="Number of chunks a search returns.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer, after merging and diversity.")
+    candidates: int = Field(
+        30, ge=1, le=500, description="Chunks each retriever (dense and BM25) returns before fusion."
+    )
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense (embedding) ranking in rank fusion.")
+    bm25_weight: float = Field(1.0, ge=0, description="Weight of the BM25 (keyword) ranking in rank fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank).")
+    max_chunks_per_page: int = Field(
+        2, ge=1, description="At most this many passages from one page, so several pages reach the answer."
+    )
+    merge_adjacent: bool = Field(
+        True, description="Join retrieved chunks that follow each other in the same section into one passage."
+    )
+    aliases: bool = Field(
+        True,
+        description="Expand questions with the corpus's own abbreviations (e.g. RLHF = Reinforcement "
+        "Learning from Human Feedback), learned from the pages at ingest.",
+    )
+    split_comparisons: bool = Field(
+        True,
+        description="For 'X vs Y' or 'difference between X and Y' questions, also retrieve for X and "
+        "for Y and fuse, so both sides are in the context.",
+    )
+    expansion_weight: float = Field(
+        0.5,
+        ge=0,
+        description="Fusion weight of the extra searches (the question with aliases, each side of a "
+        "comparison) relative to the question itself (1).",
+    )
+    rerank_model: str | None = Field(
+        None,
+        description="Cross-encoder model name or local folder to rerank fused candidates "
+        "(e.g. cross-encoder/ms-marco-MiniLM-L-6-v2). Empty: no reranking.",
+    )
+    rerank_candidates: int = Field(20, ge=1, le=200, description="Fused candidates the cross-encoder rescores.")
+
+
+class AnswerSettings(_Section):
+    """How answers are written and checked."""
+
+    mode: Literal["evidence", "llm", "llamacpp"] = Field(
+        "evidence",
+        description="evidence: quote the best sentences of the sources (no LLM); llm: an "
+        "OpenAI-compatible endpoint (see llm.*); llamacpp: a local GGUF file in-process (see llamacpp.*).",
+    )
+    max_sentences: int = Field(4, ge=1, le=20, description="Most quoted sentences in an evidence-only answer.")
+    min_relevance: float = Field(
+        0.3,
+        ge=-1,
+        le=1,
+        description="Below this best dense similarity (cosine, question vs passage) and without a "
+        "strong keyword match, the answer says the corpus does not cover the question.",
+    )
+    support_threshold: float = Field(
+        0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."
+    )
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
+    history_turns: int = Field(3, ge=0, le=20, description="Earlier user turns used to rewrite a follow-up question.")
+
+
+class LlmSettings(_Section):
+    """An OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp server, Ollama /v1, LM Studio)."""
+
+    base_url: str | None = Field(
+        None, description="Base URL of the API, e.g. http://127.0.0.1:8080/v1. Required for answer.mode = llm."
+    )
+    model: str = Field("default", description="Model name sent to the endpoint.")
+    api_key: SecretStr | None = Field(
+        None,
+        description="API key; set it with the environment variable ALIGNMENT_QA_LLM__API_KEY "
+        "(OPENAI_API_KEY is used when this is empty). Never printed.",
+    )
+    timeout_s: float = Field(60.0, gt=0, description="Seconds to wait for the endpoint before falling back.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, description="Most tokens in a generated answer.")
+    chat: bool = Field(True, description="Use /chat/completions (true) or plain /completions (false).")
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        return _optional_http_url(value)
+
+
+class LlamaCppSettings(_Section):
+    """A GGUF model run in-process with llama-cpp-python (extra `llamacpp`)."""
+
+    model_path: Path | None = Field(None, description="GGUF file. Required for answer.mode = llamacpp.")
+    n_ctx: int = Field(4096, ge=256, description="Context window in tokens.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; empty: llama.cpp's default.")
+
+
+class SupportSettings(_Section):
+    """The judge that decides whether cited passages support a sentence."""
+
+    judge: Literal["similarity", "nli"] = Field(
+        "similarity",
+        description="similarity: embedding similarity plus word overlap with the packaged model "
+        "(a heuristic, not entailment); nli: an NLI cross-encoder given by support.nli_model.",
+    )
+    nli_model: str | None = Field(
+        None, description="NLI cross-encoder name or folder (e.g. cross-encoder/nli-deberta-v3-small)."
+    )
 
 
 class Settings(BaseSettings):
@@ -128,7 +233,13 @@ class Settings(BaseSettings):
         default_factory=lambda: EmbeddingSettings(), description="The embedding model."
     )
     ingest: IngestSettings = Field(default_factory=lambda: IngestSettings(), description="Reading and chunking.")
-    search: SearchSettings = Field(default_factory=lambda: SearchSettings(), description="Search defaults.")
+    retrieval: RetrievalSettings = Field(default_factory=lambda: RetrievalSettings(), description="Finding passages.")
+    answer: AnswerSettings = Field(default_factory=lambda: AnswerSettings(), description="Writing answers.")
+    llm: LlmSettings = Field(default_factory=lambda: LlmSettings(), description="OpenAI-compatible LLM endpoint.")
+    llamacpp: LlamaCppSettings = Field(
+        default_factory=lambda: LlamaCppSettings(), description="In-process llama.cpp model."
+    )
+    support: SupportSettings = Field(default_factory=lambda: SupportSettings(), description="Citation checking.")
 
     @classmethod
     def settings_customise_sources(
@@ -235,7 +346,7 @@ def _format_validation_error(exc: ValidationError, sources: Mapping[str, str]) -
 def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> LoadedSettings:
     """Build the effective settings from all layers; raise ``ConfigError`` on bad input.
 
-    ``overrides`` maps dotted keys (``"search.top_k"``) to values given on the command line.
+    ``overrides`` maps dotted keys (``"retrieval.top_k"``) to values given on the command line.
     """
     known_keys = {key for key, _ in iter_leaf_fields(Settings)}
     sources = {key: "default" for key in known_keys}

@@ -159,11 +159,11 @@ def stats(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of chunks (search.top_k).")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of chunks (retrieval.top_k).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
     """Dense search: the top chunks with page title, section, score and a snippet."""
-    loaded = _state(ctx).load(**{"search.top_k": k})
+    loaded = _state(ctx).load(**{"retrieval.top_k": k})
     if not query.strip():
         raise ConfigError("the query is empty: say what to search for")
     embedder, store = _services(loaded)
@@ -172,7 +172,7 @@ def search(
         render.print_no_index(Console(), store.location)
         raise typer.Exit(1)
     vector = embedder.encode([query])[0]
-    hits = store.search(collection, vector, loaded.settings.search.top_k)
+    hits = store.search(collection, vector, loaded.settings.retrieval.top_k)
     if as_json:
         typer.echo(json.dumps([render.hit_as_dict(hit) for hit in hits], indent=2))
     else:

@@ -89,6 +89,14 @@ class Embedder:
     def special_tokens(self) -> int:
         return len(self.model.tokenizer("")["input_ids"])
 
+    @cached_property
+    def _vocabulary(self) -> frozenset[str]:
+        return frozenset(self.model.tokenizer.get_vocab())
+
+    def is_plain_word(self, word: str) -> bool:
+        """Whether ``word`` is a whole word of the model's vocabulary (an ordinary word)."""
+        return word in self._vocabulary
+
     def count(self, texts: Sequence[str]) -> list[int]:
         """Word-pieces in each text, special tokens excluded."""
         if not texts:

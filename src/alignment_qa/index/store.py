@@ -6,12 +6,15 @@ model is an ``IndexMismatchError``. Consistency: a page's chunks carry the page'
 and the chunk count, and a page is rewritten as "delete old chunks, then add all new chunks in
 one call", so an interrupted run leaves every page either whole (old or new) or absent, and
 ``page_states`` flags any page with missing chunks so the next run redoes it.
-Ranking beyond plain dense search is left to the answering engine.
+A ``revision`` token in the collection metadata changes before every ingest writes, so derived
+indexes (the keyword index) can tell when they are stale. Ranking beyond plain dense search is
+left to the answering engine.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +58,9 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One result of a dense search."""
+    """One chunk found by a search: its id, rank (1 = best), score, text and metadata."""
 
+    id: str
     rank: int
     score: float
     text: str
@@ -191,12 +195,39 @@ class ChunkStore:
             include=["documents", "metadatas", "distances"],
         )
         hits = []
+        ids = result["ids"][0]
         documents = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        for rank, (text, meta, distance) in enumerate(zip(documents, metadatas, distances, strict=True), 1):
-            hits.append(SearchHit(rank=rank, score=1.0 - float(distance), text=text or "", metadata=dict(meta)))
+        for rank, (chunk_id, text, meta, distance) in enumerate(
+            zip(ids, documents, metadatas, distances, strict=True), 1
+        ):
+            hits.append(SearchHit(chunk_id, rank, 1.0 - float(distance), text or "", dict(meta)))
         return hits
+
+    def get_chunks(self, collection: Collection, ids: Sequence[str]) -> dict[str, SearchHit]:
+        """The chunks with these ids (missing ids are left out), as unranked hits."""
+        if not ids:
+            return {}
+        result = collection.get(ids=list(ids), include=["documents", "metadatas"])
+        found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
+        return {chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta)) for chunk_id, text, meta in found}
+
+    def revision(self, collection: Collection) -> str:
+        """A token that changes whenever an ingest starts writing to the collection."""
+        return str((collection.metadata or {}).get("revision", ""))
+
+    def new_revision(self, collection: Collection) -> str:
+        """Mark the collection as changing (call before writing); returns the new token."""
+        token = uuid.uuid4().hex
+        self._set_metadata(collection, {"revision": token})
+        return token
+
+    def _set_metadata(self, collection: Collection, values: dict[str, Any]) -> None:
+        meta = dict(collection.metadata or {})
+        meta.pop("hnsw:space", None)
+        meta.update(values)
+        collection.modify(metadata=meta)
 
     def info(self, collection: Collection) -> dict[str, Any]:
         """Collection-level facts for ``stats``."""
@@ -242,7 +273,4 @@ class ChunkStore:
             collection.update(ids=records["ids"], metadatas=[{"root": root}] * len(records["ids"]))
 
     def record_ingest(self, collection: Collection, when: str, summary: dict[str, Any]) -> None:
-        meta = dict(collection.metadata or {})
-        meta.pop("hnsw:space", None)
-        meta.update({"last_ingest": when, "last_ingest_summary": json.dumps(summary)})
-        collection.modify(metadata=meta)
+        self._set_metadata(collection, {"last_ingest": when, "last_ingest_summary": json.dumps(summary)})

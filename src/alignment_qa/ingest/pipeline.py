@@ -1,7 +1,8 @@
 """Ingest: bring the index in step with folders of pages, embedding only what changed.
 
 For each page file: read it, compare its content hash with the store, and only for new or
-changed pages clean, chunk and embed. Pages of a synced folder that are gone from disk are
+changed pages clean, chunk and embed; at the end the keyword index (BM25 and aliases) is
+brought in step with the store. Pages of a synced folder that are gone from disk are
 removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
 good version). Work is written page by page after each window of embedded chunks, so an
 interrupted run keeps what it wrote and the next run finishes the rest. Searching is left to
@@ -20,6 +21,8 @@ from typing import Protocol
 
 from alignment_qa.errors import ConfigError
 from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.keyword import sync_keyword_index
+from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store import ChunkStore, PageState, StoredChunk
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
@@ -207,6 +210,7 @@ def ingest(
         if rebuild:
             store.drop()
         collection = store.create(settings.embedding.model, embedder.dimension)
+        store.new_revision(collection)
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
         window_chunks = 0
@@ -228,10 +232,13 @@ def ingest(
     )
     gone.extend(summary.emptied)
     if collection is not None:
-        store.remove_pages(collection, gone)
+        if gone:
+            store.new_revision(collection)
+            store.remove_pages(collection, gone)
         summary.removed.extend(gone)
         summary.chunks_total = collection.count()
         store.record_ingest(collection, datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
+        sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -1,0 +1,44 @@
+"""Turning a follow-up question into a standalone one, deterministically.
+
+A question is a follow-up when it is short and leans on the conversation: it opens with "and",
+"but", "what about", "how about", ..., or uses a pronoun ("it", "that", "they", ...) without
+naming a subject of its own. A follow-up is joined to the user's previous question
+("Is RLHF an outer alignment fix? And what about inner alignment?"), which carries both topics to
+retrieval. The LLM modes may ask the model to rewrite instead (``generation``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+_OPENERS = re.compile(
+    r"^\s*(?:and|but|so|also|then|what about|how about|and what about|and how about|what of|why|how come|"
+    r"is it|are they|does it|do they|can it|could it)\b",
+    re.I,
+)
+_PRONOUNS = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
+MAX_FOLLOW_UP_WORDS = 12
+
+
+def user_turns(history: Sequence[Mapping[str, str]] | None) -> list[str]:
+    """The user's earlier messages, oldest first."""
+    return [str(turn.get("content", "")).strip() for turn in history or [] if turn.get("role") == "user"]
+
+
+def is_follow_up(question: str) -> bool:
+    words = question.split()
+    if len(words) > MAX_FOLLOW_UP_WORDS:
+        return False
+    return bool(_OPENERS.search(question) or _PRONOUNS.search(question))
+
+
+def condense(question: str, previous: Sequence[str], turns: int) -> str:
+    """``question`` made standalone with the last ``turns`` user questions, when it is a follow-up."""
+    earlier = [turn for turn in previous if turn][-turns:] if turns else []
+    if not earlier or not is_follow_up(question):
+        return question
+    last = earlier[-1]
+    if not last.endswith(("?", ".", "!")):
+        last += "?"
+    return f"{last} {question}"

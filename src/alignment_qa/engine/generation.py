@@ -1,0 +1,126 @@
+"""LLM answer modes: build the LlamaIndex LLM for a mode and a synthesizer that streams cited text.
+
+``build_llm`` makes an ``OpenAILike`` client for any OpenAI-compatible endpoint, or a
+``LlamaCPP`` model in-process for a GGUF file; both are passed explicitly (no global
+``Settings``). ``CitedAnswerSynthesizer`` numbers the passages, fills the prompts from
+``alignment_qa.prompts`` and streams the model's tokens. Checking the citations it writes is
+left to ``citations`` and ``support``; falling back on failure is left to ``assistant``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.llms import LLM
+from llama_index.core.prompts.mixin import PromptDictType
+from llama_index.core.response_synthesizers import BaseSynthesizer
+from llama_index.core.types import RESPONSE_TEXT_TYPE
+
+from alignment_qa.errors import ConfigError, ModelLoadError
+from alignment_qa.extras import require_extra
+from alignment_qa.prompts import load_prompt
+from alignment_qa.settings import Settings
+
+
+def build_llm(settings: Settings, mode: str) -> LLM:
+    """The LLM for ``mode`` ("llm" or "llamacpp"); ``ConfigError`` when it is not configured."""
+    if mode == "llm":
+        llm_settings = settings.llm
+        if not llm_settings.base_url:
+            raise ConfigError("answer.mode = llm needs llm.base_url (e.g. --llm-url http://127.0.0.1:8080/v1)")
+        from llama_index.llms.openai_like import OpenAILike
+
+        key = llm_settings.api_key.get_secret_value() if llm_settings.api_key else os.environ.get("OPENAI_API_KEY")
+        return OpenAILike(
+            model=llm_settings.model,
+            api_base=llm_settings.base_url,
+            api_key=key or "no-key",
+            is_chat_model=llm_settings.chat,
+            timeout=llm_settings.timeout_s,
+            max_retries=0,
+            temperature=llm_settings.temperature,
+            max_tokens=llm_settings.max_tokens,
+            context_window=8192,
+        )
+    if mode == "llamacpp":
+        path = settings.llamacpp.model_path
+        if path is None:
+            raise ConfigError("answer.mode = llamacpp needs llamacpp.model_path (a .gguf file)")
+        if not path.is_file():
+            raise ConfigError(f"llamacpp.model_path does not exist: {path}")
+        require_extra("llama_cpp", "llamacpp", "answer.mode = llamacpp")
+        from llama_index.llms.llama_cpp import LlamaCPP
+
+        model_kwargs: dict[str, Any] = {}
+        if settings.llamacpp.n_threads:
+            model_kwargs["n_threads"] = settings.llamacpp.n_threads
+        try:
+            return LlamaCPP(
+                model_path=str(path),
+                temperature=settings.llm.temperature,
+                max_new_tokens=settings.llm.max_tokens,
+                context_window=settings.llamacpp.n_ctx,
+                model_kwargs=model_kwargs,
+                verbose=False,
+            )
+        except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for bad files
+            raise ModelLoadError(f"cannot load GGUF model {path}: {exc}") from exc
+    raise ConfigError(f"no LLM for answer mode '{mode}'")
+
+
+def number_sources(text_chunks: Sequence[str]) -> str:
+    """The sources block of the prompt: ``[n] <title/section lines>\\n<text>``."""
+    return "\n\n".join(f"[{n}] {chunk.strip()}" for n, chunk in enumerate(text_chunks, 1))
+
+
+class CitedAnswerSynthesizer(BaseSynthesizer):
+    """Asks the LLM for a short answer citing the numbered passages; streams tokens."""
+
+    def __init__(self, llm: LLM, chat: bool = True) -> None:
+        super().__init__(llm=llm, streaming=True)
+        self._chat = chat
+        self._system = load_prompt("answer_system")
+        self._user = load_prompt("answer_user")
+
+    def _get_prompts(self) -> PromptDictType:
+        return {}
+
+    def _update_prompts(self, prompts: PromptDictType) -> None:
+        return None
+
+    def messages(self, query_str: str, text_chunks: Sequence[str]) -> list[ChatMessage]:
+        user = self._user.format(sources=number_sources(text_chunks), question=query_str)
+        return [
+            ChatMessage(role=MessageRole.SYSTEM, content=self._system),
+            ChatMessage(role=MessageRole.USER, content=user),
+        ]
+
+    def get_response(self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any) -> RESPONSE_TEXT_TYPE:
+        messages = self.messages(query_str, text_chunks)
+        return self._stream(messages)
+
+    def _stream(self, messages: list[ChatMessage]) -> Generator[str, None, None]:
+        if self._chat:
+            for chunk in self._llm.stream_chat(messages):
+                if chunk.delta:
+                    yield chunk.delta
+        else:
+            prompt = "\n\n".join(str(message.content) for message in messages)
+            for piece in self._llm.stream_complete(prompt):
+                if piece.delta:
+                    yield piece.delta
+
+    async def aget_response(
+        self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any
+    ) -> RESPONSE_TEXT_TYPE:
+        return "".join(self._stream(self.messages(query_str, text_chunks)))
+
+
+def condense_with_llm(llm: LLM, history: Sequence[str], question: str) -> str:
+    """A standalone question written by the LLM from the user's earlier turns."""
+    prompt = load_prompt("condense").format(history="\n".join(f"User: {turn}" for turn in history), question=question)
+    text = llm.complete(prompt).text.strip().splitlines()
+    return text[0].strip() if text and text[0].strip() else question

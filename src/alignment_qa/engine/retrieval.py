@@ -1,0 +1,169 @@
+"""Hybrid retrieval as LlamaIndex retrievers: dense (Chroma) and BM25, fused by reciprocal rank.
+
+``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
+for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
+reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Each node keeps its dense
+cosine and BM25 score in metadata for the coverage check and the UI. Merging, diversity and
+reranking are node postprocessors (``postprocess``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from llama_index.core.retrievers import BaseRetriever
+from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
+
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.store import ChunkStore, SearchHit
+from alignment_qa.settings import RetrievalSettings
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+# Metadata a language model sees in front of a passage; everything else stays hidden from it.
+LLM_VISIBLE = ("title", "section")
+
+_COMPARISON = (
+    re.compile(r"\b(?:difference|differences|distinction|relationship|relation)\s+between\s+(.+?)\s+and\s+(.+)", re.I),
+    re.compile(r"\bcompare\s+(.+?)\s+(?:and|with|to)\s+(.+)", re.I),
+    re.compile(r"(.+?)\s+(?:vs\.?|versus)\s+(.+)", re.I),
+)
+_LEAD = re.compile(r"^(?:what|how|why|is|are|does|do|explain|describe)\b(?:\s+(?:is|are|the|a|an))*\s+", re.I)
+
+
+def comparison_sides(question: str) -> tuple[str, str] | None:
+    """The two sides of a comparison question, or ``None``.
+
+    "outer vs inner alignment" gives ("outer alignment", "inner alignment"): a one-word side
+    borrows the rest of the other side.
+    """
+    text = question.strip().rstrip("?.! ")
+    for pattern in _COMPARISON:
+        match = pattern.search(text)
+        if match:
+            left = _LEAD.sub("", match.group(1)).strip(" ,:")
+            right = match.group(2).strip(" ,:")
+            if not left or not right:
+                return None
+            left_words, right_words = left.split(), right.split()
+            if len(left_words) == 1 and len(right_words) > 1:
+                left = " ".join([left, *right_words[1:]])
+            return left, right
+    return None
+
+
+def node_from_hit(hit: SearchHit) -> TextNode:
+    """A LlamaIndex node for a stored chunk; only title and section are shown to an LLM."""
+    meta: dict[str, Any] = dict(hit.metadata)
+    meta["spans"] = [[0, int(meta.get("start", 0)), int(meta.get("end", 0))]]
+    meta["chunk_ids"] = [hit.id]
+    hidden = [key for key in meta if key not in LLM_VISIBLE]
+    return TextNode(
+        id_=hit.id,
+        text=hit.text,
+        metadata=meta,
+        excluded_llm_metadata_keys=hidden,
+        excluded_embed_metadata_keys=list(meta),
+    )
+
+
+@dataclass
+class _Ranked:
+    hit: SearchHit
+    score: float = 0.0
+    dense: float | None = None
+    keyword: float | None = None
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense plus BM25 retrieval over one collection, fused by weighted reciprocal rank."""
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        collection: Collection,
+        embedder: Embedder,
+        keyword_index: KeywordIndex,
+        settings: RetrievalSettings,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.collection = collection
+        self.embedder = embedder
+        self.keyword_index = keyword_index
+        self.settings = settings
+
+    def expand(self, question: str) -> str:
+        """The question with alias expansions (when enabled)."""
+        return self.keyword_index.aliases.expand(question) if self.settings.aliases else question
+
+    def queries(self, question: str) -> list[tuple[str, float]]:
+        """The searches to run, with their fusion weights: the question itself, then (at
+        ``expansion_weight``) the question with aliases and each side of a comparison."""
+        weight = self.settings.expansion_weight
+        queries = [(question, 1.0)]
+        expanded = self.expand(question)
+        if expanded != question:
+            queries.append((expanded, weight))
+        sides = comparison_sides(question) if self.settings.split_comparisons else None
+        for side in sides or ():
+            queries.append((self.expand(side), weight))
+        return queries
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        queries = self.queries(query_bundle.query_str)
+        vectors = self.embedder.encode([text for text, _ in queries])
+        query_bundle.embedding = vectors[0].tolist()  # the answer step reuses it
+        fused: dict[str, _Ranked] = {}
+        k = self.settings.candidates
+        dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
+        for (query, weight), vector in zip(queries, vectors, strict=True):
+            if dense_weight > 0:
+                for hit in self.store.search(self.collection, vector, k):
+                    entry = fused.setdefault(hit.id, _Ranked(hit))
+                    entry.score += weight * dense_weight / (rrf_k + hit.rank)
+                    entry.dense = hit.score if entry.dense is None else max(entry.dense, hit.score)
+            if bm25_weight > 0:
+                keyword_hits = self.keyword_index.search(query, k)
+                missing = [found.chunk_id for found in keyword_hits if found.chunk_id not in fused]
+                loaded = self.store.get_chunks(self.collection, missing)
+                for found in keyword_hits:
+                    if found.chunk_id not in fused:
+                        if found.chunk_id not in loaded:
+                            continue  # the keyword index is a step behind the store
+                        fused[found.chunk_id] = _Ranked(loaded[found.chunk_id])
+                    entry = fused[found.chunk_id]
+                    entry.score += weight * bm25_weight / (rrf_k + found.rank)
+                    entry.keyword = max(entry.keyword or 0.0, found.score)
+        ranked = sorted(fused.values(), key=lambda entry: -entry.score)
+        nodes = []
+        for entry in ranked:
+            node = node_from_hit(entry.hit)
+            node.metadata["dense_score"] = entry.dense
+            node.metadata["keyword_score"] = entry.keyword
+            nodes.append(NodeWithScore(node=node, score=entry.score))
+        self._fill_dense_scores(nodes, vectors[0])
+        return nodes
+
+    def _fill_dense_scores(self, nodes: list[NodeWithScore], query_vector: np.ndarray) -> None:
+        """Cosine with the question for keyword-only finds, from their stored vectors."""
+        missing = [item.node.node_id for item in nodes if item.node.metadata.get("dense_score") is None]
+        if not missing:
+            return
+        stored = self.collection.get(ids=missing, include=["embeddings"])
+        vectors = dict(
+            zip(stored["ids"], stored["embeddings"] if stored["embeddings"] is not None else [], strict=False)
+        )
+        for item in nodes:
+            vector = vectors.get(item.node.node_id)
+            if vector is not None and item.node.metadata.get("dense_score") is None:
+                item.node.metadata["dense_score"] = float(np.dot(np.asarray(vector), query_vector))
+
+
+def passage_text(node: TextNode) -> str:
+    return node.get_content(metadata_mode=MetadataMode.NONE)

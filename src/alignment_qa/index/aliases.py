@@ -1,0 +1,166 @@
+"""An alias table learned from the corpus itself, for expanding questions.
+
+Two kinds of evidence in the pages are used:
+
+- abbreviations defined in the text, "Reinforcement Learning from Human Feedback (RLHF)" or
+  "RLHF (Reinforcement Learning from Human Feedback)", accepted only when the letters of the
+  abbreviation are the initials of the long form;
+- explicit synonyms, "X (also called Y)" / "X is sometimes called Y", where X is a quoted
+  phrase or a known term (a page title or a term of a "Definition: X" block), and key-facts
+  rows such as "Also known as: Y, Z" of a page.
+
+A question that mentions one name gets the others appended, so "Is RLHF an inner alignment fix?"
+also searches for "reinforcement learning from human feedback". No hand-written synonyms and no
+guessing from word vectors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+_CONNECTORS = frozenset("of from for and the to in on with by via a an".split())
+_ABBR_AFTER = re.compile(r"\(\s*([A-Z][A-Za-z0-9]{1,9}?)(s?)\s*\)")
+_ABBR_BEFORE = re.compile(r"\b([A-Z][A-Z0-9]{1,9})(s?)\s+\(([^()]{4,90})\)")
+_SYNONYM = re.compile(
+    r"(?:,\s*|\s+is\s+|\s*\(\s*)(?:also\s+|sometimes\s+|often\s+|commonly\s+)+(?:called|known\s+as|referred\s+to\s+as)"
+    r"\s+(?:the\s+|an?\s+)?[\"“]?([A-Za-z][\w\-’' ]{2,50}?)[\"”]?(?=[),.;:]|\s+or\s|\s+and\s|\s+\()"
+)
+_QUOTED_END = re.compile(r"[\"“]([^\"”]{3,60})[\"”]\s*$")
+_DEFINITION = re.compile(r"^Definition:\s*([^(\n]{3,60}?)\s*(?:\(|$)", re.MULTILINE)
+_FACT_ROW = re.compile(r"^(?:Also known as|Aliases|Other names|Synonyms|Abbreviations?):\s*(.+)$", re.MULTILINE | re.I)
+_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+
+
+def _initials(words: list[str]) -> str:
+    letters = []
+    for word in words:
+        if word.lower() in _CONNECTORS:
+            continue
+        for part in word.split("-"):
+            if part:
+                letters.append(part[0])
+    return "".join(letters).lower()
+
+
+def _long_form_before(text: str, end: int, abbr: str) -> str | None:
+    """The shortest run of words ending at ``end`` whose initials spell ``abbr``."""
+    words = _WORD_RE.findall(text[max(0, end - 160) : end])
+    target = abbr.lower()
+    for size in range(1, min(len(words), len(abbr) + 4) + 1):
+        candidate = words[-size:]
+        if candidate[0].lower() in _CONNECTORS:
+            continue
+        if _initials(candidate) == target:
+            return " ".join(candidate)
+    return None
+
+
+def _clean_phrase(phrase: str) -> str:
+    return " ".join(phrase.split()).strip(" ,.;:\"'“”")
+
+
+def _mentions(question: str, lowered: str, name: str, exact_case: set[str]) -> bool:
+    if name.isupper():  # an abbreviation: a whole word, plural allowed; "rlhf" is fine, "sad" is not "SAD"
+        if name in exact_case:
+            return re.search(rf"\b{re.escape(name)}s?\b", question) is not None
+        return re.search(rf"\b{re.escape(name.lower())}s?\b", lowered) is not None
+    return re.search(rf"\b{re.escape(name.lower())}", lowered) is not None
+
+
+@dataclass
+class AliasTable:
+    """Groups of names that mean the same thing."""
+
+    groups: list[set[str]] = field(default_factory=list)
+    exact_case: set[str] = field(default_factory=set)  # abbreviations that are also plain words ("LAW")
+
+    def add(self, first: str, second: str) -> None:
+        a, b = _clean_phrase(first), _clean_phrase(second)
+        if len(a) < 2 or len(b) < 2 or a.lower() == b.lower():
+            return
+        for group in self.groups:
+            lowered = {name.lower() for name in group}
+            if a.lower() in lowered or b.lower() in lowered:
+                group.update((a, b))
+                return
+        self.groups.append({a, b})
+
+    def expansions(self, question: str) -> list[str]:
+        """Other names for the names in ``question`` that it does not already use."""
+        lowered = question.lower()
+        extra: list[str] = []
+        seen: set[str] = set()
+        for group in self.groups:
+            if not any(_mentions(question, lowered, name, self.exact_case) for name in group):
+                continue
+            for name in sorted(group):
+                if not _mentions(question, lowered, name, self.exact_case) and name.lower() not in seen:
+                    seen.add(name.lower())
+                    extra.append(name)
+        return extra
+
+    def expand(self, question: str) -> str:
+        """``question`` with the other names appended, or unchanged when it uses none."""
+        extra = self.expansions(question)
+        return f"{question} ({'; '.join(extra)})" if extra else question
+
+    def to_json(self) -> dict[str, list[Any]]:
+        return {"groups": [sorted(group) for group in self.groups], "exact_case": sorted(self.exact_case)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[Any]]) -> AliasTable:
+        return cls([set(group) for group in data["groups"]], set(data["exact_case"]))
+
+
+def _known_term_before(before: str, known: set[str]) -> str | None:
+    quoted = _QUOTED_END.search(before)
+    if quoted:
+        return quoted.group(1)
+    lowered = before.lower().rstrip(" ,")
+    best = None
+    for term in known:
+        bounded = lowered.endswith(term) and (len(lowered) == len(term) or not lowered[-len(term) - 1].isalnum())
+        if bounded and (best is None or len(term) > len(best)):
+            best = term
+    return best
+
+
+def learn_aliases(
+    pages: Iterable[tuple[str, str]], is_plain_word: Callable[[str], bool] = lambda word: False
+) -> AliasTable:
+    """Build the alias table from ``(title, text)`` pairs (whole pages or chunks).
+
+    ``is_plain_word`` says whether a lower-cased abbreviation is also an ordinary word ("law",
+    "sad"); such abbreviations then match a question only in capitals.
+    """
+    pages = list(pages)
+    known = {title.lower() for title, _ in pages if title}
+    for _, text in pages:
+        known.update(term.lower() for term in _DEFINITION.findall(text))
+    table = AliasTable()
+    for title, text in pages:
+        for match in _ABBR_AFTER.finditer(text):
+            abbr = match.group(1)
+            if len(abbr) > 2 and not any(ch.isupper() for ch in abbr[1:]):
+                continue  # "(Ought)" or "(Christiano)": a name, not an abbreviation
+            long_form = _long_form_before(text, match.start(), abbr)
+            if long_form and long_form.upper() != long_form:
+                table.add(long_form, abbr)
+        for match in _ABBR_BEFORE.finditer(text):
+            abbr, words = match.group(1), _WORD_RE.findall(match.group(3))
+            if words and _initials(words) == abbr.lower():
+                table.add(" ".join(words), abbr)
+        for match in _SYNONYM.finditer(text):
+            subject = _known_term_before(text[max(0, match.start() - 80) : match.start()], known)
+            if subject:
+                table.add(subject, match.group(1))
+        for row in _FACT_ROW.findall(text):
+            for name in row.split(","):
+                table.add(title, name)
+    table.exact_case = {
+        name for group in table.groups for name in group if name.isupper() and is_plain_word(name.lower())
+    }
+    return table

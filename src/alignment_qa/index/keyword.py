@@ -1,0 +1,195 @@
+"""The keyword side of the index: BM25 over the stored chunks plus the learned alias table.
+
+Both are derived from the Chroma collection and kept in a folder next to it
+(``data_dir/keyword/<collection>``). The collection's metadata carries a ``revision`` that every
+ingest changes before it writes; this folder records the revision it was built from, so a stale
+or missing keyword index (an interrupted ingest, another host writing to a shared Chroma server)
+is rebuilt from the collection the next time it is opened. Writes go to a temporary folder that
+is renamed into place, so readers never see half an index. Dense search stays in ``store``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from alignment_qa.index.aliases import AliasTable, learn_aliases
+from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.store import ChunkStore
+
+if TYPE_CHECKING:
+    import bm25s
+    from chromadb.api.models.Collection import Collection
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk_id: str
+    score: float
+    rank: int
+
+
+class KeywordIndex:
+    """BM25 over chunk texts (title and section included), with the alias table and term statistics."""
+
+    def __init__(
+        self,
+        ids: list[str],
+        bm25: bm25s.BM25 | None,
+        aliases: AliasTable,
+        doc_freq: dict[str, int],
+        revision: str,
+        analyzer: Analyzer,
+    ) -> None:
+        self.ids = ids
+        self.bm25 = bm25
+        self.aliases = aliases
+        self.doc_freq = doc_freq
+        self.revision = revision
+        self.analyzer = analyzer
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term (BM25's form, never negative)."""
+        n = max(self.size, 1)
+        df = self.doc_freq.get(term, 0)
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+    def search(self, query: str, k: int) -> list[KeywordHit]:
+        if self.bm25 is None or not self.ids:
+            return []
+        vocab = self.bm25.vocab_dict
+        terms = [term for term in self.analyzer.terms(query) if term in vocab]
+        if not terms:
+            return []
+        token_ids = [[vocab[term] for term in terms]]
+        k = min(k, self.size)
+        documents, scores = self.bm25.retrieve(token_ids, k=k, show_progress=False, n_threads=1)
+        hits = []
+        for rank, (doc, score) in enumerate(zip(documents[0], scores[0], strict=True), 1):
+            if score <= 0:
+                break
+            hits.append(KeywordHit(self.ids[int(doc)], float(score), rank))
+        return hits
+
+    # -- building and storage ------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        records: list[tuple[str, str, str]],
+        revision: str,
+        analyzer: Analyzer,
+        is_plain_word: Callable[[str], bool] = lambda word: False,
+    ) -> KeywordIndex:
+        """Index ``(chunk_id, title, text_with_prefix)`` records."""
+        import bm25s
+
+        ids = [chunk_id for chunk_id, _, _ in records]
+        corpus = [analyzer.terms(text) for _, _, text in records]
+        doc_freq: dict[str, int] = {}
+        for terms in corpus:
+            for term in set(terms):
+                doc_freq[term] = doc_freq.get(term, 0) + 1
+        bm25 = None
+        if records:
+            bm25 = bm25s.BM25()
+            bm25.index(corpus, show_progress=False)
+        aliases = learn_aliases(((title, text) for _, title, text in records), is_plain_word)
+        return cls(ids, bm25, aliases, doc_freq, revision, analyzer)
+
+    def save(self, folder: Path) -> None:
+        """Write to ``folder`` atomically (a sibling temp folder renamed into place)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            if self.bm25 is not None:
+                self.bm25.save(str(staging / "bm25"))
+            manifest = {
+                "format": FORMAT_VERSION,
+                "revision": self.revision,
+                "ids": self.ids,
+                "aliases": self.aliases.to_json(),
+                "doc_freq": self.doc_freq,
+            }
+            (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            old = folder.with_name(folder.name + ".old")
+            if folder.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(folder, old)
+            os.replace(staging, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path, analyzer: Analyzer) -> KeywordIndex | None:
+        """The saved index, or ``None`` when there is none or it cannot be read."""
+        import bm25s
+
+        try:
+            manifest: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("format") != FORMAT_VERSION:
+                return None
+            bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
+            aliases = AliasTable.from_json(manifest["aliases"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer)
+
+
+def keyword_folder(store: ChunkStore) -> Path:
+    """Where the keyword index of ``store``'s collection lives."""
+    settings = store.settings
+    name = settings.collection
+    if settings.chroma_url:
+        host = settings.chroma_url.split("://", 1)[1].rstrip("/").replace(":", "_").replace("/", "_")
+        name = f"{host}__{name}"
+    return settings.data_dir / "keyword" / name
+
+
+def read_all_chunks(collection: Collection, page_size: int = 5000) -> list[tuple[str, str, str]]:
+    """``(id, title, prefix + text)`` of every chunk, read in pages."""
+    records: list[tuple[str, str, str]] = []
+    offset = 0
+    while True:
+        batch = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
+        ids = batch["ids"]
+        if not ids:
+            break
+        for chunk_id, text, meta in zip(ids, batch["documents"] or [], batch["metadatas"] or [], strict=True):
+            records.append((chunk_id, str(meta.get("title", "")), f"{meta.get('prefix', '')}{text or ''}"))
+        offset += len(ids)
+        if len(ids) < page_size:
+            break
+    return records
+
+
+def sync_keyword_index(
+    store: ChunkStore,
+    collection: Collection,
+    analyzer: Analyzer,
+    is_plain_word: Callable[[str], bool] = lambda word: False,
+) -> KeywordIndex:
+    """The keyword index for ``collection``, rebuilt first when it is missing or stale."""
+    folder = keyword_folder(store)
+    revision = store.revision(collection)
+    current = KeywordIndex.load(folder, analyzer)
+    if current is not None and current.revision == revision:
+        return current
+    fresh = KeywordIndex.build(read_all_chunks(collection), revision, analyzer, is_plain_word)
+    fresh.save(folder)
+    return fresh

@@ -1,0 +1,61 @@
+"""Words for keyword matching: lower-cased, stop words dropped, stemmed, compounds kept whole.
+
+One analyzer serves BM25, evidence-sentence scoring and the support judge, so "mesa-optimizer",
+"mesa optimizer" and "mesaoptimizers" meet on the same terms (``mesa``, ``optim`` and the
+joined ``mesaoptim``). English only; no spelling correction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import Stemmer
+
+STOP_WORDS = frozenset(
+    (
+        "a about above after again against all am an and any are aren't as at be because been before being below "
+        "between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during "
+        "each few for from further had hadn't has hasn't have haven't having he her here hers herself him himself "
+        "his how i if in into is isn't it it's its itself just let's me more most mustn't my myself no nor not of "
+        "off on once only or other ought our ours ourselves out over own same shan't she should shouldn't so some "
+        "such than that that's the their theirs them themselves then there there's these they this those through "
+        "to too under until up very was wasn't we were weren't what what's when where which while who whom why "
+        "with won't would wouldn't you your yours yourself yourselves also may might must shall will s t"
+    ).split()
+)
+_WORD = re.compile(r"[0-9a-z]+(?:[-'’][0-9a-z]+)*")
+_JOINERS = re.compile(r"[-'’]")
+
+
+class Analyzer:
+    """Turns text into search terms. Cheap to build; keep one per index or engine."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def words(self, text: str) -> list[str]:
+        """Lower-cased words without stop words, possessives cut, not stemmed."""
+        out: list[str] = []
+        for match in _WORD.finditer(text.lower()):
+            word = match.group()
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            parts = [part for part in _JOINERS.split(word) if part]
+            for part in parts:
+                if part not in STOP_WORDS and (len(part) > 1 or part.isdigit()):
+                    out.append(part)
+            if len(parts) > 1:
+                out.append("".join(parts))
+        return out
+
+    def terms(self, text: str) -> list[str]:
+        """Stemmed search terms of ``text``, in order, with repeats."""
+        words = self.words(text)
+        return list(self._stemmer.stemWords(words)) if words else []
+
+    def term_set(self, text: str) -> set[str]:
+        return set(self.terms(text))
+
+    def many(self, texts: Iterable[str]) -> list[list[str]]:
+        return [self.terms(text) for text in texts]
