@@ -3,7 +3,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-env.sh dev
+bash scripts/setup-env.sh dev,llamacpp
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy

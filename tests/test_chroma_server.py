@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import StoreUnavailableError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
@@ -59,7 +60,8 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     store = ChunkStore(settings.store)
     summary = ingest([SAMPLE_CORPUS], settings, embedder, store)
     assert len(summary.added) == 7
-    assert not (tmp_path / "local").exists()  # nothing written locally in server mode
+    # in server mode only the derived keyword index (BM25 + aliases) is kept locally, as a cache
+    assert [path.name for path in (tmp_path / "local").iterdir()] == ["keyword"]
     again = ingest([SAMPLE_CORPUS], settings, embedder, ChunkStore(settings.store))
     assert again.chunks_written == 0 and len(again.unchanged) == 7
     collection = store.collection(settings.embedding.model)
@@ -67,6 +69,11 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     hits = store.search(collection, embedder.encode(["boat racing agent circling bonus targets"])[0], 3)
     assert hits[0].metadata["page_id"] == "wiki/reward-hacking.md"
     assert store.info(collection)["pages"] == 7
+
+    shutil.rmtree(tmp_path / "local")  # another host, same server: the keyword cache is rebuilt
+    answer = Assistant.open(settings, embedder=embedder).ask("Is RLHF an inner alignment fix?")
+    assert answer.citations and answer.citations[0].page_id in {"wiki/outer-vs-inner-alignment.txt", "textbook/rlhf.md"}
+    assert any(passage.keyword_score for passage in answer.retrieved)
 
 
 def test_unreachable_server_is_a_clear_error() -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import ingest
-from alignment_qa.settings import Settings
+from conftest import BuiltIndex
 
 
-def test_whole_dev_corpus(shared_corpus: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
-    summary = ingest([shared_corpus], settings, embedder, store)
+def test_whole_dev_corpus(shared_corpus: Path, dev_index: BuiltIndex, embedder: Embedder) -> None:
+    summary, settings = dev_index.summary, dev_index.settings
+    store = ChunkStore(settings.store)
     assert summary.skipped == []
     assert len(summary.added) == 73
     collection = store.collection(settings.embedding.model)
@@ -22,5 +23,5 @@ def test_whole_dev_corpus(shared_corpus: Path, settings: Settings, store: ChunkS
     for meta, text in zip(records["metadatas"], records["documents"], strict=True):
         assert int(meta["tokens"]) + embedder.special_tokens <= embedder.max_tokens
         assert text and "<div" not in text and "{: #" not in text
-    again = ingest([shared_corpus], settings, embedder, store)
+    again = ingest([shared_corpus], settings, embedder, store)  # unchanged: the index stays as it was
     assert again.chunks_written == 0 and len(again.unchanged) == 73

@@ -1,9 +1,9 @@
-"""The ``alignment-qa`` command line: ingest, stats, search and config.
+"""The ``alignment-qa`` command line: ingest, stats, search, ask, chat and config.
 
 Global flags are the top settings layer (above TOML and env); ``--set key=value`` reaches any
 setting. Core errors become one-line messages here (exit 2 for a usage problem such as a
 missing path, 1 otherwise); Ctrl-C stops cleanly with exit 130. Output formatting lives in
-``render``; the commands only wire settings, store and embedder together.
+``render``; the commands only wire settings, store, embedder and the ``Assistant`` together.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from alignment_qa import __version__
 from alignment_qa.app import render
-from alignment_qa.errors import AlignmentQAError, ConfigError, InputPathError
+from alignment_qa.errors import AlignmentQAError, ConfigError, InputPathError, InvalidQuestionError
 from alignment_qa.settings import LoadedSettings, load_settings
 
 app = typer.Typer(
@@ -155,28 +156,131 @@ def stats(
         render.print_stats(Console(), info)
 
 
+def _open_assistant(loaded: LoadedSettings) -> Any:
+    """The assistant over the configured index, or a friendly "no index yet" and exit 1."""
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.errors import NoIndexError
+
+    embedder, store = _services(loaded)
+    try:
+        return Assistant.open(loaded.settings, embedder=embedder, store=store)
+    except NoIndexError:
+        render.print_no_index(Console(), store.location)
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of chunks (retrieval.top_k).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+    k: Annotated[int | None, typer.Option("-k", "--top-k", help="Number of passages (retrieval.top_k).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print passages as JSON.")] = False,
 ) -> None:
-    """Dense search: the top chunks with page title, section, score and a snippet."""
+    """Hybrid search (dense + BM25): the passages an answer would use, with their scores."""
     loaded = _state(ctx).load(**{"retrieval.top_k": k})
     if not query.strip():
         raise ConfigError("the query is empty: say what to search for")
-    embedder, store = _services(loaded)
-    collection = store.collection(loaded.settings.embedding.model) if store.exists() else None
-    if collection is None:
-        render.print_no_index(Console(), store.location)
-        raise typer.Exit(1)
-    vector = embedder.encode([query])[0]
-    hits = store.search(collection, vector, loaded.settings.retrieval.top_k)
+    assistant = _open_assistant(loaded)
+    passages = assistant.search(query, loaded.settings.retrieval.top_k)
     if as_json:
-        typer.echo(json.dumps([render.hit_as_dict(hit) for hit in hits], indent=2))
+        typer.echo(json.dumps([render.passage_as_dict(passage) for passage in passages], indent=2))
     else:
-        render.print_hits(Console(), query, hits)
+        render.print_passages(Console(), query, passages)
+
+
+ModeOption = Annotated[
+    str | None, typer.Option("--mode", help="evidence (no LLM), llm (OpenAI-compatible endpoint) or llamacpp.")
+]
+TopKOption = Annotated[int | None, typer.Option("-k", "--top-k", help="Passages given to the answer.")]
+LlmUrlOption = Annotated[str | None, typer.Option("--llm-url", help="OpenAI-compatible base URL (llm.base_url).")]
+ModelOption = Annotated[str | None, typer.Option("--model", help="Model name at the endpoint (llm.model).")]
+
+
+def _answer_settings(
+    ctx: typer.Context, mode: str | None, k: int | None, llm_url: str | None, model: str | None
+) -> LoadedSettings:
+    if llm_url and mode is None:
+        mode = "llm"
+    return _state(ctx).load(**{"answer.mode": mode, "retrieval.top_k": k, "llm.base_url": llm_url, "llm.model": model})
+
+
+def _run_question(assistant: Any, question: str, history: list[dict[str, str]], console: Console) -> Any:
+    """Ask, streaming LLM tokens to the terminal; returns the Answer."""
+    from alignment_qa.engine.answer import AnswerEvent, StatusEvent, TokenEvent
+
+    streamed = False
+    answer = None
+    for event in assistant.stream(question, history):
+        if isinstance(event, TokenEvent) and console.is_terminal:
+            console.print(event.text, end="", markup=False, highlight=False)
+            streamed = True
+        elif isinstance(event, StatusEvent) and console.is_terminal:
+            console.print(f"[dim]{event.text}[/dim]")
+        elif isinstance(event, AnswerEvent):
+            answer = event.answer
+    if answer is None:  # pragma: no cover - stream() always ends with an answer
+        raise AlignmentQAError("the engine returned no answer")
+    if streamed:
+        console.print("\n[dim]Checked answer:[/dim]")
+    render.print_answer(console, answer)
+    return answer
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Your question, in plain words.")],
+    mode: ModeOption = None,
+    k: TopKOption = None,
+    llm_url: LlmUrlOption = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full Answer as JSON.")] = False,
+) -> None:
+    """Answer a question with inline [n] citations and a numbered source list."""
+    loaded = _answer_settings(ctx, mode, k, llm_url, model)
+    assistant = _open_assistant(loaded)
+    if as_json:
+        typer.echo(assistant.ask(question).model_dump_json(indent=2))
+        return
+    _run_question(assistant, question, [], Console())
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    mode: ModeOption = None,
+    k: TopKOption = None,
+    llm_url: LlmUrlOption = None,
+    model: ModelOption = None,
+) -> None:
+    """A terminal chat with history: follow-up questions use the earlier ones. /reset, /quit."""
+    from alignment_qa.errors import InvalidQuestionError
+
+    loaded = _answer_settings(ctx, mode, k, llm_url, model)
+    assistant = _open_assistant(loaded)
+    console = Console()
+    history: list[dict[str, str]] = []
+    console.print("Ask about the indexed pages. /reset forgets the conversation, /quit (or Ctrl-D) leaves.")
+    while True:
+        try:
+            question = console.input("[bold]> [/bold]").strip()
+        except EOFError:
+            console.print()
+            return
+        if question in {"/quit", "/exit"}:
+            return
+        if question == "/reset":
+            history.clear()
+            console.print("[dim]Conversation forgotten.[/dim]")
+            continue
+        if not question:
+            continue
+        try:
+            answer = _run_question(assistant, question, history, console)
+        except InvalidQuestionError as exc:
+            console.print(f"[yellow]{escape(str(exc))}[/yellow]")
+            continue
+        history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])
 
 
 @app.command("config")
@@ -210,7 +314,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: what was written is kept and the index is consistent; run the command again to finish.")
         sys.exit(130)
-    except (InputPathError, ConfigError) as exc:
+    except (InputPathError, ConfigError, InvalidQuestionError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(2)
     except AlignmentQAError as exc:

@@ -15,7 +15,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alignment_qa.index.store import SearchHit
+from alignment_qa.engine.answer import Answer, RetrievedPassage
+from alignment_qa.engine.citations import CitedSentence, format_sentence
 from alignment_qa.ingest.pipeline import IngestSummary
 
 SNIPPET_CHARS = 220
@@ -64,38 +65,61 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def hit_as_dict(hit: SearchHit) -> dict[str, Any]:
-    meta = hit.metadata
-    return {
-        "rank": hit.rank,
-        "score": round(hit.score, 4),
-        "page_id": meta.get("page_id"),
-        "title": meta.get("title"),
-        "section": meta.get("section"),
-        "anchor": meta.get("anchor"),
-        "url": meta.get("url") or None,
-        "start": meta.get("start"),
-        "end": meta.get("end"),
-        "text": hit.text,
-    }
+def passage_as_dict(passage: RetrievedPassage) -> dict[str, Any]:
+    """A retrieved passage for `search --json`."""
+    return passage.model_dump(mode="json")
 
 
-def print_hits(console: Console, query: str, hits: list[SearchHit]) -> None:
-    if not hits:
-        console.print("No chunks found.")
+def print_passages(console: Console, query: str, passages: list[RetrievedPassage]) -> None:
+    if not passages:
+        console.print("No passages found.")
         return
-    table = Table(title=f"Top {len(hits)} chunks for: {escape(query)}", show_lines=True, expand=True)
+    table = Table(title=f"Top {len(passages)} passages for: {escape(query)}", show_lines=True, expand=True)
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("scores", justify="right", no_wrap=True)
     table.add_column("page / section", ratio=1, overflow="fold")
     table.add_column("snippet", ratio=2)
-    for hit in hits:
-        meta = hit.metadata
-        where = f"{meta.get('title')}\n{meta.get('section') or '(introduction)'}\n{meta.get('page_id')}"
-        if meta.get("anchor"):
-            where += f"#{meta['anchor']}"
-        table.add_row(str(hit.rank), f"{hit.score:.3f}", escape(where), escape(snippet(hit.text)))
+    for passage in passages:
+        where = f"{passage.title}\n{passage.section or '(introduction)'}\n{passage.page_id}"
+        if passage.anchor:
+            where += f"#{passage.anchor}"
+        scores = f"fused {passage.score:.4f}"
+        if passage.dense_score is not None:
+            scores += f"\ncosine {passage.dense_score:.3f}"
+        if passage.keyword_score is not None:
+            scores += f"\nbm25 {passage.keyword_score:.2f}"
+        table.add_row(str(passage.rank), scores, escape(where), escape(snippet(passage.text)))
     console.print(table)
+
+
+def print_answer(console: Console, answer: Answer, show_text: bool = True) -> None:
+    """The answer (unsupported sentences marked), its notice and the numbered sources."""
+    if answer.notice:
+        console.print(f"[yellow]Note:[/yellow] {escape(answer.notice)}")
+    if show_text:
+        if answer.covered and answer.mode == "evidence":
+            console.print("[dim]Quoted evidence from the pages (no language model):[/dim]")
+        if answer.sentences:
+            for sentence in answer.sentences:
+                line = escape(format_sentence(CitedSentence(sentence.text, sentence.citations)))
+                if sentence.supported:
+                    console.print(line)
+                else:
+                    console.print(f"[yellow]{line} (not supported by its sources)[/yellow]")
+        else:
+            console.print(escape(answer.text))
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+        for citation in answer.citations:
+            console.print(
+                f"[{citation.n}] {escape(citation.title)} — {escape(citation.section)}\n"
+                f"    {escape(citation.location)}\n    [dim]“{escape(snippet(citation.quote, 300))}”[/dim]",
+                highlight=False,
+            )
+    elif not answer.covered and answer.retrieved:
+        console.print("\n[bold]Nearest pages[/bold]")
+        for passage in answer.retrieved[:3]:
+            console.print(f"- {escape(passage.title)} — {escape(passage.section)} ({escape(passage.page_id)})")
 
 
 def print_ingest_summary(console: Console, summary: IngestSummary, location: str) -> None:

@@ -167,7 +167,7 @@ class Assistant:
         timings["retrieve"] = _ms(clock)
 
         base = {"question": question, "standalone_question": standalone, "mode": mode}
-        if not self.covers(passages):
+        if not self.covers(standalone, passages):
             timings["total"] = _ms(started)
             yield AnswerEvent(self._not_covered(base, passages, timings, notice))
             return
@@ -256,11 +256,15 @@ class Assistant:
                 ), f"Could not rewrite the follow-up with the LLM ({_describe(exc)})."
         return condense(question, earlier, turns), ""
 
-    def covers(self, passages: Sequence[NodeWithScore]) -> bool:
-        """Whether the best passage is similar enough to the question to answer from."""
+    def covers(self, question: str, passages: Sequence[NodeWithScore]) -> bool:
+        """Whether the corpus can answer: the best passage is similar enough to the question,
+        and clearly so when the question names something no page mentions."""
         dense = [item.node.metadata.get("dense_score") for item in passages]
         best = max((score for score in dense if score is not None), default=-1.0)
-        return bool(passages) and best >= self.settings.answer.min_relevance
+        needed = self.settings.answer.min_relevance
+        if self.keyword_index.unknown_words(question, self.embedder.is_plain_word):
+            needed += self.settings.answer.unknown_term_margin
+        return bool(passages) and best >= needed
 
     def _generate(self, mode: str, question: str, passages: list[NodeWithScore]) -> Iterator[str]:
         llm = self.llm(mode)

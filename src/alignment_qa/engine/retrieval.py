@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex
@@ -33,14 +33,15 @@ _COMPARISON = (
     re.compile(r"\bcompare\s+(.+?)\s+(?:and|with|to)\s+(.+)", re.I),
     re.compile(r"(.+?)\s+(?:vs\.?|versus)\s+(.+)", re.I),
 )
+_MODIFIER = re.compile(r"^[a-z]+(?:er|al|ive|ic|ous|ful|less|able|ible|ed|ing|ct|ong|ak|ow)$")  # "outer", "weak"
 _LEAD = re.compile(r"^(?:what|how|why|is|are|does|do|explain|describe)\b(?:\s+(?:is|are|the|a|an))*\s+", re.I)
 
 
 def comparison_sides(question: str) -> tuple[str, str] | None:
     """The two sides of a comparison question, or ``None``.
 
-    "outer vs inner alignment" gives ("outer alignment", "inner alignment"): a one-word side
-    borrows the rest of the other side.
+    "outer vs inner alignment" gives ("outer alignment", "inner alignment"): a one-word side that
+    looks like a modifier (outer, weak, direct, ...) borrows the rest of the other side.
     """
     text = question.strip().rstrip("?.! ")
     for pattern in _COMPARISON:
@@ -51,17 +52,19 @@ def comparison_sides(question: str) -> tuple[str, str] | None:
             if not left or not right:
                 return None
             left_words, right_words = left.split(), right.split()
-            if len(left_words) == 1 and len(right_words) > 1:
+            if len(left_words) == 1 and len(right_words) > 1 and _MODIFIER.match(left):
                 left = " ".join([left, *right_words[1:]])
             return left, right
     return None
 
 
-def node_from_hit(hit: SearchHit) -> TextNode:
+def node_from_hit(hit: SearchHit, dense: float | None = None, keyword: float | None = None) -> TextNode:
     """A LlamaIndex node for a stored chunk; only title and section are shown to an LLM."""
     meta: dict[str, Any] = dict(hit.metadata)
     meta["spans"] = [[0, int(meta.get("start", 0)), int(meta.get("end", 0))]]
     meta["chunk_ids"] = [hit.id]
+    meta["dense_score"] = dense
+    meta["keyword_score"] = keyword
     hidden = [key for key in meta if key not in LLM_VISIBLE]
     return TextNode(
         id_=hit.id,
@@ -143,9 +146,7 @@ class HybridRetriever(BaseRetriever):
         ranked = sorted(fused.values(), key=lambda entry: -entry.score)
         nodes = []
         for entry in ranked:
-            node = node_from_hit(entry.hit)
-            node.metadata["dense_score"] = entry.dense
-            node.metadata["keyword_score"] = entry.keyword
+            node = node_from_hit(entry.hit, entry.dense, entry.keyword)
             nodes.append(NodeWithScore(node=node, score=entry.score))
         self._fill_dense_scores(nodes, vectors[0])
         return nodes
@@ -163,7 +164,3 @@ class HybridRetriever(BaseRetriever):
             vector = vectors.get(item.node.node_id)
             if vector is not None and item.node.metadata.get("dense_score") is None:
                 item.node.metadata["dense_score"] = float(np.dot(np.asarray(vector), query_vector))
-
-
-def passage_text(node: TextNode) -> str:
-    return node.get_content(metadata_mode=MetadataMode.NONE)

@@ -68,6 +68,16 @@ class KeywordIndex:
         df = self.doc_freq.get(term, 0)
         return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
 
+    def unknown_words(self, text: str, is_plain_word: Callable[[str], bool]) -> list[str]:
+        """Words of ``text`` that no chunk contains and that are not ordinary words: names of
+        things the corpus never mentions ("infra-Bayesianism"). Joined compounds are skipped."""
+        return [
+            word
+            for word, joined in self.analyzer.tagged_words(text)
+            if not joined and not word.isdigit() and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
+            and not is_plain_word(word)
+        ]
+
     def search(self, query: str, k: int) -> list[KeywordHit]:
         if self.bm25 is None or not self.ids:
             return []

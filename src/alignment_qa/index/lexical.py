@@ -34,9 +34,10 @@ class Analyzer:
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
 
-    def words(self, text: str) -> list[str]:
-        """Lower-cased words without stop words, possessives cut, not stemmed."""
-        out: list[str] = []
+    def tagged_words(self, text: str) -> list[tuple[str, bool]]:
+        """Lower-cased words without stop words, possessives cut, not stemmed; each with
+        whether it is the joined form of a compound ("mesaoptimizer" from "mesa-optimizer")."""
+        out: list[tuple[str, bool]] = []
         for match in _WORD.finditer(text.lower()):
             word = match.group()
             if word.endswith(("'s", "’s")):
@@ -44,10 +45,16 @@ class Analyzer:
             parts = [part for part in _JOINERS.split(word) if part]
             for part in parts:
                 if part not in STOP_WORDS and (len(part) > 1 or part.isdigit()):
-                    out.append(part)
+                    out.append((part, False))
             if len(parts) > 1:
-                out.append("".join(parts))
+                out.append(("".join(parts), True))
         return out
+
+    def words(self, text: str) -> list[str]:
+        return [word for word, _ in self.tagged_words(text)]
+
+    def stem(self, word: str) -> str:
+        return str(self._stemmer.stemWord(word))
 
     def terms(self, text: str) -> list[str]:
         """Stemmed search terms of ``text``, in order, with repeats."""

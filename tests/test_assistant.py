@@ -1,0 +1,136 @@
+"""The Assistant over a real index of the sample corpus: evidence answers, honesty, follow-ups.
+
+Real embedding model, real embedded Chroma, real BM25 files; no LLM (see test_llm_backend).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from alignment_qa.engine.answer import AnswerEvent, StatusEvent
+from alignment_qa.engine.assistant import NOT_COVERED, Assistant
+from alignment_qa.errors import InvalidQuestionError, NoIndexError
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.keyword import KeywordIndex, keyword_folder
+from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.clean import clean_page
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import Settings
+from conftest import SAMPLE_CORPUS, BuiltIndex
+
+STABLE_KEYS = {"text", "mode", "notice", "citations", "sentences", "retrieved", "timings_ms"}
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_index: BuiltIndex, embedder: Embedder) -> Assistant:
+    return Assistant.open(sample_index.settings, embedder=embedder)
+
+
+def page_text(page_id: str, root: Path = SAMPLE_CORPUS) -> str:
+    path = root / page_id
+    return clean_page(path.read_text(encoding="utf-8"), path.name, path.suffix.lower()).text
+
+
+def test_evidence_answer_quotes_and_cites_the_right_pages(assistant: Assistant) -> None:
+    answer = assistant.ask("Is RLHF an inner alignment fix?")
+    assert answer.mode == "evidence" and answer.covered and answer.notice == ""
+    assert answer.citations, answer.text
+    cited_pages = {citation.page_id for citation in answer.citations}
+    assert "wiki/outer-vs-inner-alignment.txt" in cited_pages
+    assert [citation.n for citation in answer.citations] == list(range(1, len(answer.citations) + 1))
+    for citation in answer.citations:  # every quote is verbatim at its offsets
+        assert page_text(citation.page_id)[citation.start : citation.end] == citation.quote
+        assert citation.title and citation.section
+    for sentence in answer.sentences:
+        assert sentence.citations and sentence.supported and sentence.score == 1.0
+        assert all(1 <= n <= len(answer.citations) for n in sentence.citations)
+    assert "[1]" in answer.text
+    assert {"retrieve", "total"} <= set(answer.timings_ms)
+    retrieved_cited = [passage for passage in answer.retrieved if passage.cited]
+    assert len(retrieved_cited) == len(answer.citations)
+
+
+def test_json_contract_keeps_its_keys(assistant: Assistant) -> None:
+    data = json.loads(assistant.ask("What is Goodhart's law?").model_dump_json())
+    assert set(data) >= STABLE_KEYS
+    assert {"n", "page_id", "title", "section", "url", "quote", "start", "end"} <= set(data["citations"][0])
+    assert {"text", "citations", "supported", "score"} <= set(data["sentences"][0])
+    assert {"page_id", "section", "score", "rank"} <= set(data["retrieved"][0])
+    assert data["citations"][0]["page_id"] == "wiki/goodharts-law.md"
+
+
+def test_uncovered_question_says_so_and_lists_nearest_pages(assistant: Assistant) -> None:
+    answer = assistant.ask("How long should sourdough bread rise before baking?")
+    assert not answer.covered
+    assert answer.text.startswith(NOT_COVERED)
+    assert answer.citations == [] and answer.sentences == []
+    assert answer.retrieved and answer.retrieved[0].title in answer.text
+
+
+def test_comparison_question_sees_both_sides(assistant: Assistant) -> None:
+    answer = assistant.ask("outer vs inner alignment", top_k=4)
+    pages = {passage.page_id for passage in answer.retrieved}
+    assert len(pages) >= 2
+    assert "wiki/outer-vs-inner-alignment.txt" in pages
+
+
+def test_follow_up_uses_the_history(assistant: Assistant) -> None:
+    history = [
+        {"role": "user", "content": "What is reward hacking?"},
+        {"role": "assistant", "content": "Reward hacking is ... [1]."},
+    ]
+    answer = assistant.ask("and how does Goodhart's law relate to it?", history=history)
+    assert answer.standalone_question.startswith("What is reward hacking?")
+    assert {"wiki/reward-hacking.md", "wiki/goodharts-law.md"} <= {p.page_id for p in answer.retrieved}
+
+
+def test_stream_ends_with_the_answer(assistant: Assistant) -> None:
+    events = list(assistant.stream("What is a mesa-optimizer?"))
+    assert isinstance(events[0], StatusEvent)
+    assert isinstance(events[-1], AnswerEvent)
+    assert events[-1].answer.citations[0].page_id == "textbook/mesa-optimization.md"
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n", "empty"), ("x" * 2001, "2001 characters")],
+)
+def test_bad_questions_get_a_message(assistant: Assistant, question: str, message: str) -> None:
+    with pytest.raises(InvalidQuestionError, match=message):
+        assistant.ask(question)
+
+
+def test_no_index_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
+    with pytest.raises(NoIndexError, match="alignment-qa ingest"):
+        Assistant.open(settings, embedder=embedder)
+
+
+def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Reward hacking\n\nAgents exploit flaws in the reward function.\n")
+    store = ChunkStore(settings.store)
+    ingest([corpus], settings, embedder, store)
+    (corpus / "b.md").write_text("# Zorblax\n\nThe Zorblax Bridge Exchange (ZBE) audits frontier models weekly.\n")
+    ingest([corpus], settings, embedder, store)
+    folder = keyword_folder(store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    saved = KeywordIndex.load(folder, Analyzer())
+    assert saved is not None and saved.revision == store.revision(collection)
+    assert [hit.chunk_id.split("#")[0] for hit in saved.search("zorblax", 3)] == ["b.md"]
+    assert saved.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
+
+    (corpus / "b.md").unlink()  # removal is followed too
+    ingest([corpus], settings, embedder, store)
+    saved = KeywordIndex.load(folder, Analyzer())
+    assert saved is not None and saved.search("zorblax", 3) == []
+
+    store.new_revision(collection)  # as after an interrupted ingest: the next open rebuilds
+    assistant = Assistant.open(settings, embedder=embedder, store=store)
+    assert assistant.keyword_index.revision == store.revision(collection)
+    assert [p.page_id for p in assistant.search("reward function flaws", 1)] == ["a.md"]

@@ -1,0 +1,154 @@
+"""The LLM answer modes against a real llama.cpp server running the packaged Gemma-3-270M.
+
+The model is a small base model: it writes fluent nonsense and invents citation numbers. The
+tests check structure and verification (numbers checked, nonsense flagged), never wisdom, and
+that every kind of backend failure falls back to quoted evidence with a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alignment_qa.engine.answer import AnswerEvent, TokenEvent
+from alignment_qa.engine.assistant import Assistant, _Draft
+from alignment_qa.engine.citations import resolve
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.settings import Settings, load_settings
+from conftest import BuiltIndex
+from llm_servers import LlamaServer, assemble_gguf, free_port, misbehaving_endpoint
+from test_assistant import page_text
+
+pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
+
+QUESTION = "Is RLHF an inner alignment fix?"
+
+
+@pytest.fixture(scope="session")
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return assemble_gguf(tmp_path_factory.mktemp("gguf"))
+
+
+@pytest.fixture(scope="module")
+def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    server = LlamaServer(gguf, tmp_path_factory.mktemp("llama-log") / "server.log")
+    yield server
+    server.stop()
+
+
+def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
+    overrides = {
+        "store.data_dir": str(index.settings.store.data_dir),
+        "answer.mode": "llm",
+        "llm.base_url": url,
+        "llm.max_tokens": 120,
+        "llm.temperature": 0,
+        "llm.timeout_s": 20,
+        **extra,
+    }
+    return load_settings(None, overrides).settings
+
+
+def test_streamed_answer_has_checked_citations(
+    sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer
+) -> None:
+    settings = llm_settings(sample_index, llama_server.url)
+    assistant = Assistant.open(settings, embedder=embedder)
+    events = list(assistant.stream(QUESTION))
+    tokens = [event.text for event in events if isinstance(event, TokenEvent)]
+    answer = events[-1].answer if isinstance(events[-1], AnswerEvent) else None
+    assert answer is not None and answer.mode == "llm", answer and answer.notice
+    assert len(tokens) > 3  # streamed piece by piece
+    streamed = resolve("".join(tokens), len(answer.retrieved))
+    assert [s.text for s in streamed.sentences] == [s.text for s in answer.sentences]
+    assert streamed.dropped == answer.dropped_citations
+    assert all(n < 1 or n > len(answer.retrieved) for n in answer.dropped_citations)
+    for sentence in answer.sentences:
+        assert all(1 <= n <= len(answer.citations) for n in sentence.citations)
+        assert sentence.supported == (bool(sentence.citations) and sentence.score >= settings.answer.support_threshold)
+    for citation in answer.citations:
+        assert page_text(citation.page_id)[citation.start : citation.end] == citation.quote
+    assert {"generate", "verify"} <= set(answer.timings_ms)
+    if answer.unsupported:
+        assert "not supported" in answer.notice
+
+
+def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer) -> None:
+    """The verifier on text the way a weak model writes it: a true sentence and an invented one."""
+    assistant = Assistant.open(llm_settings(sample_index, llama_server.url), embedder=embedder)
+    from llama_index.core.schema import QueryBundle
+
+    passages = assistant.query_engine(4).retrieve(QueryBundle("What is Goodhart's law?"))
+    goodhart = next(i for i, p in enumerate(passages, 1) if p.node.metadata["page_id"] == "wiki/goodharts-law.md")
+    text = (
+        f"When a measure becomes a target, it ceases to be a good measure [{goodhart}]. "
+        f"Goodhart's law was discovered by bakers in 1850 to predict the price of bread [{goodhart}]. "
+        "It is also true on Mars [42]."
+    )
+    base = {"question": "q", "standalone_question": "q", "mode": "llm"}
+    answer = assistant._finish(base, _Draft(resolve(text, len(passages))), passages, "")
+    supported = [sentence.supported for sentence in answer.sentences]
+    assert supported == [True, False, False]
+    assert answer.dropped_citations == [42]
+    assert "[42]" in answer.notice and "2 of 3" in answer.notice
+
+
+def test_server_stopped_mid_stream_falls_back(
+    sample_index: BuiltIndex, embedder: Embedder, gguf: Path, tmp_path: Path
+) -> None:
+    server = LlamaServer(gguf, tmp_path / "server.log")
+    try:
+        settings = llm_settings(sample_index, server.url, **{"llm.max_tokens": 400})
+        assistant = Assistant.open(settings, embedder=embedder)
+        events = []
+        for event in assistant.stream(QUESTION):
+            events.append(event)
+            if isinstance(event, TokenEvent) and server.process.poll() is None:
+                server.stop()  # kill -9 while it is still writing
+    finally:
+        server.stop()
+    assert any(isinstance(event, TokenEvent) for event in events)
+    answer = events[-1].answer  # type: ignore[union-attr]
+    assert answer.mode == "evidence"
+    assert "language model failed" in answer.notice
+    assert answer.citations and all(sentence.supported for sentence in answer.sentences)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "reason"),
+    [("refused", "Connection"), ("hang", "Timeout"), ("500", "500"), ("junk", "")],
+)
+def test_backend_failures_fall_back_to_evidence(
+    sample_index: BuiltIndex, embedder: Embedder, behaviour: str, reason: str
+) -> None:
+    history = [{"role": "user", "content": "What is reward hacking?"}]
+    if behaviour == "refused":
+        url = f"http://127.0.0.1:{free_port()}/v1"
+        answer = Assistant.open(llm_settings(sample_index, url), embedder=embedder).ask(QUESTION, history)
+    else:
+        with misbehaving_endpoint(behaviour) as url:
+            settings = llm_settings(sample_index, url, **{"llm.timeout_s": 1})
+            answer = Assistant.open(settings, embedder=embedder).ask(QUESTION, history)
+    assert answer.mode == "evidence"
+    assert "language model failed" in answer.notice and reason in answer.notice
+    assert "Could not rewrite the follow-up" in answer.notice
+    assert answer.citations and answer.sentences
+
+
+def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf: Path) -> None:
+    settings = load_settings(
+        None,
+        {
+            "store.data_dir": str(sample_index.settings.store.data_dir),
+            "answer.mode": "llamacpp",
+            "llamacpp.model_path": str(gguf),
+            "llamacpp.n_ctx": 4096,
+            "llm.max_tokens": 60,
+            "llm.temperature": 0,
+        },
+    ).settings
+    answer = Assistant.open(settings, embedder=embedder).ask(QUESTION)
+    assert answer.mode == "llamacpp", answer.notice
+    assert answer.sentences and "generate" in answer.timings_ms
