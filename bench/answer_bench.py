@@ -138,7 +138,9 @@ def main() -> None:
             "hit@5": hit_at_5(ours_pages, gold),
             "retrieve": summary(retrieve_times),
             "answer_evidence": summary(answer_times),
-            "declined_unanswerable": sum(1 for i, a in enumerate(answers) if not rows[i]["answerable"] and not a.covered),
+            "declined_unanswerable": sum(
+                1 for i, a in enumerate(answers) if not rows[i]["answerable"] and not a.covered
+            ),
             "declined_answerable": sum(1 for i in answerable if not answers[i].covered),
         }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quickstart 1: set everything up, index the bundled sample corpus if there is no index yet,
-# then answer a first search. Extra arguments replace the query.
+# then answer a first question. Extra arguments replace the question.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-env.sh dev
@@ -10,4 +10,4 @@ if ! "$aqa" stats >/dev/null 2>&1; then
   "$aqa" ingest sample-corpus
 fi
 "$aqa" stats
-"$aqa" search "${*:-Is RLHF an inner alignment fix?}"
+"$aqa" ask "${*:-Is RLHF an inner alignment fix?}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_no_index_yet_says_what_to_do(tmp_path: Path) -> None:
-    for command in (["stats"], ["search", "anything"]):
+    for command in (["stats"], ["search", "anything"], ["ask", "anything"]):
         result = run(*command, cwd=tmp_path)
         assert result.returncode == 1
         assert "No index yet" in result.stdout and "alignment-qa ingest" in result.stdout
@@ -97,6 +98,53 @@ def test_config_shows_sources(tmp_path: Path) -> None:
     assert data["ingest.max_file_mb"] == {"value": 2, "source": "cli"}
     bad = run("--set", "retrieval.top_k=0", "config", cwd=tmp_path)
     assert bad.returncode == 2 and "retrieval.top_k" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_ask_prints_a_cited_answer_and_its_sources(indexed: Path) -> None:
+    result = run("ask", "What is Goodhart's law?", cwd=indexed)
+    assert result.returncode == 0, result.stderr
+    assert "[1]" in result.stdout and "Sources" in result.stdout
+    assert "Goodhart's law" in result.stdout and "wiki/goodharts-law.md" in result.stdout
+
+
+def test_ask_json_is_the_answer_contract(indexed: Path) -> None:
+    result = run("ask", "Is RLHF an inner alignment fix?", "--json", "-k", "3", cwd=indexed)
+    data = json.loads(result.stdout)
+    assert {"text", "mode", "notice", "citations", "sentences", "retrieved", "timings_ms"} <= set(data)
+    assert data["mode"] == "evidence" and len(data["retrieved"]) <= 3 and data["citations"]
+
+
+def test_ask_with_a_dead_llm_falls_back(indexed: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run("ask", "What is reward hacking?", "--llm-url", f"http://127.0.0.1:{port}/v1", "--json", cwd=indexed)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "evidence" and "language model failed" in data["notice"] and data["citations"]
+
+
+def test_ask_bad_input_is_a_message(indexed: Path) -> None:
+    empty = run("ask", "  ", cwd=indexed)
+    assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
+    mode = run("ask", "x", "--mode", "magic", cwd=indexed)
+    assert mode.returncode == 2 and "answer.mode" in mode.stderr
+
+
+def test_chat_keeps_the_conversation(indexed: Path) -> None:
+    script = "What is reward hacking?\n\nand how does Goodhart's law relate to it?\n/reset\n/quit\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "chat"],
+        cwd=indexed,
+        input=script,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Sources") == 2
+    assert "wiki/goodharts-law.md" in result.stdout and "Conversation forgotten" in result.stdout
 
 
 def test_other_model_on_existing_index_is_refused(indexed: Path) -> None:

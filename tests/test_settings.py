@@ -92,3 +92,8 @@ def test_empty_config_env_var_is_an_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("ALIGNMENT_QA_CONFIG", "")
     with pytest.raises(ConfigError, match="set but empty"):
         load_settings()
+
+
+def test_example_config_is_valid() -> None:
+    loaded = load_settings(REPO / "alignment-qa.example.toml")
+    assert loaded.settings.answer.mode == "evidence" and loaded.settings.retrieval.top_k == 5

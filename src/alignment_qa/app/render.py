@@ -92,6 +92,10 @@ def print_passages(console: Console, query: str, passages: list[RetrievedPassage
     console.print(table)
 
 
+def _page_link(page_id: str, anchor: str) -> str:
+    return f"{page_id}#{anchor}" if anchor else page_id
+
+
 def print_answer(console: Console, answer: Answer, show_text: bool = True) -> None:
     """The answer (unsupported sentences marked), its notice and the numbered sources."""
     if answer.notice:
@@ -113,7 +117,9 @@ def print_answer(console: Console, answer: Answer, show_text: bool = True) -> No
         for citation in answer.citations:
             console.print(
                 f"[{citation.n}] {escape(citation.title)} — {escape(citation.section)}\n"
-                f"    {escape(citation.location)}\n    [dim]“{escape(snippet(citation.quote, 300))}”[/dim]",
+                f"    {escape(_page_link(citation.page_id, citation.anchor))}"
+                + (f"  {escape(citation.url)}" if citation.url else "")
+                + f"\n    [dim]“{escape(snippet(citation.quote, 300))}”[/dim]",
                 highlight=False,
             )
     elif not answer.covered and answer.retrieved:

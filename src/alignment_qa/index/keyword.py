@@ -74,7 +74,9 @@ class KeywordIndex:
         return [
             word
             for word, joined in self.analyzer.tagged_words(text)
-            if not joined and not word.isdigit() and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
+            if not joined
+            and not word.isdigit()
+            and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
             and not is_plain_word(word)
         ]
 
