@@ -31,13 +31,6 @@ class Citation(BaseModel):
     end: int
     chunk_id: str = ""
 
-    @property
-    def location(self) -> str:
-        """Where to read the source: its URL, else the page id with the section anchor."""
-        if self.url:
-            return self.url
-        return f"{self.page_id}#{self.anchor}" if self.anchor else self.page_id
-
 
 class SentenceVerdict(BaseModel):
     """One sentence of the answer and whether its citations support it."""
