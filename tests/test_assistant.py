@@ -134,3 +134,35 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     assistant = Assistant.open(settings, embedder=embedder, store=store)
     assert assistant.keyword_index.revision == store.revision(collection)
     assert [p.page_id for p in assistant.search("reward function flaws", 1)] == ["a.md"]
+
+
+def test_llama_index_global_settings_are_never_touched(assistant: Assistant) -> None:
+    from llama_index.core import Settings as LlamaSettings
+
+    assistant.ask("What is reward hacking?")
+    assistant.search("Goodhart", 2)
+    assert LlamaSettings._llm is None and LlamaSettings._embed_model is None
+    assert LlamaSettings._callback_manager is None and LlamaSettings._prompt_helper is None
+
+
+def test_concurrent_questions_share_one_assistant(assistant: Assistant) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = ["What is reward hacking?", "What is Goodhart's law?", "What is a mesa-optimizer?"] * 3
+    alone = {question: assistant.ask(question).text for question in set(questions)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda question: assistant.ask(question).text, questions))
+    assert together == [alone[question] for question in questions]
+
+
+def test_another_process_ingest_is_picked_up(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# Reward hacking\n\nAgents exploit flaws in the reward function.\n")
+    store = ChunkStore(settings.store)
+    ingest([corpus], settings, embedder, store)
+    assistant = Assistant.open(settings, embedder=embedder)
+    (corpus / "b.md").write_text("# Zorblax\n\nThe zorblax audit reviews frontier models every week.\n")
+    ingest([corpus], settings, embedder, ChunkStore(settings.store))  # as another process would
+    assistant.refresh_if_stale(force=True)
+    assert [p.page_id for p in assistant.search("zorblax audit", 1)] == ["b.md"]

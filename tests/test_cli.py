@@ -79,7 +79,7 @@ def test_no_index_yet_says_what_to_do(tmp_path: Path) -> None:
 
 def test_empty_query_is_a_message(indexed: Path) -> None:
     result = run("search", "   ", cwd=indexed)
-    assert result.returncode == 2 and "query is empty" in result.stderr
+    assert result.returncode == 2 and "question is empty" in result.stderr
 
 
 def test_config_shows_sources(tmp_path: Path) -> None:

@@ -54,12 +54,12 @@ def test_follow_ups_are_joined_to_the_previous_question() -> None:
     earlier = user_turns(history)
     assert earlier == ["Is RLHF an outer alignment fix?"]
     assert is_follow_up("and what about inner alignment?")
-    assert condense("and what about inner alignment?", earlier, 3) == (
+    assert condense("and what about inner alignment?", earlier) == (
         "Is RLHF an outer alignment fix? and what about inner alignment?"
     )
     standalone = "What is specification gaming in reinforcement learning systems trained on proxies?"
-    assert condense(standalone, earlier, 3) == standalone
-    assert condense("and what about inner alignment?", earlier, 0) == "and what about inner alignment?"
+    assert condense(standalone, earlier) == standalone
+    assert condense("and what about inner alignment?", []) == "and what about inner alignment?"
 
 
 def _node(page: str, section: str, index: int, start: int, text: str, score: float) -> NodeWithScore:

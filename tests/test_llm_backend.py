@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from alignment_qa.engine.answer import AnswerEvent, TokenEvent
-from alignment_qa.engine.assistant import Assistant, _Draft
+from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.citations import resolve
+from alignment_qa.engine.verify import Draft, verify
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import Settings, load_settings
 from conftest import BuiltIndex
@@ -51,28 +52,43 @@ def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
     return load_settings(None, overrides).settings
 
 
+@pytest.mark.parametrize("question", [QUESTION, "What is Goodhart's law?"])
 def test_streamed_answer_has_checked_citations(
-    sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer
+    sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer, question: str
 ) -> None:
+    """Whatever the small model writes, the answer is either its text with every citation checked,
+    or (when it cited no real source) quoted evidence with a notice saying why."""
     settings = llm_settings(sample_index, llama_server.url)
     assistant = Assistant.open(settings, embedder=embedder)
-    events = list(assistant.stream(QUESTION))
+    events = list(assistant.stream(question))
     tokens = [event.text for event in events if isinstance(event, TokenEvent)]
-    answer = events[-1].answer if isinstance(events[-1], AnswerEvent) else None
-    assert answer is not None and answer.mode == "llm", answer and answer.notice
     assert len(tokens) > 3  # streamed piece by piece
+    final = events[-1]
+    assert isinstance(final, AnswerEvent)
+    answer = final.answer
     streamed = resolve("".join(tokens), len(answer.retrieved))
-    assert [s.text for s in streamed.sentences] == [s.text for s in answer.sentences]
-    assert streamed.dropped == answer.dropped_citations
-    assert all(n < 1 or n > len(answer.retrieved) for n in answer.dropped_citations)
-    for sentence in answer.sentences:
-        assert all(1 <= n <= len(answer.citations) for n in sentence.citations)
-        assert sentence.supported == (bool(sentence.citations) and sentence.score >= settings.answer.support_threshold)
-    for citation in answer.citations:
-        assert page_text(citation.page_id)[citation.start : citation.end] == citation.quote
-    assert {"generate", "verify"} <= set(answer.timings_ms)
-    if answer.unsupported:
-        assert "not supported" in answer.notice
+    if answer.mode == "evidence":  # the model's citations all pointed nowhere (or it wrote nothing)
+        assert streamed.order == [] and "language model failed" in answer.notice
+        assert "cited no source" in answer.notice or "no text" in answer.notice
+        assert answer.citations and all(sentence.supported for sentence in answer.sentences)
+    else:
+        assert answer.mode == "llm"
+        assert [s.text for s in streamed.sentences] == [s.text for s in answer.sentences]
+        assert streamed.dropped == answer.dropped_citations
+        assert all(n < 1 or n > len(answer.retrieved) for n in answer.dropped_citations)
+        for sentence in answer.sentences:
+            assert all(1 <= n <= len(answer.citations) for n in sentence.citations)
+            assert sentence.supported == (
+                bool(sentence.citations) and sentence.score >= settings.answer.support_threshold
+            )
+        for citation in answer.citations:
+            assert page_text(citation.page_id)[citation.start : citation.end] == citation.quote
+        if answer.unsupported:
+            assert "not supported" in answer.notice
+    assert "generate" in answer.timings_ms
+    from llama_index.core import Settings as LlamaSettings
+
+    assert LlamaSettings._llm is None and LlamaSettings._callback_manager is None  # models passed explicitly
 
 
 def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer) -> None:
@@ -87,12 +103,14 @@ def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedde
         f"Goodhart's law was discovered by bakers in 1850 to predict the price of bread [{goodhart}]. "
         "It is also true on Mars [42]."
     )
-    base = {"question": "q", "standalone_question": "q", "mode": "llm"}
-    answer = assistant._finish(base, _Draft(resolve(text, len(passages))), passages, "")
-    supported = [sentence.supported for sentence in answer.sentences]
+    parsed = resolve(text, len(passages))
+    checked = verify(Draft(parsed), passages, assistant.judge, assistant.settings.answer.support_threshold)
+    supported = [sentence.supported for sentence in checked.sentences]
     assert supported == [True, False, False]
-    assert answer.dropped_citations == [42]
-    assert "[42]" in answer.notice and "2 of 3" in answer.notice
+    assert parsed.dropped == [42]
+    notice = " ".join(checked.notices)
+    assert "[42]" in notice and "2 of 3" in notice
+    assert checked.citations[0].page_id == "wiki/goodharts-law.md"
 
 
 def test_server_stopped_mid_stream_falls_back(
@@ -116,14 +134,16 @@ def test_server_stopped_mid_stream_falls_back(
     assert answer.citations and all(sentence.supported for sentence in answer.sentences)
 
 
+@pytest.mark.parametrize("follow_up", [False, True])
 @pytest.mark.parametrize(
     ("behaviour", "reason"),
     [("refused", "Connection"), ("hang", "Timeout"), ("500", "500"), ("junk", "")],
 )
 def test_backend_failures_fall_back_to_evidence(
-    sample_index: BuiltIndex, embedder: Embedder, behaviour: str, reason: str
+    sample_index: BuiltIndex, embedder: Embedder, behaviour: str, reason: str, follow_up: bool
 ) -> None:
-    history = [{"role": "user", "content": "What is reward hacking?"}]
+    """Answering (or, for a follow-up, rewriting the question) fails: quoted evidence and a notice."""
+    history = [{"role": "user", "content": "What is reward hacking?"}] if follow_up else None
     if behaviour == "refused":
         url = f"http://127.0.0.1:{free_port()}/v1"
         answer = Assistant.open(llm_settings(sample_index, url), embedder=embedder).ask(QUESTION, history)
@@ -133,7 +153,8 @@ def test_backend_failures_fall_back_to_evidence(
             answer = Assistant.open(settings, embedder=embedder).ask(QUESTION, history)
     assert answer.mode == "evidence"
     assert "language model failed" in answer.notice and reason in answer.notice
-    assert "Could not rewrite the follow-up" in answer.notice
+    assert answer.notice.count("language model failed") == 1  # a dead backend is not asked twice
+    assert ("follow-up" in answer.notice) == follow_up
     assert answer.citations and answer.sentences
 
 
@@ -150,5 +171,6 @@ def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf:
         },
     ).settings
     answer = Assistant.open(settings, embedder=embedder).ask(QUESTION)
-    assert answer.mode == "llamacpp", answer.notice
-    assert answer.sentences and "generate" in answer.timings_ms
+    assert "generate" in answer.timings_ms and answer.sentences
+    # the tiny base model often invents every citation number; then the evidence answer stands in
+    assert answer.mode == "llamacpp" or "cited no source" in answer.notice

@@ -178,8 +178,6 @@ def search(
 ) -> None:
     """Hybrid search (dense + BM25): the passages an answer would use, with their scores."""
     loaded = _state(ctx).load(**{"retrieval.top_k": k})
-    if not query.strip():
-        raise ConfigError("the query is empty: say what to search for")
     assistant = _open_assistant(loaded)
     passages = assistant.search(query, loaded.settings.retrieval.top_k)
     if as_json:
@@ -254,8 +252,6 @@ def chat(
     model: ModelOption = None,
 ) -> None:
     """A terminal chat with history: follow-up questions use the earlier ones. /reset, /quit."""
-    from alignment_qa.errors import InvalidQuestionError
-
     loaded = _answer_settings(ctx, mode, k, llm_url, model)
     assistant = _open_assistant(loaded)
     console = Console()
@@ -277,7 +273,7 @@ def chat(
             continue
         try:
             answer = _run_question(assistant, question, history, console)
-        except InvalidQuestionError as exc:
+        except AlignmentQAError as exc:  # a bad question or a store hiccup: say so and keep chatting
             console.print(f"[yellow]{escape(str(exc))}[/yellow]")
             continue
         history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])

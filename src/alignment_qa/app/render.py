@@ -96,22 +96,21 @@ def _page_link(page_id: str, anchor: str) -> str:
     return f"{page_id}#{anchor}" if anchor else page_id
 
 
-def print_answer(console: Console, answer: Answer, show_text: bool = True) -> None:
+def print_answer(console: Console, answer: Answer) -> None:
     """The answer (unsupported sentences marked), its notice and the numbered sources."""
     if answer.notice:
         console.print(f"[yellow]Note:[/yellow] {escape(answer.notice)}")
-    if show_text:
-        if answer.covered and answer.mode == "evidence":
-            console.print("[dim]Quoted evidence from the pages (no language model):[/dim]")
-        if answer.sentences:
-            for sentence in answer.sentences:
-                line = escape(format_sentence(CitedSentence(sentence.text, sentence.citations)))
-                if sentence.supported:
-                    console.print(line)
-                else:
-                    console.print(f"[yellow]{line} (not supported by its sources)[/yellow]")
-        else:
-            console.print(escape(answer.text))
+    if answer.covered and answer.mode == "evidence":
+        console.print("[dim]Quoted evidence from the pages (no language model):[/dim]")
+    if answer.sentences:
+        for sentence in answer.sentences:
+            line = escape(format_sentence(CitedSentence(sentence.text, sentence.citations)))
+            if sentence.supported:
+                console.print(line)
+            else:
+                console.print(f"[yellow]{line} (not supported by its sources)[/yellow]")
+    else:
+        console.print(escape(answer.text))
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for citation in answer.citations:

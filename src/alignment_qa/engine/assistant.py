@@ -4,44 +4,52 @@
 and ends with the ``Answer``. One call: check the question, rewrite a follow-up into a standalone
 question, retrieve with a LlamaIndex ``RetrieverQueryEngine`` (hybrid retriever, merge and
 diversity postprocessors), decide whether the corpus covers the question, write the answer
-(quoted evidence, or an LLM), then parse, renumber and verify every citation. A failing LLM
-falls back to quoted evidence with a notice. Rendering is left to the surfaces.
+(quoted evidence, or an LLM), then check every citation (``verify``). A failing LLM falls back to
+quoted evidence with a notice. One assistant may serve concurrent requests: per-call state lives
+in the call, and the shared models are guarded. Rendering is left to the surfaces.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
+from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms import LLM
 from llama_index.core.llms.mock import MockLLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.query_engine import RetrieverQueryEngine
-from llama_index.core.response_synthesizers import BaseSynthesizer
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from alignment_qa.engine import citations as cite
 from alignment_qa.engine.answer import (
     Answer,
     AnswerEvent,
-    Citation,
     Mode,
     RetrievedPassage,
-    SentenceVerdict,
     StatusEvent,
     StreamEvent,
     TokenEvent,
 )
 from alignment_qa.engine.condense import condense, user_turns
-from alignment_qa.engine.evidence import Evidence, candidate_sentences, select_evidence
-from alignment_qa.engine.generation import CitedAnswerSynthesizer, build_llm, condense_with_llm
+from alignment_qa.engine.evidence import select_evidence
+from alignment_qa.engine.generation import (
+    ENDPOINT_CONTEXT_TOKENS,
+    CitedAnswerSynthesizer,
+    build_llm,
+    condense_with_llm,
+    source_budget,
+)
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN, build_reranker
-from alignment_qa.engine.retrieval import HybridRetriever
+from alignment_qa.engine.retrieval import HybridRetriever, hide_from_llm
 from alignment_qa.engine.support import NliSupport, SimilaritySupport, SupportJudge
-from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError
+from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
+from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
@@ -51,16 +59,15 @@ from alignment_qa.settings import Settings
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
+log = logging.getLogger(__name__)
+
 NOT_COVERED = "The indexed pages do not cover this question."
 NEAREST_PAGES = 3
-
-
-@dataclass
-class _Draft:
-    """Answer sentences with citation numbers (1-based, renumbered) and what they point to."""
-
-    parsed: cite.ParsedAnswer
-    evidence: dict[int, Evidence] = field(default_factory=dict)  # sentence index -> quoted sentence
+# How often a long-running assistant checks whether another process changed the index.
+REFRESH_SECONDS = 30.0
+_REFUSAL = re.compile(
+    r"\b(?:sources?|pages?|context)\b[^.]{0,40}\b(?:do not|does not|don't|doesn't)\s+(?:cover|say|mention|answer)", re.I
+)
 
 
 class Assistant:
@@ -80,15 +87,26 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.judge = judge
+        self.reranker = reranker
+        self._callbacks = CallbackManager([])
+        self._llms: dict[str, LLM] = {}
+        if llm is not None and settings.answer.mode != "evidence":
+            self._llms[settings.answer.mode] = llm
+        self._llm_lock = threading.Lock()  # building models, and llama.cpp in-process generation
+        self._refresh_lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        # retrieval alone never calls the synthesizer's LLM; BaseSynthesizer insists on one
+        self._retrieval_only = CitedAnswerSynthesizer(MockLLM())
+        self._use_index(collection, keyword_index)
+
+    def _use_index(self, collection: Collection, keyword_index: KeywordIndex) -> None:
         self.collection = collection
         self.keyword_index = keyword_index
-        self.judge = judge
         self.analyzer = keyword_index.analyzer
-        self.reranker = reranker
-        self._llms: dict[str, LLM] = {}
-        if llm is not None:
-            self._llms[settings.answer.mode] = llm
-        self.retriever = HybridRetriever(store, collection, embedder, keyword_index, settings.retrieval)
+        self.retriever = HybridRetriever(
+            self.store, collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks
+        )
 
     @classmethod
     def open(
@@ -99,9 +117,8 @@ class Assistant:
         llm: LLM | None = None,
     ) -> Assistant:
         """An assistant over the configured index; ``NoIndexError`` when there is none yet."""
-        embedder = embedder or Embedder(
-            settings.embedding.model, settings.embedding.device, settings.embedding.batch_size
-        )
+        embedding = settings.embedding
+        embedder = embedder or Embedder(embedding.model, embedding.device, embedding.batch_size)
         store = store or ChunkStore(settings.store)
         collection = store.collection(settings.embedding.model) if store.exists() else None
         if collection is None or collection.count() == 0:
@@ -147,61 +164,90 @@ class Assistant:
         mode: Mode | None = None,
         top_k: int | None = None,
     ) -> Iterator[StreamEvent]:
-        """Status and token events, then one ``AnswerEvent`` whose text is authoritative."""
+        """Status and token events, then one ``AnswerEvent`` whose text is authoritative.
+
+        ``InvalidQuestionError`` for an empty or over-long question, a bad mode or top_k;
+        ``StoreUnavailableError`` when the index cannot be read.
+        """
         started = time.perf_counter()
         timings: dict[str, float] = {}
         question = self.check_question(question)
         mode = mode or self.settings.answer.mode
+        if mode not in get_args(Mode):
+            raise InvalidQuestionError(f"unknown answer mode '{mode}': use one of {', '.join(get_args(Mode))}")
         top_k = top_k or self.settings.retrieval.top_k
         if not 1 <= top_k <= 50:
             raise InvalidQuestionError("top_k must be between 1 and 50")
+        self.refresh_if_stale()
 
         clock = time.perf_counter()
-        standalone, notice = self._standalone(question, history, mode)
+        standalone, notices, llm_alive = self._standalone(question, history, mode)
         timings["condense"] = _ms(clock)
 
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
-        passages = self.query_engine(top_k).retrieve(bundle)
+        passages = self._retrieve(bundle, top_k)
         timings["retrieve"] = _ms(clock)
 
-        base = {"question": question, "standalone_question": standalone, "mode": mode}
+        base: dict[str, Any] = {"question": question, "standalone_question": standalone, "mode": mode}
         if not self.covers(standalone, passages):
             timings["total"] = _ms(started)
-            yield AnswerEvent(self._not_covered(base, passages, timings, notice))
+            yield AnswerEvent(self._not_covered(base, passages, timings, notices))
             return
 
         clock = time.perf_counter()
-        draft: _Draft | None = None
+        draft: Draft | None = None
         if mode != "evidence":
-            yield StatusEvent("Writing the answer…")
-            try:
-                text = ""
-                for token in self._generate(mode, standalone, passages):
-                    text += token
-                    yield TokenEvent(token)
-                draft = _Draft(cite.resolve(text, len(passages)))
-                if not draft.parsed.sentences:
-                    raise ValueError("the model returned no text")
-            except Exception as exc:  # refused connection, timeout, HTTP error, malformed output
-                reason = _describe(exc)
-                notice = _join(notice, f"The language model failed ({reason}); showing quoted evidence instead.")
-                yield StatusEvent("The language model failed; falling back to quoted evidence.")
+            if not llm_alive:  # it just failed on the follow-up: do not wait for it twice
                 base["mode"] = "evidence"
-                draft = None
-            timings["generate"] = _ms(clock)
+            else:
+                yield StatusEvent("Writing the answer…")
+                try:
+                    text = ""
+                    for token in self._generate(mode, standalone, passages):
+                        text += token
+                        yield TokenEvent(token)
+                    draft = self._llm_draft(text, len(passages))
+                except _Refusal:
+                    timings["generate"] = _ms(clock)
+                    timings["total"] = _ms(started)
+                    notices.append("The language model found no answer in the sources.")
+                    yield AnswerEvent(self._not_covered(base, passages, timings, notices))
+                    return
+                except Exception as exc:  # refused connection, timeout, HTTP error, malformed output
+                    log.warning("LLM answer failed: %s", exc, exc_info=True)
+                    notices.append(f"The language model failed ({_describe(exc)}); showing quoted evidence instead.")
+                    yield StatusEvent("The language model failed; falling back to quoted evidence.")
+                    base["mode"] = "evidence"
+                timings["generate"] = _ms(clock)
         if draft is None:
             clock = time.perf_counter()
             draft = self._evidence_draft(standalone, bundle, passages)
             timings["select_evidence"] = _ms(clock)
+            if not draft.parsed.sentences:  # nothing quotable: honest "not covered" beats an empty answer
+                timings["total"] = _ms(started)
+                notices.append("No sentence of the retrieved passages answers it directly.")
+                yield AnswerEvent(self._not_covered(base, passages, timings, notices))
+                return
 
         clock = time.perf_counter()
-        answer = self._finish(base, draft, passages, notice)
+        checked = verify(draft, passages, self.judge, self.settings.answer.support_threshold)
         timings["verify"] = _ms(clock)
         timings["total"] = _ms(started)
-        answer.timings_ms = timings
-        yield AnswerEvent(answer)
+        cited = set(draft.parsed.order)
+        yield AnswerEvent(
+            Answer(
+                **base,
+                text=draft.parsed.text(),
+                notice=" ".join([*notices, *checked.notices]),
+                citations=checked.citations,
+                sentences=checked.sentences,
+                retrieved=[passage_model(rank, item, rank - 1 in cited) for rank, item in enumerate(passages, 1)],
+                dropped_citations=draft.parsed.dropped,
+                timings_ms=timings,
+            )
+        )
 
     def check_question(self, question: str) -> str:
         """The trimmed question; ``InvalidQuestionError`` with a message when it is empty or too long."""
@@ -215,8 +261,8 @@ class Assistant:
             )
         return question
 
-    def query_engine(self, top_k: int, synthesizer: BaseSynthesizer | None = None) -> RetrieverQueryEngine:
-        """The LlamaIndex engine: hybrid retriever, postprocessors and a synthesizer."""
+    def query_engine(self, top_k: int) -> RetrieverQueryEngine:
+        """The LlamaIndex engine: hybrid retriever and postprocessors (cut, rerank, merge, diversity)."""
         retrieval = self.settings.retrieval
         postprocessors: list[BaseNodePostprocessor] = [TopN(top_n=max(retrieval.rerank_candidates, top_k * 4))]
         if self.reranker is not None:
@@ -224,37 +270,74 @@ class Assistant:
         if retrieval.merge_adjacent:
             postprocessors.append(AdjacentChunkMerger())
         postprocessors.append(PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k))
-        # BaseSynthesizer insists on an LLM; retrieval alone never calls it, so a mock is honest here
-        synthesizer = synthesizer or CitedAnswerSynthesizer(MockLLM())
         return RetrieverQueryEngine(
-            self.retriever, response_synthesizer=synthesizer, node_postprocessors=postprocessors
+            self.retriever,
+            response_synthesizer=self._retrieval_only,
+            node_postprocessors=postprocessors,
+            callback_manager=self._callbacks,
         )
 
     def search(self, question: str, top_k: int | None = None) -> list[RetrievedPassage]:
         """Just the retrieved passages (for `alignment-qa search`)."""
         question = self.check_question(question)
-        passages = self.query_engine(top_k or self.settings.retrieval.top_k).retrieve(QueryBundle(question))
-        return [self._passage(rank, item, set()) for rank, item in enumerate(passages, 1)]
+        self.refresh_if_stale()
+        passages = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k)
+        return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
+
+    def refresh_if_stale(self, force: bool = False) -> None:
+        """Pick up another process's ingest: at most every ``REFRESH_SECONDS``, compare the
+        collection's revision and reload the keyword index when it changed."""
+        if not force and time.monotonic() - self._checked_at < REFRESH_SECONDS:
+            return
+        with self._refresh_lock:
+            self._checked_at = time.monotonic()
+            try:
+                collection = self.store.collection(self.settings.embedding.model)
+            except AlignmentQAError:
+                raise
+            except Exception as exc:  # the store went away: keep serving what we have
+                log.warning("could not check the index for changes: %s", exc)
+                return
+            if collection is None or self.store.revision(collection) == self.keyword_index.revision:
+                return
+            keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
+            self._use_index(collection, keyword_index)
 
     # -- steps ---------------------------------------------------------------------------
     def llm(self, mode: str) -> LLM:
-        if mode not in self._llms:
-            self._llms[mode] = build_llm(self.settings, mode)
-        return self._llms[mode]
+        with self._llm_lock:
+            if mode not in self._llms:
+                self._llms[mode] = build_llm(self.settings, mode)
+            return self._llms[mode]
 
-    def _standalone(self, question: str, history: Sequence[Mapping[str, str]] | None, mode: str) -> tuple[str, str]:
+    def _retrieve(self, bundle: QueryBundle, top_k: int) -> list[NodeWithScore]:
+        try:
+            return self.query_engine(top_k).retrieve(bundle)
+        except AlignmentQAError:
+            raise
+        except Exception as exc:  # Chroma or file errors: a message, not a trace
+            log.warning("retrieval failed: %s", exc, exc_info=True)
+            raise StoreUnavailableError(f"cannot search the index at {self.store.location}: {_describe(exc)}") from exc
+
+    def _standalone(
+        self, question: str, history: Sequence[Mapping[str, str]] | None, mode: str
+    ) -> tuple[str, list[str], bool]:
+        """The standalone question, notices, and whether the LLM (if any) is still worth calling."""
         turns = self.settings.answer.history_turns
         earlier = user_turns(history)[-turns:] if turns else []
         if not earlier:
-            return question, ""
+            return question, [], True
         if mode != "evidence":
             try:
-                return condense_with_llm(self.llm(mode), earlier, question), ""
-            except Exception as exc:  # a dead backend must not stop the question
-                return condense(
-                    question, earlier, turns
-                ), f"Could not rewrite the follow-up with the LLM ({_describe(exc)})."
-        return condense(question, earlier, turns), ""
+                return condense_with_llm(self.llm(mode), earlier, question), [], True
+            except Exception as exc:  # a dead backend must not stop the question, nor be called twice
+                log.warning("LLM condense failed: %s", exc, exc_info=True)
+                notice = (
+                    f"The language model failed ({_describe(exc)}); the follow-up was joined to your previous "
+                    "question and the answer shows quoted evidence instead."
+                )
+                return condense(question, earlier), [notice], False
+        return condense(question, earlier), [], True
 
     def covers(self, question: str, passages: Sequence[NodeWithScore]) -> bool:
         """Whether the corpus can answer: the best passage is similar enough to the question,
@@ -268,18 +351,43 @@ class Assistant:
 
     def _generate(self, mode: str, question: str, passages: list[NodeWithScore]) -> Iterator[str]:
         llm = self.llm(mode)
-        synthesizer = CitedAnswerSynthesizer(llm, chat=self.settings.llm.chat if mode == "llm" else True)
-        response = self.query_engine(len(passages), synthesizer).synthesize(QueryBundle(question), passages)
-        generator = getattr(response, "response_gen", None)
-        if generator is None:
-            yield str(response)
-            return
-        yield from generator
+        if mode == "llm":
+            budget = source_budget(ENDPOINT_CONTEXT_TOKENS, self.settings.llm.max_tokens)
+            synthesizer = CitedAnswerSynthesizer(llm, chat=self.settings.llm.chat, max_source_chars=budget)
+        else:
+            budget = source_budget(self.settings.llamacpp.n_ctx, self.settings.llm.max_tokens)
+            synthesizer = CitedAnswerSynthesizer(llm, chat=True, max_source_chars=budget)
+        for item in passages:
+            hide_from_llm(item.node)
+        lock = self._llm_lock if mode == "llamacpp" else None  # one llama.cpp context, one caller
+        if lock:
+            lock.acquire()
+        try:
+            response = synthesizer.synthesize(QueryBundle(question), passages)
+            generator = getattr(response, "response_gen", None)
+            if generator is None:
+                yield str(response)
+            else:
+                yield from generator
+        finally:
+            if lock:
+                lock.release()
 
-    def _evidence_draft(self, question: str, bundle: QueryBundle, passages: list[NodeWithScore]) -> _Draft:
-        vector = (
-            np.asarray(bundle.embedding, dtype=np.float32) if bundle.embedding else self.embedder.encode([question])[0]
-        )
+    def _llm_draft(self, text: str, n_passages: int) -> Draft:
+        parsed = cite.resolve(text, n_passages)
+        if not parsed.sentences:
+            raise ValueError("the model returned no text")
+        if not parsed.order:
+            if _REFUSAL.search(text):
+                raise _Refusal
+            raise ValueError("the model cited no source")
+        return Draft(parsed)
+
+    def _evidence_draft(self, question: str, bundle: QueryBundle, passages: list[NodeWithScore]) -> Draft:
+        if bundle.embedding:
+            vector = np.asarray(bundle.embedding, dtype=np.float32)
+        else:
+            vector = self.embedder.encode([question])[0]
         chosen = select_evidence(
             self.retriever.expand(question),
             vector,
@@ -289,113 +397,10 @@ class Assistant:
             self.keyword_index.idf,
             self.settings.answer.max_sentences,
         )
-        order: list[int] = []
-        sentences: list[cite.CitedSentence] = []
-        evidence: dict[int, Evidence] = {}
-        for item in chosen:
-            if item.passage not in order:
-                order.append(item.passage)
-            evidence[len(sentences)] = item
-            sentences.append(cite.CitedSentence(item.text, [order.index(item.passage) + 1]))
-        return _Draft(cite.ParsedAnswer(sentences, order, []), evidence)
-
-    def _finish(self, base: dict[str, Any], draft: _Draft, passages: list[NodeWithScore], notice: str) -> Answer:
-        parsed = draft.parsed
-        texts = [item.node.get_content() for item in passages]
-        pairs = []
-        for index, sentence in enumerate(parsed.sentences):
-            claim = draft.evidence[index].text if index in draft.evidence else sentence.text
-            premise = "\n".join(texts[parsed.order[n - 1]] for n in sentence.numbers)
-            pairs.append((premise, claim))
-        scores = self.judge.support_many(pairs) if pairs else []
-        threshold = self.settings.answer.support_threshold
-        verdicts = [
-            SentenceVerdict(
-                text=sentence.text,
-                citations=sentence.numbers,
-                supported=bool(sentence.numbers) and score >= threshold,
-                score=round(score if sentence.numbers else 0.0, 4),
-            )
-            for sentence, score in zip(parsed.sentences, scores, strict=True)
-        ]
-        citations = [self._citation(n, passages[passage], parsed, draft) for n, passage in enumerate(parsed.order, 1)]
-        cited = set(parsed.order)
-        unsupported = sum(1 for verdict in verdicts if not verdict.supported)
-        if parsed.dropped:
-            numbers = ", ".join(str(n) for n in parsed.dropped)
-            notice = _join(notice, f"Removed citation(s) [{numbers}] that pointed to no source.")
-        if unsupported:
-            notice = _join(
-                notice,
-                f"{unsupported} of {len(verdicts)} sentence(s) are not supported by their cited sources (marked).",
-            )
-        return Answer(
-            **base,
-            text=parsed.text(),
-            notice=notice,
-            citations=citations,
-            sentences=verdicts,
-            retrieved=[self._passage(rank, item, cited) for rank, item in enumerate(passages, 1)],
-            dropped_citations=parsed.dropped,
-        )
-
-    def _citation(self, n: int, passage: NodeWithScore, parsed: cite.ParsedAnswer, draft: _Draft) -> Citation:
-        meta = passage.node.metadata
-        claims = [(index, sentence) for index, sentence in enumerate(parsed.sentences) if n in sentence.numbers]
-        quote: tuple[str, int, int] | None = None
-        for index, _ in claims:
-            if index in draft.evidence:
-                item = draft.evidence[index]
-                quote = (item.text, item.start, item.end)
-                break
-        if quote is None:
-            quote = self._best_quote(passage, [sentence.text for _, sentence in claims])
-        return Citation(
-            n=n,
-            page_id=str(meta["page_id"]),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section") or meta.get("title", "")),
-            anchor=str(meta.get("anchor", "")),
-            url=str(meta.get("url", "")),
-            quote=quote[0],
-            start=quote[1],
-            end=quote[2],
-            chunk_id=passage.node.node_id,
-        )
-
-    def _best_quote(self, passage: NodeWithScore, claims: list[str]) -> tuple[str, int, int]:
-        """The passage sentence that best supports the citing sentences."""
-        candidates = candidate_sentences([passage])
-        if not candidates:
-            meta = passage.node.metadata
-            return passage.node.get_content(), int(meta["start"]), int(meta["end"])
-        claim = " ".join(claims)
-        scores = self.judge.support_many([(sentence, claim) for _, sentence, _, _ in candidates])
-        best = max(range(len(candidates)), key=lambda i: scores[i])
-        _, sentence, start, end = candidates[best]
-        return sentence, start, end
-
-    def _passage(self, rank: int, item: NodeWithScore, cited: set[int]) -> RetrievedPassage:
-        meta = item.node.metadata
-        return RetrievedPassage(
-            page_id=str(meta["page_id"]),
-            title=str(meta.get("title", "")),
-            section=str(meta.get("section") or meta.get("title", "")),
-            score=round(float(item.score or 0.0), 6),
-            rank=rank,
-            dense_score=_round(meta.get("dense_score")),
-            keyword_score=_round(meta.get("keyword_score")),
-            url=str(meta.get("url", "")),
-            anchor=str(meta.get("anchor", "")),
-            chunk_ids=list(meta.get("chunk_ids", [])),
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
-            text=item.node.get_content(),
-            cited=(rank - 1) in cited,
-        )
+        return evidence_draft(chosen)
 
     def _not_covered(
-        self, base: dict[str, Any], passages: list[NodeWithScore], timings: dict[str, float], notice: str
+        self, base: dict[str, Any], passages: list[NodeWithScore], timings: dict[str, float], notices: list[str]
     ) -> Answer:
         nearest: list[str] = []
         for item in passages:
@@ -411,23 +416,19 @@ class Assistant:
         return Answer(
             **base,
             text=text,
-            notice=notice,
+            notice=" ".join(notices),
             covered=False,
-            retrieved=[self._passage(rank, item, set()) for rank, item in enumerate(passages, 1)],
+            retrieved=[passage_model(rank, item, False) for rank, item in enumerate(passages, 1)],
             timings_ms=timings,
         )
 
 
+class _Refusal(Exception):
+    """The LLM said the sources do not cover the question."""
+
+
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
-
-
-def _round(value: Any) -> float | None:
-    return None if value is None else round(float(value), 6)
-
-
-def _join(first: str, second: str) -> str:
-    return f"{first} {second}".strip()
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
 """Citation markers in generated text: parse, check, renumber, rewrite.
 
 Accepted forms: ``[1]``, ``[1, 2]`` (or ``;``), ``[1][2]``. A marker that opens a sentence
-("... end. [2] Next") belongs to the sentence before it. Numbers that point to no source are
+("... end. [2] Next") belongs to the sentence before it when that one has none, else to its own
+sentence (a model that puts markers first: "[2] A. [1] B."). Numbers that point to no source are
 dropped and reported. The remaining sources are renumbered in order of first use, and only
 those are listed. Judging support is left to ``support``.
 """
@@ -48,7 +49,7 @@ def split_cited_sentences(text: str) -> list[CitedSentence]:
     for start, end in split_sentences(text, 0, len(text)):
         raw = text[start:end]
         leading = _MARKERS_AT_START.match(raw)
-        if leading and pieces:
+        if leading and pieces and not pieces[-1].numbers:
             pieces[-1].numbers.extend(_numbers(leading.group()))
             raw = raw[leading.end() :]
         numbers = [number for match in MARKER.finditer(raw) for number in _numbers(match.group(1))]

@@ -33,9 +33,9 @@ def is_follow_up(question: str) -> bool:
     return bool(_OPENERS.search(question) or _PRONOUNS.search(question))
 
 
-def condense(question: str, previous: Sequence[str], turns: int) -> str:
-    """``question`` made standalone with the last ``turns`` user questions, when it is a follow-up."""
-    earlier = [turn for turn in previous if turn][-turns:] if turns else []
+def condense(question: str, previous: Sequence[str]) -> str:
+    """``question`` made standalone with the user's ``previous`` questions, when it is a follow-up."""
+    earlier = [turn for turn in previous if turn]
     if not earlier or not is_follow_up(question):
         return question
     last = earlier[-1]

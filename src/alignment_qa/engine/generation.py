@@ -14,6 +14,8 @@ from collections.abc import Generator, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.indices.prompt_helper import PromptHelper
 from llama_index.core.llms import LLM
 from llama_index.core.prompts.mixin import PromptDictType
 from llama_index.core.response_synthesizers import BaseSynthesizer
@@ -23,6 +25,11 @@ from alignment_qa.errors import ConfigError, ModelLoadError
 from alignment_qa.extras import require_extra
 from alignment_qa.prompts import load_prompt
 from alignment_qa.settings import Settings
+
+# Tokens of the instructions and question around the sources.
+PROMPT_OVERHEAD_TOKENS = 300
+# What an OpenAI-compatible endpoint is assumed to accept; sources are cut to fit it.
+ENDPOINT_CONTEXT_TOKENS = 8192
 
 
 def build_llm(settings: Settings, mode: str) -> LLM:
@@ -43,7 +50,7 @@ def build_llm(settings: Settings, mode: str) -> LLM:
             max_retries=0,
             temperature=llm_settings.temperature,
             max_tokens=llm_settings.max_tokens,
-            context_window=8192,
+            context_window=ENDPOINT_CONTEXT_TOKENS,
         )
     if mode == "llamacpp":
         path = settings.llamacpp.model_path
@@ -71,17 +78,42 @@ def build_llm(settings: Settings, mode: str) -> LLM:
     raise ConfigError(f"no LLM for answer mode '{mode}'")
 
 
-def number_sources(text_chunks: Sequence[str]) -> str:
-    """The sources block of the prompt: ``[n] <title/section lines>\\n<text>``."""
-    return "\n\n".join(f"[{n}] {chunk.strip()}" for n, chunk in enumerate(text_chunks, 1))
+def number_sources(text_chunks: Sequence[str], max_chars: int | None = None) -> str:
+    """The sources block of the prompt, one ``[n] <title and section lines> <text>`` per source.
+
+    With ``max_chars``, each source is cut to an equal share so the block fits the model's window.
+    """
+    share = max_chars // max(len(text_chunks), 1) if max_chars else None
+    parts = []
+    for n, chunk in enumerate(text_chunks, 1):
+        text = chunk.strip()
+        if share is not None and len(text) > share:
+            text = text[:share].rsplit(" ", 1)[0] + " …"
+        parts.append(f"[{n}] {text}")
+    return "\n\n".join(parts)
+
+
+def source_budget(context_window: int, max_tokens: int) -> int:
+    """Characters of sources that fit beside the instructions and the answer (about 3 per token)."""
+    return max(1000, (context_window - max_tokens - PROMPT_OVERHEAD_TOKENS) * 3)
 
 
 class CitedAnswerSynthesizer(BaseSynthesizer):
-    """Asks the LLM for a short answer citing the numbered passages; streams tokens."""
+    """Asks the LLM for a short answer citing the numbered passages; streams tokens.
 
-    def __init__(self, llm: LLM, chat: bool = True) -> None:
-        super().__init__(llm=llm, streaming=True)
+    The callback manager and prompt helper are given explicitly, so LlamaIndex's global
+    ``Settings`` are never read or created.
+    """
+
+    def __init__(self, llm: LLM, chat: bool = True, max_source_chars: int | None = None) -> None:
+        super().__init__(
+            llm=llm,
+            streaming=True,
+            callback_manager=CallbackManager([]),
+            prompt_helper=PromptHelper.from_llm_metadata(llm.metadata),
+        )
         self._chat = chat
+        self._max_source_chars = max_source_chars
         self._system = load_prompt("answer_system")
         self._user = load_prompt("answer_user")
 
@@ -92,7 +124,7 @@ class CitedAnswerSynthesizer(BaseSynthesizer):
         return None
 
     def messages(self, query_str: str, text_chunks: Sequence[str]) -> list[ChatMessage]:
-        user = self._user.format(sources=number_sources(text_chunks), question=query_str)
+        user = self._user.format(sources=number_sources(text_chunks, self._max_source_chars), question=query_str)
         return [
             ChatMessage(role=MessageRole.SYSTEM, content=self._system),
             ChatMessage(role=MessageRole.USER, content=user),

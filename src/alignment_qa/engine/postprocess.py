@@ -17,6 +17,7 @@ from llama_index.core.bridge.pydantic import Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from alignment_qa.engine.retrieval import hide_from_llm
 from alignment_qa.errors import ModelLoadError
 
 # Text put between two merged chunks (their gap in the page is whitespace or a heading).
@@ -74,13 +75,8 @@ def merge_nodes(first: NodeWithScore, second: NodeWithScore) -> NodeWithScore:
         dense_score=_max(a.metadata.get("dense_score"), b.metadata.get("dense_score")),
         keyword_score=_max(a.metadata.get("keyword_score"), b.metadata.get("keyword_score")),
     )
-    node = TextNode(
-        id_=a.node_id,
-        text=a.text + JOINER + b.text,
-        metadata=meta,
-        excluded_llm_metadata_keys=a.excluded_llm_metadata_keys,
-        excluded_embed_metadata_keys=a.excluded_embed_metadata_keys,
-    )
+    node = TextNode(id_=a.node_id, text=a.text + JOINER + b.text, metadata=meta)
+    hide_from_llm(node)
     return NodeWithScore(node=node, score=max(first.score or 0.0, second.score or 0.0))
 
 

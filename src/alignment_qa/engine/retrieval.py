@@ -2,8 +2,9 @@
 
 ``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
 for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
-reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Each node keeps its dense
-cosine and BM25 score in metadata for the coverage check and the UI. Merging, diversity and
+reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Each node keeps its cosine
+with the question itself (not an expansion) and its BM25 score in metadata, for the coverage
+check and the UI. Merging, diversity and
 reranking are node postprocessors (``postprocess``).
 """
 
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from llama_index.core.callbacks import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle, TextNode
 
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex
@@ -65,14 +67,17 @@ def node_from_hit(hit: SearchHit, dense: float | None = None, keyword: float | N
     meta["chunk_ids"] = [hit.id]
     meta["dense_score"] = dense
     meta["keyword_score"] = keyword
-    hidden = [key for key in meta if key not in LLM_VISIBLE]
-    return TextNode(
-        id_=hit.id,
-        text=hit.text,
-        metadata=meta,
-        excluded_llm_metadata_keys=hidden,
-        excluded_embed_metadata_keys=list(meta),
-    )
+    node = TextNode(id_=hit.id, text=hit.text, metadata=meta)
+    hide_from_llm(node)
+    return node
+
+
+def hide_from_llm(node: BaseNode) -> BaseNode:
+    """Show only title and section to a language model (and nothing to an embedding model);
+    call again after changing metadata."""
+    node.excluded_llm_metadata_keys = [key for key in node.metadata if key not in LLM_VISIBLE]
+    node.excluded_embed_metadata_keys = list(node.metadata)
+    return node
 
 
 @dataclass
@@ -93,8 +98,9 @@ class HybridRetriever(BaseRetriever):
         embedder: Embedder,
         keyword_index: KeywordIndex,
         settings: RetrievalSettings,
+        callback_manager: CallbackManager | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(callback_manager=callback_manager or CallbackManager([]))
         self.store = store
         self.collection = collection
         self.embedder = embedder
@@ -125,12 +131,13 @@ class HybridRetriever(BaseRetriever):
         fused: dict[str, _Ranked] = {}
         k = self.settings.candidates
         dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
-        for (query, weight), vector in zip(queries, vectors, strict=True):
+        for position, ((query, weight), vector) in enumerate(zip(queries, vectors, strict=True)):
             if dense_weight > 0:
                 for hit in self.store.search(self.collection, vector, k):
                     entry = fused.setdefault(hit.id, _Ranked(hit))
                     entry.score += weight * dense_weight / (rrf_k + hit.rank)
-                    entry.dense = hit.score if entry.dense is None else max(entry.dense, hit.score)
+                    if position == 0:  # similarity with the question itself, not an expansion
+                        entry.dense = hit.score
             if bm25_weight > 0:
                 keyword_hits = self.keyword_index.search(query, k)
                 missing = [found.chunk_id for found in keyword_hits if found.chunk_id not in fused]

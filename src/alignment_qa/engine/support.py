@@ -6,7 +6,7 @@ Every judge implements ``support(premise, hypothesis) -> float`` in [0, 1] (and 
 - ``SimilaritySupport`` (default, named "support similarity", not entailment): the packaged
   embedding model's best cosine between the sentence and the premise's sentences, blended with
   the share of the sentence's content words (IDF-weighted, stemmed) found in the premise. A
-  sentence quoted verbatim scores 1. It catches invented claims about other topics; it cannot
+  sentence equal to a whole sentence of the premise scores 1. It catches invented claims about other topics; it cannot
   catch a negation or a swapped number, which an NLI judge can.
 - ``NliSupport``: an NLI cross-encoder by name or folder; the probability of "entailment".
 
@@ -28,6 +28,7 @@ from alignment_qa.ingest.chunk import split_sentences
 
 _CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SPACE = re.compile(r"\s+")
+VECTOR_CACHE = 4096  # sentence embeddings kept between calls
 
 
 def normalise(text: str) -> str:
@@ -83,6 +84,8 @@ class SimilaritySupport:
     def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Embeddings of ``texts``, cached for the life of this judge."""
         missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
+        if len(self._vectors) + len(missing) > VECTOR_CACHE:
+            self._vectors.clear()
         if missing:
             for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
                 self._vectors[text] = vector
@@ -96,10 +99,10 @@ class SimilaritySupport:
             if not claim or not premise.strip():
                 scores.append(0.0)
                 continue
-            if claim in normalise(premise):
-                scores.append(1.0)
-                continue
             sentences = [premise[a:b] for a, b in split_sentences(premise, 0, len(premise))] or [premise]
+            if claim in {normalise(sentence) for sentence in sentences}:
+                scores.append(1.0)  # a whole sentence of the premise, verbatim
+                continue
             pieces.append((sentences, hypothesis))
             scores.append(None)
         if pieces:

@@ -81,12 +81,10 @@ class AliasTable:
         a, b = _clean_phrase(first), _clean_phrase(second)
         if len(a) < 2 or len(b) < 2 or a.lower() == b.lower():
             return
-        for group in self.groups:
-            lowered = {name.lower() for name in group}
-            if a.lower() in lowered or b.lower() in lowered:
-                group.update((a, b))
-                return
-        self.groups.append({a, b})
+        keys = {a.lower(), b.lower()}
+        touching = [group for group in self.groups if keys & {name.lower() for name in group}]
+        merged = {a, b}.union(*touching)
+        self.groups = [group for group in self.groups if group not in touching] + [merged]
 
     def expansions(self, question: str) -> list[str]:
         """Other names for the names in ``question`` that it does not already use."""

@@ -11,6 +11,7 @@ is renamed into place, so readers never see half an index. Dense search stays in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -137,15 +139,13 @@ class KeywordIndex:
                 "doc_freq": self.doc_freq,
             }
             (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-            old = folder.with_name(folder.name + ".old")
+            old = staging.with_name(staging.name + ".old")
             if folder.exists():
-                shutil.rmtree(old, ignore_errors=True)
                 os.replace(folder, old)
-            os.replace(staging, folder)
+            os.replace(staging, folder)  # fails if another process put its index there first: fine
             shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
+        finally:
             shutil.rmtree(staging, ignore_errors=True)
-            raise
 
     @classmethod
     def load(cls, folder: Path, analyzer: Analyzer) -> KeywordIndex | None:
@@ -160,6 +160,8 @@ class KeywordIndex:
             aliases = AliasTable.from_json(manifest["aliases"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
+            return None  # read while another process replaced the folder
         return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer)
 
 
@@ -203,5 +205,8 @@ def sync_keyword_index(
     if current is not None and current.revision == revision:
         return current
     fresh = KeywordIndex.build(read_all_chunks(collection), revision, analyzer, is_plain_word)
-    fresh.save(folder)
+    try:
+        fresh.save(folder)
+    except OSError as exc:  # read-only data_dir, or another process saving at the same moment
+        log.warning("keyword index kept in memory only (%s: %s)", folder, exc)
     return fresh

@@ -8,7 +8,7 @@ joined ``mesaoptim``). English only; no spelling correction.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
 
 import Stemmer
 
@@ -33,6 +33,7 @@ class Analyzer:
 
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
+        self._lock = threading.Lock()  # a PyStemmer stemmer must not be called concurrently
 
     def tagged_words(self, text: str) -> list[tuple[str, bool]]:
         """Lower-cased words without stop words, possessives cut, not stemmed; each with
@@ -54,15 +55,16 @@ class Analyzer:
         return [word for word, _ in self.tagged_words(text)]
 
     def stem(self, word: str) -> str:
-        return str(self._stemmer.stemWord(word))
+        with self._lock:
+            return str(self._stemmer.stemWord(word))
 
     def terms(self, text: str) -> list[str]:
         """Stemmed search terms of ``text``, in order, with repeats."""
         words = self.words(text)
-        return list(self._stemmer.stemWords(words)) if words else []
+        if not words:
+            return []
+        with self._lock:
+            return list(self._stemmer.stemWords(words))
 
     def term_set(self, text: str) -> set[str]:
         return set(self.terms(text))
-
-    def many(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.terms(text) for text in texts]

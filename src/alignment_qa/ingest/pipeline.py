@@ -238,6 +238,8 @@ def ingest(
         summary.removed.extend(gone)
         summary.chunks_total = collection.count()
         store.record_ingest(collection, datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
+        if pending or gone:  # a reader may have built a keyword index from half-written data meanwhile
+            store.new_revision(collection)
         sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
     summary.seconds = time.perf_counter() - started
     return summary

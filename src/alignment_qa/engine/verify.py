@@ -1,0 +1,166 @@
+"""Turning a draft answer into checked parts: per-sentence support verdicts and citations.
+
+A ``Draft`` is answer sentences whose citation numbers are already renumbered (1..n) and point
+to retrieved passages through ``order``. ``verify`` scores every sentence against the passages
+it cites with a support judge, marks sentences below the threshold (and every uncited sentence)
+unsupported, and builds one ``Citation`` per cited passage with the supporting sentence quoted
+verbatim at its page offsets. Retrieval and writing the draft are left to the other modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from llama_index.core.schema import NodeWithScore
+
+from alignment_qa.engine import citations as cite
+from alignment_qa.engine.answer import Citation, RetrievedPassage, SentenceVerdict
+from alignment_qa.engine.evidence import Evidence, candidate_sentences
+from alignment_qa.engine.postprocess import JOINER
+from alignment_qa.engine.support import SupportJudge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Draft:
+    """Answer sentences with renumbered citations, and the quoted evidence behind them."""
+
+    parsed: cite.ParsedAnswer
+    evidence: dict[int, Evidence] = field(default_factory=dict)  # sentence index -> quoted sentence
+
+
+@dataclass
+class Verified:
+    """What ``verify`` found: verdicts per sentence, the citations, and notices for the reader."""
+
+    sentences: list[SentenceVerdict]
+    citations: list[Citation]
+    notices: list[str]
+
+
+def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
+    """A draft quoting ``chosen`` sentences, citations numbered by first use of each passage.
+
+    Literal "[n]" marks inside a quoted sentence are removed from the answer text (they would
+    read as this answer's citations); the citation's quote keeps the page's exact words.
+    """
+    order: list[int] = []
+    sentences: list[cite.CitedSentence] = []
+    evidence: dict[int, Evidence] = {}
+    for item in chosen:
+        if item.passage not in order:
+            order.append(item.passage)
+        evidence[len(sentences)] = item
+        text = " ".join(cite.MARKER.sub("", item.text).split())
+        sentences.append(cite.CitedSentence(text, [order.index(item.passage) + 1]))
+    return Draft(cite.ParsedAnswer(sentences, order, []), evidence)
+
+
+def verify(draft: Draft, passages: Sequence[NodeWithScore], judge: SupportJudge, threshold: float) -> Verified:
+    """Score every sentence against its cited passages and build the citations."""
+    parsed = draft.parsed
+    texts = [item.node.get_content() for item in passages]
+    pairs: list[tuple[str, str]] = []
+    for index, sentence in enumerate(parsed.sentences):
+        claim = draft.evidence[index].text if index in draft.evidence else sentence.text
+        premise = "\n".join(texts[parsed.order[n - 1]] for n in sentence.numbers)
+        pairs.append((premise, claim))
+    notices: list[str] = []
+    try:
+        scores = judge.support_many(pairs) if pairs else []
+    except Exception as exc:  # a judge model failing (memory, bad input) must not lose the answer
+        log.warning("support judge failed: %s", exc, exc_info=True)
+        scores = [0.0] * len(pairs)
+        notices.append(f"The support check failed ({type(exc).__name__}); no sentence is marked as supported.")
+    verdicts = [
+        SentenceVerdict(
+            text=sentence.text,
+            citations=sentence.numbers,
+            supported=bool(sentence.numbers) and score >= threshold,
+            score=round(score if sentence.numbers else 0.0, 4),
+        )
+        for sentence, score in zip(parsed.sentences, scores, strict=True)
+    ]
+    citations = [_citation(n, passages[passage], parsed, draft, judge) for n, passage in enumerate(parsed.order, 1)]
+    if parsed.dropped:
+        numbers = ", ".join(str(n) for n in parsed.dropped)
+        notices.append(f"Removed citation(s) [{numbers}] that pointed to no source.")
+    unsupported = sum(1 for verdict in verdicts if not verdict.supported)
+    if unsupported:
+        notices.append(
+            f"{unsupported} of {len(verdicts)} sentence(s) are not supported by their cited sources (marked)."
+        )
+    return Verified(verdicts, citations, notices)
+
+
+def _citation(n: int, passage: NodeWithScore, parsed: cite.ParsedAnswer, draft: Draft, judge: SupportJudge) -> Citation:
+    meta = passage.node.metadata
+    claims = [(index, sentence) for index, sentence in enumerate(parsed.sentences) if n in sentence.numbers]
+    quote = next(
+        (
+            (draft.evidence[index].text, draft.evidence[index].start, draft.evidence[index].end)
+            for index, _ in claims
+            if index in draft.evidence
+        ),
+        None,
+    )
+    if quote is None:
+        quote = best_quote(passage, [sentence.text for _, sentence in claims], judge)
+    return Citation(
+        n=n,
+        page_id=str(meta["page_id"]),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section") or meta.get("title", "")),
+        anchor=str(meta.get("anchor", "")),
+        url=str(meta.get("url", "")),
+        quote=quote[0],
+        start=quote[1],
+        end=quote[2],
+        chunk_id=passage.node.node_id,
+    )
+
+
+def best_quote(passage: NodeWithScore, claims: list[str], judge: SupportJudge) -> tuple[str, int, int]:
+    """The passage sentence that best supports ``claims``, with its page offsets."""
+    candidates = candidate_sentences([passage])
+    if not candidates:  # nothing quotable: the first chunk of the passage, exactly as in the page
+        text = passage.node.get_content()
+        spans = passage.node.metadata["spans"]
+        first_end = spans[1][0] - len(JOINER) if len(spans) > 1 else len(text)
+        return text[:first_end], int(spans[0][1]), int(spans[0][2])
+    claim = " ".join(claims)
+    try:
+        scores = judge.support_many([(sentence, claim) for _, sentence, _, _ in candidates])
+    except Exception:  # fall back to the first sentence rather than lose the citation
+        scores = [0.0] * len(candidates)
+    best = max(range(len(candidates)), key=lambda i: scores[i])
+    _, sentence, start, end = candidates[best]
+    return sentence, start, end
+
+
+def passage_model(rank: int, item: NodeWithScore, cited: bool) -> RetrievedPassage:
+    """The JSON form of a retrieved passage."""
+    meta = item.node.metadata
+    return RetrievedPassage(
+        page_id=str(meta["page_id"]),
+        title=str(meta.get("title", "")),
+        section=str(meta.get("section") or meta.get("title", "")),
+        score=round(float(item.score or 0.0), 6),
+        rank=rank,
+        dense_score=_round(meta.get("dense_score")),
+        keyword_score=_round(meta.get("keyword_score")),
+        url=str(meta.get("url", "")),
+        anchor=str(meta.get("anchor", "")),
+        chunk_ids=list(meta.get("chunk_ids", [])),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        text=item.node.get_content(),
+        cited=cited,
+    )
+
+
+def _round(value: object) -> float | None:
+    return None if value is None else round(float(value), 6)  # type: ignore[arg-type]
