@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from alignment_qa import __version__
 from alignment_qa.app import render
 from alignment_qa.errors import AlignmentQAError, ConfigError, InputPathError, InvalidQuestionError
 from alignment_qa.settings import LoadedSettings, load_settings
+
+if TYPE_CHECKING:
+    from alignment_qa.engine.answer import Answer
+    from alignment_qa.engine.assistant import Assistant
 
 app = typer.Typer(
     name="alignment-qa",
@@ -156,7 +160,7 @@ def stats(
         render.print_stats(Console(), info)
 
 
-def _open_assistant(loaded: LoadedSettings) -> Any:
+def _open_assistant(loaded: LoadedSettings) -> Assistant:
     """The assistant over the configured index, or a friendly "no index yet" and exit 1."""
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
@@ -202,7 +206,7 @@ def _answer_settings(
     return _state(ctx).load(**{"answer.mode": mode, "retrieval.top_k": k, "llm.base_url": llm_url, "llm.model": model})
 
 
-def _run_question(assistant: Any, question: str, history: list[dict[str, str]], console: Console) -> Any:
+def _run_question(assistant: Assistant, question: str, history: list[dict[str, str]], console: Console) -> Answer:
     """Ask, streaming LLM tokens to the terminal; returns the Answer."""
     from alignment_qa.engine.answer import AnswerEvent, StatusEvent, TokenEvent
 

@@ -47,7 +47,10 @@ class RetrievedPassage(BaseModel):
     page_id: str
     title: str = ""
     section: str
-    score: float = Field(description="Fused retrieval score (higher is better).")
+    score: float = Field(
+        description="Retrieval score, higher is better: the fused rank score, or the cross-encoder's "
+        "score when reranking."
+    )
     rank: int
     dense_score: float | None = Field(
         None, description="Cosine similarity with the question, when dense search found it."
