@@ -61,6 +61,7 @@ def test_json_contract_keeps_its_keys(assistant: Assistant) -> None:
     assert {"text", "citations", "supported", "score"} <= set(data["sentences"][0])
     assert {"page_id", "section", "score", "rank"} <= set(data["retrieved"][0])
     assert data["citations"][0]["page_id"] == "wiki/goodharts-law.md"
+    assert data["judge"].startswith("support similarity")  # named honestly: not entailment
 
 
 def test_uncovered_question_says_so_and_lists_nearest_pages(assistant: Assistant) -> None:

@@ -80,6 +80,7 @@ class Answer(BaseModel):
     dropped_citations: list[int] = Field(
         default_factory=list, description="Citation numbers in the generated text that pointed to no source."
     )
+    judge: str = Field("", description="The support judge that checked the sentences, by name.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
     @property

@@ -245,6 +245,7 @@ class Assistant:
                 sentences=checked.sentences,
                 retrieved=[passage_model(rank, item, rank - 1 in cited) for rank, item in enumerate(passages, 1)],
                 dropped_citations=draft.parsed.dropped,
+                judge=self.judge.name,
                 timings_ms=timings,
             )
         )
