@@ -28,12 +28,14 @@ from alignment_qa.ingest.chunk import split_sentences
 
 _CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SPACE = re.compile(r"\s+")
+_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 VECTOR_CACHE = 4096  # sentence embeddings kept between calls
 
 
 def normalise(text: str) -> str:
-    """Text without citation marks, with single spaces, lower-cased."""
-    return _SPACE.sub(" ", _CITATION_MARK.sub("", text)).strip().lower()
+    """Text without citation marks or a leading list bullet, with single spaces, lower-cased."""
+    flat = _SPACE.sub(" ", _CITATION_MARK.sub("", text)).strip().lower()
+    return _BULLET.sub("", flat)
 
 
 class SupportJudge(Protocol):
