@@ -3,8 +3,8 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-env.sh dev,llamacpp
-export HF_HUB_OFFLINE=1
+bash scripts/setup-env.sh dev,llamacpp,ui
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 .venv/bin/pytest "$@"

@@ -283,6 +283,33 @@ def chat(
         history.extend([{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}])
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes the app.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+) -> None:
+    """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /docs)."""
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.errors import NoIndexError
+    from alignment_qa.extras import require_extra
+
+    require_extra("gradio", "ui", "The web UI")
+    import uvicorn
+
+    from alignment_qa.app.web import create_app
+
+    loaded = _state(ctx).load()
+    embedder, store = _services(loaded)
+    try:
+        assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
+    except NoIndexError:
+        assistant = None  # the page explains how to add pages
+    err = Console(stderr=True)
+    err.print(f"alignment-qa is serving http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
+    uvicorn.run(create_app(assistant, loaded.settings), host=host, port=port, log_level="warning")
+
+
 @app.command("config")
 def show_config(
     ctx: typer.Context,

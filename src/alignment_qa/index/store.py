@@ -213,6 +213,15 @@ class ChunkStore:
         found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
         return {chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta)) for chunk_id, text, meta in found}
 
+    def page_chunks(self, collection: Collection, page_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
+        records = collection.get(where={"page_id": page_id}, include=["documents", "metadatas"])
+        chunks = [
+            (text or "", dict(meta))
+            for text, meta in zip(records["documents"] or [], records["metadatas"] or [], strict=True)
+        ]
+        return sorted(chunks, key=lambda item: int(item[1].get("chunk_index", 0)))
+
     def revision(self, collection: Collection) -> str:
         """A token that changes whenever an ingest starts writing to the collection."""
         return str((collection.metadata or {}).get("revision", ""))

@@ -1,0 +1,132 @@
+"""The HTTP API: ask (JSON or server-sent events), health and stats, as a FastAPI app factory.
+
+``create_api(assistant)`` takes the ``Assistant`` as a dependency, so tests build the real app
+around a real index; ``assistant`` may be ``None`` (no index yet), and answering then says how
+to add pages. Validation errors are 422 with a message, engine failures a 5xx with a message.
+The chat page is mounted beside it by ``web``; serving is left to ``cli``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from alignment_qa import __version__
+from alignment_qa.app.format import page_html
+from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
+from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from alignment_qa.engine.assistant import Assistant
+
+NO_INDEX = "There is no index yet: add pages with `alignment-qa ingest PATH` (try sample-corpus/), then restart."
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class AskRequest(BaseModel):
+    """A question, with optional history and per-request settings."""
+
+    question: str = Field(min_length=1, max_length=20_000, description="The question, in plain words.")
+    history: list[Turn] = Field(default_factory=list, max_length=50, description="Earlier turns, oldest first.")
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the answer.")
+    mode: Literal["evidence", "llm", "llamacpp"] | None = Field(None, description="Answer mode; default from settings.")
+
+
+def _events(assistant: Assistant, request: AskRequest) -> Iterator[Any]:
+    history = [turn.model_dump() for turn in request.history]
+    return assistant.stream(request.question, history, request.mode, request.top_k)
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+def create_api(assistant: Assistant | None) -> FastAPI:
+    """The API app around ``assistant`` (``None``: no index yet)."""
+    api = FastAPI(
+        title="alignment-qa",
+        version=__version__,
+        description="Citation-grounded answers over AI-alignment pages.",
+    )
+
+    def need_assistant() -> Assistant:
+        if assistant is None:
+            raise HTTPException(status_code=503, detail=NO_INDEX)
+        return assistant
+
+    @api.exception_handler(InvalidQuestionError)
+    def _invalid(_: Any, exc: InvalidQuestionError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @api.exception_handler(StoreUnavailableError)
+    def _store(_: Any, exc: StoreUnavailableError) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
+    @api.exception_handler(AlignmentQAError)
+    def _engine(_: Any, exc: AlignmentQAError) -> JSONResponse:
+        return JSONResponse(status_code=500, content={"detail": str(exc)})
+
+    @api.post("/api/ask", response_model=Answer, summary="Answer a question with checked citations")
+    def ask(request: AskRequest) -> Answer:
+        answer = None
+        for event in _events(need_assistant(), request):
+            if isinstance(event, AnswerEvent):
+                answer = event.answer
+        if answer is None:  # pragma: no cover - stream() always ends with an answer
+            raise HTTPException(status_code=500, detail="the engine returned no answer")
+        return answer
+
+    @api.post(
+        "/api/ask/stream",
+        summary="Answer as server-sent events: status, token..., then answer (authoritative) or error",
+        response_class=StreamingResponse,
+    )
+    def ask_stream(request: AskRequest) -> StreamingResponse:
+        current = need_assistant()
+        current.check_question(request.question)  # a bad question is a 422 before the stream starts
+
+        def body() -> Iterator[str]:
+            try:
+                for event in _events(current, request):
+                    if isinstance(event, TokenEvent):
+                        yield _sse("token", {"text": event.text})
+                    elif isinstance(event, StatusEvent):
+                        yield _sse("status", {"text": event.text})
+                    elif isinstance(event, AnswerEvent):
+                        yield _sse("answer", event.answer.model_dump(mode="json"))
+            except AlignmentQAError as exc:
+                yield _sse("error", {"detail": str(exc)})
+
+        return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @api.get("/page/{page_id:path}", response_class=HTMLResponse, summary="A local view of an indexed page")
+    def page(page_id: str) -> HTMLResponse:
+        current = need_assistant()
+        chunks = current.store.page_chunks(current.collection, page_id)
+        if not chunks:
+            raise HTTPException(status_code=404, detail=f"no page '{page_id}' in the index")
+        return HTMLResponse(page_html(page_id, chunks))
+
+    @api.get("/api/health", summary="Liveness and whether an index is loaded")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "index": assistant is not None}
+
+    @api.get("/api/stats", summary="What the index holds")
+    def stats() -> dict[str, Any]:
+        current = need_assistant()
+        info = current.store.info(current.collection)
+        info["answer_mode"] = current.settings.answer.mode
+        return info
+
+    return api

@@ -1,0 +1,85 @@
+"""The chat page's pure formatting: escaping, citation links, unsupported marks, text fragments."""
+
+from __future__ import annotations
+
+from alignment_qa.app.format import answer_html, highlight, sources_html, status_line, text_fragment_link
+from alignment_qa.engine.answer import Answer, Citation, RetrievedPassage, SentenceVerdict
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _answer(**extra: object) -> Answer:
+    citation = Citation(
+        n=1,
+        page_id="wiki/a.md",
+        title=EVIL,
+        section="A > B",
+        anchor="b",
+        url="https://example.org/a",
+        quote="Reward hacking exploits a flawed reward signal.",
+        start=0,
+        end=46,
+    )
+    data: dict[str, object] = {
+        "question": "q",
+        "standalone_question": "what is reward hacking",
+        "text": "t",
+        "mode": "evidence",
+        "citations": [citation],
+        "sentences": [
+            SentenceVerdict(
+                text="Reward hacking exploits a flawed reward signal.", citations=[1], supported=True, score=1.0
+            ),
+            SentenceVerdict(text=f"It was invented in 1850 {EVIL}.", citations=[], supported=False, score=0.0),
+        ],
+        "retrieved": [
+            RetrievedPassage(
+                page_id="wiki/a.md", title=EVIL, section="A > B", score=0.03, rank=1, text=f"passage {EVIL}", cited=True
+            )
+        ],
+    }
+    data.update(extra)
+    return Answer.model_validate(data)
+
+
+def test_corpus_and_model_text_is_inert() -> None:
+    answer = _answer()
+    for rendered in (answer_html(answer), sources_html(answer, show_retrieved=True)):
+        assert "<img" not in rendered and "&lt;img src=x onerror=alert(1)&gt;" in rendered
+
+
+def test_citations_link_to_their_source_cards_and_unsupported_is_marked() -> None:
+    message = answer_html(_answer())
+    assert '<a class="aqa-cite" href="#source-1" data-source="1">[1]</a>' in message
+    assert message.count("aqa-unsupported") == 1 and "(unsupported)" in message
+    assert "Quoted evidence" in message
+    panel = sources_html(_answer())
+    assert 'id="source-1"' in panel and "A &gt; B" in panel
+    assert "https://example.org/a#:~:text=" in panel
+
+
+def test_text_fragment_for_long_and_short_quotes() -> None:
+    short = text_fragment_link("https://example.org/p#old", "a self-contained quote")
+    assert short == "https://example.org/p#:~:text=a%20self%2Dcontained%20quote"
+    words = " ".join(f"w{i}" for i in range(30))
+    long = text_fragment_link("https://example.org/p", words)
+    assert long.endswith("#:~:text=w0%20w1%20w2%20w3%20w4%20w5%20w6%20w7,w22%20w23%20w24%20w25%20w26%20w27%20w28%20w29")
+    assert text_fragment_link("", "anything") == ""
+
+
+def test_highlight_marks_shared_content_words_only() -> None:
+    marked = highlight("The reward is a proxy & more", ["what is the reward proxy"])
+    assert marked == "The <mark>reward</mark> is a <mark>proxy</mark> &amp; more"
+
+
+def test_not_covered_lists_nearest_pages_and_all_retrieved_shows_scores() -> None:
+    answer = _answer(covered=False, citations=[], sentences=[])
+    panel = sources_html(answer, show_retrieved=True)
+    assert "Nearest pages" in panel and 'href="/page/wiki/a.md"' in panel  # no source URL: the local view
+    assert "cited; fused 0.0300" in panel
+
+
+def test_status_line() -> None:
+    assert "No index yet" in status_line(None, "evidence")
+    info = {"pages": 7, "chunks": 26, "embed_model": "sentence-transformers/all-MiniLM-L6-v2"}
+    assert status_line(info, "evidence") == "7 pages · 26 chunks · all-MiniLM-L6-v2 · mode: evidence"

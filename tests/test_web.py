@@ -1,0 +1,175 @@
+"""The chat page and the HTTP API, served for real on 127.0.0.1 and driven by a real browser.
+
+The server is `alignment-qa serve` in its own process over a temp index of the sample corpus
+plus a page whose title is an HTML injection attempt. The browser is Debian's chromium driven by
+Playwright; the screenshot lands in test-output/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLE_CORPUS
+from llm_servers import free_port
+
+pytest.importorskip("gradio", reason="the ui extra is not installed (pip install -e .[ui])")
+
+CHROMIUM = Path("/usr/bin/chromium")
+XSS_TITLE = "<img src=x onerror=alert(1)> Zorblax safety audits"
+OUTPUT = REPO / "test-output"
+
+
+def _post(url: str, body: dict[str, object]) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("web")
+    corpus = work / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    # tags are stripped at ingest, but an escaped tag becomes literal markup in the title
+    escaped = XSS_TITLE.replace("<", "&lt;").replace(">", "&gt;")
+    (corpus / "xss.md").write_text(f"# {escaped}\n\nZorblax safety audits check frontier models every week.\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "ingest", str(corpus)],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    port = free_port()
+    log = (work / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alignment_qa", "serve", "--port", str(port)],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError((work / "serve.log").read_text()) from None
+            time.sleep(0.5)
+    else:
+        process.kill()
+        raise RuntimeError("the server did not start in 120 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_api_answers_with_citations(server: str) -> None:
+    status, body = _post(f"{server}/api/ask", {"question": "Is RLHF an inner alignment fix?", "top_k": 4})
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["citations"] and len(answer["retrieved"]) <= 4
+    assert {"text", "mode", "notice", "citations", "sentences", "retrieved", "timings_ms"} <= set(answer)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"question": "  "}, "empty"),
+        ({"question": "x" * 2001}, "2001"),
+        ({"question": "x", "top_k": 0}, "top_k"),
+        ({"question": "x", "mode": "magic"}, "mode"),
+        ({}, "question"),
+    ],
+)
+def test_api_validation_is_422_with_a_message(server: str, body: dict[str, object], fragment: str) -> None:
+    status, raw = _post(f"{server}/api/ask", body)
+    assert status == 422 and fragment in raw.decode()
+
+
+def test_api_stream_health_stats_and_schema(server: str) -> None:
+    status, raw = _post(f"{server}/api/ask/stream", {"question": "What is Goodhart's law?"})
+    assert status == 200
+    events = [block for block in raw.decode().split("\n\n") if block.strip()]
+    assert events[0].startswith("event: status") and events[-1].startswith("event: answer")
+    final = json.loads(events[-1].split("data: ", 1)[1])
+    assert final["citations"][0]["page_id"] == "wiki/goodharts-law.md"
+    with urllib.request.urlopen(f"{server}/api/health", timeout=10) as response:
+        assert json.load(response)["index"] is True
+    with urllib.request.urlopen(f"{server}/api/stats", timeout=10) as response:
+        assert json.load(response)["pages"] == 8
+    with urllib.request.urlopen(f"{server}/openapi.json", timeout=10) as response:
+        assert "/api/ask" in json.load(response)["paths"]
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
+def test_chat_page_in_a_real_browser(server: str) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    OUTPUT.mkdir(exist_ok=True)
+    dialogs: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(server, timeout=60_000)
+        page.locator("#aqa-status").wait_for(timeout=60_000)
+        assert "8 pages" in page.locator("#aqa-status").inner_text()
+
+        page.locator("#aqa-input textarea").fill("Is RLHF an inner alignment fix?")
+        page.locator("#aqa-ask").click()
+        first_cite = page.locator("#aqa-chat a.aqa-cite").first
+        first_cite.wait_for(timeout=60_000)
+        first_cite.click()
+        card = page.locator("#aqa-sources #source-1")
+        card.wait_for(timeout=10_000)
+        assert "aqa-active" in (card.get_attribute("class") or "")
+        cited_title = card.locator(".aqa-source-head a").inner_text()
+        assert cited_title in {"Outer and inner alignment", "6.2 Learning from human feedback"}
+
+        page.locator("#aqa-input textarea").fill("and what about goal misgeneralization?")
+        page.locator("#aqa-ask").click()
+        page.wait_for_function(
+            "document.querySelectorAll('#aqa-chat .aqa-label, #aqa-chat .aqa-notice').length >= 2 && "
+            "!document.querySelector('#aqa-chat').innerText.includes('Searching the pages')",
+            timeout=60_000,
+        )
+        assert "goal" in page.locator("#aqa-sources").inner_text().lower()
+        page.screenshot(path=str(OUTPUT / "chat.png"), full_page=True)
+
+        page.locator("#aqa-input textarea").fill("What do Zorblax safety audits check?")
+        page.locator("#aqa-ask").click()
+        page.get_by_text("onerror=alert(1)", exact=False).first.wait_for(timeout=60_000)
+        assert page.locator("#aqa-sources img").count() == 0  # the title is text, not an element
+        browser.close()
+    assert dialogs == []
