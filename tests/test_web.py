@@ -7,6 +7,7 @@ Playwright; the screenshot lands in test-output/.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -28,12 +29,14 @@ pytest.importorskip("gradio", reason="the ui extra is not installed (pip install
 CHROMIUM = Path("/usr/bin/chromium")
 XSS_TITLE = "<img src=x onerror=alert(1)> Zorblax safety audits"
 OUTPUT = REPO / "test-output"
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
-def _post(url: str, body: dict[str, object]) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
+def _post(url: str, body: dict[str, object], auth: str | None = None) -> tuple[int, bytes]:
+    headers = {"content-type": "application/json"}
+    if auth:
+        headers["authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.read()
@@ -41,25 +44,9 @@ def _post(url: str, body: dict[str, object]) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    work = tmp_path_factory.mktemp("web")
-    corpus = work / "corpus"
-    shutil.copytree(SAMPLE_CORPUS, corpus)
-    # tags are stripped at ingest, but an escaped tag becomes literal markup in the title
-    escaped = XSS_TITLE.replace("<", "&lt;").replace(">", "&gt;")
-    (corpus / "xss.md").write_text(f"# {escaped}\n\nZorblax safety audits check frontier models every week.\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "ingest", str(corpus)],
-        cwd=work,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+def _start(work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    log = (work / "serve.log").open("w")
+    log = (work / f"serve-{port}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "alignment_qa", "serve", "--port", str(port)],
         cwd=work,
@@ -72,18 +59,42 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/api/health", timeout=2):
-                break
+                return process, url
+        except urllib.error.HTTPError:
+            return process, url  # up, but asking for a login
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError((work / "serve.log").read_text()) from None
+                raise RuntimeError((work / f"serve-{port}.log").read_text()) from None
             time.sleep(0.5)
-    else:
-        process.kill()
-        raise RuntimeError("the server did not start in 120 s")
+    process.kill()
+    raise RuntimeError("the server did not start in 120 s")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("web")
+    corpus = work / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    # tags are stripped at ingest, but an escaped tag becomes literal markup in the title
+    escaped = XSS_TITLE.replace("<", "&lt;").replace(">", "&gt;")
+    (corpus / "xss.md").write_text(f"# {escaped}\n\nZorblax safety audits check frontier models every week.\n")
+    subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "ingest", str(corpus)],
+        cwd=work,
+        env=ENV,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return work
+
+
+@pytest.fixture(scope="module")
+def server(workdir: Path) -> Iterator[str]:
+    process, url = _start(workdir, ENV)
     yield url
     process.terminate()
     process.wait(timeout=30)
-    log.close()
 
 
 def test_api_answers_with_citations(server: str) -> None:
@@ -125,7 +136,7 @@ def test_api_stream_health_stats_and_schema(server: str) -> None:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
-def test_chat_page_in_a_real_browser(server: str) -> None:
+def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     OUTPUT.mkdir(exist_ok=True)
     dialogs: list[str] = []
@@ -156,6 +167,8 @@ def test_chat_page_in_a_real_browser(server: str) -> None:
         assert "aqa-active" in (card.get_attribute("class") or "")
         cited_title = card.locator(".aqa-source-head a").inner_text()
         assert cited_title in {"Outer and inner alignment", "6.2 Learning from human feedback"}
+        page.locator('#aqa-chat button[aria-label="Like"]').first.click()
+        page.get_by_text("feedback saved").wait_for(timeout=10_000)
 
         page.locator("#aqa-input textarea").fill("and what about goal misgeneralization?")
         page.locator("#aqa-ask").click()
@@ -173,3 +186,49 @@ def test_chat_page_in_a_real_browser(server: str) -> None:
         assert page.locator("#aqa-sources img").count() == 0  # the title is text, not an element
         browser.close()
     assert dialogs == []
+    exported = workdir / "feedback.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "feedback", "export", str(exported)],
+        cwd=workdir,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    kinds = [json.loads(line)["kind"] for line in exported.read_text().splitlines()]
+    assert "up" in kinds
+
+
+def test_api_feedback(server: str) -> None:
+    status, body = _post(f"{server}/api/ask", {"question": "What is Goodhart's law?"})
+    answer = json.loads(body)
+    status, body = _post(f"{server}/api/feedback", {"kind": "up", "answer": answer})
+    assert status == 200 and json.loads(body)["id"] >= 1
+    status, body = _post(f"{server}/api/feedback", {"kind": "wrong_source", "answer": answer, "citation": 99})
+    assert status == 422 and "no citation [99]" in body.decode()
+
+
+def test_login_protects_the_api(workdir: Path) -> None:
+    env = {**ENV, "ALIGNMENT_QA_SERVE__AUTH": "ada:s3cret-pass"}
+    process, url = _start(workdir, env)
+    try:
+        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"})
+        assert status == 401
+        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:wrong")
+        assert status == 401
+        status, body = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:s3cret-pass")
+        assert status == 200 and json.loads(body)["citations"]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    bad = subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "serve", "--port", str(free_port())],
+        cwd=workdir,
+        env={**ENV, "ALIGNMENT_QA_SERVE__AUTH": "ada-without-password"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "not 'user:password'" in bad.stderr
+    assert "ada-without-password" not in bad.stderr + bad.stdout and "Traceback" not in bad.stderr

@@ -225,6 +225,22 @@ class SupportSettings(_Section):
     )
 
 
+class ServeSettings(_Section):
+    """The chat page and HTTP API (`alignment-qa serve`)."""
+
+    host: str = Field("127.0.0.1", description="Address to bind. Anything but 127.0.0.1 exposes the app: set auth.")
+    port: int = Field(7860, ge=1, le=65535, description="Port to listen on.")
+    auth: SecretStr | None = Field(
+        None,
+        description="Logins as 'user:password', several separated by commas; set it with the environment "
+        "variable ALIGNMENT_QA_SERVE__AUTH or use serve.auth_file. Empty: no login. There is no default password.",
+    )
+    auth_file: Path | None = Field(None, description="File with one 'user:password' login per line.")
+    feedback_db: Path | None = Field(
+        None, description="SQLite file for answer feedback. Empty: feedback.sqlite under store.data_dir."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of alignment-qa, grouped by the part that uses it."""
 
@@ -247,6 +263,7 @@ class Settings(BaseSettings):
         default_factory=lambda: LlamaCppSettings(), description="In-process llama.cpp model."
     )
     support: SupportSettings = Field(default_factory=lambda: SupportSettings(), description="Citation checking.")
+    serve: ServeSettings = Field(default_factory=lambda: ServeSettings(), description="Chat page and HTTP API.")
 
     @classmethod
     def settings_customise_sources(

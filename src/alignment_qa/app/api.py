@@ -8,15 +8,18 @@ The chat page is mounted beside it by ``web``; serving is left to ``cli``.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from alignment_qa import __version__
+from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import page_html
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, StoreUnavailableError
@@ -34,6 +37,15 @@ class Turn(BaseModel):
     content: str = Field(max_length=20_000)
 
 
+class FeedbackRequest(BaseModel):
+    """Feedback on an answer: thumbs up/down, or a citation flagged as the wrong source."""
+
+    kind: Literal["up", "down", "wrong_source"]
+    answer: dict[str, Any] = Field(description="The Answer JSON the feedback is about.")
+    citation: int | None = Field(None, ge=1, description="For wrong_source: the citation number.")
+    comment: str = Field("", max_length=2000)
+
+
 class AskRequest(BaseModel):
     """A question, with optional history and per-request settings."""
 
@@ -48,17 +60,48 @@ def _events(assistant: Assistant, request: AskRequest) -> Iterator[Any]:
     return assistant.stream(request.question, history, request.mode, request.top_k)
 
 
+def _basic_auth(logins: list[tuple[str, str]]) -> Any:
+    """A middleware asking for HTTP basic auth on the API and page routes (the chat page has its own login)."""
+    allowed = {f"{user}:{password}" for user, password in logins}
+
+    async def check(request: Request, call_next: Any) -> Any:
+        if request.url.path.startswith(("/api/", "/page/")):
+            header = request.headers.get("authorization", "")
+            given = ""
+            if header.lower().startswith("basic "):
+                try:
+                    given = base64.b64decode(header[6:]).decode("utf-8")
+                except (ValueError, UnicodeDecodeError):
+                    given = ""
+            if not any(hmac.compare_digest(given, login) for login in allowed):
+                return JSONResponse(
+                    status_code=401,
+                    content={"detail": "login required"},
+                    headers={"WWW-Authenticate": 'Basic realm="alignment-qa"'},
+                )
+        return await call_next(request)
+
+    return check
+
+
 def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
-def create_api(assistant: Assistant | None) -> FastAPI:
-    """The API app around ``assistant`` (``None``: no index yet)."""
+def create_api(
+    assistant: Assistant | None,
+    feedback: FeedbackStore | None = None,
+    logins: list[tuple[str, str]] | None = None,
+) -> FastAPI:
+    """The API app around ``assistant`` (``None``: no index yet). With ``logins``, every
+    ``/api`` and ``/page`` route needs HTTP basic auth with one of them."""
     api = FastAPI(
         title="alignment-qa",
         version=__version__,
         description="Citation-grounded answers over AI-alignment pages.",
     )
+    if logins:
+        api.middleware("http")(_basic_auth(logins))
 
     def need_assistant() -> Assistant:
         if assistant is None:
@@ -117,6 +160,17 @@ def create_api(assistant: Assistant | None) -> FastAPI:
         if not chunks:
             raise HTTPException(status_code=404, detail=f"no page '{page_id}' in the index")
         return HTMLResponse(page_html(page_id, chunks))
+
+    @api.post("/api/feedback", summary="Store feedback on an answer (thumbs, or a wrong-source flag)")
+    def give_feedback(request: FeedbackRequest) -> dict[str, Any]:
+        if feedback is None:
+            raise HTTPException(status_code=503, detail="feedback is not stored by this server")
+        settings = assistant.settings.model_dump(mode="json") if assistant else {}
+        try:
+            record = feedback.record(request.kind, request.answer, settings, request.citation, request.comment)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return {"id": record}
 
     @api.get("/api/health", summary="Liveness and whether an index is loaded")
     def health() -> dict[str, Any]:

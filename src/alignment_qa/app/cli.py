@@ -286,8 +286,13 @@ def chat(
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to bind; anything but 127.0.0.1 exposes the app.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 7860,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (serve.host, default 127.0.0.1); others expose the app.")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (serve.port, default 7860).")] = None,
+    auth_file: Annotated[
+        Path | None, typer.Option(help="File of 'user:password' lines (serve.auth_file); or ALIGNMENT_QA_SERVE__AUTH.")
+    ] = None,
 ) -> None:
     """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /docs)."""
     from alignment_qa.engine.assistant import Assistant
@@ -297,17 +302,41 @@ def serve(
     require_extra("gradio", "ui", "The web UI")
     import uvicorn
 
-    from alignment_qa.app.web import create_app
+    from alignment_qa.app.web import create_app, load_logins
 
-    loaded = _state(ctx).load()
+    loaded = _state(ctx).load(**{"serve.host": host, "serve.port": port, "serve.auth_file": auth_file})
+    serve_settings = loaded.settings.serve
+    logins = load_logins(loaded.settings)  # a malformed login file fails before the model loads
+    err = Console(stderr=True)
+    if serve_settings.host not in {"127.0.0.1", "localhost", "::1"} and not logins:
+        err.print(f"warning: serving on {serve_settings.host} without a login; anyone who can reach it can use it.")
     embedder, store = _services(loaded)
     try:
         assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
         assistant = None  # the page explains how to add pages
-    err = Console(stderr=True)
-    err.print(f"alignment-qa is serving http://{host}:{port}/ (API docs at /docs). Ctrl-C stops it.")
-    uvicorn.run(create_app(assistant, loaded.settings), host=host, port=port, log_level="warning")
+    app_ = create_app(assistant, loaded.settings)
+    where = f"http://{serve_settings.host}:{serve_settings.port}/"
+    err.print(f"alignment-qa is serving {where} (API docs at /docs). Ctrl-C stops it.")
+    uvicorn.run(app_, host=serve_settings.host, port=serve_settings.port, log_level="warning")
+
+
+feedback_app = typer.Typer(help="Answer feedback collected by the chat page.", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="JSONL file to write (one feedback record a line).")],
+) -> None:
+    """Write every thumbs up/down and wrong-source flag, with question, answer and settings, as JSONL."""
+    from alignment_qa.app.feedback import FeedbackStore
+
+    settings = _state(ctx).load().settings
+    store = FeedbackStore.for_settings(settings)
+    count = store.export_jsonl(out)
+    Console(stderr=True).print(f"{count} feedback record(s) written to {out}")
 
 
 @app.command("config")

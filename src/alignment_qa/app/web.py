@@ -3,7 +3,9 @@
 Thin glue: the page streams ``Assistant.stream`` events into a chat, and renders messages and
 the sources panel with the pure functions of ``format``. Multi-turn history is kept per browser
 session and passed to the assistant, so follow-ups work. Analytics are off and nothing is
-fetched from the network. Left for later: the Index tab, feedback storage and login.
+fetched from the network. Thumbs and "wrong source" flags go to the feedback SQLite file; with
+logins configured, the page asks for one (Gradio's login) and the API for HTTP basic auth.
+Left for later: the Index tab.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from alignment_qa.app.api import NO_INDEX, create_api
+from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import answer_html, sources_html, status_line
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
-from alignment_qa.errors import AlignmentQAError
+from alignment_qa.errors import AlignmentQAError, ConfigError
 from alignment_qa.extras import require_extra
 from alignment_qa.settings import Settings
 
@@ -71,7 +74,28 @@ def _modes(settings: Settings) -> list[str]:
     return modes
 
 
-def build_ui(assistant: Assistant | None, settings: Settings) -> gr.Blocks:
+def load_logins(settings: Settings) -> list[tuple[str, str]]:
+    """Logins from ``serve.auth`` and ``serve.auth_file``; ``ConfigError`` for a malformed one."""
+    entries: list[str] = []
+    if settings.serve.auth is not None:
+        entries.extend(settings.serve.auth.get_secret_value().split(","))
+    if settings.serve.auth_file is not None:
+        try:
+            entries.extend(settings.serve.auth_file.read_text(encoding="utf-8").splitlines())
+        except OSError as exc:
+            raise ConfigError(f"cannot read serve.auth_file {settings.serve.auth_file}: {exc.strerror or exc}") from exc
+    logins = []
+    for number, entry in enumerate((entry.strip() for entry in entries), 1):
+        if not entry or entry.startswith("#"):
+            continue
+        user, sep, password = entry.partition(":")
+        if not sep or not user or not password:
+            raise ConfigError(f"login {number} is not 'user:password' (the password is not shown)")
+        logins.append((user, password))
+    return logins
+
+
+def build_ui(assistant: Assistant | None, settings: Settings, feedback: FeedbackStore | None = None) -> gr.Blocks:
     """The chat page around ``assistant`` (``None``: the page explains how to add pages)."""
     require_extra("gradio", "ui", "The web UI")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -80,12 +104,18 @@ def build_ui(assistant: Assistant | None, settings: Settings) -> gr.Blocks:
     info = assistant.store.info(assistant.collection) if assistant else None
 
     def respond(
-        message: str, chat: list[dict[str, str]], history: list[dict[str, str]], mode: str, top_k: float, show_all: bool
+        message: str,
+        chat: list[dict[str, str]],
+        history: list[dict[str, str]],
+        mode: str,
+        top_k: float,
+        show_all: bool,
+        answers: dict[int, dict[str, Any]],
     ) -> Iterator[tuple[Any, ...]]:
         chat = [*chat, {"role": "user", "content": html.escape(message)}]
         if assistant is None:
             chat.append({"role": "assistant", "content": html.escape(NO_INDEX)})
-            yield chat, history, sources_html(None), "", None
+            yield chat, history, sources_html(None), "", None, answers
             return
         streamed = ""
         answer: Answer | None = None
@@ -98,6 +128,7 @@ def build_ui(assistant: Assistant | None, settings: Settings) -> gr.Blocks:
                         gr.skip(),
                         "",
                         gr.skip(),
+                        gr.skip(),
                     )
                 elif isinstance(event, TokenEvent):
                     streamed += event.text
@@ -107,30 +138,62 @@ def build_ui(assistant: Assistant | None, settings: Settings) -> gr.Blocks:
                         gr.skip(),
                         "",
                         gr.skip(),
+                        gr.skip(),
                     )
                 elif isinstance(event, AnswerEvent):
                     answer = event.answer
         except AlignmentQAError as exc:  # an empty or too long question, a store problem: say so
             chat.append({"role": "assistant", "content": f'<div class="aqa-notice">{html.escape(str(exc))}</div>'})
-            yield chat, history, gr.skip(), message, gr.skip()
+            yield chat, history, gr.skip(), message, gr.skip(), gr.skip()
             return
         assert answer is not None
         chat.append({"role": "assistant", "content": answer_html(answer)})
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        yield chat, history, sources_html(answer, show_all), "", answer.model_dump(mode="json")
+        answers = {**answers, len(chat) - 1: answer.model_dump(mode="json")}
+        yield chat, history, sources_html(answer, show_all), "", answers[len(chat) - 1], answers
 
     def toggle(show_all: bool, last: dict[str, Any] | None) -> str:
         return sources_html(Answer.model_validate(last) if last else None, show_all)
+
+    saved_settings = settings.model_dump(mode="json")
+
+    def on_like(answers: dict[int, dict[str, Any]], data: gr.LikeData) -> str:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        answer = answers.get(int(index))
+        if feedback is None or answer is None:
+            return ""
+        feedback.record("up" if data.liked else "down", answer, saved_settings)
+        return "Thanks: feedback saved."
+
+    # Gradio finds the event data by annotation; make it a class, not a postponed string
+    on_like.__annotations__["data"] = gr.LikeData
+
+    def flag(choice: str | None, last: dict[str, Any] | None) -> str:
+        if feedback is None or not last or not choice:
+            return "Pick a source of the last answer first."
+        number = int(choice.split("]", 1)[0].lstrip("["))
+        feedback.record("wrong_source", last, saved_settings, citation=number)
+        return f"Source [{number}] flagged as wrong: thanks."
+
+    def citation_choices(last: dict[str, Any] | None) -> Any:
+        items = [f"[{c['n']}] {c['title']}" for c in (last or {}).get("citations", [])]
+        return gr.update(choices=items, value=None)
 
     with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True) as ui:
         gr.Markdown("## alignment-qa\nAsk the alignment pages; every sentence cites its source.")
         gr.Markdown(status_line(info, settings.answer.mode), elem_id="aqa-status")
         history = gr.State([])
         last_answer = gr.State(None)
+        answers = gr.State({})  # chat message index -> Answer JSON, for feedback
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
-                    label="Conversation", height=520, sanitize_html=False, elem_id="aqa-chat", buttons=["copy"]
+                    label="Conversation",
+                    height=520,
+                    sanitize_html=False,
+                    elem_id="aqa-chat",
+                    buttons=["copy"],
+                    feedback_options=["Like", "Dislike"],
                 )
                 box = gr.Textbox(placeholder="Ask a question about the pages…", show_label=False, elem_id="aqa-input")
                 with gr.Row():
@@ -145,18 +208,36 @@ def build_ui(assistant: Assistant | None, settings: Settings) -> gr.Blocks:
             with gr.Column(scale=2):
                 show_all = gr.Checkbox(label="Show every retrieved passage with its scores", elem_id="aqa-show-all")
                 sources = gr.HTML(sources_html(None), elem_id="aqa-sources")
-        inputs = [box, chat, history, mode, top_k, show_all]
-        outputs = [chat, history, sources, box, last_answer]
-        ask.click(respond, inputs, outputs)
-        box.submit(respond, inputs, outputs)
+                with gr.Row():
+                    wrong = gr.Dropdown([], label="Flag a source of the last answer as wrong", scale=3)
+                    flag_button = gr.Button("Flag", scale=1, elem_id="aqa-flag")
+                thanks = gr.Markdown("", elem_id="aqa-thanks")
+        inputs = [box, chat, history, mode, top_k, show_all, answers]
+        outputs = [chat, history, sources, box, last_answer, answers]
+        ask.click(respond, inputs, outputs).then(citation_choices, last_answer, wrong)
+        box.submit(respond, inputs, outputs).then(citation_choices, last_answer, wrong)
         show_all.change(toggle, [show_all, last_answer], sources)
-        clear.click(lambda: ([], [], sources_html(None), None), None, [chat, history, sources, last_answer])
+        chat.like(on_like, answers, thanks)
+        flag_button.click(flag, [wrong, last_answer], thanks)
+        clear.click(
+            lambda: ([], [], sources_html(None), None, {}), None, [chat, history, sources, last_answer, answers]
+        )
     return ui
 
 
 def create_app(assistant: Assistant | None, settings: Settings) -> FastAPI:
-    """The HTTP API with the chat page mounted at ``/``."""
+    """The HTTP API with the chat page mounted at ``/``; login on both when logins are configured."""
     import gradio as gr
 
-    api = create_api(assistant)
-    return gr.mount_gradio_app(api, build_ui(assistant, settings), path="/", css=CSS, head=HEAD, footer_links=["api"])
+    logins = load_logins(settings)
+    feedback = FeedbackStore.for_settings(settings)
+    api = create_api(assistant, feedback, logins)
+    return gr.mount_gradio_app(
+        api,
+        build_ui(assistant, settings, feedback),
+        path="/",
+        css=CSS,
+        head=HEAD,
+        footer_links=["api"],
+        auth=logins or None,
+    )

@@ -1,0 +1,43 @@
+"""Answer feedback in SQLite: thumbs, wrong-source flags, export as an evaluation set."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from alignment_qa.app.feedback import FeedbackStore
+
+ANSWER = {
+    "question": "Is RLHF an inner alignment fix?",
+    "text": "No [1].",
+    "citations": [{"n": 1, "page_id": "wiki/a.txt"}, {"n": 2, "page_id": "textbook/b.md"}],
+}
+
+
+def test_records_and_export(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite")
+    assert store.record("up", ANSWER, {"answer": {"mode": "evidence"}}) == 1
+    store.record("wrong_source", ANSWER, {}, citation=2, comment="not about RLHF")
+    store.record("down", {**ANSWER, "question": "other"}, {})
+    out = tmp_path / "feedback.jsonl"
+    assert store.export_jsonl(out) == 3
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["up", "wrong_source", "down"]
+    assert lines[0]["gold_pages"] == ["wiki/a.txt"]  # the flagged source is not gold
+    assert lines[0]["settings"] == {"answer": {"mode": "evidence"}} and lines[0]["answer"]["text"] == "No [1]."
+    assert lines[1]["citation"] == 2 and lines[1]["comment"] == "not about RLHF"
+    assert lines[2]["gold_pages"] == []
+
+
+def test_a_flag_must_name_a_citation_of_the_answer(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    with pytest.raises(ValueError, match=r"no citation \[7\]"):
+        store.record("wrong_source", ANSWER, {}, citation=7)
+    assert list(store.rows()) == []
+
+
+def test_export_with_no_feedback_yet(tmp_path: Path) -> None:
+    out = tmp_path / "empty.jsonl"
+    assert FeedbackStore(tmp_path / "none.sqlite").export_jsonl(out) == 0 and out.read_text() == ""
