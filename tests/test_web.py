@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.settings import load_settings
 from conftest import REPO, SAMPLE_CORPUS
 from llm_servers import free_port
 
@@ -29,6 +31,13 @@ pytest.importorskip("gradio", reason="the ui extra is not installed (pip install
 CHROMIUM = Path("/usr/bin/chromium")
 XSS_TITLE = "<img src=x onerror=alert(1)> Zorblax safety audits"
 OUTPUT = REPO / "test-output"
+BROWSER_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
@@ -141,16 +150,7 @@ def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
     OUTPUT.mkdir(exist_ok=True)
     dialogs: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(server, timeout=60_000)
@@ -232,3 +232,48 @@ def test_login_protects_the_api(workdir: Path) -> None:
     )
     assert bad.returncode == 2 and "not 'user:password'" in bad.stderr
     assert "ada-without-password" not in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+
+
+def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -> None:
+    from alignment_qa.app.api import AssistantSlot
+    from alignment_qa.app.web import index_pages
+
+    settings = load_settings(None, {"store.data_dir": str(tmp_path / "data")}).settings
+    slot = AssistantSlot()
+    missing = index_pages(slot, settings, embedder, str(tmp_path / "nowhere"), [])
+    assert missing.startswith("**Not indexed:**") and "not found" in missing and slot.current is None
+    upload = tmp_path / "upload.md"
+    upload.write_text("# Zorblax\n\nZorblax audits check frontier models every week.\n")
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    summary = index_pages(slot, settings, embedder, str(SAMPLE_CORPUS), [str(upload), str(empty)])
+    assert "8 added" in summary and "| Reason |" in summary and "empty.md" in summary
+    assert slot.current is not None
+    assert slot.current.ask("What do Zorblax audits check?").citations[0].page_id == "upload.md"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
+def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    process, url = _start(tmp_path, ENV)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, timeout=60_000)
+            page.get_by_text("No index yet").first.wait_for(timeout=60_000)
+            page.get_by_role("tab", name="Index").click()
+            page.locator("#aqa-folder textarea").fill(str(SAMPLE_CORPUS))
+            page.locator("#aqa-reindex").click()
+            page.get_by_text("7 added").wait_for(timeout=120_000)
+            assert "7 pages" in page.locator("#aqa-status").inner_text()
+            page.get_by_role("tab", name="Chat").click()
+            page.locator("#aqa-input textarea").fill("What is reward hacking?")
+            page.locator("#aqa-ask").click()
+            page.locator("#aqa-chat a.aqa-cite").first.wait_for(timeout=60_000)
+            browser.close()
+        status, body = _post(f"{url}/api/ask", {"question": "What is Goodhart's law?"})
+        assert status == 200 and json.loads(body)["citations"]  # the API answers from the new index too
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,8 +1,9 @@
 """The HTTP API: ask (JSON or server-sent events), health and stats, as a FastAPI app factory.
 
-``create_api(assistant)`` takes the ``Assistant`` as a dependency, so tests build the real app
-around a real index; ``assistant`` may be ``None`` (no index yet), and answering then says how
-to add pages. Validation errors are 422 with a message, engine failures a 5xx with a message.
+``create_api(slot)`` takes the ``Assistant`` as a dependency (in an ``AssistantSlot``, empty
+while there is no index, filled or replaced when the chat page's Index tab builds one), so tests
+build the real app around a real index; without one, answering says how to add pages.
+Validation errors are 422 with a message, engine failures a 5xx with a message.
 The chat page is mounted beside it by ``web``; serving is left to ``cli``.
 """
 
@@ -28,6 +29,13 @@ if TYPE_CHECKING:
     from alignment_qa.engine.assistant import Assistant
 
 NO_INDEX = "There is no index yet: add pages with `alignment-qa ingest PATH` (try sample-corpus/), then restart."
+
+
+class AssistantSlot:
+    """The assistant a server answers with; ``current`` is ``None`` until there is an index."""
+
+    def __init__(self, assistant: Assistant | None = None) -> None:
+        self.current = assistant
 
 
 class Turn(BaseModel):
@@ -89,11 +97,11 @@ def _sse(event: str, data: Any) -> str:
 
 
 def create_api(
-    assistant: Assistant | None,
+    slot: AssistantSlot,
     feedback: FeedbackStore | None = None,
     logins: list[tuple[str, str]] | None = None,
 ) -> FastAPI:
-    """The API app around ``assistant`` (``None``: no index yet). With ``logins``, every
+    """The API app around ``slot``'s assistant. With ``logins``, every
     ``/api`` and ``/page`` route needs HTTP basic auth with one of them."""
     api = FastAPI(
         title="alignment-qa",
@@ -104,9 +112,9 @@ def create_api(
         api.middleware("http")(_basic_auth(logins))
 
     def need_assistant() -> Assistant:
-        if assistant is None:
+        if slot.current is None:
             raise HTTPException(status_code=503, detail=NO_INDEX)
-        return assistant
+        return slot.current
 
     @api.exception_handler(InvalidQuestionError)
     def _invalid(_: Any, exc: InvalidQuestionError) -> JSONResponse:
@@ -165,7 +173,7 @@ def create_api(
     def give_feedback(request: FeedbackRequest) -> dict[str, Any]:
         if feedback is None:
             raise HTTPException(status_code=503, detail="feedback is not stored by this server")
-        settings = assistant.settings.model_dump(mode="json") if assistant else {}
+        settings = slot.current.settings.model_dump(mode="json") if slot.current else {}
         try:
             record = feedback.record(request.kind, request.answer, settings, request.citation, request.comment)
         except ValueError as exc:
@@ -174,7 +182,7 @@ def create_api(
 
     @api.get("/api/health", summary="Liveness and whether an index is loaded")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "index": assistant is not None}
+        return {"status": "ok", "version": __version__, "index": slot.current is not None}
 
     @api.get("/api/stats", summary="What the index holds")
     def stats() -> dict[str, Any]:

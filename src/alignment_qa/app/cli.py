@@ -315,7 +315,7 @@ def serve(
         assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
         assistant = None  # the page explains how to add pages
-    app_ = create_app(assistant, loaded.settings)
+    app_ = create_app(assistant, loaded.settings, embedder)
     where = f"http://{serve_settings.host}:{serve_settings.port}/"
     err.print(f"alignment-qa is serving {where} (API docs at /docs). Ctrl-C stops it.")
     uvicorn.run(app_, host=serve_settings.host, port=serve_settings.port, log_level="warning")

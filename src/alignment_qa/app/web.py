@@ -1,26 +1,32 @@
-"""The chat page (Gradio) mounted on the HTTP API: ``create_app(assistant, settings)``.
+"""The chat page (Gradio) mounted on the HTTP API: ``create_app(assistant, settings, embedder)``.
 
 Thin glue: the page streams ``Assistant.stream`` events into a chat, and renders messages and
 the sources panel with the pure functions of ``format``. Multi-turn history is kept per browser
 session and passed to the assistant, so follow-ups work. Analytics are off and nothing is
 fetched from the network. Thumbs and "wrong source" flags go to the feedback SQLite file; with
 logins configured, the page asks for one (Gradio's login) and the API for HTTP basic auth.
-Left for later: the Index tab.
+The Index tab indexes a folder or uploaded pages (uploads are kept under
+``data_dir/uploads``) with a progress bar, shows the summary with skipped files and reasons, and
+swaps the fresh index in for the chat and the API.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alignment_qa.app.api import NO_INDEX, create_api
+from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api
 from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import answer_html, sources_html, status_line
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
 from alignment_qa.errors import AlignmentQAError, ConfigError
 from alignment_qa.extras import require_extra
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter
 from alignment_qa.settings import Settings
 
 if TYPE_CHECKING:
@@ -95,13 +101,87 @@ def load_logins(settings: Settings) -> list[tuple[str, str]]:
     return logins
 
 
-def build_ui(assistant: Assistant | None, settings: Settings, feedback: FeedbackStore | None = None) -> gr.Blocks:
-    """The chat page around ``assistant`` (``None``: the page explains how to add pages)."""
+class _GradioProgress:
+    """The ingest pipeline's ``ProgressReporter`` drawn by Gradio's progress bar."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+        self._phase, self._total, self._done = "", 0, 0
+
+    def start(self, phase: str, total: int) -> None:
+        self._phase, self._total, self._done = phase, total, 0
+        self._progress((0, total), desc=phase)
+
+    def advance(self, amount: int = 1) -> None:
+        self._done += amount
+        self._progress((self._done, self._total), desc=self._phase)
+
+    def finish(self) -> None:
+        self._progress((self._total, self._total), desc=self._phase)
+
+
+def summary_markdown(summary: IngestSummary) -> str:
+    """The ingest summary for the Index tab: counts, then each skipped file with its reason."""
+    lines = [
+        f"**Indexed in {summary.seconds:.1f} s:** {len(summary.added)} added, {len(summary.updated)} updated, "
+        f"{len(summary.removed)} removed, {len(summary.unchanged)} unchanged, {len(summary.skipped)} skipped; "
+        f"{summary.chunks_total} chunks in the index."
+    ]
+    if summary.skipped:
+        lines.append("\n| Skipped file | Reason |\n| --- | --- |")
+        for item in summary.skipped:
+            path = html.escape(item.path).replace("|", "\\|")
+            reason = html.escape(item.reason).replace("|", "\\|")
+            lines.append(f"| {path} | {reason} |")
+    return "\n".join(lines)
+
+
+def index_pages(
+    slot: AssistantSlot,
+    settings: Settings,
+    embedder: Embedder,
+    folder: str,
+    uploads: list[str],
+    progress: ProgressReporter | None = None,
+) -> str:
+    """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as markdown."""
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.index.store import ChunkStore
+    from alignment_qa.ingest.pipeline import ingest
+
+    paths: list[Path] = []
+    if folder.strip():
+        paths.append(Path(folder.strip()).expanduser())
+    if uploads:
+        target = settings.store.data_dir / "uploads"
+        target.mkdir(parents=True, exist_ok=True)
+        for upload in uploads:
+            shutil.copy(upload, target / Path(upload).name)
+        paths.append(target)
+    if not paths:
+        return "Give a folder or upload pages first."
+    try:
+        summary = ingest(paths, settings, embedder, ChunkStore(settings.store), progress=progress)
+        if slot.current is None:
+            slot.current = Assistant.open(settings, embedder=embedder)
+        else:
+            slot.current.refresh_if_stale(force=True)
+    except AlignmentQAError as exc:  # a missing folder, an unreachable store: say so
+        return f"**Not indexed:** {html.escape(str(exc))}"
+    return summary_markdown(summary)
+
+
+def build_ui(
+    slot: AssistantSlot, settings: Settings, embedder: Embedder, feedback: FeedbackStore | None = None
+) -> gr.Blocks:
+    """The chat page around ``slot``'s assistant (empty: the page explains how to add pages)."""
     require_extra("gradio", "ui", "The web UI")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 
-    info = assistant.store.info(assistant.collection) if assistant else None
+    def status() -> str:
+        current = slot.current
+        return status_line(current.store.info(current.collection) if current else None, settings.answer.mode)
 
     def respond(
         message: str,
@@ -113,6 +193,7 @@ def build_ui(assistant: Assistant | None, settings: Settings, feedback: Feedback
         answers: dict[int, dict[str, Any]],
     ) -> Iterator[tuple[Any, ...]]:
         chat = [*chat, {"role": "user", "content": html.escape(message)}]
+        assistant = slot.current
         if assistant is None:
             chat.append({"role": "assistant", "content": html.escape(NO_INDEX)})
             yield chat, history, sources_html(None), "", None, answers
@@ -181,11 +262,11 @@ def build_ui(assistant: Assistant | None, settings: Settings, feedback: Feedback
 
     with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True) as ui:
         gr.Markdown("## alignment-qa\nAsk the alignment pages; every sentence cites its source.")
-        gr.Markdown(status_line(info, settings.answer.mode), elem_id="aqa-status")
+        status_markdown = gr.Markdown(status(), elem_id="aqa-status")
         history = gr.State([])
         last_answer = gr.State(None)
         answers = gr.State({})  # chat message index -> Answer JSON, for feedback
-        with gr.Row():
+        with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
                     label="Conversation",
@@ -212,6 +293,25 @@ def build_ui(assistant: Assistant | None, settings: Settings, feedback: Feedback
                     wrong = gr.Dropdown([], label="Flag a source of the last answer as wrong", scale=3)
                     flag_button = gr.Button("Flag", scale=1, elem_id="aqa-flag")
                 thanks = gr.Markdown("", elem_id="aqa-thanks")
+        with gr.Tab("Index"):
+            gr.Markdown(
+                "Index a folder on this machine, or upload pages (.md, .txt, .html). Only new or changed pages "
+                "are embedded; a folder is synced, so pages gone from it leave the index."
+            )
+            folder = gr.Textbox(label="Folder", placeholder="/path/to/pages", elem_id="aqa-folder")
+            files = gr.File(label="Upload pages", file_count="multiple", type="filepath")
+            reindex = gr.Button("Index", variant="primary", elem_id="aqa-reindex")
+            summary = gr.Markdown("", elem_id="aqa-summary")
+
+        # Gradio draws its progress bar for a handler whose parameter defaults to gr.Progress()
+        def run_index(
+            folder_text: str,
+            uploaded: list[str] | None,
+            progress: Any = gr.Progress(),  # noqa: B008
+        ) -> tuple[str, str]:
+            reporter = _GradioProgress(progress)
+            return index_pages(slot, settings, embedder, folder_text, uploaded or [], reporter), status()
+
         inputs = [box, chat, history, mode, top_k, show_all, answers]
         outputs = [chat, history, sources, box, last_answer, answers]
         ask.click(respond, inputs, outputs).then(citation_choices, last_answer, wrong)
@@ -222,19 +322,22 @@ def build_ui(assistant: Assistant | None, settings: Settings, feedback: Feedback
         clear.click(
             lambda: ([], [], sources_html(None), None, {}), None, [chat, history, sources, last_answer, answers]
         )
+        reindex.click(run_index, [folder, files], [summary, status_markdown])
+        ui.load(status, None, status_markdown)
     return ui
 
 
-def create_app(assistant: Assistant | None, settings: Settings) -> FastAPI:
+def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedder) -> FastAPI:
     """The HTTP API with the chat page mounted at ``/``; login on both when logins are configured."""
     import gradio as gr
 
     logins = load_logins(settings)
     feedback = FeedbackStore.for_settings(settings)
-    api = create_api(assistant, feedback, logins)
+    slot = AssistantSlot(assistant)
+    api = create_api(slot, feedback, logins)
     return gr.mount_gradio_app(
         api,
-        build_ui(assistant, settings, feedback),
+        build_ui(slot, settings, embedder, feedback),
         path="/",
         css=CSS,
         head=HEAD,
