@@ -23,17 +23,18 @@ from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api
 from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import answer_html, sources_html, status_line
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
+from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import AlignmentQAError, ConfigError
 from alignment_qa.extras import require_extra
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
 from alignment_qa.settings import Settings
 
 if TYPE_CHECKING:
     import gradio as gr
     from fastapi import FastAPI
 
-    from alignment_qa.engine.assistant import Assistant
 
 EXAMPLES = [
     "Is RLHF an inner alignment fix?",
@@ -145,10 +146,6 @@ def index_pages(
     progress: ProgressReporter | None = None,
 ) -> str:
     """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as markdown."""
-    from alignment_qa.engine.assistant import Assistant
-    from alignment_qa.index.store import ChunkStore
-    from alignment_qa.ingest.pipeline import ingest
-
     paths: list[Path] = []
     if folder.strip():
         paths.append(Path(folder.strip()).expanduser())
