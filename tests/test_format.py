@@ -83,3 +83,10 @@ def test_status_line() -> None:
     assert "No index yet" in status_line(None, "evidence")
     info = {"pages": 7, "chunks": 26, "embed_model": "sentence-transformers/all-MiniLM-L6-v2"}
     assert status_line(info, "evidence") == "7 pages · 26 chunks · all-MiniLM-L6-v2 · mode: evidence"
+
+
+def test_only_web_urls_become_links() -> None:
+    answer = _answer()
+    answer.citations[0].url = "javascript:alert(1)"
+    panel = sources_html(answer)
+    assert "javascript:" not in panel and 'href="/page/wiki/a.md#b"' in panel

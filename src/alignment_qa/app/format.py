@@ -83,7 +83,7 @@ def answer_html(answer: Answer) -> str:
 
 def _page_link(citation_or_passage: Citation | RetrievedPassage, quote_text: str) -> str:
     item = citation_or_passage
-    if item.url:
+    if item.url.lower().startswith(("https://", "http://")):  # never javascript: or data: from a page
         return text_fragment_link(item.url, quote_text)
     anchor = f"#{quote(item.anchor)}" if item.anchor else ""
     return f"/page/{quote(item.page_id)}{anchor}"
