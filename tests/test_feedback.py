@@ -41,3 +41,16 @@ def test_a_flag_must_name_a_citation_of_the_answer(tmp_path: Path) -> None:
 def test_export_with_no_feedback_yet(tmp_path: Path) -> None:
     out = tmp_path / "empty.jsonl"
     assert FeedbackStore(tmp_path / "none.sqlite").export_jsonl(out) == 0 and out.read_text() == ""
+
+
+def test_a_flag_names_a_page_not_a_number(tmp_path: Path) -> None:
+    """Two answers to one question number their sources differently: a flag on [2] of one
+    answer must remove that page, not whatever is [2] in another answer."""
+    store = FeedbackStore(tmp_path / "f.sqlite")
+    swapped = {**ANSWER, "citations": [{"n": 1, "page_id": "textbook/b.md"}, {"n": 2, "page_id": "wiki/a.txt"}]}
+    store.record("wrong_source", swapped, {}, citation=1)  # flags textbook/b.md
+    store.record("up", ANSWER, {})
+    out = tmp_path / "f.jsonl"
+    store.export_jsonl(out)
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[1]["gold_pages"] == ["wiki/a.txt"]

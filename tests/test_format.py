@@ -49,13 +49,14 @@ def test_corpus_and_model_text_is_inert() -> None:
 
 
 def test_citations_link_to_their_source_cards_and_unsupported_is_marked() -> None:
-    message = answer_html(_answer())
-    assert '<a class="aqa-cite" href="#source-1" data-source="1">[1]</a>' in message
+    message = answer_html(_answer(), key="3")
+    assert '<a class="aqa-cite" href="#source-3-1" data-card="source-3-1">[1]</a>' in message
     assert message.count("aqa-unsupported") == 1 and "(unsupported)" in message
     assert "Quoted evidence" in message
-    panel = sources_html(_answer())
-    assert 'id="source-1"' in panel and "A &gt; B" in panel
+    panel = sources_html(_answer(), key="3")
+    assert 'id="source-3-1"' in panel and "A &gt; B" in panel
     assert "https://example.org/a#:~:text=" in panel
+    assert 'id="source-1"' in sources_html(_answer())  # no key: plain ids
 
 
 def test_text_fragment_for_long_and_short_quotes() -> None:
@@ -65,6 +66,7 @@ def test_text_fragment_for_long_and_short_quotes() -> None:
     long = text_fragment_link("https://example.org/p", words)
     assert long.endswith("#:~:text=w0%20w1%20w2%20w3%20w4%20w5%20w6%20w7,w22%20w23%20w24%20w25%20w26%20w27%20w28%20w29")
     assert text_fragment_link("", "anything") == ""
+    assert text_fragment_link("https://example.org/p", "") == "https://example.org/p"  # no empty fragment
 
 
 def test_highlight_marks_shared_content_words_only() -> None:
@@ -76,13 +78,15 @@ def test_not_covered_lists_nearest_pages_and_all_retrieved_shows_scores() -> Non
     answer = _answer(covered=False, citations=[], sentences=[])
     panel = sources_html(answer, show_retrieved=True)
     assert "Nearest pages" in panel and 'href="/page/wiki/a.md"' in panel  # no source URL: the local view
+    answer.retrieved[0].url = "https://example.org/a"
+    assert 'href="https://example.org/a"' in sources_html(answer)  # a page link, no empty text fragment
     assert "cited; fused 0.0300" in panel
 
 
 def test_status_line() -> None:
     assert "No index yet" in status_line(None, "evidence")
     info = {"pages": 7, "chunks": 26, "embed_model": "sentence-transformers/all-MiniLM-L6-v2"}
-    assert status_line(info, "evidence") == "7 pages · 26 chunks · all-MiniLM-L6-v2 · mode: evidence"
+    assert status_line(info, "evidence") == "7 pages · 26 chunks · all-MiniLM-L6-v2 · default mode: evidence"
 
 
 def test_only_web_urls_become_links() -> None:

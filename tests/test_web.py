@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,6 +143,8 @@ def test_api_stream_health_stats_and_schema(server: str) -> None:
         assert json.load(response)["pages"] == 8
     with urllib.request.urlopen(f"{server}/openapi.json", timeout=10) as response:
         assert "/api/ask" in json.load(response)["paths"]
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # Swagger's page would load from a CDN
+        urllib.request.urlopen(f"{server}/docs", timeout=10)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
@@ -162,9 +165,9 @@ def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
         first_cite = page.locator("#aqa-chat a.aqa-cite").first
         first_cite.wait_for(timeout=60_000)
         first_cite.click()
-        card = page.locator("#aqa-sources #source-1")
+        card = page.locator("#aqa-sources .aqa-source.aqa-active")
         card.wait_for(timeout=10_000)
-        assert "aqa-active" in (card.get_attribute("class") or "")
+        assert card.get_attribute("id") == "source-1-1"  # answer in message 1, source [1]
         cited_title = card.locator(".aqa-source-head a").inner_text()
         assert cited_title in {"Outer and inner alignment", "6.2 Learning from human feedback"}
         page.locator('#aqa-chat button[aria-label="Like"]').first.click()
@@ -179,6 +182,22 @@ def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
         )
         assert "goal" in page.locator("#aqa-sources").inner_text().lower()
         page.screenshot(path=str(OUTPUT / "chat.png"), full_page=True)
+        # a citation of the first answer shows and highlights the first answer's card, not the second's
+        page.locator("#aqa-chat a.aqa-cite").first.click()
+        page.locator("#aqa-sources #source-1-1.aqa-active").wait_for(timeout=10_000)
+        assert page.locator("#aqa-sources .aqa-source.aqa-active").count() == 1
+        assert page.locator("#aqa-sources .aqa-source-head a").first.inner_text() == cited_title
+
+        # Markdown in a question is not rendered: a javascript: link stays text
+        page.locator("#aqa-input textarea").fill("[click me](javascript:alert(1)) what is reward hacking?")
+        page.locator("#aqa-ask").click()
+        page.wait_for_function(
+            "document.querySelectorAll('#aqa-chat .aqa-label, #aqa-chat .aqa-notice').length >= 3 && "
+            "!document.querySelector('#aqa-chat').innerText.includes('Searching the pages')",
+            timeout=60_000,
+        )
+        assert "[click me](javascript:alert(1))" in page.locator("#aqa-chat").inner_text()
+        assert page.locator('#aqa-chat a[href^="javascript"]').count() == 0
 
         page.locator("#aqa-input textarea").fill("What do Zorblax safety audits check?")
         page.locator("#aqa-ask").click()
@@ -207,6 +226,23 @@ def test_api_feedback(server: str) -> None:
     assert status == 200 and json.loads(body)["id"] >= 1
     status, body = _post(f"{server}/api/feedback", {"kind": "wrong_source", "answer": answer, "citation": 99})
     assert status == 422 and "no citation [99]" in body.decode()
+    status, body = _post(f"{server}/api/feedback", {"kind": "up", "answer": {"text": 1}})
+    assert status == 422 and "question" in body.decode()  # a malformed answer is the caller's mistake
+
+
+def test_index_tab_folders_are_limited(tmp_path: Path) -> None:
+    from alignment_qa.app.web import folder_refusal
+
+    def refusal(folder: Path, **serve: object) -> str | None:
+        overrides = {f"serve.{key}": value for key, value in serve.items()}
+        return folder_refusal(folder, load_settings(None, overrides).settings)
+
+    assert refusal(tmp_path) is None  # bound to 127.0.0.1: the user's own machine
+    assert "upload pages instead" in (refusal(tmp_path, host="0.0.0.0") or "")
+    allowed = tmp_path / "pages"
+    (allowed / "sub").mkdir(parents=True)
+    assert refusal(allowed / "sub", host="0.0.0.0", index_roots=[str(allowed)]) is None
+    assert "outside" in (refusal(allowed / ".." / "..", index_roots=[str(allowed)]) or "")
 
 
 def test_login_protects_the_api(workdir: Path) -> None:
@@ -217,8 +253,21 @@ def test_login_protects_the_api(workdir: Path) -> None:
         assert status == 401
         status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:wrong")
         assert status == 401
+        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:пароль")
+        assert status == 401  # not a 500 for a non-ASCII password
         status, body = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:s3cret-pass")
         assert status == 200 and json.loads(body)["citations"]
+        page_id = json.loads(body)["citations"][0]["page_id"]
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(f"{url}/openapi.json", timeout=10)
+        # a browser signed in to the chat page opens source pages without a second login
+        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            jar.open(f"{url}/page/{page_id}", timeout=10)
+        form = urllib.parse.urlencode({"username": "ada", "password": "s3cret-pass"}).encode()
+        jar.open(f"{url}/login", data=form, timeout=10).close()
+        with jar.open(f"{url}/page/{page_id}", timeout=10) as response:
+            assert response.status == 200 and b"<h1>" in response.read()
     finally:
         process.terminate()
         process.wait(timeout=30)

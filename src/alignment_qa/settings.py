@@ -239,6 +239,14 @@ class ServeSettings(_Section):
     feedback_db: Path | None = Field(
         None, description="SQLite file for answer feedback. Empty: feedback.sqlite under store.data_dir."
     )
+    index_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders under which the Index tab may index a server folder. Empty: any folder while bound "
+        "to this machine only (127.0.0.1, localhost, ::1), none otherwise (uploads still work).",
+    )
+    concurrency_limit: int = Field(
+        4, ge=1, le=64, description="Answers the chat page works on at once; more questions wait their turn."
+    )
 
 
 class Settings(BaseSettings):

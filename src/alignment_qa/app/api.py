@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -28,7 +29,13 @@ from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, StoreUna
 if TYPE_CHECKING:
     from alignment_qa.engine.assistant import Assistant
 
-NO_INDEX = "There is no index yet: add pages with `alignment-qa ingest PATH` (try sample-corpus/), then restart."
+NO_INDEX = (
+    "There is no index yet: add pages in the Index tab of the chat page, or with `alignment-qa ingest PATH` "
+    "(try sample-corpus/)."
+)
+log = logging.getLogger(__name__)
+# Routes behind HTTP basic auth when logins are configured (the chat page has Gradio's own login).
+PROTECTED = ("/api/", "/page/", "/openapi.json")
 
 
 class AssistantSlot:
@@ -49,7 +56,7 @@ class FeedbackRequest(BaseModel):
     """Feedback on an answer: thumbs up/down, or a citation flagged as the wrong source."""
 
     kind: Literal["up", "down", "wrong_source"]
-    answer: dict[str, Any] = Field(description="The Answer JSON the feedback is about.")
+    answer: Answer = Field(description="The Answer JSON the feedback is about.")
     citation: int | None = Field(None, ge=1, description="For wrong_source: the citation number.")
     comment: str = Field("", max_length=2000)
 
@@ -68,19 +75,24 @@ def _events(assistant: Assistant, request: AskRequest) -> Iterator[Any]:
     return assistant.stream(request.question, history, request.mode, request.top_k)
 
 
-def _basic_auth(logins: list[tuple[str, str]]) -> Any:
-    """A middleware asking for HTTP basic auth on the API and page routes (the chat page has its own login)."""
-    allowed = {f"{user}:{password}" for user, password in logins}
+SessionCheck = Callable[[Request], bool]
+
+
+def _basic_auth(logins: list[tuple[str, str]], signed_in: SessionCheck | None) -> Any:
+    """A middleware asking for HTTP basic auth on the API, page and schema routes. A browser
+    already signed in to the chat page (``signed_in``) is let through, so source links just open."""
+    allowed = [f"{user}:{password}".encode() for user, password in logins]
 
     async def check(request: Request, call_next: Any) -> Any:
-        if request.url.path.startswith(("/api/", "/page/")):
+        if request.url.path.startswith(PROTECTED) and not (signed_in and signed_in(request)):
             header = request.headers.get("authorization", "")
-            given = ""
+            given = b""
             if header.lower().startswith("basic "):
                 try:
-                    given = base64.b64decode(header[6:]).decode("utf-8")
-                except (ValueError, UnicodeDecodeError):
-                    given = ""
+                    given = base64.b64decode(header[6:], validate=True)
+                except ValueError:
+                    given = b""
+            # compare bytes: hmac.compare_digest refuses non-ASCII str
             if not any(hmac.compare_digest(given, login) for login in allowed):
                 return JSONResponse(
                     status_code=401,
@@ -100,16 +112,20 @@ def create_api(
     slot: AssistantSlot,
     feedback: FeedbackStore | None = None,
     logins: list[tuple[str, str]] | None = None,
+    signed_in: SessionCheck | None = None,
 ) -> FastAPI:
-    """The API app around ``slot``'s assistant. With ``logins``, every
-    ``/api`` and ``/page`` route needs HTTP basic auth with one of them."""
+    """The API app around ``slot``'s assistant. With ``logins``, every ``/api`` and ``/page``
+    route and the schema need HTTP basic auth with one of them (or ``signed_in`` to say yes).
+    The schema is at ``/openapi.json``; no docs page, since Swagger's would load from a CDN."""
     api = FastAPI(
         title="alignment-qa",
         version=__version__,
         description="Citation-grounded answers over AI-alignment pages.",
+        docs_url=None,
+        redoc_url=None,
     )
     if logins:
-        api.middleware("http")(_basic_auth(logins))
+        api.middleware("http")(_basic_auth(logins, signed_in))
 
     def need_assistant() -> Assistant:
         if slot.current is None:
@@ -127,6 +143,11 @@ def create_api(
     @api.exception_handler(AlignmentQAError)
     def _engine(_: Any, exc: AlignmentQAError) -> JSONResponse:
         return JSONResponse(status_code=500, content={"detail": str(exc)})
+
+    @api.exception_handler(Exception)
+    def _bug(_: Any, exc: Exception) -> JSONResponse:
+        log.error("unexpected error answering a request", exc_info=exc)
+        return JSONResponse(status_code=500, content={"detail": f"internal error ({type(exc).__name__}); see the log"})
 
     @api.post("/api/ask", response_model=Answer, summary="Answer a question with checked citations")
     def ask(request: AskRequest) -> Answer:
@@ -158,6 +179,9 @@ def create_api(
                         yield _sse("answer", event.answer.model_dump(mode="json"))
             except AlignmentQAError as exc:
                 yield _sse("error", {"detail": str(exc)})
+            except Exception as exc:  # the stream has started: an error event, not a broken connection
+                log.error("unexpected error while streaming an answer", exc_info=exc)
+                yield _sse("error", {"detail": f"internal error ({type(exc).__name__}); see the log"})
 
         return StreamingResponse(body(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -174,8 +198,10 @@ def create_api(
         if feedback is None:
             raise HTTPException(status_code=503, detail="feedback is not stored by this server")
         settings = slot.current.settings.model_dump(mode="json") if slot.current else {}
+        settings.setdefault("answer", {})["mode"] = request.answer.mode  # the mode that answered
+        answer = request.answer.model_dump(mode="json")
         try:
-            record = feedback.record(request.kind, request.answer, settings, request.citation, request.comment)
+            record = feedback.record(request.kind, answer, settings, request.citation, request.comment)
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         return {"id": record}

@@ -317,7 +317,7 @@ def serve(
         assistant = None  # the page explains how to add pages
     app_ = create_app(assistant, loaded.settings, embedder)
     where = f"http://{serve_settings.host}:{serve_settings.port}/"
-    err.print(f"alignment-qa is serving {where} (API docs at /docs). Ctrl-C stops it.")
+    err.print(f"alignment-qa is serving {where} (API schema at /openapi.json). Ctrl-C stops it.")
     uvicorn.run(app_, host=serve_settings.host, port=serve_settings.port, log_level="warning")
 
 
@@ -335,7 +335,10 @@ def feedback_export(
 
     settings = _state(ctx).load().settings
     store = FeedbackStore.for_settings(settings)
-    count = store.export_jsonl(out)
+    try:
+        count = store.export_jsonl(out)
+    except OSError as exc:
+        raise AlignmentQAError(f"cannot write {out}: {exc.strerror or exc}") from exc
     Console(stderr=True).print(f"{count} feedback record(s) written to {out}")
 
 

@@ -97,18 +97,20 @@ class FeedbackStore:
     def export_jsonl(self, out: Path) -> int:
         """Write every record as one JSON line; returns how many. Each line also carries
         ``gold_pages`` for use as an eval set: for a thumbs-up, the pages of the answer's citations
-        that no one flagged as a wrong source; otherwise empty."""
-        flagged: dict[str, set[int]] = {}
+        that no one flagged as a wrong source for that question (a flag names a page through its
+        own answer's citation number); otherwise empty."""
+        flagged: dict[str, set[str]] = {}
         records = list(self.rows())
         for record in records:
             if record["kind"] == "wrong_source":
-                flagged.setdefault(record["question"], set()).add(int(record["citation"]))
+                pages = {c["page_id"] for c in record["answer"].get("citations", []) if c["n"] == record["citation"]}
+                flagged.setdefault(record["question"], set()).update(pages)
         with out.open("w", encoding="utf-8") as handle:
             for record in records:
                 wrong = flagged.get(record["question"], set())
                 citations = record["answer"].get("citations", [])
                 good = (
-                    {c["page_id"] for c in citations if int(c["n"]) not in wrong} if record["kind"] == "up" else set()
+                    {c["page_id"] for c in citations if c["page_id"] not in wrong} if record["kind"] == "up" else set()
                 )
                 record["gold_pages"] = sorted(good)
                 handle.write(json.dumps(record) + "\n")

@@ -2,7 +2,8 @@
 
 Everything that comes from the corpus or the model (titles, sections, quotes, answer text) is
 HTML-escaped, so a page titled ``<img src=x onerror=alert(1)>`` shows as text. Citations in the
-message are links to the matching source card (``#source-N``); unsupported sentences are marked.
+message are links to the matching source card (``#source-KEY-N``, KEY naming the answer, so the
+cards of one answer are never confused with another's); unsupported sentences are marked.
 A source with a URL links to it with a text fragment (``#:~:text=``) so the browser scrolls to
 and highlights the quoted passage. No Gradio here: the UI module only wires these in.
 """
@@ -24,11 +25,19 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+def card_id(key: str, n: int) -> str:
+    """The element id of source card ``n`` of the answer named ``key``."""
+    return f"source-{key}-{n}" if key else f"source-{n}"
+
+
 def text_fragment_link(url: str, quote_text: str) -> str:
-    """``url`` with a ``#:~:text=start,end`` fragment for the quote (the whole quote when short)."""
+    """``url`` with a ``#:~:text=start,end`` fragment for the quote (the whole quote when short;
+    the bare URL without one)."""
     if not url:
         return ""
     words = quote_text.split()
+    if not words:
+        return url
     if len(words) <= 2 * FRAGMENT_WORDS:
         fragment = quote(" ".join(words), safe="")
     else:
@@ -53,8 +62,9 @@ def highlight(quote_text: str, claims: list[str]) -> str:
     return "".join(parts)
 
 
-def answer_html(answer: Answer) -> str:
-    """The chat message: sentences with citation links; unsupported ones marked; the notice first."""
+def answer_html(answer: Answer, key: str = "") -> str:
+    """The chat message: sentences with citation links to the cards of ``sources_html(answer,
+    key=key)``; unsupported ones marked; the notice first."""
     parts: list[str] = []
     if answer.notice:
         parts.append(f'<div class="aqa-notice">{_esc(answer.notice)}</div>')
@@ -62,11 +72,12 @@ def answer_html(answer: Answer) -> str:
         parts.append('<div class="aqa-label">Quoted evidence from the pages (no language model)</div>')
     if not answer.sentences:
         parts.append(f"<p>{_esc(answer.text)}</p>")
-        return "\n".join(parts)
+        return "".join(parts)
     sentences = []
     for sentence in answer.sentences:
         marks = "".join(
-            f'<a class="aqa-cite" href="#source-{n}" data-source="{n}">[{n}]</a>' for n in sentence.citations
+            f'<a class="aqa-cite" href="#{card_id(key, n)}" data-card="{card_id(key, n)}">[{n}]</a>'
+            for n in sentence.citations
         )
         body = f"{_esc(sentence.text)} {marks}".rstrip()
         if sentence.supported:
@@ -78,7 +89,7 @@ def answer_html(answer: Answer) -> str:
                 f'<span class="aqa-flag">(unsupported)</span></span>'
             )
     parts.append("<p>" + " ".join(sentences) + "</p>")
-    return "\n".join(parts)
+    return "".join(parts)  # no newlines: the chat shows messages as HTML, not Markdown
 
 
 def _page_link(citation_or_passage: Citation | RetrievedPassage, quote_text: str) -> str:
@@ -89,11 +100,11 @@ def _page_link(citation_or_passage: Citation | RetrievedPassage, quote_text: str
     return f"/page/{quote(item.page_id)}{anchor}"
 
 
-def source_card(citation: Citation, claims: list[str]) -> str:
+def source_card(citation: Citation, claims: list[str], key: str = "") -> str:
     """One numbered source: title, section path, link, and the highlighted quote."""
     link = _page_link(citation, citation.quote)
     return (
-        f'<div class="aqa-source" id="source-{citation.n}">'
+        f'<div class="aqa-source" id="{card_id(key, citation.n)}">'
         f'<div class="aqa-source-head"><span class="aqa-n">[{citation.n}]</span> '
         f'<a href="{_esc(link)}" target="_blank" rel="noopener noreferrer">{_esc(citation.title)}</a></div>'
         f'<div class="aqa-section">{_esc(citation.section)}</div>'
@@ -102,7 +113,7 @@ def source_card(citation: Citation, claims: list[str]) -> str:
     )
 
 
-def sources_html(answer: Answer | None, show_retrieved: bool = False) -> str:
+def sources_html(answer: Answer | None, show_retrieved: bool = False, key: str = "") -> str:
     """The sources panel: cited sources, or the nearest pages when not covered; with
     ``show_retrieved``, every retrieved passage with its scores, marked cited or not."""
     if answer is None:
@@ -112,7 +123,7 @@ def sources_html(answer: Answer | None, show_retrieved: bool = False) -> str:
         claims = [sentence.text for sentence in answer.sentences if citation.n in sentence.citations]
         if answer.mode == "evidence":  # the claim is the quote itself: mark what answers the question
             claims = [answer.standalone_question]
-        parts.append(source_card(citation, claims))
+        parts.append(source_card(citation, claims, key))
     if not answer.covered and answer.retrieved:
         parts.append('<div class="aqa-label">Nearest pages</div>')
         seen: set[str] = set()
@@ -144,11 +155,11 @@ def sources_html(answer: Answer | None, show_retrieved: bool = False) -> str:
 
 
 def status_line(info: dict[str, object] | None, mode: str) -> str:
-    """ "7 pages · 26 chunks · all-MiniLM-L6-v2 · mode: evidence", or how to add pages."""
+    """ "7 pages · 26 chunks · all-MiniLM-L6-v2 · default mode: evidence", or how to add pages."""
     if not info:
         return "No index yet: run `alignment-qa ingest PATH` (try sample-corpus/), or use the Index tab."
     model = str(info.get("embed_model", "")).rsplit("/", 1)[-1]
-    return f"{info.get('pages')} pages · {info.get('chunks')} chunks · {model} · mode: {mode}"
+    return f"{info.get('pages')} pages · {info.get('chunks')} chunks · {model} · default mode: {mode}"
 
 
 def page_html(page_id: str, chunks: list[tuple[str, dict[str, object]]]) -> str:

@@ -13,6 +13,7 @@ swaps the fresh index in for the chat and the API.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -34,6 +35,8 @@ from alignment_qa.settings import Settings
 if TYPE_CHECKING:
     import gradio as gr
     from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
 
 
 EXAMPLES = [
@@ -57,19 +60,30 @@ CSS = """
 .aqa-not-cited { opacity: 0.7; }
 """
 
-# Clicking [n] in an answer highlights source card n (the link itself scrolls to it).
+# Clicking [n] in an answer highlights its source card. The cards of an earlier answer are on
+# their way (the click also selects that message, which redraws the panel): highlight on arrival.
 HEAD = """
 <script>
+let aqaPending = null;
+function aqaActivate(id) {
+  const card = document.getElementById(id);
+  if (!card) return false;
+  document.querySelectorAll(".aqa-source.aqa-active").forEach((el) => el.classList.remove("aqa-active"));
+  card.classList.add("aqa-active");
+  card.scrollIntoView({behavior: "smooth", block: "nearest"});
+  return true;
+}
 document.addEventListener("click", (event) => {
   const link = event.target.closest && event.target.closest("a.aqa-cite");
   if (!link) return;
   event.preventDefault();
-  document.querySelectorAll(".aqa-source.aqa-active").forEach((el) => el.classList.remove("aqa-active"));
-  const card = document.getElementById("source-" + link.dataset.source);
-  if (card) { card.classList.add("aqa-active"); card.scrollIntoView({behavior: "smooth", block: "nearest"}); }
+  aqaPending = aqaActivate(link.dataset.card) ? null : link.dataset.card;
 });
+new MutationObserver(() => { if (aqaPending && aqaActivate(aqaPending)) aqaPending = null; })
+  .observe(document.documentElement, {childList: true, subtree: true});
 </script>
 """
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def _modes(settings: Settings) -> list[str]:
@@ -137,6 +151,23 @@ def summary_markdown(summary: IngestSummary) -> str:
     return "\n".join(lines)
 
 
+def folder_refusal(folder: Path, settings: Settings) -> str | None:
+    """Why the Index tab may not index this server folder, or ``None`` when it may:
+    inside ``serve.index_roots`` when set, else anywhere only while bound to loopback."""
+    roots = settings.serve.index_roots
+    if not roots:
+        if settings.serve.host in LOOPBACK:
+            return None
+        return (
+            "indexing a server folder is off while serving beyond this machine; upload pages instead, "
+            "or allow folders with serve.index_roots"
+        )
+    resolved = folder.resolve()
+    if any(resolved.is_relative_to(root.expanduser().resolve()) for root in roots):
+        return None
+    return "that folder is outside the folders allowed by serve.index_roots: " + ", ".join(str(r) for r in roots)
+
+
 def index_pages(
     slot: AssistantSlot,
     settings: Settings,
@@ -148,6 +179,9 @@ def index_pages(
     """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as markdown."""
     paths: list[Path] = []
     if folder.strip():
+        refusal = folder_refusal(Path(folder.strip()).expanduser(), settings)
+        if refusal:
+            return f"**Not indexed:** {html.escape(refusal)}"
         paths.append(Path(folder.strip()).expanduser())
     if uploads:
         target = settings.store.data_dir / "uploads"
@@ -189,6 +223,7 @@ def build_ui(
         show_all: bool,
         answers: dict[int, dict[str, Any]],
     ) -> Iterator[tuple[Any, ...]]:
+        """Stream one answer; outputs: chat, history, sources, box, selected, answers."""
         chat = [*chat, {"role": "user", "content": html.escape(message)}]
         assistant = slot.current
         if assistant is None:
@@ -197,77 +232,96 @@ def build_ui(
             return
         streamed = ""
         answer: Answer | None = None
+
+        def progress(content: str) -> tuple[Any, ...]:
+            return [*chat, {"role": "assistant", "content": content}], history, *[gr.skip()] * 4
+
         try:
             for event in assistant.stream(message, history, mode, int(top_k)):  # type: ignore[arg-type]
                 if isinstance(event, StatusEvent) and not streamed:
-                    yield (
-                        [*chat, {"role": "assistant", "content": f"<i>{html.escape(event.text)}</i>"}],
-                        history,
-                        gr.skip(),
-                        "",
-                        gr.skip(),
-                        gr.skip(),
-                    )
+                    yield progress(f"<i>{html.escape(event.text)}</i>")
                 elif isinstance(event, TokenEvent):
                     streamed += event.text
-                    yield (
-                        [*chat, {"role": "assistant", "content": html.escape(streamed)}],
-                        history,
-                        gr.skip(),
-                        "",
-                        gr.skip(),
-                        gr.skip(),
-                    )
+                    yield progress(html.escape(streamed))
                 elif isinstance(event, AnswerEvent):
                     answer = event.answer
         except AlignmentQAError as exc:  # an empty or too long question, a store problem: say so
             chat.append({"role": "assistant", "content": f'<div class="aqa-notice">{html.escape(str(exc))}</div>'})
             yield chat, history, gr.skip(), message, gr.skip(), gr.skip()
             return
+        except Exception as exc:  # a bug: a short message here, the trace in the log
+            log.error("unexpected error answering in the chat page", exc_info=exc)
+            notice = f"Something went wrong answering this ({type(exc).__name__}); it is in the server log."
+            chat.append({"role": "assistant", "content": f'<div class="aqa-notice">{html.escape(notice)}</div>'})
+            yield chat, history, gr.skip(), message, gr.skip(), gr.skip()
+            return
         assert answer is not None
-        chat.append({"role": "assistant", "content": answer_html(answer)})
+        index = len(chat)
+        chat.append({"role": "assistant", "content": answer_html(answer, key=str(index))})
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        answers = {**answers, len(chat) - 1: answer.model_dump(mode="json")}
-        yield chat, history, sources_html(answer, show_all), "", answers[len(chat) - 1], answers
+        used = _deep_merge(base_settings, {"answer": {"mode": mode}, "retrieval": {"top_k": int(top_k)}})
+        answers = {**answers, index: {"answer": answer.model_dump(mode="json"), "settings": used}}
+        yield chat, history, sources_html(answer, show_all, key=str(index)), "", index, answers
 
-    def toggle(show_all: bool, last: dict[str, Any] | None) -> str:
-        return sources_html(Answer.model_validate(last) if last else None, show_all)
+    def panel(show_all: bool, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
+        record = answers.get(selected) if selected is not None else None
+        answer = Answer.model_validate(record["answer"]) if record else None
+        return sources_html(answer, show_all, key=str(selected))
 
-    saved_settings = settings.model_dump(mode="json")
+    def select_message(show_all: bool, answers: dict[int, dict[str, Any]], data: gr.SelectData) -> tuple[Any, ...]:
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        if int(index) not in answers:  # a question or a notice: keep the panel as it is
+            return gr.skip(), gr.skip(), gr.skip()
+        return panel(show_all, answers, int(index)), int(index), citation_choices(answers, int(index))
+
+    base_settings = settings.model_dump(mode="json")
 
     def on_like(answers: dict[int, dict[str, Any]], data: gr.LikeData) -> str:
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        answer = answers.get(int(index))
-        if feedback is None or answer is None:
+        record = answers.get(int(index))
+        if feedback is None or record is None or not isinstance(data.liked, bool):  # undoing a like records nothing
             return ""
-        feedback.record("up" if data.liked else "down", answer, saved_settings)
+        feedback.record("up" if data.liked else "down", record["answer"], record["settings"])
         return "Thanks: feedback saved."
 
     # Gradio finds the event data by annotation; make it a class, not a postponed string
     on_like.__annotations__["data"] = gr.LikeData
+    select_message.__annotations__["data"] = gr.SelectData
 
-    def flag(choice: str | None, last: dict[str, Any] | None) -> str:
-        if feedback is None or not last or not choice:
-            return "Pick a source of the last answer first."
+    def flag(choice: str | None, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
+        record = answers.get(selected) if selected is not None else None
+        if feedback is None or record is None or not choice:
+            return "Pick a source of the shown answer first."
         number = int(choice.split("]", 1)[0].lstrip("["))
-        feedback.record("wrong_source", last, saved_settings, citation=number)
+        feedback.record("wrong_source", record["answer"], record["settings"], citation=number)
         return f"Source [{number}] flagged as wrong: thanks."
 
-    def citation_choices(last: dict[str, Any] | None) -> Any:
-        items = [f"[{c['n']}] {c['title']}" for c in (last or {}).get("citations", [])]
-        return gr.update(choices=items, value=None)
+    def citation_choices(answers: dict[int, dict[str, Any]], selected: int | None) -> Any:
+        record = answers.get(selected) if selected is not None else None
+        citations = record["answer"]["citations"] if record else []
+        return gr.update(choices=[f"[{c['n']}] {c['title']}" for c in citations], value=None)
+
+    folder_note = (
+        "Index a folder on this machine, or upload pages (.md, .txt, .html). Only new or changed pages "
+        "are embedded; a folder is synced, so pages gone from it leave the index."
+    )
+    if folder_refusal(Path("/"), settings) and not settings.serve.index_roots:
+        folder_note = "Upload pages (.md, .txt, .html) to index them; server folders are off (see serve.index_roots)."
 
     with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True) as ui:
         gr.Markdown("## alignment-qa\nAsk the alignment pages; every sentence cites its source.")
         status_markdown = gr.Markdown(status(), elem_id="aqa-status")
         history = gr.State([])
-        last_answer = gr.State(None)
-        answers = gr.State({})  # chat message index -> Answer JSON, for feedback
+        selected = gr.State(None)  # the chat message whose sources the panel shows
+        answers = gr.State({})  # chat message index -> {"answer": Answer JSON, "settings": settings used}
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
+                # every message is HTML built (and escaped) by `format`: Markdown would turn
+                # [text](javascript:...) in a question or a model's tokens into a live link
                 chat = gr.Chatbot(
                     label="Conversation",
                     height=520,
+                    render_markdown=False,
                     sanitize_html=False,
                     elem_id="aqa-chat",
                     buttons=["copy"],
@@ -276,7 +330,7 @@ def build_ui(
                 box = gr.Textbox(placeholder="Ask a question about the pages…", show_label=False, elem_id="aqa-input")
                 with gr.Row():
                     ask = gr.Button("Ask", variant="primary", elem_id="aqa-ask")
-                    clear = gr.Button("New conversation")
+                    clear = gr.Button("New conversation", elem_id="aqa-clear")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Accordion("Settings", open=False):
                     mode = gr.Radio(_modes(settings), value=settings.answer.mode, label="Answer mode")
@@ -287,14 +341,11 @@ def build_ui(
                 show_all = gr.Checkbox(label="Show every retrieved passage with its scores", elem_id="aqa-show-all")
                 sources = gr.HTML(sources_html(None), elem_id="aqa-sources")
                 with gr.Row():
-                    wrong = gr.Dropdown([], label="Flag a source of the last answer as wrong", scale=3)
+                    wrong = gr.Dropdown([], label="Flag a source of the shown answer as wrong", scale=3)
                     flag_button = gr.Button("Flag", scale=1, elem_id="aqa-flag")
                 thanks = gr.Markdown("", elem_id="aqa-thanks")
         with gr.Tab("Index"):
-            gr.Markdown(
-                "Index a folder on this machine, or upload pages (.md, .txt, .html). Only new or changed pages "
-                "are embedded; a folder is synced, so pages gone from it leave the index."
-            )
+            gr.Markdown(folder_note)
             folder = gr.Textbox(label="Folder", placeholder="/path/to/pages", elem_id="aqa-folder")
             files = gr.File(label="Upload pages", file_count="multiple", type="filepath")
             reindex = gr.Button("Index", variant="primary", elem_id="aqa-reindex")
@@ -310,18 +361,32 @@ def build_ui(
             return index_pages(slot, settings, embedder, folder_text, uploaded or [], reporter), status()
 
         inputs = [box, chat, history, mode, top_k, show_all, answers]
-        outputs = [chat, history, sources, box, last_answer, answers]
-        ask.click(respond, inputs, outputs).then(citation_choices, last_answer, wrong)
-        box.submit(respond, inputs, outputs).then(citation_choices, last_answer, wrong)
-        show_all.change(toggle, [show_all, last_answer], sources)
+        outputs = [chat, history, sources, box, selected, answers]
+        # both triggers share one pool of `serve.concurrency_limit` answers at a time
+        limit = settings.serve.concurrency_limit
+        for trigger in (ask.click, box.submit):
+            trigger(respond, inputs, outputs, concurrency_limit=limit, concurrency_id="answer").then(
+                citation_choices, [answers, selected], wrong
+            )
+        show_all.change(panel, [show_all, answers, selected], sources)
+        chat.select(select_message, [show_all, answers], [sources, selected, wrong])
         chat.like(on_like, answers, thanks)
-        flag_button.click(flag, [wrong, last_answer], thanks)
+        flag_button.click(flag, [wrong, answers, selected], thanks)
         clear.click(
-            lambda: ([], [], sources_html(None), None, {}), None, [chat, history, sources, last_answer, answers]
+            lambda: ([], [], sources_html(None), None, {}, gr.update(choices=[], value=None), ""),
+            None,
+            [chat, history, sources, selected, answers, wrong, thanks],
         )
         reindex.click(run_index, [folder, files], [summary, status_markdown])
         ui.load(status, None, status_markdown)
     return ui
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        merged[key] = _deep_merge(merged.get(key, {}), value) if isinstance(value, dict) else value
+    return merged
 
 
 def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedder) -> FastAPI:
@@ -331,13 +396,21 @@ def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedd
     logins = load_logins(settings)
     feedback = FeedbackStore.for_settings(settings)
     slot = AssistantSlot(assistant)
-    api = create_api(slot, feedback, logins)
-    return gr.mount_gradio_app(
-        api,
-        build_ui(slot, settings, embedder, feedback),
-        path="/",
-        css=CSS,
-        head=HEAD,
-        footer_links=["api"],
-        auth=logins or None,
-    )
+    ui = build_ui(slot, settings, embedder, feedback)
+    gradio_apps: list[Any] = []  # Gradio's own app, known once mounted: it holds the login sessions
+    api = create_api(slot, feedback, logins, signed_in=lambda request: _signed_in(gradio_apps, request))
+    app = gr.mount_gradio_app(api, ui, path="/", css=CSS, head=HEAD, footer_links=["api"], auth=logins or None)
+    gradio_apps.extend(route.app for route in app.routes if hasattr(getattr(route, "app", None), "tokens"))
+    return app
+
+
+def _signed_in(gradio_apps: list[Any], request: Any) -> bool:
+    """Whether the request carries the cookie of a chat-page login (so source links need no second login)."""
+    for server in gradio_apps:
+        cookie_id = server.cookie_id
+        token = request.cookies.get(f"access-token-{cookie_id}") or request.cookies.get(
+            f"access-token-unsecure-{cookie_id}"
+        )
+        if token and token in server.tokens:
+            return True
+    return False

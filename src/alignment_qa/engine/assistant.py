@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_args
 
 import numpy as np
@@ -70,6 +71,15 @@ _REFUSAL = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class IndexView:
+    """The index an answer reads: collection, keyword index and the retriever over both."""
+
+    collection: Collection
+    keyword_index: KeywordIndex
+    retriever: HybridRetriever
+
+
 class Assistant:
     """Answers questions over one index. Build with ``Assistant.open(settings)``."""
 
@@ -101,12 +111,23 @@ class Assistant:
         self._use_index(collection, keyword_index)
 
     def _use_index(self, collection: Collection, keyword_index: KeywordIndex) -> None:
-        self.collection = collection
-        self.keyword_index = keyword_index
-        self.analyzer = keyword_index.analyzer
-        self.retriever = HybridRetriever(
+        retriever = HybridRetriever(
             self.store, collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks
         )
+        self.analyzer = keyword_index.analyzer
+        self._view = IndexView(collection, keyword_index, retriever)  # one assignment: readers never see a mix
+
+    @property
+    def collection(self) -> Collection:
+        return self._view.collection
+
+    @property
+    def keyword_index(self) -> KeywordIndex:
+        return self._view.keyword_index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._view.retriever
 
     @classmethod
     def open(
@@ -179,6 +200,7 @@ class Assistant:
         if not 1 <= top_k <= 50:
             raise InvalidQuestionError("top_k must be between 1 and 50")
         self.refresh_if_stale()
+        view = self._view  # one index for the whole answer, even if a refresh swaps it meanwhile
 
         clock = time.perf_counter()
         standalone, notices, llm_alive = self._standalone(question, history, mode)
@@ -187,11 +209,11 @@ class Assistant:
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
-        passages = self._retrieve(bundle, top_k)
+        passages = self._retrieve(bundle, top_k, view)
         timings["retrieve"] = _ms(clock)
 
         base: dict[str, Any] = {"question": question, "standalone_question": standalone, "mode": mode}
-        if not self.covers(standalone, passages):
+        if not self.covers(standalone, passages, view):
             timings["total"] = _ms(started)
             yield AnswerEvent(self._not_covered(base, passages, timings, notices))
             return
@@ -223,7 +245,7 @@ class Assistant:
                 timings["generate"] = _ms(clock)
         if draft is None:
             clock = time.perf_counter()
-            draft = self._evidence_draft(standalone, bundle, passages)
+            draft = self._evidence_draft(standalone, bundle, passages, view)
             timings["select_evidence"] = _ms(clock)
             if not draft.parsed.sentences:  # nothing quotable: honest "not covered" beats an empty answer
                 timings["total"] = _ms(started)
@@ -262,8 +284,9 @@ class Assistant:
             )
         return question
 
-    def query_engine(self, top_k: int) -> RetrieverQueryEngine:
+    def query_engine(self, top_k: int, view: IndexView | None = None) -> RetrieverQueryEngine:
         """The LlamaIndex engine: hybrid retriever and postprocessors (cut, rerank, merge, diversity)."""
+        view = view or self._view
         retrieval = self.settings.retrieval
         postprocessors: list[BaseNodePostprocessor] = [TopN(top_n=max(retrieval.rerank_candidates, top_k * 4))]
         if self.reranker is not None:
@@ -272,7 +295,7 @@ class Assistant:
             postprocessors.append(AdjacentChunkMerger())
         postprocessors.append(PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k))
         return RetrieverQueryEngine(
-            self.retriever,
+            view.retriever,
             response_synthesizer=self._retrieval_only,
             node_postprocessors=postprocessors,
             callback_manager=self._callbacks,
@@ -282,7 +305,7 @@ class Assistant:
         """Just the retrieved passages (for `alignment-qa search`)."""
         question = self.check_question(question)
         self.refresh_if_stale()
-        passages = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k)
+        passages = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k, self._view)
         return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
 
     def refresh_if_stale(self, force: bool = False) -> None:
@@ -311,9 +334,9 @@ class Assistant:
                 self._llms[mode] = build_llm(self.settings, mode)
             return self._llms[mode]
 
-    def _retrieve(self, bundle: QueryBundle, top_k: int) -> list[NodeWithScore]:
+    def _retrieve(self, bundle: QueryBundle, top_k: int, view: IndexView) -> list[NodeWithScore]:
         try:
-            return self.query_engine(top_k).retrieve(bundle)
+            return self.query_engine(top_k, view).retrieve(bundle)
         except AlignmentQAError:
             raise
         except Exception as exc:  # Chroma or file errors: a message, not a trace
@@ -340,13 +363,14 @@ class Assistant:
                 return condense(question, earlier), [notice], False
         return condense(question, earlier), [], True
 
-    def covers(self, question: str, passages: Sequence[NodeWithScore]) -> bool:
+    def covers(self, question: str, passages: Sequence[NodeWithScore], view: IndexView | None = None) -> bool:
         """Whether the corpus can answer: the best passage is similar enough to the question,
         and clearly so when the question names something no page mentions."""
+        view = view or self._view
         dense = [item.node.metadata.get("dense_score") for item in passages]
         best = max((score for score in dense if score is not None), default=-1.0)
         needed = self.settings.answer.min_relevance
-        if self.keyword_index.unknown_words(question, self.embedder.is_plain_word):
+        if view.keyword_index.unknown_words(question, self.embedder.is_plain_word):
             needed += self.settings.answer.unknown_term_margin
         return bool(passages) and best >= needed
 
@@ -384,18 +408,20 @@ class Assistant:
             raise ValueError("the model cited no source")
         return Draft(parsed)
 
-    def _evidence_draft(self, question: str, bundle: QueryBundle, passages: list[NodeWithScore]) -> Draft:
+    def _evidence_draft(
+        self, question: str, bundle: QueryBundle, passages: list[NodeWithScore], view: IndexView
+    ) -> Draft:
         if bundle.embedding:
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
             vector = self.embedder.encode([question])[0]
         chosen = select_evidence(
-            self.retriever.expand(question),
+            view.retriever.expand(question),
             vector,
             passages,
             self.embedder,
             self.analyzer,
-            self.keyword_index.idf,
+            view.keyword_index.idf,
             self.settings.answer.max_sentences,
         )
         return evidence_draft(chosen)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 import numpy as np
 
@@ -82,8 +82,11 @@ class ChunkStore:
     # -- connection ----------------------------------------------------------------------
     @property
     def location(self) -> str:
+        """Where the index is, for messages: a server URL never shows its user or password."""
         if self.settings.chroma_url:
-            return f"{self.settings.chroma_url} (collection {self.settings.collection})"
+            parts = urlsplit(self.settings.chroma_url)
+            url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+            return f"{url} (collection {self.settings.collection})"
         return f"{self.chroma_path} (collection {self.settings.collection})"
 
     @property
