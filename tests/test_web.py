@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +22,7 @@ import pytest
 
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import load_settings
+from app_servers import ENV, ingest_cli, start_serve
 from conftest import REPO, SAMPLE_CORPUS
 from llm_servers import free_port
 
@@ -39,7 +38,6 @@ BROWSER_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
 def _post(url: str, body: dict[str, object], auth: str | None = None) -> tuple[int, bytes]:
@@ -54,32 +52,6 @@ def _post(url: str, body: dict[str, object], auth: str | None = None) -> tuple[i
         return error.code, error.read()
 
 
-def _start(work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    log = (work / f"serve-{port}.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alignment_qa", "serve", "--port", str(port)],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2):
-                return process, url
-        except urllib.error.HTTPError:
-            return process, url  # up, but asking for a login
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError((work / f"serve-{port}.log").read_text()) from None
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the server did not start in 120 s")
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("web")
@@ -88,20 +60,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # tags are stripped at ingest, but an escaped tag becomes literal markup in the title
     escaped = XSS_TITLE.replace("<", "&lt;").replace(">", "&gt;")
     (corpus / "xss.md").write_text(f"# {escaped}\n\nZorblax safety audits check frontier models every week.\n")
-    subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "ingest", str(corpus)],
-        cwd=work,
-        env=ENV,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    ingest_cli(work, corpus)
     return work
 
 
 @pytest.fixture(scope="module")
 def server(workdir: Path) -> Iterator[str]:
-    process, url = _start(workdir, ENV)
+    process, url = start_serve(workdir, ENV)
     yield url
     process.terminate()
     process.wait(timeout=30)
@@ -247,7 +212,7 @@ def test_index_tab_folders_are_limited(tmp_path: Path) -> None:
 
 def test_login_protects_the_api(workdir: Path) -> None:
     env = {**ENV, "ALIGNMENT_QA_SERVE__AUTH": "ada:s3cret-pass"}
-    process, url = _start(workdir, env)
+    process, url = start_serve(workdir, env)
     try:
         status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"})
         assert status == 401
@@ -304,7 +269,7 @@ def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
 def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    process, url = _start(tmp_path, ENV)
+    process, url = start_serve(tmp_path, ENV)
     try:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)

@@ -249,6 +249,55 @@ class ServeSettings(_Section):
     )
 
 
+class DiscordSettings(_Section):
+    """The Discord bot (`alignment-qa discord`)."""
+
+    token_file: Path | None = Field(
+        None,
+        description="File holding the bot token. Empty: the environment variable DISCORD_TOKEN. The token is "
+        "never printed or logged.",
+    )
+    api_url: str | None = Field(
+        None,
+        description="Answer through this alignment-qa HTTP API (e.g. http://127.0.0.1:7860) instead of loading "
+        "the index in the bot's process.",
+    )
+    api_auth: SecretStr | None = Field(
+        None, description="'user:password' for an API that requires a login (ALIGNMENT_QA_DISCORD__API_AUTH)."
+    )
+    api_timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for the API's answer.")
+    page_base_url: str | None = Field(
+        None,
+        description="Public URL of an alignment-qa server, to link sources that have no URL of their own to its "
+        "/page view. Empty: api_url when set, else such sources show their page id.",
+    )
+    cooldown_s: float = Field(10.0, ge=0, description="Seconds a user waits between two questions.")
+    max_concurrent: int = Field(2, ge=1, le=32, description="Questions answered at once; others wait their turn.")
+    queue_timeout_s: float = Field(
+        60.0, gt=0, description="How long a question waits for a free slot before the bot says it is busy."
+    )
+    thread_replies: bool = Field(
+        True, description="Answer a question asked in a channel in a new thread, where follow-ups keep the context."
+    )
+    read_thread_messages: bool = Field(
+        True,
+        description="Treat every message in the bot's own threads as a follow-up (needs the privileged Message "
+        "Content intent). False: only @mentions and /ask are answered.",
+    )
+    history_messages: int = Field(
+        30, ge=0, le=100, description="Most thread messages read back to find the conversation's earlier questions."
+    )
+    guild_id: int | None = Field(
+        None, description="Register /ask in this server only (appears at once) instead of globally."
+    )
+
+    @field_validator("api_url", "page_base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        value = _optional_http_url(value)
+        return value.rstrip("/") if value else value
+
+
 class Settings(BaseSettings):
     """Every setting of alignment-qa, grouped by the part that uses it."""
 
@@ -272,6 +321,7 @@ class Settings(BaseSettings):
     )
     support: SupportSettings = Field(default_factory=lambda: SupportSettings(), description="Citation checking.")
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings(), description="Chat page and HTTP API.")
+    discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings(), description="The Discord bot.")
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The ``alignment-qa`` command line: ingest, stats, search, ask, chat and config.
+"""The ``alignment-qa`` command line: ingest, stats, search, ask, chat, serve, discord, feedback and config.
 
 Global flags are the top settings layer (above TOML and env); ``--set key=value`` reaches any
 setting. Core errors become one-line messages here (exit 2 for a usage problem such as a
@@ -294,7 +294,7 @@ def serve(
         Path | None, typer.Option(help="File of 'user:password' lines (serve.auth_file); or ALIGNMENT_QA_SERVE__AUTH.")
     ] = None,
 ) -> None:
-    """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /docs)."""
+    """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /openapi.json)."""
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
     from alignment_qa.extras import require_extra
@@ -319,6 +319,49 @@ def serve(
     where = f"http://{serve_settings.host}:{serve_settings.port}/"
     err.print(f"alignment-qa is serving {where} (API schema at /openapi.json). Ctrl-C stops it.")
     uvicorn.run(app_, host=serve_settings.host, port=serve_settings.port, log_level="warning")
+
+
+@app.command("discord")
+def discord_bot(
+    ctx: typer.Context,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="Answer through this alignment-qa server's API (discord.api_url) instead of in-process."),
+    ] = None,
+    token_file: Annotated[
+        Path | None, typer.Option(help="File holding the bot token (discord.token_file); default: $DISCORD_TOKEN.")
+    ] = None,
+) -> None:
+    """Run the Discord bot: /ask and @mentions answered with [n] citations, follow-ups in its threads."""
+    import logging
+
+    from alignment_qa.extras import require_extra
+
+    require_extra("discord", "discord", "The Discord bot")
+    from alignment_qa.app.discord_bot.answers import AnswerSource, ApiAnswers, LocalAnswers
+    from alignment_qa.app.discord_bot.bot import run_bot
+    from alignment_qa.app.discord_bot.credentials import RedactSecret, resolve_token
+
+    loaded = _state(ctx).load(**{"discord.api_url": api_url, "discord.token_file": token_file})
+    settings = loaded.settings.discord
+    token = resolve_token(settings)  # no token: say so before loading anything
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecret(token))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    err = Console(stderr=True)
+    source: AnswerSource
+    if settings.api_url:
+        auth = settings.api_auth.get_secret_value() if settings.api_auth else None
+        api = ApiAnswers(settings.api_url, auth, settings.api_timeout_s)
+        problem = api.check()
+        if problem:
+            err.print(f"warning: {problem}; the bot will say so to anyone who asks until it is fixed.", markup=False)
+        source = api
+    else:
+        source = LocalAnswers(_open_assistant(loaded))
+    err.print(f"Connecting to Discord; answering from {source.describe()}. Ctrl-C stops the bot.", markup=False)
+    run_bot(settings, source, token)
 
 
 feedback_app = typer.Typer(help="Answer feedback collected by the chat page.", no_args_is_help=True)

@@ -1,0 +1,499 @@
+"""The Discord bot with everything real but Discord's servers.
+
+Answers come from the real assistant over the sample index, in-process or through a real
+`alignment-qa serve` on 127.0.0.1. The discord.py objects the handlers receive (messages,
+channels, threads, interactions) are small doubles: that is the boundary to Discord's servers.
+Login is tried against a stub of Discord's HTTP API on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import pytest
+
+from alignment_qa.app.discord_bot.answers import AnswerUnavailableError, ApiAnswers, LocalAnswers
+from alignment_qa.app.discord_bot.credentials import RedactSecret, resolve_token
+from alignment_qa.app.discord_bot.limits import AnswerSlots, Busy, Cooldown
+from alignment_qa.app.discord_bot.responder import BUSY, FAILED, HOW_TO_ASK, UNAVAILABLE, Responder
+from alignment_qa.engine.answer import Answer
+from alignment_qa.engine.assistant import Assistant
+from alignment_qa.errors import ConfigError, InvalidQuestionError
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.settings import DiscordSettings
+from app_servers import ENV, ingest_cli, start_serve, stop
+from conftest import SAMPLE_CORPUS, BuiltIndex
+from llm_servers import free_port
+
+discord = pytest.importorskip("discord", reason="the discord extra is not installed (pip install -e .[discord])")
+from alignment_qa.app.discord_bot.bot import Handlers, run_bot  # noqa: E402
+
+BOT_ID = 1000
+TEXT, THREAD, DM = discord.ChannelType.text, discord.ChannelType.public_thread, discord.ChannelType.private
+
+
+# -- doubles of the discord.py objects the handlers receive ---------------------------------
+class Typing:
+    active = 0  # how many channels show "typing" right now
+
+    async def __aenter__(self) -> None:
+        Typing.active += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        Typing.active -= 1
+
+
+class Channel:
+    def __init__(self, kind: Any, owner_id: int | None = None, threads_allowed: bool = True) -> None:
+        self.type, self.owner_id, self.threads_allowed = kind, owner_id, threads_allowed
+        self.messages: list[Message] = []
+        self.threads: list[Channel] = []
+        self.name = ""
+        self.id = 0
+        self.parent: Channel | None = None
+        self.starter_message = None  # discord.py's cache: usually empty
+
+    async def fetch_message(self, message_id: int) -> Message:
+        for message in self.messages:
+            if message.id == message_id:
+                return message
+        raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown Message")
+
+    def typing(self) -> Typing:
+        return Typing()
+
+    async def send(self, content: str = "", embeds: list[Any] | None = None, **kwargs: Any) -> Message:
+        assert kwargs["allowed_mentions"].everyone is False and kwargs["allowed_mentions"].users is False
+        message = Message(SimpleNamespace(id=BOT_ID, bot=True), content, self, embeds=embeds or [])
+        self.messages.append(message)
+        return message
+
+    async def history(self, limit: int, before: Message | None = None) -> AsyncIterator[Message]:
+        older = self.messages[: self.messages.index(before)] if before in self.messages else self.messages
+        for message in list(reversed(older))[:limit]:
+            yield message
+
+
+class Message:
+    count = 0
+
+    def __init__(self, author: Any, content: str, channel: Channel, mentions: Sequence[Any] = (), **kw: Any) -> None:
+        self.author, self.content, self.channel, self.mentions = author, content, channel, list(mentions)
+        self.embeds: list[Any] = kw.get("embeds", [])
+        self.replied_to: Message | None = None
+        Message.count += 1
+        self.id = Message.count
+
+    async def reply(self, mention_author: bool = True, **kwargs: Any) -> Message:
+        assert mention_author is False
+        sent = await self.channel.send(**kwargs)
+        sent.replied_to = self
+        return sent
+
+    async def create_thread(self, name: str, auto_archive_duration: int) -> Channel:
+        if not self.channel.threads_allowed:
+            raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), "Missing Permissions")
+        thread = Channel(THREAD, owner_id=BOT_ID)
+        thread.name, thread.id, thread.parent = name, self.id, self.channel
+        self.channel.threads.append(thread)
+        return thread
+
+
+def _user(user_id: int) -> Any:
+    return SimpleNamespace(id=user_id, bot=False)
+
+
+def _say(channel: Channel, user_id: int, content: str, mention: bool = False) -> Message:
+    bot = SimpleNamespace(id=BOT_ID, bot=True)
+    text = f"<@{BOT_ID}> {content}" if mention else content
+    message = Message(_user(user_id), text, channel, mentions=[bot] if mention else [])
+    channel.messages.append(message)
+    return message
+
+
+class Interaction:
+    def __init__(self, user_id: int, channel: Channel) -> None:
+        self.user, self.channel = _user(user_id), channel
+        self.deferred: bool | None = None
+        self.ephemeral: list[str] = []
+        interaction = self
+
+        class Response:
+            async def defer(self, thinking: bool = False) -> None:
+                interaction.deferred = thinking
+
+            async def send_message(self, content: str = "", ephemeral: bool = False, **kwargs: Any) -> None:
+                assert ephemeral
+                interaction.ephemeral.append(content)
+
+        class Followup:
+            async def send(self, wait: bool = False, **kwargs: Any) -> Message:
+                assert interaction.deferred is True and wait
+                return await channel.send(**kwargs)
+
+        self.response, self.followup = Response(), Followup()
+
+
+# -- answer sources: the real assistant, observed -------------------------------------------
+class Observed(LocalAnswers):
+    """The real assistant, recording each question's history, answer and typing state, and
+    optionally holding each answer until released (to test the limits)."""
+
+    def __init__(self, assistant: Assistant, hold: threading.Event | None = None) -> None:
+        super().__init__(assistant)
+        self.hold = hold
+        self.calls: list[tuple[list[dict[str, str]], Answer, int]] = []
+        self.threads: set[int] = set()
+
+    def ask(self, question: str, history: Sequence[Mapping[str, str]]) -> Answer:
+        typing = Typing.active
+        self.threads.add(threading.get_ident())
+        if self.hold is not None:
+            assert self.hold.wait(30)
+        answer = super().ask(question, history)
+        self.calls.append(([dict(turn) for turn in history], answer, typing))
+        return answer
+
+
+@pytest.fixture(scope="module")
+def assistant(sample_index: BuiltIndex, embedder: Embedder) -> Assistant:
+    return Assistant.open(sample_index.settings, embedder=embedder)
+
+
+def _handlers(source: Any, **settings: Any) -> Handlers:
+    discord_settings = DiscordSettings(**{"cooldown_s": 0, **settings})
+    return Handlers(Responder(source, discord_settings), discord_settings)
+
+
+# -- limits ---------------------------------------------------------------------------------
+def test_cooldown_per_user() -> None:
+    now = [100.0]
+    cooldown = Cooldown(10, clock=lambda: now[0])
+    assert cooldown.try_start(1) == 0 and cooldown.try_start(2) == 0
+    now[0] = 104.0
+    assert cooldown.try_start(1) == pytest.approx(6.0)
+    now[0] = 110.0
+    assert cooldown.try_start(1) == 0
+
+
+def test_answer_slots_cap_concurrency_and_turn_away_after_the_wait() -> None:
+    async def scenario() -> tuple[int, bool]:
+        slots = AnswerSlots(limit=2, timeout_s=0.3)
+
+        async def work() -> None:
+            async with slots.slot():
+                await asyncio.sleep(0.1)
+
+        await asyncio.gather(*(work() for _ in range(5)))
+        busy = AnswerSlots(limit=1, timeout_s=0.05)
+        async with busy.slot():
+            try:
+                async with busy.slot():
+                    pass
+            except Busy:
+                return slots.most_in_use, True
+        return slots.most_in_use, False
+
+    assert asyncio.run(scenario()) == (2, True)
+
+
+def test_answers_run_off_the_event_loop_within_the_global_limit(assistant: Assistant) -> None:
+    release = threading.Event()
+    source = Observed(assistant, hold=release)
+    responder = Responder(source, DiscordSettings(cooldown_s=0, max_concurrent=2, queue_timeout_s=30))
+    ticks = [0]
+
+    async def ticker() -> None:  # the gateway heartbeat stands in for this: it must keep running
+        while not release.is_set():
+            ticks[0] += 1
+            await asyncio.sleep(0.01)
+
+    async def scenario() -> list[Any]:
+        questions = [responder.answer("What is reward hacking?", []) for _ in range(4)]
+        tick = asyncio.create_task(ticker())
+        pending = asyncio.gather(*questions)
+        await asyncio.sleep(0.5)
+        assert responder.slots.in_use == 2  # two answering, two waiting for a slot
+        release.set()
+        outcomes = await pending
+        await tick
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert ticks[0] >= 20  # the loop kept ticking while answers were held in worker threads
+    assert threading.get_ident() not in source.threads
+    assert responder.slots.most_in_use == 2 and all(outcome.answered for outcome in outcomes)
+
+
+def test_a_question_that_waits_too_long_is_told_the_bot_is_busy(assistant: Assistant) -> None:
+    release = threading.Event()
+    responder = Responder(Observed(assistant, hold=release), DiscordSettings(max_concurrent=1, queue_timeout_s=0.2))
+
+    async def scenario() -> Any:
+        first = asyncio.create_task(responder.answer("What is reward hacking?", []))
+        await asyncio.sleep(0.05)
+        second = await responder.answer("What is Goodhart's law?", [])
+        release.set()
+        await first
+        return second
+
+    second = asyncio.run(scenario())
+    assert second.replies[0].content == BUSY and not second.answered
+
+
+def test_failures_become_friendly_replies_and_log_lines(assistant: Assistant, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(LocalAnswers):
+        def ask(self, question: str, history: Sequence[Mapping[str, str]]) -> Answer:
+            raise RuntimeError("index exploded")
+
+    dead = ApiAnswers(f"http://127.0.0.1:{free_port()}", timeout_s=5)
+    caplog.set_level(logging.WARNING)
+    broken = asyncio.run(Responder(Broken(assistant), DiscordSettings()).answer("What is reward hacking?", []))
+    down = asyncio.run(Responder(dead, DiscordSettings()).answer("What is reward hacking?", []))
+    too_long = asyncio.run(Responder(LocalAnswers(assistant), DiscordSettings()).answer("why " * 600, []))
+    assert broken.replies[0].content == FAILED and "index exploded" not in FAILED
+    assert down.replies[0].content == UNAVAILABLE
+    assert too_long.private and "the limit is 2000" in too_long.replies[0].content
+    logged = caplog.text
+    assert "RuntimeError: index exploded" in logged and "cannot reach the API" in logged
+
+
+# -- handlers: mentions, threads, follow-ups, /ask ------------------------------------------
+def test_a_mention_opens_a_thread_and_a_follow_up_there_uses_its_history(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source)
+    channel = Channel(TEXT)
+
+    async def scenario() -> None:
+        await handlers.on_message(BOT_ID, _say(channel, 1, "What is reward hacking?", mention=True))
+        thread = channel.threads[0]
+        await handlers.on_message(BOT_ID, _say(thread, 2, "How can it be mitigated?"))  # no mention needed
+
+    asyncio.run(scenario())
+    thread = channel.threads[0]
+    assert thread.name == "What is reward hacking?" and len(channel.messages) == 1  # the answer went to the thread
+    first, *_ = [message for message in thread.messages if message.author.id == BOT_ID]
+    assert first.content.startswith("> What is reward hacking?\n") and "[1]" in first.content
+    assert first.embeds and first.embeds[0].title == "Sources"
+    (history_1, _, typing_1), (history_2, answer_2, typing_2) = source.calls
+    assert history_1 == [] and typing_1 == 1 and typing_2 == 1  # typing while each answer was worked on
+    assert [turn["content"] for turn in history_2 if turn["role"] == "user"] == ["What is reward hacking?"]
+    assert "reward hacking" in answer_2.standalone_question.lower()  # the follow-up was understood in context
+    assert answer_2.citations[0].page_id == "wiki/reward-hacking.md"
+
+
+def test_what_the_bot_ignores_and_where_it_answers_in_place(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source)
+    channel, someone_elses = Channel(TEXT), Channel(THREAD, owner_id=7)
+    no_threads = Channel(TEXT, threads_allowed=False)
+
+    async def scenario() -> None:
+        await handlers.on_message(BOT_ID, _say(channel, 1, "What is reward hacking?"))  # no mention
+        await handlers.on_message(BOT_ID, _say(someone_elses, 1, "What is reward hacking?"))
+        bot_says = Message(SimpleNamespace(id=BOT_ID, bot=True), f"<@{BOT_ID}> hi", channel)
+        await handlers.on_message(BOT_ID, bot_says)
+        await handlers.on_message(BOT_ID, _say(someone_elses, 1, "What is Goodhart's law?", mention=True))
+        await handlers.on_message(BOT_ID, _say(no_threads, 1, "What is Goodhart's law?", mention=True))
+        await handlers.on_message(BOT_ID, _say(channel, 1, "", mention=True))
+        own = Channel(THREAD, owner_id=BOT_ID)
+        aside = _say(own, 1, "<@5> what do you think?")
+        aside.mentions = [SimpleNamespace(id=5, bot=False)]
+        await handlers.on_message(BOT_ID, aside)  # talking to someone else in the bot's thread
+
+    asyncio.run(scenario())
+    assert len(source.calls) == 2  # the two mentions with a question
+    in_place = someone_elses.messages[-1]
+    assert in_place.replied_to is not None and not someone_elses.threads  # a reply where asked, no thread in a thread
+    fallback = no_threads.messages[-1]
+    assert fallback.replied_to is not None and fallback.content.startswith("> What is Goodhart")  # no permission
+    assert channel.messages[-1].content == HOW_TO_ASK and not channel.threads
+
+
+def test_without_the_message_content_intent_only_mentions_count(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source, read_thread_messages=False)
+    thread = Channel(THREAD, owner_id=BOT_ID)
+    asyncio.run(handlers.on_message(BOT_ID, _say(thread, 1, "What is reward hacking?")))
+    assert source.calls == []
+
+
+def test_cooldown_reply_in_a_channel(assistant: Assistant) -> None:
+    handlers = _handlers(Observed(assistant), cooldown_s=60)
+    channel = Channel(TEXT)
+
+    async def scenario() -> None:
+        await handlers.on_message(BOT_ID, _say(channel, 1, "What is reward hacking?", mention=True))
+        await handlers.on_message(BOT_ID, _say(channel, 1, "What is Goodhart's law?", mention=True))
+        await handlers.on_message(BOT_ID, _say(channel, 2, "What is Goodhart's law?", mention=True))
+
+    asyncio.run(scenario())
+    notices = [m.content for m in channel.messages if m.author.id == BOT_ID]
+    assert len(notices) == 1 and notices[0].startswith("Please wait 60 s")
+    assert len(channel.threads) == 2  # the other user was not held up
+
+
+def test_slash_ask_thinks_answers_and_opens_a_thread(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source, cooldown_s=60)
+    channel = Channel(TEXT)
+    first, again = Interaction(1, channel), Interaction(1, channel)
+
+    async def scenario() -> None:
+        await handlers.on_ask(BOT_ID, first, "What is Goodhart's law?")
+        await handlers.on_ask(BOT_ID, again, "What is reward hacking?")
+        thread = channel.threads[0]
+        await handlers.on_ask(BOT_ID, Interaction(2, thread), "Why does it matter for AI?")
+
+    asyncio.run(scenario())
+    assert first.deferred is True and channel.messages[0].content.startswith("> What is Goodhart's law?")
+    assert again.ephemeral and again.ephemeral[0].startswith("Please wait") and again.deferred is None
+    assert len(channel.threads) == 1 and channel.threads[0].name == "What is Goodhart's law?"
+    history = source.calls[-1][0]
+    assert [turn["content"] for turn in history if turn["role"] == "user"] == ["What is Goodhart's law?"]
+
+
+# -- through the real HTTP API --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def api_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("discord-api")
+    ingest_cli(work, SAMPLE_CORPUS)
+    return work
+
+
+@pytest.fixture(scope="module")
+def api_url(api_work: Path) -> Iterator[str]:
+    process, url = start_serve(api_work)
+    yield url
+    stop(process)
+
+
+def test_api_mode_answers_like_in_process(api_url: str, assistant: Assistant) -> None:
+    api = ApiAnswers(api_url)
+    assert api.check() is None
+    remote = api.ask("What is Goodhart's law?", [])
+    local = assistant.ask("What is Goodhart's law?")
+    assert remote.text == local.text and [c.page_id for c in remote.citations] == [c.page_id for c in local.citations]
+    with pytest.raises(InvalidQuestionError, match="the limit is 2000"):
+        api.ask("why " * 600, [])
+
+
+def test_api_mode_follow_up_in_a_thread(api_url: str) -> None:
+    handlers = _handlers(ApiAnswers(api_url), page_base_url=None, api_url=api_url)
+    channel = Channel(TEXT)
+
+    async def scenario() -> None:
+        await handlers.on_message(BOT_ID, _say(channel, 1, "What is reward hacking?", mention=True))
+        await handlers.on_message(BOT_ID, _say(channel.threads[0], 1, "How can it be mitigated?"))
+
+    asyncio.run(scenario())
+    answers = [m for m in channel.threads[0].messages if m.author.id == BOT_ID and m.content.startswith("> ")]
+    assert [a.content.split("\n", 1)[0] for a in answers] == ["> What is reward hacking?", "> How can it be mitigated?"]
+    links = " ".join(field.value for field in answers[0].embeds[0].fields)
+    assert "https://example.org/wiki/reward_hacking#:~:text=" in links  # a page's own URL, at the quote
+    assert f"{api_url}/page/wiki/" in links  # a page without a URL: the server's view of it
+
+
+def test_api_mode_with_a_login(api_work: Path) -> None:
+    process, url = start_serve(api_work, {**ENV, "ALIGNMENT_QA_SERVE__AUTH": "bot:s3cret"})
+    try:
+        anonymous = ApiAnswers(url)
+        assert "asks for a login" in (anonymous.check() or "")
+        with pytest.raises(AnswerUnavailableError, match="refused the login") as error:
+            anonymous.ask("What is reward hacking?", [])
+        assert "s3cret" not in str(error.value)
+        assert ApiAnswers(url, auth="bot:s3cret").ask("What is reward hacking?", []).citations
+    finally:
+        stop(process)
+
+
+# -- token and login -------------------------------------------------------------------------
+def test_token_comes_from_file_or_environment_and_is_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        resolve_token(DiscordSettings())
+    monkeypatch.setenv("DISCORD_TOKEN", "env-token")
+    assert resolve_token(DiscordSettings()) == "env-token"
+    token_file = tmp_path / "token"
+    token_file.write_text("file-token\n")
+    assert resolve_token(DiscordSettings(token_file=token_file)) == "file-token"
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "sent %s", ("Bot file-token",), None)
+    try:
+        raise ValueError("header was Bot file-token")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+    RedactSecret("file-token").filter(record)
+    shown = logging.Formatter().format(record)
+    assert "file-token" not in shown and shown.count("[redacted]") == 3  # message, source line, exception
+
+
+class _RefusingDiscord(http.server.BaseHTTPRequestHandler):
+    """Discord's HTTP API as seen with a wrong token: 401 for GET /users/@me."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _RefusingDiscord.seen.append(self.path)
+        body = json.dumps({"message": "401: Unauthorized", "code": 0}).encode()
+        self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_refused_token_is_a_clear_error_without_the_token(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingDiscord)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{server.server_port}/api/v10")
+    caplog.set_level(logging.DEBUG)
+    try:
+        with pytest.raises(ConfigError, match="refused the bot token") as error:
+            run_bot(DiscordSettings(), LocalAnswers(assistant), "MTIz.wrong-token.xyz")
+    finally:
+        server.shutdown()
+    assert _RefusingDiscord.seen == ["/api/v10/users/@me"]  # discord.py really tried to log in
+    assert "wrong-token" not in str(error.value) and "wrong-token" not in caplog.text
+
+
+def test_cli_without_a_token_or_without_discord(tmp_path: Path) -> None:
+    env = {key: value for key, value in ENV.items() if key != "DISCORD_TOKEN"}
+    missing = subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "discord"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "DISCORD_TOKEN" in missing.stderr and "Traceback" not in missing.stderr
+    started = time.monotonic()
+    offline = subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "discord", "--api-url", f"http://127.0.0.1:{free_port()}"],
+        cwd=tmp_path,
+        env={**env, "DISCORD_TOKEN": "MTIz.secret-token-value.abc"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = offline.stdout + offline.stderr
+    # here Discord is unreachable; with internet it refuses the made-up token: a message either way
+    assert offline.returncode in (1, 2) and "Traceback" not in output, output
+    assert "cannot reach Discord" in output or "refused the bot token" in output
+    assert "warning: cannot reach the API" in output
+    assert "secret-token-value" not in output and time.monotonic() - started < 120
