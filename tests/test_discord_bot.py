@@ -44,14 +44,18 @@ TEXT, THREAD, DM = discord.ChannelType.text, discord.ChannelType.public_thread, 
 
 
 # -- doubles of the discord.py objects the handlers receive ---------------------------------
+TYPING: set[int] = set()  # ids of the channels showing "typing" right now
+
+
 class Typing:
-    active = 0  # how many channels show "typing" right now
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
 
     async def __aenter__(self) -> None:
-        Typing.active += 1
+        TYPING.add(id(self.channel))
 
     async def __aexit__(self, *exc: object) -> None:
-        Typing.active -= 1
+        TYPING.discard(id(self.channel))
 
 
 class Channel:
@@ -71,11 +75,14 @@ class Channel:
         raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown Message")
 
     def typing(self) -> Typing:
-        return Typing()
+        return Typing(self)
 
     async def send(self, content: str = "", embeds: list[Any] | None = None, **kwargs: Any) -> Message:
         assert kwargs["allowed_mentions"].everyone is False and kwargs["allowed_mentions"].users is False
         message = Message(SimpleNamespace(id=BOT_ID, bot=True), content, self, embeds=embeds or [])
+        if "reference" in kwargs:
+            assert kwargs["reference"].fail_if_not_exists is False and kwargs["mention_author"] is False
+            message.replied_to = kwargs["reference"].message
         self.messages.append(message)
         return message
 
@@ -92,16 +99,19 @@ class Message:
         self.author, self.content, self.channel, self.mentions = author, content, channel, list(mentions)
         self.embeds: list[Any] = kw.get("embeds", [])
         self.replied_to: Message | None = None
+        self.type = kw.get("type", discord.MessageType.default)
+        self.guild = kw.get("guild")
+        self.raw_role_mentions: list[int] = kw.get("roles", [])
+        self.from_webhook = False  # a follow-up webhook's message: it knows no guild
         Message.count += 1
         self.id = Message.count
 
-    async def reply(self, mention_author: bool = True, **kwargs: Any) -> Message:
-        assert mention_author is False
-        sent = await self.channel.send(**kwargs)
-        sent.replied_to = self
-        return sent
+    def to_reference(self, fail_if_not_exists: bool = True) -> Any:
+        return SimpleNamespace(message=self, fail_if_not_exists=fail_if_not_exists)
 
     async def create_thread(self, name: str, auto_archive_duration: int) -> Channel:
+        if self.from_webhook:  # what discord.py does for a WebhookMessage from interaction.followup
+            raise ValueError("This message does not have guild info attached.")
         if not self.channel.threads_allowed:
             raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), "Missing Permissions")
         thread = Channel(THREAD, owner_id=BOT_ID)
@@ -129,8 +139,16 @@ class Interaction:
         self.ephemeral: list[str] = []
         interaction = self
 
+        self.sent: list[Message] = []
+        self.expired = False
+
         class Response:
+            def is_done(self) -> bool:
+                return interaction.deferred is not None or bool(interaction.ephemeral)
+
             async def defer(self, thinking: bool = False) -> None:
+                if interaction.expired:
+                    raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown interaction")
                 interaction.deferred = thinking
 
             async def send_message(self, content: str = "", ephemeral: bool = False, **kwargs: Any) -> None:
@@ -138,11 +156,21 @@ class Interaction:
                 interaction.ephemeral.append(content)
 
         class Followup:
-            async def send(self, wait: bool = False, **kwargs: Any) -> Message:
-                assert interaction.deferred is True and wait
-                return await channel.send(**kwargs)
+            async def send(self, content: str = "", ephemeral: bool = False, **kwargs: Any) -> Message:
+                if ephemeral:
+                    interaction.ephemeral.append(content)
+                    return Message(SimpleNamespace(id=BOT_ID, bot=True), content, channel)
+                assert interaction.deferred is True
+                message = await channel.send(content, **kwargs)
+                interaction.sent.append(message)
+                webhook_view = Message(message.author, message.content, channel, embeds=message.embeds)
+                webhook_view.from_webhook = True
+                return webhook_view
 
         self.response, self.followup = Response(), Followup()
+
+    async def original_response(self) -> Message:
+        return self.sent[0]
 
 
 # -- answer sources: the real assistant, observed -------------------------------------------
@@ -153,11 +181,11 @@ class Observed(LocalAnswers):
     def __init__(self, assistant: Assistant, hold: threading.Event | None = None) -> None:
         super().__init__(assistant)
         self.hold = hold
-        self.calls: list[tuple[list[dict[str, str]], Answer, int]] = []
+        self.calls: list[tuple[list[dict[str, str]], Answer, frozenset[int]]] = []
         self.threads: set[int] = set()
 
     def ask(self, question: str, history: Sequence[Mapping[str, str]]) -> Answer:
-        typing = Typing.active
+        typing = frozenset(TYPING)
         self.threads.add(threading.get_ident())
         if self.hold is not None:
             assert self.hold.wait(30)
@@ -214,7 +242,7 @@ def test_answers_run_off_the_event_loop_within_the_global_limit(assistant: Assis
     responder = Responder(source, DiscordSettings(cooldown_s=0, max_concurrent=2, queue_timeout_s=30))
     ticks = [0]
 
-    async def ticker() -> None:  # the gateway heartbeat stands in for this: it must keep running
+    async def ticker() -> None:  # stands in for the gateway heartbeat: it must keep running
         while not release.is_set():
             ticks[0] += 1
             await asyncio.sleep(0.01)
@@ -223,15 +251,19 @@ def test_answers_run_off_the_event_loop_within_the_global_limit(assistant: Assis
         questions = [responder.answer("What is reward hacking?", []) for _ in range(4)]
         tick = asyncio.create_task(ticker())
         pending = asyncio.gather(*questions)
-        await asyncio.sleep(0.5)
-        assert responder.slots.in_use == 2  # two answering, two waiting for a slot
-        release.set()
+        deadline = time.monotonic() + 20
+        while responder.slots.in_use < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        before = ticks[0]
+        await asyncio.sleep(0.3)
+        assert responder.slots.in_use == 2  # two answering (held), two waiting for a slot
+        assert ticks[0] > before  # the loop runs while both answers are held in worker threads
+        release.set()  # were the answers on the loop, this line would never run before they time out
         outcomes = await pending
         await tick
         return outcomes
 
     outcomes = asyncio.run(scenario())
-    assert ticks[0] >= 20  # the loop kept ticking while answers were held in worker threads
     assert threading.get_ident() not in source.threads
     assert responder.slots.most_in_use == 2 and all(outcome.answered for outcome in outcomes)
 
@@ -264,7 +296,7 @@ def test_failures_become_friendly_replies_and_log_lines(assistant: Assistant, ca
     too_long = asyncio.run(Responder(LocalAnswers(assistant), DiscordSettings()).answer("why " * 600, []))
     assert broken.replies[0].content == FAILED and "index exploded" not in FAILED
     assert down.replies[0].content == UNAVAILABLE
-    assert too_long.private and "the limit is 2000" in too_long.replies[0].content
+    assert not too_long.answered and "the limit is 2000" in too_long.replies[0].content
     logged = caplog.text
     assert "RuntimeError: index exploded" in logged and "cannot reach the API" in logged
 
@@ -287,7 +319,8 @@ def test_a_mention_opens_a_thread_and_a_follow_up_there_uses_its_history(assista
     assert first.content.startswith("> What is reward hacking?\n") and "[1]" in first.content
     assert first.embeds and first.embeds[0].title == "Sources"
     (history_1, _, typing_1), (history_2, answer_2, typing_2) = source.calls
-    assert history_1 == [] and typing_1 == 1 and typing_2 == 1  # typing while each answer was worked on
+    assert typing_1 == typing_2 == {id(thread)}  # typing in the thread while each answer was worked on
+    assert history_1 == []
     assert [turn["content"] for turn in history_2 if turn["role"] == "user"] == ["What is reward hacking?"]
     assert "reward hacking" in answer_2.standalone_question.lower()  # the follow-up was understood in context
     assert answer_2.citations[0].page_id == "wiki/reward-hacking.md"
@@ -357,11 +390,66 @@ def test_slash_ask_thinks_answers_and_opens_a_thread(assistant: Assistant) -> No
         await handlers.on_ask(BOT_ID, Interaction(2, thread), "Why does it matter for AI?")
 
     asyncio.run(scenario())
+    # the thread hangs on the answer (the interaction's own response, not the guild-less webhook message)
+    assert channel.threads and channel.threads[0].id == first.sent[0].id
     assert first.deferred is True and channel.messages[0].content.startswith("> What is Goodhart's law?")
     assert again.ephemeral and again.ephemeral[0].startswith("Please wait") and again.deferred is None
     assert len(channel.threads) == 1 and channel.threads[0].name == "What is Goodhart's law?"
     history = source.calls[-1][0]
     assert [turn["content"] for turn in history if turn["role"] == "user"] == ["What is Goodhart's law?"]
+
+
+def test_dms_not_covered_role_mentions_and_system_messages(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source)
+    dm, channel = Channel(DM), Channel(TEXT)
+    guild = SimpleNamespace(self_role=SimpleNamespace(id=77))
+
+    async def scenario() -> None:
+        await handlers.on_message(BOT_ID, _say(dm, 1, "What is reward hacking?"))  # no mention needed in a DM
+        await handlers.on_message(BOT_ID, _say(dm, 1, "How can it be mitigated?"))
+        await handlers.on_message(BOT_ID, _say(channel, 2, "What is the capital of France?", mention=True))
+        by_role = Message(_user(3), "<@&77> What is Goodhart's law?", channel, guild=guild, roles=[77])
+        await handlers.on_message(BOT_ID, by_role)
+        me = SimpleNamespace(id=BOT_ID)
+        pinned = Message(_user(3), "", channel, mentions=[me], type=discord.MessageType.pins_add)
+        await handlers.on_message(BOT_ID, pinned)
+
+    asyncio.run(scenario())
+    assert [call[0] for call in source.calls][1][0]["content"] == "What is reward hacking?"  # DM history
+    assert not dm.threads and dm.messages[-1].content.startswith("> How can it be mitigated?")
+    declined = channel.threads[0].messages[0]
+    assert "do not cover this question" in declined.content and declined.embeds[0].title == "Nearest pages"
+    assert channel.threads[1].name == "What is Goodhart's law?"  # the role mention was understood and stripped
+    assert len(source.calls) == 4  # the pin was ignored
+
+
+def test_history_is_capped_and_includes_the_threads_starter(assistant: Assistant) -> None:
+    source = Observed(assistant)
+    handlers = _handlers(source, history_messages=2)
+    channel = Channel(TEXT)
+    interaction = Interaction(1, channel)
+
+    async def scenario() -> None:
+        await handlers.on_ask(BOT_ID, interaction, "What is Goodhart's law?")
+        thread = channel.threads[0]
+        for question in ("What is reward hacking?", "What is RLHF?", "Why does it matter?"):
+            await handlers.on_message(BOT_ID, _say(thread, 1, question))
+
+    asyncio.run(scenario())
+    last_history = source.calls[-1][0]
+    questions = [turn["content"] for turn in last_history if turn["role"] == "user"]
+    # two thread messages back (the question before and its answer) plus the starter on the /ask answer
+    assert questions == ["What is Goodhart's law?", "What is RLHF?"]
+
+
+def test_a_discord_failure_is_logged_and_the_asker_told(assistant: Assistant, caplog: pytest.LogCaptureFixture) -> None:
+    handlers = _handlers(Observed(assistant))
+    expired = Interaction(1, Channel(TEXT))
+    expired.expired = True
+    caplog.set_level(logging.WARNING)
+    asyncio.run(handlers.on_ask(BOT_ID, expired, "What is reward hacking?"))
+    assert expired.ephemeral == [FAILED] and "failed to handle /ask" in caplog.text and "NotFound" in caplog.text
 
 
 # -- through the real HTTP API --------------------------------------------------------------
@@ -390,7 +478,7 @@ def test_api_mode_answers_like_in_process(api_url: str, assistant: Assistant) ->
 
 
 def test_api_mode_follow_up_in_a_thread(api_url: str) -> None:
-    handlers = _handlers(ApiAnswers(api_url), page_base_url=None, api_url=api_url)
+    handlers = _handlers(ApiAnswers(api_url), page_base_url=api_url, api_url=api_url)
     channel = Channel(TEXT)
 
     async def scenario() -> None:
@@ -459,41 +547,51 @@ class _RefusingDiscord(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_refused_token_is_a_clear_error_without_the_token(
-    assistant: Assistant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def refusing_discord() -> Iterator[str]:
+    """A stub of Discord's HTTP API on 127.0.0.1 that refuses every token; yields its base URL."""
+    _RefusingDiscord.seen.clear()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RefusingDiscord)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{server.server_port}/api/v10")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/api/v10"
+    server.shutdown()
+
+
+def test_a_refused_token_is_a_clear_error_without_the_token(
+    assistant: Assistant,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    refusing_discord: str,
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", refusing_discord)
     caplog.set_level(logging.DEBUG)
-    try:
-        with pytest.raises(ConfigError, match="refused the bot token") as error:
-            run_bot(DiscordSettings(), LocalAnswers(assistant), "MTIz.wrong-token.xyz")
-    finally:
-        server.shutdown()
+    with pytest.raises(ConfigError, match="refused the bot token") as error:
+        run_bot(DiscordSettings(), LocalAnswers(assistant), "MTIz.wrong-token.xyz")
     assert _RefusingDiscord.seen == ["/api/v10/users/@me"]  # discord.py really tried to log in
     assert "wrong-token" not in str(error.value) and "wrong-token" not in caplog.text
 
 
-def test_cli_without_a_token_or_without_discord(tmp_path: Path) -> None:
+def test_cli_without_a_token_and_with_a_refused_one(tmp_path: Path, refusing_discord: str) -> None:
     env = {key: value for key, value in ENV.items() if key != "DISCORD_TOKEN"}
     missing = subprocess.run(
         [sys.executable, "-m", "alignment_qa", "discord"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert missing.returncode == 2 and "DISCORD_TOKEN" in missing.stderr and "Traceback" not in missing.stderr
-    started = time.monotonic()
-    offline = subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "discord", "--api-url", f"http://127.0.0.1:{free_port()}"],
+    # the real CLI, with discord.py pointed at the stub instead of discord.com
+    launcher = (
+        "import sys, discord.http; discord.http.Route.BASE = sys.argv.pop(1); "
+        "from alignment_qa.app.cli import main; main()"
+    )
+    refused = subprocess.run(
+        [sys.executable, "-c", launcher, refusing_discord, "discord", "--api-url", f"http://127.0.0.1:{free_port()}"],
         cwd=tmp_path,
         env={**env, "DISCORD_TOKEN": "MTIz.secret-token-value.abc"},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    output = offline.stdout + offline.stderr
-    # here Discord is unreachable; with internet it refuses the made-up token: a message either way
-    assert offline.returncode in (1, 2) and "Traceback" not in output, output
-    assert "cannot reach Discord" in output or "refused the bot token" in output
-    assert "warning: cannot reach the API" in output
-    assert "secret-token-value" not in output and time.monotonic() - started < 120
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 2 and "Traceback" not in output, output
+    assert "refused the bot token" in output and "warning: cannot reach the API" in output
+    assert "secret-token-value" not in output
+    assert _RefusingDiscord.seen == ["/api/v10/users/@me"]

@@ -138,8 +138,9 @@ def test_text_is_escaped_and_mass_mentions_defused() -> None:
     assert "@\u200beveryone" in content and "@\u200bhere" in content
     assert "\\*\\*can\\*\\*" in content and "\\[their\\](javascript" in content and "\\`x\\`" in content
     assert "\n\\- Models" in content  # not a list item
+    assert escape("see https://example.org/a_b_c, then") == "see <https://example.org/a_b_c>, then"  # links intact
     assert escape("[3] footnote") == "\\[3\\] footnote"  # the corpus's own brackets are not citations
-    assert escape("3.4.3 Strategy A") == "3.4.3 Strategy A" and escape("3. x") == "\\3. x"
+    assert escape("3.4.3 Strategy A") == "3.4.3 Strategy A" and escape("3. x") == "3\\. x"
 
 
 def test_unsupported_sentences_are_flagged_and_sources_linked() -> None:

@@ -269,7 +269,7 @@ class DiscordSettings(_Section):
     page_base_url: str | None = Field(
         None,
         description="Public URL of an alignment-qa server, to link sources that have no URL of their own to its "
-        "/page view. Empty: api_url when set, else such sources show their page id.",
+        "/page view. Empty: such sources show their page id.",
     )
     cooldown_s: float = Field(10.0, ge=0, description="Seconds a user waits between two questions.")
     max_concurrent: int = Field(2, ge=1, le=32, description="Questions answered at once; others wait their turn.")

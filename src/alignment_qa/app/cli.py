@@ -361,7 +361,10 @@ def discord_bot(
     else:
         source = LocalAnswers(_open_assistant(loaded))
     err.print(f"Connecting to Discord; answering from {source.describe()}. Ctrl-C stops the bot.", markup=False)
-    run_bot(settings, source, token)
+    try:
+        run_bot(settings, source, token)
+    except KeyboardInterrupt:
+        err.print("The bot has stopped.")
 
 
 feedback_app = typer.Typer(help="Answer feedback collected by the chat page.", no_args_is_help=True)

@@ -40,7 +40,8 @@ NEAREST_COLOUR = 0x999999
 
 _MARKDOWN = re.compile(r"([\\*_~`|\[\]<>#])")
 _MASS_MENTION = re.compile(r"@(everyone|here)")
-_LINE_START = re.compile(r"^(-|\d+\.)(?=\s)")
+_LIST_START = re.compile(r"^(\d+)\.(?=\s)|^-(?=\s)")
+_URL = re.compile(r"https?://[^\s<>]+[^\s<>.,;:!?)\]'\"]")
 
 
 @dataclass
@@ -52,11 +53,24 @@ class Reply:
 
 
 def escape(text: str) -> str:
-    """``text`` shown literally: Markdown characters escaped, @everyone/@here defused, one line."""
+    """``text`` shown literally, on one line: Markdown characters escaped, a leading "- " or "1. "
+    kept from starting a list, @everyone/@here defused, and web addresses left intact (in ``<>``,
+    so they stay clickable without a preview)."""
     text = " ".join(text.split())
-    text = _MARKDOWN.sub(r"\\\1", text)
-    text = _LINE_START.sub(r"\\\1", text)  # "- x" or "1. x" would start a list
-    return _MASS_MENTION.sub("@\u200b\\1", text)
+    parts: list[str] = []
+    last = 0
+    for match in _URL.finditer(text):
+        parts.append(_escape_plain(text[last : match.start()]))
+        parts.append(f"<{match.group()}>")
+        last = match.end()
+    parts.append(_escape_plain(text[last:]))
+    escaped = "".join(parts)
+    escaped = _LIST_START.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\-", escaped)
+    return _MASS_MENTION.sub("@\u200b\\1", escaped)
+
+
+def _escape_plain(text: str) -> str:
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -85,8 +99,11 @@ def _split_words(text: str, limit: int) -> list[str]:
     pieces: list[str] = []
     while len(text) > limit:
         cut = text.rfind(" ", 0, limit + 1)
-        if cut <= 0:  # one huge word: a hard cut, never after a lone backslash
-            cut = limit - 1 if text[limit - 1] == "\\" else limit
+        if cut <= 0:  # one huge word: a hard cut, never between a backslash and what it escapes
+            cut = limit
+            run = len(text[:cut]) - len(text[:cut].rstrip("\\"))
+            if run % 2:
+                cut -= 1
         pieces.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if text:
@@ -154,14 +171,22 @@ def source_link(item: Citation | RetrievedPassage, quote_text: str, page_base_ur
     return ""
 
 
+SECTION_CHARS = 200
+PAGE_ID_CHARS = 150
+
+
 def _field_value(section: str, page_id: str, link: str, quote_text: str) -> str:
-    where = escape(section) if section else ""
-    page = f"[{escape(page_id)}]({link})" if link else f"`{page_id.replace('`', '')}`"
+    """Section, linked page id, quote: each shortened on its own, so the link is never cut."""
+    where = shorten(escape(section), SECTION_CHARS) if section else ""
+    label = shorten(page_id.replace("`", ""), PAGE_ID_CHARS)
+    if link and len(link) <= FIELD_VALUE_CHARS - len(where) - QUOTE_CHARS - 2 * PAGE_ID_CHARS:
+        page = f"[{escape(label)}]({link})"
+    else:  # no link, or one too long to fit: the page id alone
+        page = f"`{label}`"
     head = f"{where}\n{page}" if where else page
     if not quote_text:
-        return shorten(head, FIELD_VALUE_CHARS)
-    room = FIELD_VALUE_CHARS - len(head) - 3
-    return f"{head}\n> {shorten(escape(quote_text), max(20, min(QUOTE_CHARS, room)))}"[:FIELD_VALUE_CHARS]
+        return head
+    return f"{head}\n> {shorten(escape(quote_text), min(QUOTE_CHARS, FIELD_VALUE_CHARS - len(head) - 3))}"
 
 
 def citation_field(citation: Citation, page_base_url: str | None) -> dict[str, Any]:

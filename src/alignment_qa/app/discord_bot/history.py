@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from alignment_qa.app.discord_bot.format import UNSUPPORTED
 
 _ESCAPED = re.compile(r"\\([\\*_~`|\[\]<>#.\-0-9])")
+_WRAPPED_URL = re.compile(r"(?<!\\)<(https?://[^\s<>]+)>")
 _MARKERS = re.compile(r"(?:\[\d+\])+")
 
 
@@ -28,7 +29,7 @@ class SeenMessage:
 
 def unescape(text: str) -> str:
     """The inverse of ``format.escape`` (but for the collapsed whitespace)."""
-    return _ESCAPED.sub(r"\1", text).replace("@\u200b", "@")
+    return _ESCAPED.sub(r"\1", _WRAPPED_URL.sub(r"\1", text)).replace("@\u200b", "@")
 
 
 def conversation(messages: Sequence[SeenMessage]) -> list[dict[str, str]]:

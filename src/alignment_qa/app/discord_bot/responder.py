@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from alignment_qa.app.discord_bot.answers import AnswerSource, History
 from alignment_qa.app.discord_bot.format import Reply, answer_replies, escape
@@ -31,11 +31,11 @@ FAILED = "Sorry, something went wrong while answering that; the bot's operator c
 
 @dataclass
 class Outcome:
-    """The replies to send, and whether they are an answer (worth a thread) or a short notice."""
+    """The replies to send, and whether they are an answer (worth a thread) or a short notice
+    (``admit``'s notices go to the asker alone where Discord allows: ``/ask``)."""
 
     replies: list[Reply]
     answered: bool = True
-    private: bool = field(default=False)  # a notice only the asker needs to see (ephemeral for /ask)
 
 
 class Responder:
@@ -51,16 +51,16 @@ class Responder:
         self.settings = settings
         self.cooldown = Cooldown(settings.cooldown_s, clock)
         self.slots = AnswerSlots(settings.max_concurrent, settings.queue_timeout_s)
-        self.page_base_url = settings.page_base_url or settings.api_url
+        self.page_base_url = settings.page_base_url  # never api_url: often 127.0.0.1, useless to readers
 
     def admit(self, user_id: int, question: str) -> Outcome | None:
         """``None`` when the question may be answered now, else the notice to send instead."""
         if not question.strip():
-            return Outcome([Reply(HOW_TO_ASK)], answered=False, private=True)
+            return Outcome([Reply(HOW_TO_ASK)], answered=False)
         left = self.cooldown.try_start(user_id)
         if left > 0:
             wait = f"Please wait {math.ceil(left)} s before asking again."
-            return Outcome([Reply(wait)], answered=False, private=True)
+            return Outcome([Reply(wait)], answered=False)
         return None
 
     async def answer(self, question: str, history: History) -> Outcome:
@@ -70,10 +70,10 @@ class Responder:
                 answer = await asyncio.to_thread(self.source.ask, question, history)
         except Busy:
             log.warning("turned a question away: all %d answer slots stayed busy", self.slots.limit)
-            return Outcome([Reply(BUSY)], answered=False, private=True)
+            return Outcome([Reply(BUSY)], answered=False)
         except InvalidQuestionError as exc:  # too long, and the like: the message says what to change
             text = escape(str(exc))
-            return Outcome([Reply(text[:1].upper() + text[1:])], answered=False, private=True)
+            return Outcome([Reply(text[:1].upper() + text[1:])], answered=False)
         except AlignmentQAError as exc:  # the API or the store is down: AnswerUnavailableError and kin
             log.warning("could not answer: %s", exc)
             return Outcome([Reply(UNAVAILABLE)], answered=False)
