@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quickstart 2: set everything up, then run lint, type checks and the whole test suite.
+# Quickstart 2: set everything up, then run lint, type checks, the whole test suite, and the
+# offline evaluation of the sample question set with thresholds (it fails the run if they drop).
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,3 +9,7 @@ export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 .venv/bin/pytest "$@"
+.venv/bin/alignment-qa --data-dir test-output/eval-index eval eval/sample-questions.jsonl \
+  --corpus sample-corpus --out test-output/eval-sample \
+  --fail-under hit@5=0.9 --fail-under mrr=0.8 --fail-under citation_recall=0.9 --fail-under faithfulness=0.9 \
+  --fail-under abstention_accuracy=0.6 --fail-over false_abstention_rate=0.1

@@ -174,3 +174,28 @@ def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf:
     assert "generate" in answer.timings_ms and answer.sentences
     # the tiny base model often invents every citation number; then the evidence answer stands in
     assert answer.mode == "llamacpp" or "cited no source" in answer.notice
+
+
+def test_llm_judge_on_a_real_server(sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer) -> None:
+    """The LLM judge plugs into the same interface: yes/no from the model as 1/0, calibrated like any
+    judge, and a dead endpoint is a clear error (the small model's verdicts are not judged here)."""
+    from alignment_qa.engine.support import LlmSupport, build_judge, judge_settings
+    from alignment_qa.errors import AlignmentQAError
+    from alignment_qa.eval.calibration import calibrate, load_calibration
+    from alignment_qa.index.lexical import Analyzer
+
+    settings = llm_settings(sample_index, llama_server.url, **{"support.judge": "llm"})
+    judge = build_judge(settings, embedder, Analyzer())
+    assert isinstance(judge, LlmSupport) and llama_server.url in judge.name
+    pairs = load_calibration()[:6]
+    result = calibrate(judge, settings.answer.support_threshold, pairs, samples=200)
+    assert set(result.scores) <= {0.0, 1.0} and len(result.scores) == 6
+    assert 0.0 <= result.balanced_accuracy.mean <= 1.0 and sum(n for _, n in result.by_kind.values()) == 6
+    described = judge_settings(settings, judge)
+    assert described["kind"] == "llm" and described["temperature"] == 0.0
+    with misbehaving_endpoint("500") as broken:
+        failing = build_judge(
+            llm_settings(sample_index, broken, **{"support.judge": "llm", "llm.timeout_s": 5}), embedder, Analyzer()
+        )
+        with pytest.raises(AlignmentQAError, match="the LLM judge failed"):
+            failing.support("premise", "claim")

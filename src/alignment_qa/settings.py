@@ -215,10 +215,11 @@ class LlamaCppSettings(_Section):
 class SupportSettings(_Section):
     """The judge that decides whether cited passages support a sentence."""
 
-    judge: Literal["similarity", "nli"] = Field(
+    judge: Literal["similarity", "nli", "llm"] = Field(
         "similarity",
         description="similarity: embedding similarity plus word overlap with the packaged model "
-        "(a heuristic, not entailment); nli: an NLI cross-encoder given by support.nli_model.",
+        "(a heuristic, not entailment); nli: an NLI cross-encoder given by support.nli_model; llm: the "
+        "llm.base_url endpoint asked yes or no.",
     )
     nli_model: str | None = Field(
         None, description="NLI cross-encoder name or folder (e.g. cross-encoder/nli-deberta-v3-small)."
@@ -298,6 +299,13 @@ class DiscordSettings(_Section):
         return value.rstrip("/") if value else value
 
 
+class EvalSettings(_Section):
+    """The offline evaluation (`alignment-qa eval`)."""
+
+    bootstrap_samples: int = Field(1000, ge=100, le=100_000, description="Resamples for the 95% intervals.")
+    seed: int = Field(0, description="Seed of the bootstrap: the same results give the same intervals.")
+
+
 class Settings(BaseSettings):
     """Every setting of alignment-qa, grouped by the part that uses it."""
 
@@ -322,6 +330,7 @@ class Settings(BaseSettings):
     support: SupportSettings = Field(default_factory=lambda: SupportSettings(), description="Citation checking.")
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings(), description="Chat page and HTTP API.")
     discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings(), description="The Discord bot.")
+    eval: EvalSettings = Field(default_factory=lambda: EvalSettings(), description="The offline evaluation.")
 
     @classmethod
     def settings_customise_sources(

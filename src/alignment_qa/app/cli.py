@@ -367,6 +367,73 @@ def discord_bot(
         err.print("The bot has stopped.")
 
 
+def _thresholds(items: list[str] | None, flag: str) -> dict[str, float]:
+    from alignment_qa.eval.summary import METRICS
+
+    parsed: dict[str, float] = {}
+    for item in items or []:
+        metric, sep, raw = item.partition("=")
+        metric = metric.strip()
+        if not sep or metric not in METRICS:
+            raise ConfigError(f"{flag} expects METRIC=VALUE with a metric among: {', '.join(METRICS)}; got '{item}'")
+        try:
+            parsed[metric] = float(raw)
+        except ValueError:
+            raise ConfigError(f"{flag} {metric}: '{raw}' is not a number") from None
+    return parsed
+
+
+@app.command("eval")
+def evaluate_command(
+    ctx: typer.Context,
+    questions: Annotated[Path, typer.Argument(help="Question file (JSONL): id, question, gold_pages, answerable...")],
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="Index this folder first (its own collection; gold_pages are relative to it)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for results.jsonl, summary.json, report.html.")] = Path(
+        "eval-report"
+    ),
+    mode: ModeOption = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="An earlier summary.json: the report shows the differences.")
+    ] = None,
+    fail_under: Annotated[
+        list[str] | None, typer.Option(help="METRIC=VALUE: exit 1 when the metric is below VALUE (repeatable).")
+    ] = None,
+    fail_over: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=VALUE: exit 1 when the metric is above VALUE, for lower-is-better metrics."),
+    ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="Support judge: similarity, nli (support.nli_model) or llm (llm.base_url).")
+    ] = None,
+    llm_url: LlmUrlOption = None,
+    model: ModelOption = None,
+) -> None:
+    """Score retrieval, citations, faithfulness and abstention on a question set, offline; write a report."""
+    from alignment_qa.eval.evaluate import evaluate, load_baseline
+    from alignment_qa.eval.summary import threshold_failures
+
+    under, over = _thresholds(fail_under, "--fail-under"), _thresholds(fail_over, "--fail-over")
+    loaded = _state(ctx).load(
+        **{"answer.mode": mode, "llm.base_url": llm_url, "llm.model": model, "support.judge": judge}
+    )
+    old = load_baseline(baseline) if baseline else None
+    embedder, _ = _services(loaded)
+    err = Console(stderr=True)
+    with render.RichProgress(err) as progress:
+        run = evaluate(loaded.settings, questions, out, embedder, corpus, loaded.settings.answer.mode, old, progress)
+    for line, reason in run.skipped_lines:
+        err.print(f"warning: {questions}:{line} skipped: {reason}", markup=False, highlight=False, soft_wrap=True)
+    render.print_eval_summary(Console(), run.summary, run.comparison, out)
+    failures = threshold_failures(run.summary["metrics"], under, over)
+    for failure in failures:
+        err.print(f"FAIL: {failure}", markup=False, highlight=False, soft_wrap=True)
+    if failures:
+        raise typer.Exit(1)
+
+
 feedback_app = typer.Typer(help="Answer feedback collected by the chat page.", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
 

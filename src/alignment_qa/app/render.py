@@ -182,3 +182,67 @@ def print_config(console: Console, values: dict[str, Any], sources: dict[str, st
     for key, value in values.items():
         table.add_row(key, escape(str(value)), escape(sources[key]))
     console.print(table)
+
+
+EVAL_HEADLINE = [
+    "hit@1",
+    "hit@5",
+    "hit@10",
+    "mrr",
+    "ndcg@5",
+    "citation_recall",
+    "citation_precision",
+    "faithfulness",
+    "key_fact_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+]
+
+
+def print_eval_summary(
+    console: Console, summary: dict[str, Any], comparison: list[dict[str, Any]] | None, out: Path
+) -> None:
+    """The headline metrics with their intervals (and the baseline's differences), the judge, the files."""
+    table = Table(title="Evaluation", title_justify="left")
+    for column in ("metric", "value", "95% interval", "n"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    if comparison is not None:
+        table.add_column("baseline", justify="right")
+        table.add_column("change", justify="right")
+    changes = {row["metric"]: row for row in comparison or []}
+    metrics, intervals = summary["metrics"], summary["intervals"]
+    for metric in (m for m in EVAL_HEADLINE if m in metrics):
+        interval = intervals.get(metric)
+        cells = [
+            metric,
+            f"{metrics[metric]:.3f}"
+            if metric not in ("latency_p50_ms", "latency_p95_ms")
+            else f"{metrics[metric]:.0f}",
+            f"{interval['low']:.3f} – {interval['high']:.3f}" if interval else "",
+            str(interval["n"]) if interval else "",
+        ]
+        if comparison is not None:
+            row = changes.get(metric)
+            style = {"better": "green", "worse": "red"}.get(row["verdict"], "") if row else ""
+            cells += (
+                [f"{row['baseline']:.3f}", f"[{style}]{row['delta']:+.3f}[/]" if style else f"{row['delta']:+.3f}"]
+                if row
+                else ["", ""]
+            )
+        table.add_row(*cells)
+    console.print(table)
+    judge = summary["judge"]
+    calibration = judge["calibration"]
+    low, high = calibration["ci95"]
+    console.print(
+        f"Judge: {escape(judge['name'])}, threshold {judge['threshold']}; balanced accuracy on "
+        f"{calibration['pairs']} hand-labelled pairs {calibration['balanced_accuracy']:.3f} ({low:.3f} – {high:.3f})."
+    )
+    counts = summary["counts"]
+    console.print(
+        f"{counts['scored']} of {counts['questions']} questions scored; mode {summary['mode']}; corpus fingerprint "
+        f"{summary['corpus']['fingerprint']}."
+    )
+    console.print(f"Wrote {escape(str(out))}/results.jsonl, summary.json and report.html.")

@@ -48,7 +48,7 @@ from alignment_qa.engine.generation import (
 )
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN, build_reranker
 from alignment_qa.engine.retrieval import HybridRetriever, hide_from_llm
-from alignment_qa.engine.support import NliSupport, SimilaritySupport, SupportJudge
+from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
 from alignment_qa.index.embedder import Embedder
@@ -150,13 +150,7 @@ class Assistant:
         embedder.encode(["warm up"])  # load the model now, not on the first question
         analyzer = Analyzer()
         keyword_index = sync_keyword_index(store, collection, analyzer, embedder.is_plain_word)
-        judge: SupportJudge
-        if settings.support.judge == "nli":
-            if not settings.support.nli_model:
-                raise AlignmentQAError("support.judge = nli needs support.nli_model")
-            judge = NliSupport(settings.support.nli_model, settings.embedding.device)
-        else:
-            judge = SimilaritySupport(embedder, analyzer, keyword_index.idf)
+        judge = build_judge(settings, embedder, analyzer, keyword_index.idf)
         reranker = None
         if settings.retrieval.rerank_model:
             reranker = build_reranker(

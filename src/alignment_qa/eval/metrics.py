@@ -1,0 +1,217 @@
+"""The evaluation's formulas, as pure functions over page rankings, answers and a support judge.
+
+Retrieval is scored at page level against the gold pages; citations as ALCE (Gao et al. 2023)
+defines them; faithfulness, key-fact recall and abstention as the issue states. Every support
+decision goes through ``SupportJudge.support_many`` with one threshold. Aggregation over
+questions (means with bootstrap intervals) is here too; running questions is left to ``runner``.
+
+Formulas (``rank`` is 1-based; ``G`` the set of gold pages; ``P_k`` the first ``k`` ranked pages):
+- hit@k = 1 if ``P_k ∩ G`` is non-empty else 0;  recall@k = |P_k ∩ G| / |G|
+- MRR = 1 / rank of the first gold page (0 when none is ranked)
+- nDCG@k = DCG@k / IDCG@k with DCG@k = Σ_{i ≤ k, P_i ∈ G} 1 / log2(i + 1) and IDCG@k the same
+  sum over the first min(k, |G|) ranks
+- citation recall = (sentences with ≥ 1 citation whose cited passages, joined, support them) / sentences
+- citation precision = (citations that are precise) / citations, where a citation of sentence s is
+  precise when s is supported by all its citations together and the citation is not irrelevant:
+  irrelevant = it alone does not support s, while the other citations of s still do.
+  Only the first 3 citations of a sentence count.
+- faithfulness = (sentences supported by some retrieved passage) / sentences
+- no-citation rate = (sentences without a citation) / sentences
+- outside-citation rate = (citation numbers pointing at no retrieved passage) / (all citation numbers written)
+- key-fact recall = (key facts the answer's text supports) / key facts
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from alignment_qa.engine.answer import Answer, Citation, RetrievedPassage
+from alignment_qa.engine.support import SupportJudge
+
+MAX_CITATIONS = 3  # per sentence, as in ALCE
+
+
+# -- retrieval ----------------------------------------------------------------------------
+def page_ranking(passages: Sequence[RetrievedPassage]) -> list[str]:
+    """Page ids in rank order, each once (its best passage's rank)."""
+    return list(dict.fromkeys(passage.page_id for passage in sorted(passages, key=lambda p: p.rank)))
+
+
+def hit_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    return 1.0 if any(page in gold for page in ranked[:k]) else 0.0
+
+
+def recall_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    return len(set(ranked[:k]) & gold) / len(gold)
+
+
+def reciprocal_rank(ranked: Sequence[str], gold: set[str]) -> float:
+    return next((1.0 / rank for rank, page in enumerate(ranked, 1) if page in gold), 0.0)
+
+
+def ndcg_at(ranked: Sequence[str], gold: set[str], k: int) -> float:
+    dcg = sum(1.0 / math.log2(rank + 1) for rank, page in enumerate(ranked[:k], 1) if page in gold)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(k, len(gold)) + 1))
+    return dcg / ideal
+
+
+# -- citations and faithfulness -----------------------------------------------------------
+@dataclass
+class SentenceCheck:
+    """The verdicts on one answer sentence."""
+
+    text: str
+    citations: list[int]
+    joint_score: float | None  # support of the sentence by its (first 3) cited passages together
+    cited_supported: bool
+    precise: list[bool]  # per counted citation
+    best_retrieved_score: float
+    faithful: bool
+
+
+@dataclass
+class AnswerCheck:
+    """Per-answer citation and faithfulness figures (``None`` where undefined)."""
+
+    sentences: list[SentenceCheck]
+    citation_recall: float | None
+    citation_precision: float | None
+    faithfulness: float | None
+    no_citation_rate: float | None
+    outside_citation_rate: float | None
+
+
+def cited_passage(citation: Citation, retrieved: Sequence[RetrievedPassage]) -> str:
+    """The text of the retrieved passage a citation points to (its quote when none matches)."""
+    for passage in retrieved:
+        if citation.chunk_id and citation.chunk_id in passage.chunk_ids:
+            return passage.text
+    for passage in retrieved:
+        if passage.page_id == citation.page_id and passage.start <= citation.start < passage.end:
+            return passage.text
+    return citation.quote
+
+
+def _supported(scores: dict[tuple[str, str], float], premise: str, hypothesis: str, threshold: float) -> bool:
+    return scores[(premise, hypothesis)] >= threshold
+
+
+def check_answer(answer: Answer, judge: SupportJudge, threshold: float) -> AnswerCheck:
+    """ALCE citation recall and precision, faithfulness and citation hygiene for one answer."""
+    if not answer.covered or not answer.sentences:
+        return AnswerCheck([], None, None, None, None, None)
+    by_number = {citation.n: cited_passage(citation, answer.retrieved) for citation in answer.citations}
+    passages = [passage.text for passage in answer.retrieved if passage.text]
+    pairs: list[tuple[str, str]] = []
+    plans = []
+    for sentence in answer.sentences:
+        cited = [by_number[n] for n in sentence.citations[:MAX_CITATIONS] if n in by_number]
+        joint = " ".join(cited)
+        others = [" ".join(cited[:i] + cited[i + 1 :]) for i in range(len(cited))] if len(cited) > 1 else []
+        wanted = ([joint] if cited else []) + (cited if len(cited) > 1 else []) + others + passages
+        pairs.extend((premise, sentence.text) for premise in wanted)
+        plans.append((cited, joint, others))
+    unique = list(dict.fromkeys(pairs))
+    scores = dict(zip(unique, judge.support_many(unique), strict=True))
+
+    checks: list[SentenceCheck] = []
+    for sentence, (cited, joint, others) in zip(answer.sentences, plans, strict=True):
+        joint_ok = bool(cited) and _supported(scores, joint, sentence.text, threshold)
+        precise: list[bool] = []
+        for index, passage in enumerate(cited):
+            if not joint_ok:
+                precise.append(False)
+            elif len(cited) == 1:
+                precise.append(True)
+            else:
+                alone = _supported(scores, passage, sentence.text, threshold)
+                rest = _supported(scores, others[index], sentence.text, threshold)
+                precise.append(alone or not rest)
+        best = max((scores[(passage, sentence.text)] for passage in passages), default=0.0)
+        checks.append(
+            SentenceCheck(
+                text=sentence.text,
+                citations=list(sentence.citations),
+                joint_score=scores[(joint, sentence.text)] if cited else None,
+                cited_supported=joint_ok,
+                precise=precise,
+                best_retrieved_score=best,
+                faithful=best >= threshold,
+            )
+        )
+    n = len(checks)
+    counted = sum(len(check.precise) for check in checks)
+    written = sum(len(sentence.citations) for sentence in answer.sentences) + len(answer.dropped_citations)
+    return AnswerCheck(
+        sentences=checks,
+        citation_recall=sum(check.cited_supported for check in checks) / n,
+        citation_precision=sum(sum(check.precise) for check in checks) / counted if counted else 0.0,
+        faithfulness=sum(check.faithful for check in checks) / n,
+        no_citation_rate=sum(not check.citations for check in checks) / n,
+        outside_citation_rate=len(answer.dropped_citations) / written if written else 0.0,
+    )
+
+
+def key_fact_recall(answer: Answer, facts: Sequence[str], judge: SupportJudge, threshold: float) -> list[bool]:
+    """Per key fact, whether the answer's text supports it (a declined answer supports none)."""
+    if not facts:
+        return []
+    if not answer.covered or not answer.sentences:
+        return [False] * len(facts)
+    text = " ".join(sentence.text for sentence in answer.sentences)
+    return [score >= threshold for score in judge.support_many([(text, fact) for fact in facts])]
+
+
+# -- aggregation --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Estimate:
+    """A mean with its bootstrap 95% interval over ``n`` values."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+def bootstrap_mean(values: Sequence[float], samples: int = 1000, seed: int = 0) -> Estimate | None:
+    """The mean and the 2.5/97.5 percentiles of ``samples`` resampled means (fixed seed:
+    the same values give the same interval)."""
+    if not values:
+        return None
+    data = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, len(data), size=(samples, len(data)))].mean(axis=1)
+    return Estimate(float(data.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)), len(data))
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+def balanced_accuracy(labels: Sequence[bool], predictions: Sequence[bool]) -> float:
+    """(true-positive rate + true-negative rate) / 2."""
+    positives = [p for label, p in zip(labels, predictions, strict=True) if label]
+    negatives = [not p for label, p in zip(labels, predictions, strict=True) if not label]
+    rates = [sum(group) / len(group) for group in (positives, negatives) if group]
+    return sum(rates) / len(rates) if rates else 0.0
+
+
+def bootstrap_balanced_accuracy(
+    labels: Sequence[bool], predictions: Sequence[bool], samples: int = 1000, seed: int = 0
+) -> Estimate:
+    """Balanced accuracy with a 95% interval from resampling within each class (so each
+    resample keeps both classes)."""
+    truth = np.asarray(labels, dtype=bool)
+    guess = np.asarray(predictions, dtype=bool)
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(truth), np.flatnonzero(~truth)]
+    values = []
+    for _ in range(samples):
+        picked = np.concatenate([rng.choice(group, size=len(group)) for group in groups if len(group)])
+        values.append(balanced_accuracy(list(truth[picked]), list(guess[picked])))
+    point = balanced_accuracy(list(truth), list(guess))
+    return Estimate(point, float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)), len(truth))

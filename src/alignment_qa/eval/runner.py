@@ -1,0 +1,162 @@
+"""Run evaluation questions through the real ``Assistant`` and score each one.
+
+For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed), the page
+ranking of a deeper search (for hit@10), and the verdicts of ``metrics`` on that answer. A question
+the assistant refuses (too long, say) is kept as a row with its error and left out of the means.
+``prepare_index`` builds or refreshes an index of ``--corpus`` in a collection of its own, so an
+evaluation never mixes with the pages a user indexed. Aggregating and writing are left to ``summary``
+and ``report``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alignment_qa.engine.answer import Answer, Mode
+from alignment_qa.engine.assistant import Assistant
+from alignment_qa.engine.support import SupportJudge
+from alignment_qa.errors import AlignmentQAError
+from alignment_qa.eval import metrics as m
+from alignment_qa.eval.questions import EvalQuestion
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
+from alignment_qa.settings import Settings
+
+K_VALUES = (1, 3, 5, 10)
+RANKING_PASSAGES = 30  # passages searched for the page ranking: enough for 10 distinct pages
+
+
+@dataclass
+class QuestionResult:
+    """One question's answer, ranking, verdicts and per-question metrics."""
+
+    question: EvalQuestion
+    answer: Answer | None = None
+    error: str | None = None
+    ranked_pages: list[str] = field(default_factory=list)
+    check: m.AnswerCheck | None = None
+    key_facts_supported: list[bool] = field(default_factory=list)
+    latency_ms: float = 0.0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def as_row(self) -> dict[str, Any]:
+        """The ``results.jsonl`` row."""
+        question = self.question
+        gold = set(question.gold_pages)
+        return {
+            "id": question.id,
+            "question": question.question,
+            "answerable": question.answerable,
+            "gold_pages": question.gold_pages,
+            "key_facts": question.key_facts,
+            "error": self.error,
+            "latency_ms": round(self.latency_ms, 2),
+            "ranked_pages": [
+                {"rank": rank, "page_id": page, "gold": page in gold} for rank, page in enumerate(self.ranked_pages, 1)
+            ],
+            "sentences": [
+                {
+                    "text": s.text,
+                    "citations": s.citations,
+                    "cited_support": None if s.joint_score is None else round(s.joint_score, 4),
+                    "cited_supported": s.cited_supported,
+                    "precise_citations": s.precise,
+                    "best_retrieved_support": round(s.best_retrieved_score, 4),
+                    "faithful": s.faithful,
+                }
+                for s in (self.check.sentences if self.check else [])
+            ],
+            "key_facts_supported": self.key_facts_supported,
+            "metrics": {key: round(value, 4) for key, value in self.metrics.items()},
+            "answer": self.answer.model_dump(mode="json") if self.answer else None,
+        }
+
+
+def prepare_index(
+    settings: Settings, corpus: Path, embedder: Embedder, progress: ProgressReporter | None = None
+) -> tuple[Settings, IngestSummary]:
+    """Settings pointing at an index of ``corpus`` in its own collection (``eval-<hash of the
+    path>``), ingested now: only new or changed pages are embedded on a re-run."""
+    digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
+    store = settings.store.model_copy(update={"collection": f"eval-{digest}"})
+    scoped = settings.model_copy(update={"store": store})
+    summary = ingest([corpus], scoped, embedder, ChunkStore(scoped.store), progress=progress)
+    return scoped, summary
+
+
+def corpus_fingerprint(assistant: Assistant) -> dict[str, Any]:
+    """The indexed pages' ids and content hashes, hashed with the embedding model's name."""
+    states = assistant.store.page_states(assistant.collection)
+    digest = hashlib.sha256(assistant.settings.embedding.model.encode())
+    for page_id in sorted(states):
+        digest.update(f"\n{page_id}:{states[page_id].page_hash}".encode())
+    info = assistant.store.info(assistant.collection)
+    return {
+        "fingerprint": digest.hexdigest()[:16],
+        "pages": len(states),
+        "chunks": info.get("chunks"),
+        "collection": assistant.settings.store.collection,
+    }
+
+
+def score_question(result: QuestionResult, judge: SupportJudge, threshold: float) -> None:
+    """Fill ``result.metrics`` (and its verdicts) from its answer and ranking."""
+    question, answer = result.question, result.answer
+    assert answer is not None
+    values = result.metrics
+    gold = set(question.gold_pages)
+    if question.answerable and gold:
+        for k in K_VALUES:
+            values[f"hit@{k}"] = m.hit_at(result.ranked_pages, gold, k)
+            values[f"recall@{k}"] = m.recall_at(result.ranked_pages, gold, k)
+            values[f"ndcg@{k}"] = m.ndcg_at(result.ranked_pages, gold, k)
+        values["mrr"] = m.reciprocal_rank(result.ranked_pages, gold)
+    result.check = m.check_answer(answer, judge, threshold)
+    for key in ("citation_recall", "citation_precision", "faithfulness", "no_citation_rate", "outside_citation_rate"):
+        value = getattr(result.check, key)
+        if value is not None:
+            values[key] = value
+    if question.answerable and question.key_facts:
+        result.key_facts_supported = m.key_fact_recall(answer, question.key_facts, judge, threshold)
+        values["key_fact_recall"] = sum(result.key_facts_supported) / len(question.key_facts)
+    declined = not answer.covered
+    if question.answerable:
+        values["false_abstention"] = float(declined)
+    else:
+        values["abstention"] = float(declined)
+    if answer.covered:
+        values["answer_chars"] = float(len(answer.text))
+        values["answer_sentences"] = float(len(answer.sentences))
+
+
+def run_questions(
+    assistant: Assistant,
+    questions: list[EvalQuestion],
+    judge: SupportJudge,
+    mode: Mode | None = None,
+    on_done: Callable[[QuestionResult], None] | None = None,
+) -> list[QuestionResult]:
+    """Answer and score every question, in order; ``on_done`` is called after each (progress)."""
+    threshold = assistant.settings.answer.support_threshold
+    results = []
+    for question in questions:
+        result = QuestionResult(question)
+        try:
+            started = time.perf_counter()
+            result.answer = assistant.ask(question.question, mode=mode)
+            result.latency_ms = (time.perf_counter() - started) * 1000
+            passages = assistant.search(question.question, RANKING_PASSAGES)
+            result.ranked_pages = m.page_ranking(passages)[: max(K_VALUES)]
+            score_question(result, judge, threshold)
+        except AlignmentQAError as exc:  # a question the assistant refuses: reported, not averaged
+            result.error = str(exc)
+        results.append(result)
+        if on_done:
+            on_done(result)
+    return results

@@ -1,0 +1,199 @@
+"""From per-question results to ``summary.json``: means with bootstrap intervals, the judge and its
+calibration, thresholds, corpus fingerprint, settings, code version; baseline differences and
+``--fail-under`` / ``--fail-over`` checks. Writing the files is left to ``report``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alignment_qa import __version__
+from alignment_qa.eval.metrics import Estimate, bootstrap_mean, percentile
+from alignment_qa.eval.runner import K_VALUES, QuestionResult
+
+# per-question keys averaged into the summary under the same name (or renamed)
+AVERAGED = {
+    **{f"{name}@{k}": f"{name}@{k}" for name in ("hit", "recall", "ndcg") for k in K_VALUES},
+    "mrr": "mrr",
+    "citation_recall": "citation_recall",
+    "citation_precision": "citation_precision",
+    "faithfulness": "faithfulness",
+    "no_citation_rate": "no_citation_rate",
+    "outside_citation_rate": "outside_citation_rate",
+    "key_fact_recall": "key_fact_recall",
+    "abstention": "abstention_accuracy",
+    "false_abstention": "false_abstention_rate",
+    "answer_chars": "answer_chars_mean",
+    "answer_sentences": "answer_sentences_mean",
+}
+LOWER_IS_BETTER = {
+    "no_citation_rate",
+    "outside_citation_rate",
+    "false_abstention_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+}
+NEUTRAL = {"answer_chars_mean", "answer_sentences_mean"}  # neither better nor worse by itself
+METRICS = [*AVERAGED.values(), "latency_p50_ms", "latency_p95_ms", "judge_balanced_accuracy"]
+
+DEFINITIONS = {
+    "hit@k": "1 if any gold page is among the first k ranked pages, else 0; mean over answerable questions",
+    "recall@k": "|gold pages among the first k| / |gold pages|",
+    "mrr": "1 / rank of the first gold page (0 if none in the first 10)",
+    "ndcg@k": "DCG@k / IDCG@k; DCG@k = sum over ranks i <= k holding a gold page of 1/log2(i+1); "
+    "IDCG@k = the same over the first min(k, |gold|) ranks",
+    "citation_recall": "ALCE: sentences with >= 1 citation whose cited passages (first 3, joined) support them, "
+    "/ sentences; mean over answered questions",
+    "citation_precision": "ALCE: precise citations / citations (first 3 per sentence); precise = its sentence is "
+    "supported by all its citations and it is not irrelevant (irrelevant = it alone does not support the sentence "
+    "while the other citations do)",
+    "faithfulness": "sentences supported by at least one retrieved passage / sentences",
+    "no_citation_rate": "sentences without a citation / sentences",
+    "outside_citation_rate": "citation numbers pointing at no retrieved passage / citation numbers written",
+    "key_fact_recall": "key facts supported by the answer's text / key facts (answerable questions with key facts)",
+    "abstention_accuracy": "share of unanswerable questions the assistant declined ('not covered')",
+    "false_abstention_rate": "share of answerable questions the assistant declined",
+    "answer_chars_mean": "mean characters of the answers given (declines excluded)",
+    "answer_sentences_mean": "mean sentences of the answers given",
+    "latency_p50_ms": "median seconds x 1000 of Assistant.ask per question",
+    "latency_p95_ms": "95th percentile of the same",
+    "judge_balanced_accuracy": "(true-positive rate + true-negative rate) / 2 of the judge on the shipped "
+    "hand-labelled calibration pairs at the support threshold",
+}
+
+
+def code_version() -> str:
+    """The package version, plus the git commit when running from a checkout."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    return f"{__version__}+g{commit}" if commit else __version__
+
+
+def aggregate(results: list[QuestionResult], samples: int, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """``metrics`` (key -> mean) and ``intervals`` (key -> low, high, n) over the scored questions."""
+    scored = [result for result in results if result.error is None]
+    metrics: dict[str, float] = {}
+    intervals: dict[str, Any] = {}
+    for key, name in AVERAGED.items():
+        values = [result.metrics[key] for result in scored if key in result.metrics]
+        estimate = bootstrap_mean(values, samples, seed)
+        if estimate is not None:
+            metrics[name] = round(estimate.mean, 4)
+            intervals[name] = _interval(estimate)
+    latencies = [result.latency_ms for result in scored]
+    for name, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95)):
+        value = percentile(latencies, q)
+        if value is not None:
+            metrics[name] = round(value, 1)
+    return metrics, intervals
+
+
+def _interval(estimate: Estimate) -> dict[str, Any]:
+    return {"low": round(estimate.low, 4), "high": round(estimate.high, 4), "n": estimate.n}
+
+
+def direction(metric: str) -> str:
+    if metric in NEUTRAL:
+        return "neutral"
+    return "lower" if metric in LOWER_IS_BETTER else "higher"
+
+
+def compare(current: dict[str, float], baseline: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per metric in both summaries: old, new, difference, and whether it got better or worse."""
+    old_metrics = baseline.get("metrics", {})
+    rows = []
+    for metric, new in current.items():
+        old = old_metrics.get(metric)
+        if not isinstance(old, (int, float)):
+            continue
+        delta = new - old
+        way = direction(metric)
+        verdict = "same" if abs(delta) < 1e-9 else "changed"
+        if way != "neutral" and verdict != "same":
+            verdict = "better" if (delta > 0) == (way == "higher") else "worse"
+        rows.append({"metric": metric, "baseline": old, "current": new, "delta": round(delta, 4), "verdict": verdict})
+    return rows
+
+
+def threshold_failures(metrics: dict[str, float], under: dict[str, float], over: dict[str, float]) -> list[str]:
+    """Human-readable reasons the run fails its ``--fail-under`` / ``--fail-over`` thresholds."""
+    failures = []
+    for metric, floor in under.items():
+        value = metrics.get(metric)
+        if value is None:
+            failures.append(f"{metric} was not measured in this run (needed >= {floor})")
+        elif value < floor:
+            failures.append(f"{metric} = {value} is below {floor}")
+    for metric, ceiling in over.items():
+        value = metrics.get(metric)
+        if value is None:
+            failures.append(f"{metric} was not measured in this run (needed <= {ceiling})")
+        elif value > ceiling:
+            failures.append(f"{metric} = {value} is above {ceiling}")
+    return failures
+
+
+@dataclass
+class RunInfo:
+    """Everything about the run that is not a per-question result."""
+
+    questions_file: str
+    questions_sha256: str
+    skipped_lines: list[tuple[int, str]]
+    mode: str
+    judge: dict[str, Any]
+    calibration: dict[str, Any]
+    corpus: dict[str, Any]
+    settings: dict[str, Any]
+    samples: int
+    seed: int
+
+
+def build_summary(results: list[QuestionResult], info: RunInfo) -> dict[str, Any]:
+    """The ``summary.json`` document."""
+    metrics, intervals = aggregate(results, info.samples, info.seed)
+    metrics["judge_balanced_accuracy"] = info.calibration["balanced_accuracy"]
+    low, high = info.calibration["ci95"]
+    intervals["judge_balanced_accuracy"] = {"low": low, "high": high, "n": info.calibration["pairs"]}
+    settings = info.settings
+    return {
+        "metrics": metrics,
+        "intervals": intervals,
+        "directions": {metric: direction(metric) for metric in metrics},
+        "definitions": DEFINITIONS,
+        "counts": {
+            "questions": len(results),
+            "scored": sum(result.error is None for result in results),
+            "errors": [{"id": r.question.id, "error": r.error} for r in results if r.error is not None],
+            "answerable": sum(result.question.answerable for result in results),
+            "unanswerable": sum(not result.question.answerable for result in results),
+            "skipped_lines": [{"line": line, "reason": reason} for line, reason in info.skipped_lines],
+        },
+        "judge": {**info.judge, "calibration": info.calibration},
+        "thresholds": {
+            "support_threshold": settings["answer"]["support_threshold"],
+            "min_relevance": settings["answer"]["min_relevance"],
+            "unknown_term_margin": settings["answer"]["unknown_term_margin"],
+            "max_citations_per_sentence": 3,
+        },
+        "mode": info.mode,
+        "questions_file": {"path": info.questions_file, "sha256": info.questions_sha256},
+        "corpus": info.corpus,
+        "bootstrap": {"samples": info.samples, "seed": info.seed, "interval": "percentile 95%"},
+        "settings": settings,
+        "code_version": code_version(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

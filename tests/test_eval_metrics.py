@@ -1,0 +1,225 @@
+"""Each evaluation formula on small cases computed by hand.
+
+The support decisions here come from a lookup table standing in for the judge, so the numbers
+depend only on the formulas (the real judges are tested in test_eval_run.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alignment_qa.engine.answer import Answer
+from alignment_qa.eval import metrics as m
+from alignment_qa.eval.calibration import load_calibration
+from alignment_qa.eval.questions import load_questions
+from alignment_qa.eval.summary import compare, threshold_failures
+from conftest import SHARED_CORPUS
+
+
+class TableJudge:
+    """Supports exactly the (premise, hypothesis) pairs listed."""
+
+    name = "table"
+
+    def __init__(self, supported: set[tuple[str, str]]) -> None:
+        self.supported = supported
+
+    def support(self, premise: str, hypothesis: str) -> float:
+        return 1.0 if (premise, hypothesis) in self.supported else 0.0
+
+    def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        return [self.support(premise, hypothesis) for premise, hypothesis in pairs]
+
+
+def test_retrieval_formulas() -> None:
+    ranked, gold = ["a", "b", "c", "d"], {"b", "d"}
+    assert [m.hit_at(ranked, gold, k) for k in (1, 3, 5)] == [0.0, 1.0, 1.0]
+    assert m.recall_at(ranked, gold, 3) == 0.5 and m.recall_at(ranked, gold, 5) == 1.0
+    assert m.reciprocal_rank(ranked, gold) == 0.5 and m.reciprocal_rank(ranked, {"z"}) == 0.0
+    # DCG@3 = 1/log2(3); IDCG@3 over min(3, 2) gold pages = 1 + 1/log2(3)
+    assert m.ndcg_at(ranked, gold, 3) == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
+    assert m.ndcg_at(ranked, gold, 5) == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3)))
+    assert m.ndcg_at(["b"], {"b"}, 10) == 1.0  # one gold page at rank 1: ideal, whatever k
+
+
+def _answer(**extra: Any) -> Answer:
+    passages = {1: "P1 text.", 2: "P2 text.", 3: "P3 text.", 4: "P4 text."}
+    data: dict[str, Any] = {
+        "question": "q",
+        "standalone_question": "q",
+        "text": "S1. S2. S3.",
+        "mode": "llm",
+        "citations": [
+            {
+                "n": n,
+                "page_id": f"p{n}",
+                "title": "",
+                "section": "",
+                "quote": passages[n],
+                "start": 0,
+                "end": 8,
+                "chunk_id": f"c{n}",
+            }
+            for n in (1, 2, 3)
+        ],
+        "sentences": [
+            {"text": "S1.", "citations": [1, 2], "supported": True, "score": 1},
+            {"text": "S2.", "citations": [3], "supported": False, "score": 0},
+            {"text": "S3.", "citations": [], "supported": False, "score": 0},
+        ],
+        "retrieved": [
+            {
+                "page_id": f"p{n}",
+                "section": "",
+                "score": 1,
+                "rank": n,
+                "chunk_ids": [f"c{n}"],
+                "text": text,
+                "start": 0,
+                "end": 8,
+            }
+            for n, text in passages.items()
+        ],
+        "dropped_citations": [7],
+    }
+    data.update(extra)
+    return Answer.model_validate(data)
+
+
+def test_alce_citation_recall_and_precision_and_faithfulness() -> None:
+    judge = TableJudge(
+        {
+            ("P1 text.", "S1."),  # P1 alone supports S1
+            ("P1 text. P2 text.", "S1."),  # so do P1 and P2 together
+            ("P4 text.", "S2."),  # S2 is supported by a passage it does not cite
+        }
+    )
+    check = m.check_answer(_answer(), judge, threshold=0.5)
+    # recall: S1 yes (its citations jointly support it), S2 no (P3 does not), S3 no (no citation) -> 1/3
+    assert check.citation_recall == pytest.approx(1 / 3)
+    # precision: S1's [1] precise; S1's [2] irrelevant (P2 alone fails, the rest (P1) still supports);
+    # S2's [3] not precise (S2 unsupported) -> 1 of 3 citations
+    assert check.citation_precision == pytest.approx(1 / 3)
+    assert [s.precise for s in check.sentences] == [[True, False], [False], []]
+    # faithfulness: S1 (by P1) and S2 (by P4) are supported by some retrieved passage -> 2/3
+    assert check.faithfulness == pytest.approx(2 / 3)
+    assert check.no_citation_rate == pytest.approx(1 / 3)
+    # citation numbers written: [1], [2], [3] kept and [7] dropped -> 1/4 point outside the retrieved set
+    assert check.outside_citation_rate == pytest.approx(1 / 4)
+
+
+def test_a_citation_that_alone_supports_is_precise_even_when_the_rest_does_too() -> None:
+    both = {("P1 text.", "S1."), ("P2 text.", "S1."), ("P1 text. P2 text.", "S1.")}
+    answer = _answer(sentences=[{"text": "S1.", "citations": [1, 2], "supported": True, "score": 1}])
+    check = m.check_answer(answer, TableJudge(both), 0.5)
+    assert check.citation_precision == 1.0 and check.citation_recall == 1.0
+
+
+def test_only_three_citations_of_a_sentence_count() -> None:
+    answer = _answer(
+        citations=[
+            {"n": n, "page_id": f"p{n}", "title": "", "section": "", "quote": f"P{n} text.", "start": 0, "end": 8}
+            for n in (1, 2, 3, 4)
+        ],
+        sentences=[{"text": "S1.", "citations": [1, 2, 3, 4], "supported": True, "score": 1}],
+    )
+    joint = ("P1 text. P2 text. P3 text.", "S1.")
+    check = m.check_answer(
+        answer, TableJudge({joint, ("P1 text.", "S1."), ("P2 text.", "S1."), ("P3 text.", "S1.")}), 0.5
+    )
+    assert len(check.sentences[0].precise) == 3 and check.citation_precision == 1.0
+
+
+def test_key_facts_and_declined_answers() -> None:
+    answer = _answer()
+    judge = TableJudge({("S1. S2. S3.", "fact a")})
+    assert m.key_fact_recall(answer, ["fact a", "fact b"], judge, 0.5) == [True, False]
+    declined = _answer(covered=False, sentences=[], citations=[])
+    assert m.key_fact_recall(declined, ["fact a"], judge, 0.5) == [False]
+    assert m.check_answer(declined, judge, 0.5).citation_recall is None  # undefined, not zero
+
+
+def test_bootstrap_and_balanced_accuracy() -> None:
+    estimate = m.bootstrap_mean([0.0, 1.0, 1.0, 1.0], samples=500, seed=3)
+    assert estimate is not None and estimate.mean == 0.75 and estimate.n == 4
+    assert 0.0 <= estimate.low <= 0.75 <= estimate.high <= 1.0
+    assert m.bootstrap_mean([0.0, 1.0, 1.0, 1.0], samples=500, seed=3) == estimate  # same inputs, same numbers
+    assert m.bootstrap_mean([]) is None
+    # TPR 1/2, TNR 1/2 -> 0.5; always "supported": TPR 1, TNR 0 -> 0.5 (plain accuracy would say 0.75)
+    assert m.balanced_accuracy([True, True, False, False], [True, False, False, True]) == 0.5
+    assert m.balanced_accuracy([True, True, True, False], [True, True, True, True]) == 0.5
+    ba = m.bootstrap_balanced_accuracy([True] * 10 + [False] * 10, [True] * 9 + [False] + [False] * 10)
+    assert ba.mean == pytest.approx(0.95) and ba.low <= 0.95 <= ba.high
+
+
+def test_question_file_reports_bad_lines_and_ignores_unknown_fields(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    lines = [
+        json.dumps({"id": "a", "question": "What is X?", "gold_pages": ["x.md"], "kind": "extra"}),
+        "{not json",
+        json.dumps({"id": "b"}),
+        json.dumps(["a list"]),
+        "",
+        json.dumps({"id": 7, "question": "Unanswerable?", "answerable": False}),
+        json.dumps({"id": "a", "question": "Again?"}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    loaded = load_questions(path)
+    assert [q.id for q in loaded.questions] == ["a", "7"]
+    assert loaded.questions[1].answerable is False and loaded.questions[0].key_facts == []
+    assert [line for line, _ in loaded.problems] == [2, 3, 4, 7]
+    reasons = dict(loaded.problems)
+    assert "not valid JSON" in reasons[2] and "question" in reasons[3] and "duplicate id 'a'" in reasons[7]
+
+
+def test_baseline_comparison_and_thresholds() -> None:
+    rows = {
+        row["metric"]: row
+        for row in compare(
+            {"hit@5": 0.9, "false_abstention_rate": 0.1, "answer_chars_mean": 300.0, "mrr": 0.5},
+            {"metrics": {"hit@5": 0.8, "false_abstention_rate": 0.05, "answer_chars_mean": 250.0, "mrr": 0.5}},
+        )
+    }
+    assert rows["hit@5"]["verdict"] == "better" and rows["hit@5"]["delta"] == pytest.approx(0.1)
+    assert rows["false_abstention_rate"]["verdict"] == "worse"  # lower is better
+    assert rows["answer_chars_mean"]["verdict"] == "changed" and rows["mrr"]["verdict"] == "same"
+    failures = threshold_failures(
+        {"hit@5": 0.8, "false_abstention_rate": 0.2}, {"hit@5": 0.9, "mrr": 0.1}, {"false_abstention_rate": 0.1}
+    )
+    assert failures == [
+        "hit@5 = 0.8 is below 0.9",
+        "mrr was not measured in this run (needed >= 0.1)",
+        "false_abstention_rate = 0.2 is above 0.1",
+    ]
+
+
+def test_the_calibration_set() -> None:
+    pairs = load_calibration()
+    assert len(pairs) >= 100 and len({pair.id for pair in pairs}) == len(pairs)
+    share = sum(pair.supported for pair in pairs) / len(pairs)
+    assert 0.4 <= share <= 0.6
+    supported_kinds = {"paraphrase", "entailment", "verbatim"}
+    assert all((pair.kind in supported_kinds) == pair.supported for pair in pairs)
+    folders = {pair.page_id.rsplit("/", 1)[0] if pair.page_id.startswith("atlas") else pair.page_id for pair in pairs}
+    assert {f"atlas/0{n}" for n in range(1, 10)} <= folders and sum(f.startswith("wiki/") for f in folders) == 2
+
+
+@pytest.mark.skipif(not SHARED_CORPUS.is_dir(), reason="the development corpus is not at ../shared/corpus")
+def test_calibration_passages_come_from_the_corpus() -> None:
+    from alignment_qa.ingest.clean import clean_page
+
+    missing = []
+    for pair in load_calibration():
+        page = SHARED_CORPUS / pair.page_id
+        text = " ".join(page.read_text(encoding="utf-8").split())
+        cleaned = " ".join(clean_page(page.read_text(encoding="utf-8"), page.name, page.suffix).text.split())
+        head = " ".join(pair.passage.split())[:40]
+        if head not in text and head not in cleaned:
+            missing.append(pair.id)
+    assert missing == []

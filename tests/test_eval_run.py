@@ -1,0 +1,133 @@
+"""`alignment-qa eval` for real: CLI processes over the sample corpus and question set.
+
+Checks the files and their stable keys, that an evidence-mode run is deterministic (the same
+inputs give the same numbers), the baseline comparison, `--fail-under`/`--fail-over` exit codes,
+and that malformed question lines are reported and skipped while the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app_servers import ENV
+from conftest import REPO, SAMPLE_CORPUS
+
+QUESTIONS = REPO / "eval" / "sample-questions.jsonl"
+STABLE_KEYS = {
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr",
+    "ndcg@5",
+    "recall@5",
+    "citation_recall",
+    "citation_precision",
+    "faithfulness",
+    "no_citation_rate",
+    "outside_citation_rate",
+    "key_fact_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "answer_chars_mean",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "judge_balanced_accuracy",
+}
+
+
+def _eval(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "alignment_qa", "--data-dir", str(work / "data"), "eval", *args]
+    return subprocess.run(command, cwd=work, env=ENV, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    work = tmp_path_factory.mktemp("eval")
+    questions = work / "questions.jsonl"
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    questions.write_text("\n".join([lines[0], "{broken", *lines[1:]]) + "\n", encoding="utf-8")
+    run = _eval(
+        work,
+        str(questions),
+        "--corpus",
+        str(SAMPLE_CORPUS),
+        "--out",
+        str(work / "run1"),
+        "--fail-under",
+        "hit@5=0.9",
+        "--fail-over",
+        "false_abstention_rate=0.2",
+    )
+    return work, run
+
+
+def _summary(folder: Path) -> dict[str, Any]:
+    return dict(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
+
+
+def test_a_run_writes_results_summary_and_report(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    work, run = first_run
+    assert run.returncode == 0, run.stderr
+    assert "questions.jsonl:2 skipped: not valid JSON" in run.stderr  # reported with its line, the rest ran
+    summary = _summary(work / "run1")
+    assert set(summary["metrics"]) >= STABLE_KEYS
+    assert summary["counts"]["questions"] == 16 and summary["counts"]["skipped_lines"][0]["line"] == 2
+    assert summary["metrics"]["hit@5"] >= 0.9 and summary["metrics"]["citation_recall"] >= 0.9
+    interval = summary["intervals"]["hit@5"]
+    assert interval["low"] <= summary["metrics"]["hit@5"] <= interval["high"] and interval["n"] == 13
+    judge = summary["judge"]
+    assert judge["name"].startswith("support similarity") and judge["threshold"] == 0.55
+    assert judge["calibration"]["pairs"] >= 100 and len(judge["calibration"]["ci95"]) == 2
+    assert summary["corpus"]["pages"] == 7 and len(summary["corpus"]["fingerprint"]) == 16
+    assert summary["code_version"] and summary["settings"]["retrieval"]["top_k"] == 5
+    assert "Judge: support similarity" in run.stdout and "hit@5" in run.stdout
+
+    rows = [json.loads(line) for line in (work / "run1" / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 16
+    answered = next(row for row in rows if row["answerable"] and row["sentences"])
+    assert {"text", "citations", "cited_supported", "precise_citations", "faithful"} <= set(answered["sentences"][0])
+    assert answered["ranked_pages"][0]["rank"] == 1 and "hit@5" in answered["metrics"]
+    declined = [row for row in rows if not row["answerable"]]
+    assert declined and all("abstention" in row["metrics"] for row in declined)
+
+    report = (work / "run1" / "report.html").read_text(encoding="utf-8")
+    assert "<h2>Headline</h2>" in report and "balanced accuracy" in report and report.count("<svg") == 4
+    assert "worst questions" in report and "DCG@k / IDCG@k" in report and "line 2: not valid JSON" in report
+    assert "http" not in report.split("<body>", 1)[1].replace("http://www.w3.org/2000/svg", "")  # nothing fetched
+
+
+def test_same_inputs_same_numbers_and_the_baseline(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    work, _ = first_run
+    baseline = work / "run1" / "summary.json"
+    run = _eval(
+        work, str(QUESTIONS), "--corpus", str(SAMPLE_CORPUS), "--out", str(work / "run2"), "--baseline", str(baseline)
+    )
+    assert run.returncode == 0, run.stderr
+    first, second = _summary(work / "run1")["metrics"], _summary(work / "run2")["metrics"]
+    timing = {"latency_p50_ms", "latency_p95_ms"}
+    assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in second.items() if k not in timing}
+    report = (work / "run2" / "report.html").read_text(encoding="utf-8")
+    assert "<th>Baseline</th>" in report and "+0 (same)" in report
+    assert "baseline" in run.stdout
+
+
+def test_thresholds_fail_the_run_and_bad_input_is_a_usage_error(
+    first_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    work, _ = first_run
+    out = str(work / "run3")
+    failed = _eval(work, str(QUESTIONS), "--corpus", str(SAMPLE_CORPUS), "--out", out, "--fail-under", "hit@5=1.01")
+    assert failed.returncode == 1 and "FAIL: hit@5 = 1.0 is below 1.01" in failed.stderr
+    unknown = _eval(work, str(QUESTIONS), "--fail-under", "hits=0.5")
+    assert unknown.returncode == 2 and "metric among" in unknown.stderr and "Traceback" not in unknown.stderr
+    missing = _eval(work, str(work / "nope.jsonl"))
+    assert missing.returncode == 2 and "question file not found" in missing.stderr
+    no_baseline = _eval(work, str(QUESTIONS), "--baseline", str(work / "none.json"))
+    assert no_baseline.returncode == 2 and "baseline not found" in no_baseline.stderr
