@@ -69,6 +69,13 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / ".alignment-qa").exists()
 
 
+@pytest.mark.parametrize("args", [("ask", "--no-such-flag", "q"), ("no-such-command",)])
+def test_usage_mistakes_are_messages_not_traces(tmp_path: Path, args: tuple[str, ...]) -> None:
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "No such option" in result.stderr or "No such command" in result.stderr
+
+
 def test_no_index_yet_says_what_to_do(tmp_path: Path) -> None:
     for command in (["stats"], ["search", "anything"], ["ask", "anything"]):
         result = run(*command, cwd=tmp_path)
@@ -122,6 +129,7 @@ def test_ask_with_a_dead_llm_falls_back(indexed: Path) -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["mode"] == "evidence" and "language model failed" in data["notice"] and data["citations"]
+    assert "warning: LLM answer failed" in result.stderr and "Traceback" not in result.stderr  # one log line
 
 
 def test_ask_bad_input_is_a_message(indexed: Path) -> None:

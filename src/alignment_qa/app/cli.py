@@ -9,6 +9,7 @@ missing path, 1 otherwise); Ctrl-C stops cleanly with exit 130. Output formattin
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,8 +334,6 @@ def discord_bot(
     ] = None,
 ) -> None:
     """Run the Discord bot: /ask and @mentions answered with [n] citations, follow-ups in its threads."""
-    import logging
-
     from alignment_qa.extras import require_extra
 
     require_extra("discord", "discord", "The Discord bot")
@@ -476,9 +475,20 @@ def show_config(
         render.print_config(Console(), values, loaded.sources, loaded.config_file)
 
 
+class _OneLine(logging.Formatter):
+    """Log records as one line each: what happened, without the traceback (a fallback the user
+    is told about in the answer's notice needs no stack trace on the terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one-line messages."""
     err = Console(stderr=True)
+    handler = logging.StreamHandler()
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         result = app(standalone_mode=False)
     except typer.Exit as exc:
@@ -493,12 +503,12 @@ def main() -> None:
         err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(1)
     except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        # typer may vendor its own click: recognise its exceptions by shape, not by class
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
         raise
     if isinstance(result, int):

@@ -215,22 +215,19 @@ def print_eval_summary(
     metrics, intervals = summary["metrics"], summary["intervals"]
     for metric in (m for m in EVAL_HEADLINE if m in metrics):
         interval = intervals.get(metric)
+        digits = 0 if metric.startswith("latency") else 3
         cells = [
             metric,
-            f"{metrics[metric]:.3f}"
-            if metric not in ("latency_p50_ms", "latency_p95_ms")
-            else f"{metrics[metric]:.0f}",
+            f"{metrics[metric]:.{digits}f}",
             f"{interval['low']:.3f} – {interval['high']:.3f}" if interval else "",
             str(interval["n"]) if interval else "",
         ]
-        if comparison is not None:
-            row = changes.get(metric)
-            style = {"better": "green", "worse": "red"}.get(row["verdict"], "") if row else ""
-            cells += (
-                [f"{row['baseline']:.3f}", f"[{style}]{row['delta']:+.3f}[/]" if style else f"{row['delta']:+.3f}"]
-                if row
-                else ["", ""]
-            )
+        row = changes.get(metric)
+        if comparison is not None and row is not None:
+            style = {"better": "green", "worse": "red"}.get(row["verdict"], "default")
+            cells += [f"{row['baseline']:.{digits}f}", f"[{style}]{row['delta']:+.{digits}f}[/]"]
+        elif comparison is not None:
+            cells += ["", ""]
         table.add_row(*cells)
     console.print(table)
     judge = summary["judge"]
