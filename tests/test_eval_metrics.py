@@ -46,6 +46,9 @@ def test_retrieval_formulas() -> None:
     assert m.ndcg_at(ranked, gold, 3) == pytest.approx((1 / math.log2(3)) / (1 + 1 / math.log2(3)))
     assert m.ndcg_at(ranked, gold, 5) == pytest.approx((1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3)))
     assert m.ndcg_at(["b"], {"b"}, 10) == 1.0  # one gold page at rank 1: ideal, whatever k
+    # more gold pages than k: the ideal is k gold pages, so two gold pages at ranks 1-2 are ideal for k = 2
+    assert m.ndcg_at(["a", "b", "x"], {"a", "b", "c", "d", "e"}, 2) == 1.0
+    assert m.reciprocal_rank([f"p{i}" for i in range(10)], {"gold"}) == 0.0  # not in the ranked 10: MRR@10 is 0
 
 
 def _answer(**extra: Any) -> Answer:
@@ -70,7 +73,7 @@ def _answer(**extra: Any) -> Answer:
         ],
         "sentences": [
             {"text": "S1.", "citations": [1, 2], "supported": True, "score": 1},
-            {"text": "S2.", "citations": [3], "supported": False, "score": 0},
+            {"text": "S2.", "citations": [3], "supported": False, "score": 0, "invalid_citations": [7]},
             {"text": "S3.", "citations": [], "supported": False, "score": 0},
         ],
         "retrieved": [
@@ -104,14 +107,31 @@ def test_alce_citation_recall_and_precision_and_faithfulness() -> None:
     # recall: S1 yes (its citations jointly support it), S2 no (P3 does not), S3 no (no citation) -> 1/3
     assert check.citation_recall == pytest.approx(1 / 3)
     # precision: S1's [1] precise; S1's [2] irrelevant (P2 alone fails, the rest (P1) still supports);
-    # S2's [3] not precise (S2 unsupported) -> 1 of 3 citations
-    assert check.citation_precision == pytest.approx(1 / 3)
-    assert [s.precise for s in check.sentences] == [[True, False], [False], []]
+    # S2's [3] not precise (S2 unsupported), nor its [7] (points to no passage) -> 1 of 4 citations
+    assert check.citation_precision == pytest.approx(1 / 4)
+    assert [s.precise for s in check.sentences] == [[True, False], [False, False], []]
     # faithfulness: S1 (by P1) and S2 (by P4) are supported by some retrieved passage -> 2/3
     assert check.faithfulness == pytest.approx(2 / 3)
     assert check.no_citation_rate == pytest.approx(1 / 3)
-    # citation numbers written: [1], [2], [3] kept and [7] dropped -> 1/4 point outside the retrieved set
+    # citations written: [1], [2], [3] valid and S2's [7] pointing nowhere -> 1/4 outside the retrieved set
     assert check.outside_citation_rate == pytest.approx(1 / 4)
+
+
+def test_citations_that_support_only_together_are_both_precise() -> None:
+    joint_only = {("P1 text. P2 text.", "S1.")}
+    answer = _answer(sentences=[{"text": "S1.", "citations": [1, 2], "supported": True, "score": 1}])
+    check = m.check_answer(answer, TableJudge(joint_only), 0.5)
+    assert check.sentences[0].precise == [True, True]  # neither alone, but removing either loses support
+
+
+def test_citations_map_to_their_retrieved_passage() -> None:
+    answer = _answer()
+    passages = answer.retrieved
+    assert m.cited_passage(answer.citations[1], passages) == "P2 text."  # by chunk id
+    by_offset = answer.citations[2].model_copy(update={"chunk_id": "merged-away", "start": 3})
+    assert m.cited_passage(by_offset, passages) == "P3 text."  # same page, offset inside the passage
+    elsewhere = answer.citations[0].model_copy(update={"chunk_id": "", "page_id": "gone", "quote": "the quote"})
+    assert m.cited_passage(elsewhere, passages) == "the quote"  # nothing retrieved matches: the quote itself
 
 
 def test_a_citation_that_alone_supports_is_precise_even_when_the_rest_does_too() -> None:
@@ -143,6 +163,64 @@ def test_key_facts_and_declined_answers() -> None:
     declined = _answer(covered=False, sentences=[], citations=[])
     assert m.key_fact_recall(declined, ["fact a"], judge, 0.5) == [False]
     assert m.check_answer(declined, judge, 0.5).citation_recall is None  # undefined, not zero
+
+
+def test_wilson_interval_for_yes_no_metrics() -> None:
+    all_hits = m.estimate_mean([1.0] * 73)
+    assert all_hits is not None and all_hits.mean == 1.0 and all_hits.high == pytest.approx(1.0)
+    assert all_hits.low == pytest.approx(0.950, abs=0.001)  # not a zero-width interval at 73 of 73
+    half = m.wilson([1.0, 0.0] * 10)
+    assert (
+        half is not None
+        and half.low == pytest.approx(0.299, abs=0.001)
+        and half.high == pytest.approx(0.701, abs=0.001)
+    )
+    mixed = m.estimate_mean([0.5, 1.0, 0.25])  # not yes/no: bootstrap
+    assert mixed is not None and mixed.low < mixed.mean < mixed.high
+
+
+def test_aggregate_averages_each_metric_over_its_own_questions() -> None:
+    from alignment_qa.eval.questions import EvalQuestion
+    from alignment_qa.eval.runner import QuestionResult
+    from alignment_qa.eval.summary import aggregate
+
+    def result(qid: str, latency: float, error: str | None = None, **values: float) -> QuestionResult:
+        return QuestionResult(EvalQuestion(id=qid, question="q"), error=error, latency_ms=latency, metrics=values)
+
+    results = [
+        result("a", 100, **{"hit@1": 1.0, "false_abstention": 0.0, "key_fact_recall": 0.5}),
+        result("b", 200, **{"hit@1": 0.0, "false_abstention": 1.0}),
+        result("c", 300, abstention=1.0),
+        result("d", 10_000, error="too long", **{"hit@1": 0.0}),  # an error is not averaged
+    ]
+    metrics, intervals = aggregate(results, samples=200, seed=0)
+    assert metrics["hit@1"] == 0.5 and intervals["hit@1"]["n"] == 2
+    assert metrics["false_abstention_rate"] == 0.5 and metrics["abstention_accuracy"] == 1.0
+    assert metrics["key_fact_recall"] == 0.5 and intervals["key_fact_recall"]["n"] == 1
+    assert metrics["latency_p50_ms"] == 200.0 and metrics["citation_recall"] is None  # measured by none: null
+    assert set(metrics) >= {"mrr", "ndcg@5", "faithfulness", "latency_p95_ms"}  # stable keys, even when null
+
+
+def test_report_escapes_question_text() -> None:
+    from alignment_qa.eval.questions import EvalQuestion
+    from alignment_qa.eval.report import render_html
+    from alignment_qa.eval.runner import QuestionResult
+
+    question = EvalQuestion(id="x<1>", question="<script>alert(1)</script> why?")
+    summary = {
+        "metrics": {"hit@1": None},
+        "intervals": {},
+        "definitions": {"hit@k": "<b>"},
+        "counts": {"questions": 1, "answerable": 1, "unanswerable": 0, "scored": 0, "errors": [],
+                   "skipped_lines": [{"line": 3, "reason": "<img src=x>"}], "unknown_gold_pages": []},
+        "judge": {"name": "j", "threshold": 0.5, "calibration": {"pairs": 2, "balanced_accuracy": 0.5,
+                  "ci95": [0.1, 0.9], "accuracy_by_kind": {}}},
+        "thresholds": {"support_threshold": 0.5}, "mode": "evidence", "questions_file": {"path": "q"},
+        "corpus": {"fingerprint": "f", "pages": 1}, "code_version": "v", "created": "now",
+        "bootstrap": {"samples": 1, "seed": 0},
+    }  # fmt: skip
+    page = render_html([QuestionResult(question, error="<i>boom</i>")], summary)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<img" not in page and "<i>boom" not in page
 
 
 def test_bootstrap_and_balanced_accuracy() -> None:

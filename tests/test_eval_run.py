@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from alignment_qa.index.embedder import Embedder
 from app_servers import ENV
-from conftest import REPO, SAMPLE_CORPUS
+from conftest import REPO, SAMPLE_CORPUS, BuiltIndex
 
 QUESTIONS = REPO / "eval" / "sample-questions.jsonl"
 STABLE_KEYS = {
@@ -116,6 +118,8 @@ def test_same_inputs_same_numbers_and_the_baseline(first_run: tuple[Path, subpro
     report = (work / "run2" / "report.html").read_text(encoding="utf-8")
     assert "<th>Baseline</th>" in report and "+0 (same)" in report
     assert "baseline" in run.stdout
+    # run1 read a file with a broken line: not the same question file, and the report says so
+    assert "the question file differs" in run.stderr and "Not like for like" in report
 
 
 def test_thresholds_fail_the_run_and_bad_input_is_a_usage_error(
@@ -131,3 +135,28 @@ def test_thresholds_fail_the_run_and_bad_input_is_a_usage_error(
     assert missing.returncode == 2 and "question file not found" in missing.stderr
     no_baseline = _eval(work, str(QUESTIONS), "--baseline", str(work / "none.json"))
     assert no_baseline.returncode == 2 and "baseline not found" in no_baseline.stderr
+    backwards = _eval(work, str(QUESTIONS), "--fail-under", "false_abstention_rate=0.1")
+    assert backwards.returncode == 2 and "gate it with --fail-over" in backwards.stderr
+    nan = _eval(work, str(QUESTIONS), "--fail-under", "hit@5=nan")
+    assert nan.returncode == 2 and "not a finite number" in nan.stderr
+
+
+def test_a_question_that_fails_is_kept_with_its_error(sample_index: BuiltIndex, embedder: Embedder) -> None:
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.eval.questions import load_questions
+    from alignment_qa.eval.runner import run_questions
+
+    class ExplodingJudge:
+        name = "exploding"
+
+        def support(self, premise: str, hypothesis: str) -> float:
+            raise RuntimeError("judge exploded")
+
+        def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+            raise RuntimeError("judge exploded")
+
+    assistant = Assistant.open(sample_index.settings, embedder=embedder)
+    questions = load_questions(QUESTIONS).questions[:2]
+    results = run_questions(assistant, questions, ExplodingJudge())
+    assert [result.error for result in results] == ["RuntimeError: judge exploded"] * 2
+    assert all(result.answer is not None and result.metrics == {} for result in results)  # the answer is kept

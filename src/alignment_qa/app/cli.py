@@ -367,7 +367,11 @@ def discord_bot(
 
 
 def _thresholds(items: list[str] | None, flag: str) -> dict[str, float]:
-    from alignment_qa.eval.summary import METRICS
+    """``METRIC=VALUE`` gates; ``ConfigError`` for an unknown metric, a value that is not a finite
+    number, or a gate pointing the wrong way (``--fail-under`` on a lower-is-better metric)."""
+    import math
+
+    from alignment_qa.eval.summary import METRICS, direction
 
     parsed: dict[str, float] = {}
     for item in items or []:
@@ -376,9 +380,16 @@ def _thresholds(items: list[str] | None, flag: str) -> dict[str, float]:
         if not sep or metric not in METRICS:
             raise ConfigError(f"{flag} expects METRIC=VALUE with a metric among: {', '.join(METRICS)}; got '{item}'")
         try:
-            parsed[metric] = float(raw)
+            value = float(raw)
         except ValueError:
             raise ConfigError(f"{flag} {metric}: '{raw}' is not a number") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{flag} {metric}: '{raw}' is not a finite number")
+        wanted = "higher" if flag == "--fail-under" else "lower"
+        if direction(metric) not in (wanted, "neutral"):
+            other = "--fail-over" if flag == "--fail-under" else "--fail-under"
+            raise ConfigError(f"{metric} is better when {direction(metric)}: gate it with {other}")
+        parsed[metric] = value
     return parsed
 
 
@@ -423,10 +434,18 @@ def evaluate_command(
     err = Console(stderr=True)
     with render.RichProgress(err) as progress:
         run = evaluate(loaded.settings, questions, out, embedder, corpus, loaded.settings.answer.mode, old, progress)
-    for line, reason in run.skipped_lines:
-        err.print(f"warning: {questions}:{line} skipped: {reason}", markup=False, highlight=False, soft_wrap=True)
+    warnings = [f"{questions}:{line} skipped: {reason}" for line, reason in run.skipped_lines]
+    counts = run.summary["counts"]
+    warnings += [f"question {row['id']} failed: {row['error']}" for row in counts["errors"]]
+    if counts["unknown_gold_pages"]:
+        warnings.append(f"gold pages not in the index (never found): {', '.join(counts['unknown_gold_pages'])}")
+    warnings += run.summary.get("baseline", {}).get("notes", [])
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     render.print_eval_summary(Console(), run.summary, run.comparison, out)
     failures = threshold_failures(run.summary["metrics"], under, over)
+    if (under or over) and counts["errors"]:  # a gate must not pass on the questions that happened to work
+        failures.append(f"{len(counts['errors'])} question(s) could not be scored")
     for failure in failures:
         err.print(f"FAIL: {failure}", markup=False, highlight=False, soft_wrap=True)
     if failures:

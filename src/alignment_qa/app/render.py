@@ -213,7 +213,7 @@ def print_eval_summary(
         table.add_column("change", justify="right")
     changes = {row["metric"]: row for row in comparison or []}
     metrics, intervals = summary["metrics"], summary["intervals"]
-    for metric in (m for m in EVAL_HEADLINE if m in metrics):
+    for metric in (m for m in EVAL_HEADLINE if metrics.get(m) is not None):
         interval = intervals.get(metric)
         digits = 0 if metric.startswith("latency") else 3
         cells = [
@@ -238,6 +238,8 @@ def print_eval_summary(
         f"{calibration['pairs']} hand-labelled pairs {calibration['balanced_accuracy']:.3f} ({low:.3f} – {high:.3f})."
     )
     counts = summary["counts"]
+    if summary["mode"] == "evidence":
+        console.print("Evidence mode quotes verbatim: citation and faithfulness figures are 1 by construction.")
     console.print(
         f"{counts['scored']} of {counts['questions']} questions scored; mode {summary['mode']}; corpus fingerprint "
         f"{summary['corpus']['fingerprint']}."

@@ -39,6 +39,9 @@ class SentenceVerdict(BaseModel):
     citations: list[int] = Field(default_factory=list)
     supported: bool
     score: float = Field(description="Support score of the cited passages for this sentence (0-1).")
+    invalid_citations: list[int] = Field(
+        default_factory=list, description="Numbers written in this sentence that point to no source (removed)."
+    )
 
 
 class RetrievedPassage(BaseModel):

@@ -25,6 +25,7 @@ class CitedSentence:
 
     text: str
     numbers: list[int] = field(default_factory=list)
+    invalid: list[int] = field(default_factory=list)  # numbers written here that point to no source
 
 
 @dataclass
@@ -75,6 +76,7 @@ def resolve(text: str, n_sources: int) -> ParsedAnswer:
             if not 1 <= number <= n_sources:
                 if number not in dropped:
                     dropped.append(number)
+                sentence.invalid.append(number)
                 continue
             if number - 1 not in order:
                 order.append(number - 1)

@@ -81,6 +81,7 @@ def verify(draft: Draft, passages: Sequence[NodeWithScore], judge: SupportJudge,
             citations=sentence.numbers,
             supported=bool(sentence.numbers) and score >= threshold,
             score=round(score if sentence.numbers else 0.0, 4),
+            invalid_citations=sentence.invalid,
         )
         for sentence, score in zip(parsed.sentences, scores, strict=True)
     ]

@@ -3,7 +3,8 @@
 ``data/calibration.jsonl`` ships with the package: hand-labelled (passage, sentence, supported)
 pairs from the development corpus, written for this project, with the kind of each sentence
 (paraphrase, negation, swapped number...). ``calibrate`` runs a judge over them at the decision
-threshold and reports balanced accuracy with a bootstrap 95% interval and accuracy per kind, so
+threshold and reports balanced accuracy with a bootstrap 95% interval (resampling whole passages,
+since several sentences were written about each) and accuracy per kind, so
 every faithfulness figure can carry the judge's error rate. Labelling is left to people.
 """
 
@@ -68,5 +69,6 @@ def calibrate(
     for pair, predicted in zip(pairs, predictions, strict=True):
         agreed, n = by_kind.get(pair.kind, (0, 0))
         by_kind[pair.kind] = (agreed + (predicted == pair.supported), n + 1)
-    estimate = bootstrap_balanced_accuracy(labels, predictions, samples, seed)
+    passages = [pair.passage for pair in pairs]  # pairs written from one passage are resampled together
+    estimate = bootstrap_balanced_accuracy(labels, predictions, samples, seed, clusters=passages)
     return Calibration(estimate, by_kind, scores, labels)

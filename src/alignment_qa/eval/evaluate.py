@@ -23,7 +23,7 @@ from alignment_qa.eval.calibration import calibrate, load_calibration
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.report import write_report
 from alignment_qa.eval.runner import QuestionResult, corpus_fingerprint, prepare_index, run_questions
-from alignment_qa.eval.summary import RunInfo, build_summary, compare
+from alignment_qa.eval.summary import RunInfo, build_summary, comparability, compare
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.ingest.pipeline import ProgressReporter
 from alignment_qa.settings import Settings
@@ -71,6 +71,9 @@ def evaluate(
             raise InputPathError(f"corpus folder not found: {corpus}")
         settings, _ = prepare_index(settings, corpus, embedder, progress)
     assistant = Assistant.open(settings, embedder=embedder)
+    indexed = set(assistant.store.page_states(assistant.collection))
+    gold = {page for question in question_file.questions for page in question.gold_pages}
+    unknown_gold = sorted(gold - indexed)  # a typo or a page missing from the index: it would score 0 silently
     pairs = load_calibration()
     samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     threshold = settings.answer.support_threshold
@@ -98,8 +101,16 @@ def evaluate(
         settings=settings.model_dump(mode="json"),
         samples=samples,
         seed=seed,
+        unknown_gold_pages=unknown_gold,
     )
     summary = build_summary(results, info)
-    comparison = compare(summary["metrics"], baseline) if baseline is not None else None
+    comparison = None
+    if baseline is not None:
+        comparison = compare(summary["metrics"], baseline)
+        summary["baseline"] = {
+            "code_version": baseline.get("code_version"),
+            "created": baseline.get("created"),
+            "notes": comparability(summary, baseline),
+        }
     write_report(results, summary, out, baseline, comparison)
     return EvalRun(results, summary, comparison, question_file.problems)

@@ -7,17 +7,19 @@ questions (means with bootstrap intervals) is here too; running questions is lef
 
 Formulas (``rank`` is 1-based; ``G`` the set of gold pages; ``P_k`` the first ``k`` ranked pages):
 - hit@k = 1 if ``P_k ∩ G`` is non-empty else 0;  recall@k = |P_k ∩ G| / |G|
-- MRR = 1 / rank of the first gold page (0 when none is ranked)
+- MRR = 1 / rank of the first gold page (0 when none is among the 10 ranked pages: MRR@10)
 - nDCG@k = DCG@k / IDCG@k with DCG@k = Σ_{i ≤ k, P_i ∈ G} 1 / log2(i + 1) and IDCG@k the same
   sum over the first min(k, |G|) ranks
 - citation recall = (sentences with ≥ 1 citation whose cited passages, joined, support them) / sentences
 - citation precision = (citations that are precise) / citations, where a citation of sentence s is
   precise when s is supported by all its citations together and the citation is not irrelevant:
-  irrelevant = it alone does not support s, while the other citations of s still do.
-  Only the first 3 citations of a sentence count.
-- faithfulness = (sentences supported by some retrieved passage) / sentences
-- no-citation rate = (sentences without a citation) / sentences
-- outside-citation rate = (citation numbers pointing at no retrieved passage) / (all citation numbers written)
+  irrelevant = it alone does not support s, while the other citations of s still do. A number
+  that points to no retrieved passage is never precise. Only the first 3 citations of a sentence
+  count (valid ones first). An answer without citations has precision 0, as in ALCE's code.
+- faithfulness = (sentences supported by at least one retrieved passage on its own) / sentences
+- no-citation rate = (sentences without a valid citation) / sentences
+- outside-citation rate = (citations pointing at no retrieved passage) / (all citations written),
+  counted per sentence
 - key-fact recall = (key facts the answer's text supports) / key facts
 """
 
@@ -143,16 +145,19 @@ def check_answer(answer: Answer, judge: SupportJudge, threshold: float) -> Answe
                 faithful=best >= threshold,
             )
         )
+    for check, sentence in zip(checks, answer.sentences, strict=True):  # numbers pointing nowhere: imprecise
+        check.precise.extend([False] * min(len(sentence.invalid_citations), MAX_CITATIONS - len(check.precise)))
     n = len(checks)
     counted = sum(len(check.precise) for check in checks)
-    written = sum(len(sentence.citations) for sentence in answer.sentences) + len(answer.dropped_citations)
+    outside = sum(len(sentence.invalid_citations) for sentence in answer.sentences)
+    written = sum(len(sentence.citations) for sentence in answer.sentences) + outside
     return AnswerCheck(
         sentences=checks,
         citation_recall=sum(check.cited_supported for check in checks) / n,
         citation_precision=sum(sum(check.precise) for check in checks) / counted if counted else 0.0,
         faithfulness=sum(check.faithful for check in checks) / n,
         no_citation_rate=sum(not check.citations for check in checks) / n,
-        outside_citation_rate=len(answer.dropped_citations) / written if written else 0.0,
+        outside_citation_rate=outside / written if written else 0.0,
     )
 
 
@@ -188,6 +193,25 @@ def bootstrap_mean(values: Sequence[float], samples: int = 1000, seed: int = 0) 
     return Estimate(float(data.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)), len(data))
 
 
+def wilson(values: Sequence[float], z: float = 1.96) -> Estimate | None:
+    """The mean of 0/1 ``values`` with its Wilson score 95% interval (sound at 0 or n successes,
+    where a percentile bootstrap collapses to a point)."""
+    if not values:
+        return None
+    n, hits = len(values), sum(values)
+    p = hits / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+
+
+def estimate_mean(values: Sequence[float], samples: int = 1000, seed: int = 0) -> Estimate | None:
+    """Wilson for yes/no values, a percentile bootstrap otherwise."""
+    if values and all(value in (0.0, 1.0) for value in values):
+        return wilson(values)
+    return bootstrap_mean(values, samples, seed)
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
@@ -201,17 +225,29 @@ def balanced_accuracy(labels: Sequence[bool], predictions: Sequence[bool]) -> fl
 
 
 def bootstrap_balanced_accuracy(
-    labels: Sequence[bool], predictions: Sequence[bool], samples: int = 1000, seed: int = 0
+    labels: Sequence[bool],
+    predictions: Sequence[bool],
+    samples: int = 1000,
+    seed: int = 0,
+    clusters: Sequence[str] | None = None,
 ) -> Estimate:
-    """Balanced accuracy with a 95% interval from resampling within each class (so each
-    resample keeps both classes)."""
+    """Balanced accuracy with a 95% bootstrap interval. With ``clusters`` (e.g. the passage each
+    pair was written from), whole clusters are resampled, since pairs about one passage are not
+    independent; otherwise pairs are resampled within each class."""
     truth = np.asarray(labels, dtype=bool)
     guess = np.asarray(predictions, dtype=bool)
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(truth), np.flatnonzero(~truth)]
+    if clusters is not None:
+        groups = [np.flatnonzero(np.asarray(clusters) == key) for key in dict.fromkeys(clusters)]
+    else:
+        groups = []
+    classes = [np.flatnonzero(truth), np.flatnonzero(~truth)]
     values = []
     for _ in range(samples):
-        picked = np.concatenate([rng.choice(group, size=len(group)) for group in groups if len(group)])
+        if groups:
+            picked = np.concatenate([groups[i] for i in rng.integers(0, len(groups), size=len(groups))])
+        else:
+            picked = np.concatenate([rng.choice(group, size=len(group)) for group in classes if len(group)])
         values.append(balanced_accuracy(list(truth[picked]), list(guess[picked])))
     point = balanced_accuracy(list(truth), list(guess))
     return Estimate(point, float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)), len(truth))

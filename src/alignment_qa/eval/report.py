@@ -64,9 +64,14 @@ def _fmt(value: float | None) -> str:
 
 
 def quality(result: QuestionResult) -> float:
-    """How well one question went (lower is worse): the mean of its bounded scores."""
+    """How well one question went (lower is worse): the mean of its scores in [0, 1], continuous ones
+    (MRR, nDCG@5, the cited passages' mean support) included so that ties are rare."""
     values = result.metrics
-    parts = [values[key] for key in ("hit@5", "citation_recall", "faithfulness", "key_fact_recall") if key in values]
+    keys = ("mrr", "ndcg@5", "citation_recall", "faithfulness", "key_fact_recall")
+    parts = [values[key] for key in keys if key in values]
+    if result.check and result.check.sentences:
+        cited = [s.joint_score or 0.0 for s in result.check.sentences]
+        parts.append(sum(cited) / len(cited))
     if "abstention" in values:
         parts.append(values["abstention"])
     if "false_abstention" in values:
@@ -91,6 +96,9 @@ def _headline(summary: dict[str, Any], comparison: list[dict[str, Any]] | None) 
     rows = [head]
     metrics, intervals = summary["metrics"], summary["intervals"]
     for metric in [m for m in HEADLINE if m in metrics] + sorted(set(metrics) - set(HEADLINE)):
+        if metrics[metric] is None:
+            rows.append(f"<tr><td>{_esc(metric)}</td><td class=num>not measured</td></tr>")
+            continue
         interval = intervals.get(metric)
         span = f"{_fmt(interval['low'])} – {_fmt(interval['high'])}" if interval else ""
         n = interval["n"] if interval else ""
@@ -128,11 +136,11 @@ def _judge(summary: dict[str, Any]) -> str:
 
 def _charts(results: list[QuestionResult], summary: dict[str, Any], baseline: dict[str, Any] | None) -> str:
     metrics = summary["metrics"]
-    curve = [(float(k), metrics[f"hit@{k}"]) for k in K_VALUES if f"hit@{k}" in metrics]
+    curve = [(float(k), metrics[f"hit@{k}"]) for k in K_VALUES if metrics.get(f"hit@{k}") is not None]
     series = [("this run", curve)]
     if baseline:
         old = baseline.get("metrics", {})
-        series.append(("baseline", [(float(k), old[f"hit@{k}"]) for k in K_VALUES if f"hit@{k}" in old]))
+        series.append(("baseline", [(float(k), old[f"hit@{k}"]) for k in K_VALUES if old.get(f"hit@{k}") is not None]))
     threshold = summary["thresholds"]["support_threshold"]
     scored = [result for result in results if result.check]
     best = [s.best_retrieved_score for r in scored for s in r.check.sentences]  # type: ignore[union-attr]
@@ -250,6 +258,19 @@ def render_html(
             f"{_esc(baseline.get('created', '?'))}, corpus fingerprint "
             f"<code>{_esc(baseline.get('corpus', {}).get('fingerprint', '?'))}</code>.</p>"
         )
+        notes = summary.get("baseline", {}).get("notes", [])
+        if notes:
+            items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
+            sections.append(f"<p><b>Not like for like:</b></p><ul>{items}</ul>")
+    if summary["mode"] == "evidence":
+        sections.append(
+            "<p class=note>Evidence mode quotes each sentence verbatim from the passage it cites, so citation "
+            "recall, precision and faithfulness are 1 by construction here; they separate systems in the LLM "
+            "modes. Retrieval, key-fact recall and abstention are the informative figures.</p>"
+        )
+    if counts["unknown_gold_pages"]:
+        missing = ", ".join(counts["unknown_gold_pages"])
+        sections.append(f"<p><b>Gold pages not in the index</b> (they can never be found): {_esc(missing)}</p>")
     sections += [
         "<h2>The judge</h2>",
         _judge(summary),

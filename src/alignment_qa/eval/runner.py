@@ -1,7 +1,8 @@
 """Run evaluation questions through the real ``Assistant`` and score each one.
 
 For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed), the page
-ranking of a deeper search (for hit@10), and the verdicts of ``metrics`` on that answer. A question
+ranking (the pages the answer retrieved, in order, then those of a deeper search up to 10), and
+the verdicts of ``metrics`` on that answer. A question
 the assistant refuses (too long, say) is kept as a row with its error and left out of the means.
 ``prepare_index`` builds or refreshes an index of ``--corpus`` in a collection of its own, so an
 evaluation never mixes with the pages a user indexed. Aggregating and writing are left to ``summary``
@@ -11,6 +12,7 @@ and ``report``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
 from alignment_qa.settings import Settings
+
+log = logging.getLogger(__name__)
 
 K_VALUES = (1, 3, 5, 10)
 RANKING_PASSAGES = 30  # passages searched for the page ranking: enough for 10 distinct pages
@@ -151,11 +155,18 @@ def run_questions(
             started = time.perf_counter()
             result.answer = assistant.ask(question.question, mode=mode)
             result.latency_ms = (time.perf_counter() - started) * 1000
-            passages = assistant.search(question.question, RANKING_PASSAGES)
-            result.ranked_pages = m.page_ranking(passages)[: max(K_VALUES)]
+            # the pages the answer saw, in its order, then the next pages of a deeper search
+            seen = m.page_ranking(result.answer.retrieved)
+            deeper = m.page_ranking(assistant.search(question.question, RANKING_PASSAGES))
+            result.ranked_pages = (seen + [page for page in deeper if page not in seen])[: max(K_VALUES)]
             score_question(result, judge, threshold)
-        except AlignmentQAError as exc:  # a question the assistant refuses: reported, not averaged
+        except AlignmentQAError as exc:  # refused (too long...), or the judge failed: reported, not averaged
             result.error = str(exc)
+        except Exception as exc:  # a bug must not cost the other questions their results
+            log.exception("question %s failed", question.id)
+            result.error = f"{type(exc).__name__}: {exc}"
+        if result.error:
+            result.metrics = {}
         results.append(result)
         if on_done:
             on_done(result)

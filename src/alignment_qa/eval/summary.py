@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from alignment_qa import __version__
-from alignment_qa.eval.metrics import Estimate, bootstrap_mean, percentile
+from alignment_qa.eval.metrics import Estimate, estimate_mean, percentile
 from alignment_qa.eval.runner import K_VALUES, QuestionResult
 
 # per-question keys averaged into the summary under the same name (or renamed)
@@ -41,17 +41,20 @@ NEUTRAL = {"answer_chars_mean", "answer_sentences_mean"}  # neither better nor w
 METRICS = [*AVERAGED.values(), "latency_p50_ms", "latency_p95_ms", "judge_balanced_accuracy"]
 
 DEFINITIONS = {
-    "hit@k": "1 if any gold page is among the first k ranked pages, else 0; mean over answerable questions",
+    "hit@k": "1 if any gold page is among the first k ranked pages, else 0; mean over answerable questions. "
+    "Ranked pages: those of the passages the answer retrieved, in rank order, then the next pages of a "
+    "30-passage search, up to 10",
     "recall@k": "|gold pages among the first k| / |gold pages|",
-    "mrr": "1 / rank of the first gold page (0 if none in the first 10)",
+    "mrr": "1 / rank of the first gold page (0 if none in the first 10: MRR@10)",
     "ndcg@k": "DCG@k / IDCG@k; DCG@k = sum over ranks i <= k holding a gold page of 1/log2(i+1); "
     "IDCG@k = the same over the first min(k, |gold|) ranks",
     "citation_recall": "ALCE: sentences with >= 1 citation whose cited passages (first 3, joined) support them, "
     "/ sentences; mean over answered questions",
     "citation_precision": "ALCE: precise citations / citations (first 3 per sentence); precise = its sentence is "
     "supported by all its citations and it is not irrelevant (irrelevant = it alone does not support the sentence "
-    "while the other citations do)",
-    "faithfulness": "sentences supported by at least one retrieved passage / sentences",
+    "while the other citations do); a number pointing to no passage is never precise; no citation at all: 0",
+    "faithfulness": "sentences supported by at least one retrieved passage on its own / sentences "
+    "(a sentence that needs two passages together counts as unsupported)",
     "no_citation_rate": "sentences without a citation / sentences",
     "outside_citation_rate": "citation numbers pointing at no retrieved passage / citation numbers written",
     "key_fact_recall": "key facts supported by the answer's text / key facts (answerable questions with key facts)",
@@ -70,7 +73,7 @@ def code_version() -> str:
     """The package version, plus the git commit when running from a checkout."""
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
+            ["git", "describe", "--always", "--dirty", "--abbrev=10"],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
@@ -82,22 +85,22 @@ def code_version() -> str:
     return f"{__version__}+g{commit}" if commit else __version__
 
 
-def aggregate(results: list[QuestionResult], samples: int, seed: int) -> tuple[dict[str, float], dict[str, Any]]:
-    """``metrics`` (key -> mean) and ``intervals`` (key -> low, high, n) over the scored questions."""
+def aggregate(results: list[QuestionResult], samples: int, seed: int) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """``metrics`` (key -> mean, ``None`` when no question measures it) and ``intervals`` (key ->
+    low, high, n: Wilson for yes/no metrics, percentile bootstrap otherwise) over the scored questions."""
     scored = [result for result in results if result.error is None]
-    metrics: dict[str, float] = {}
+    metrics: dict[str, float | None] = {}
     intervals: dict[str, Any] = {}
     for key, name in AVERAGED.items():
         values = [result.metrics[key] for result in scored if key in result.metrics]
-        estimate = bootstrap_mean(values, samples, seed)
+        estimate = estimate_mean(values, samples, seed)
+        metrics[name] = round(estimate.mean, 4) if estimate else None
         if estimate is not None:
-            metrics[name] = round(estimate.mean, 4)
             intervals[name] = _interval(estimate)
     latencies = [result.latency_ms for result in scored]
     for name, q in (("latency_p50_ms", 50), ("latency_p95_ms", 95)):
         value = percentile(latencies, q)
-        if value is not None:
-            metrics[name] = round(value, 1)
+        metrics[name] = round(value, 1) if value is not None else None
     return metrics, intervals
 
 
@@ -111,13 +114,13 @@ def direction(metric: str) -> str:
     return "lower" if metric in LOWER_IS_BETTER else "higher"
 
 
-def compare(current: dict[str, float], baseline: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per metric in both summaries: old, new, difference, and whether it got better or worse."""
+def compare(current: dict[str, float | None], baseline: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per metric measured in both summaries: old, new, difference, and whether it got better or worse."""
     old_metrics = baseline.get("metrics", {})
     rows = []
     for metric, new in current.items():
         old = old_metrics.get(metric)
-        if not isinstance(old, (int, float)):
+        if not isinstance(old, (int, float)) or new is None:
             continue
         delta = new - old
         way = direction(metric)
@@ -128,7 +131,28 @@ def compare(current: dict[str, float], baseline: dict[str, Any]) -> list[dict[st
     return rows
 
 
-def threshold_failures(metrics: dict[str, float], under: dict[str, float], over: dict[str, float]) -> list[str]:
+def comparability(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Why the baseline's numbers may not be comparable with this run's (different inputs or judge)."""
+    checks = [
+        ("question file", ("questions_file", "sha256")),
+        ("corpus", ("corpus", "fingerprint")),
+        ("judge", ("judge", "name")),
+        ("support threshold", ("judge", "threshold")),
+        ("answer mode", ("mode",)),
+    ]
+    notes = []
+    for label, path in checks:
+        new: Any = summary
+        old: Any = baseline
+        for key in path:
+            new = new.get(key) if isinstance(new, dict) else None
+            old = old.get(key) if isinstance(old, dict) else None
+        if new != old:
+            notes.append(f"the {label} differs from the baseline's ({old} -> {new})")
+    return notes
+
+
+def threshold_failures(metrics: dict[str, float | None], under: dict[str, float], over: dict[str, float]) -> list[str]:
     """Human-readable reasons the run fails its ``--fail-under`` / ``--fail-over`` thresholds."""
     failures = []
     for metric, floor in under.items():
@@ -160,6 +184,7 @@ class RunInfo:
     settings: dict[str, Any]
     samples: int
     seed: int
+    unknown_gold_pages: list[str]
 
 
 def build_summary(results: list[QuestionResult], info: RunInfo) -> dict[str, Any]:
@@ -175,6 +200,7 @@ def build_summary(results: list[QuestionResult], info: RunInfo) -> dict[str, Any
         "directions": {metric: direction(metric) for metric in metrics},
         "definitions": DEFINITIONS,
         "counts": {
+            "unknown_gold_pages": info.unknown_gold_pages,
             "questions": len(results),
             "scored": sum(result.error is None for result in results),
             "errors": [{"id": r.question.id, "error": r.error} for r in results if r.error is not None],
