@@ -507,6 +507,7 @@ def main() -> None:
     err = Console(stderr=True)
     handler = logging.StreamHandler()
     handler.setFormatter(_OneLine())
+    handler.setLevel(logging.WARNING)  # libraries that set their own loggers to DEBUG stay quiet
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     try:
         result = app(standalone_mode=False)
