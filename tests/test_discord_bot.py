@@ -215,6 +215,19 @@ def test_cooldown_per_user() -> None:
     assert cooldown.try_start(1) == 0
 
 
+def test_cooldown_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from alignment_qa.app.discord_bot import limits
+
+    monkeypatch.setattr(limits, "MAX_TRACKED_USERS", 3)
+    now = [0.0]
+    cooldown = Cooldown(10, clock=lambda: now[0])
+    for user in (1, 2, 3):
+        cooldown.try_start(user)
+    now[0] = 20.0  # every cooldown is over: the next user makes room by forgetting them
+    assert cooldown.try_start(4) == 0 and len(cooldown._last) == 1
+    assert cooldown.try_start(4) == pytest.approx(10.0)  # but not the users still cooling down
+
+
 def test_answer_slots_cap_concurrency_and_turn_away_after_the_wait() -> None:
     async def scenario() -> tuple[int, bool]:
         slots = AnswerSlots(limit=2, timeout_s=0.3)
