@@ -13,19 +13,16 @@ Usage: python bench/discord_bench.py [CORPUS] [--out FILE.json]   (needs the `di
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from serve_bench import ENV, QUESTIONS, REPO, cold_start, percentiles
+from serve_bench import ENV, bench_args, cold_start, dev_questions, ingest_cli, percentiles
 
 
 async def _timed(questions: list[str], answer: Callable[[str], Awaitable[Any]]) -> tuple[list[float], float]:
@@ -55,13 +52,7 @@ async def _timed(questions: list[str], answer: Callable[[str], Awaitable[Any]]) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("corpus", nargs="?", default=str(REPO.parent / "shared" / "corpus"))
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "discord.json")
-    args = parser.parse_args()
-    corpus = Path(args.corpus)
-    if not corpus.is_dir():
-        sys.exit(f"corpus not found: {corpus}")
+    corpus, out = bench_args(__doc__, "discord.json")
     os.environ.update(ENV)
 
     from alignment_qa.app.discord_bot.answers import ApiAnswers, LocalAnswers
@@ -70,18 +61,12 @@ def main() -> None:
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.settings import DiscordSettings, load_settings
 
-    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+    questions = dev_questions()
     result: dict[str, Any] = {"cores": os.cpu_count(), "questions": len(questions)}
     settings = DiscordSettings(cooldown_s=0)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        subprocess.run(
-            [sys.executable, "-m", "alignment_qa", "--data-dir", str(data_dir), "ingest", str(corpus)],
-            env=ENV,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        ingest_cli(data_dir, corpus)
         assistant = Assistant.open(load_settings(None, {"store.data_dir": str(data_dir)}).settings)
         assistant.ask(questions[0])
         local = Responder(LocalAnswers(assistant), settings)
@@ -120,8 +105,8 @@ def main() -> None:
     stalls = {"direct_on_loop": baseline_stall, "bot_in_process": bot_stall, "bot_via_api": api_stall}
     result["event_loop_stall_ms"] = stalls
     result["format_ms_per_answer"] = round(format_ms, 3)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 

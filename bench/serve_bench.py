@@ -89,31 +89,48 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": round(float(np.percentile(values, 50)), 1), "p95_ms": round(float(np.percentile(values, 95)), 1)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def bench_args(description: str | None, result_file: str) -> tuple[Path, Path]:
+    """CORPUS (default ../shared/corpus) and --out (default bench/results/RESULT_FILE) from the
+    command line; exits with a message when the corpus is missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("corpus", nargs="?", default=str(REPO.parent / "shared" / "corpus"))
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "serve.json")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / result_file)
     args = parser.parse_args()
     corpus = Path(args.corpus)
     if not corpus.is_dir():
         sys.exit(f"corpus not found: {corpus}")
+    return corpus, args.out
+
+
+def dev_questions() -> list[str]:
+    """The questions of eval/dev-questions.jsonl."""
+    return [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+
+
+def ingest_cli(data_dir: Path, corpus: Path) -> None:
+    """Index ``corpus`` into ``data_dir`` with the real CLI."""
+    subprocess.run(
+        [sys.executable, "-m", "alignment_qa", "--data-dir", str(data_dir), "ingest", str(corpus)],
+        env=ENV,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def main() -> None:
+    corpus, out = bench_args(__doc__, "serve.json")
     os.environ.update(ENV)
 
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.settings import load_settings
 
-    questions = [json.loads(line)["question"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line]
+    questions = dev_questions()
     first = "Is RLHF an inner alignment fix?"
     result: dict[str, Any] = {"cores": os.cpu_count(), "questions": len(questions)}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        subprocess.run(
-            [sys.executable, "-m", "alignment_qa", "--data-dir", str(data_dir), "ingest", str(corpus)],
-            env=ENV,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        ingest_cli(data_dir, corpus)
         starts, shots = [], []
         server = url = None
         for run in range(RUNS):
@@ -149,8 +166,8 @@ def main() -> None:
         result["api_ask"] = percentiles(http_times)
         result["in_process_ask"] = percentiles(local_times)
         result["api_p50_ratio"] = round(result["api_ask"]["p50_ms"] / result["in_process_ask"]["p50_ms"], 2)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 

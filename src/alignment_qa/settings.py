@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -30,6 +31,12 @@ ENV_PREFIX = "ALIGNMENT_QA_"
 CONFIG_ENV_VAR = "ALIGNMENT_QA_CONFIG"
 DEFAULT_CONFIG_FILE = "alignment-qa.toml"
 DEFAULT_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def without_login(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for messages, names and reports."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def _optional_http_url(value: str | None) -> str | None:

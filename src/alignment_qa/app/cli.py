@@ -303,13 +303,13 @@ def serve(
     require_extra("gradio", "ui", "The web UI")
     import uvicorn
 
-    from alignment_qa.app.web import create_app, load_logins
+    from alignment_qa.app.web import LOOPBACK, create_app, load_logins
 
     loaded = _state(ctx).load(**{"serve.host": host, "serve.port": port, "serve.auth_file": auth_file})
     serve_settings = loaded.settings.serve
     logins = load_logins(loaded.settings)  # a malformed login file fails before the model loads
     err = Console(stderr=True)
-    if serve_settings.host not in {"127.0.0.1", "localhost", "::1"} and not logins:
+    if serve_settings.host not in LOOPBACK and not logins:
         err.print(f"warning: serving on {serve_settings.host} without a login; anyone who can reach it can use it.")
     embedder, store = _services(loaded)
     try:

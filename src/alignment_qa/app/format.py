@@ -92,17 +92,20 @@ def answer_html(answer: Answer, key: str = "") -> str:
     return "".join(parts)  # no newlines: the chat shows messages as HTML, not Markdown
 
 
-def _page_link(citation_or_passage: Citation | RetrievedPassage, quote_text: str) -> str:
-    item = citation_or_passage
+def source_link(item: Citation | RetrievedPassage, quote_text: str, server: str | None = "") -> str:
+    """The web link for a source: its own URL with a text fragment at the quote; else the
+    ``/page`` view of ``server`` ("" for this server, a relative link); else (``server`` None) ''."""
     if item.url.lower().startswith(("https://", "http://")):  # never javascript: or data: from a page
         return text_fragment_link(item.url, quote_text)
+    if server is None:
+        return ""
     anchor = f"#{quote(item.anchor)}" if item.anchor else ""
-    return f"/page/{quote(item.page_id)}{anchor}"
+    return f"{server}/page/{quote(item.page_id)}{anchor}"
 
 
 def source_card(citation: Citation, claims: list[str], key: str = "") -> str:
     """One numbered source: title, section path, link, and the highlighted quote."""
-    link = _page_link(citation, citation.quote)
+    link = source_link(citation, citation.quote)
     return (
         f'<div class="aqa-source" id="{card_id(key, citation.n)}">'
         f'<div class="aqa-source-head"><span class="aqa-n">[{citation.n}]</span> '
@@ -131,7 +134,7 @@ def sources_html(answer: Answer | None, show_retrieved: bool = False, key: str =
             if passage.page_id in seen:
                 continue
             seen.add(passage.page_id)
-            link = _page_link(passage, "")
+            link = source_link(passage, "")
             parts.append(
                 f'<div class="aqa-nearest"><a href="{_esc(link)}" target="_blank" rel="noopener noreferrer">'
                 f"{_esc(passage.title)}</a> — {_esc(passage.section)}</div>"

@@ -179,10 +179,11 @@ def index_pages(
     """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as markdown."""
     paths: list[Path] = []
     if folder.strip():
-        refusal = folder_refusal(Path(folder.strip()).expanduser(), settings)
+        path = Path(folder.strip()).expanduser()
+        refusal = folder_refusal(path, settings)
         if refusal:
             return f"**Not indexed:** {html.escape(refusal)}"
-        paths.append(Path(folder.strip()).expanduser())
+        paths.append(path)
     if uploads:
         target = settings.store.data_dir / "uploads"
         target.mkdir(parents=True, exist_ok=True)
@@ -264,21 +265,20 @@ def build_ui(
         yield chat, history, sources_html(answer, show_all, key=str(index)), "", index, answers
 
     def panel(show_all: bool, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
-        record = answers.get(selected) if selected is not None else None
+        record = _record(answers, selected)
         answer = Answer.model_validate(record["answer"]) if record else None
         return sources_html(answer, show_all, key=str(selected))
 
     def select_message(show_all: bool, answers: dict[int, dict[str, Any]], data: gr.SelectData) -> tuple[Any, ...]:
-        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        if int(index) not in answers:  # a question or a notice: keep the panel as it is
+        index = _message_index(data)
+        if index not in answers:  # a question or a notice: keep the panel as it is
             return gr.skip(), gr.skip(), gr.skip()
-        return panel(show_all, answers, int(index)), int(index), citation_choices(answers, int(index))
+        return panel(show_all, answers, index), index, citation_choices(answers, index)
 
     base_settings = settings.model_dump(mode="json")
 
     def on_like(answers: dict[int, dict[str, Any]], data: gr.LikeData) -> str:
-        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-        record = answers.get(int(index))
+        record = answers.get(_message_index(data))
         if feedback is None or record is None or not isinstance(data.liked, bool):  # undoing a like records nothing
             return ""
         feedback.record("up" if data.liked else "down", record["answer"], record["settings"])
@@ -289,7 +289,7 @@ def build_ui(
     select_message.__annotations__["data"] = gr.SelectData
 
     def flag(choice: str | None, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
-        record = answers.get(selected) if selected is not None else None
+        record = _record(answers, selected)
         if feedback is None or record is None or not choice:
             return "Pick a source of the shown answer first."
         number = int(choice.split("]", 1)[0].lstrip("["))
@@ -297,7 +297,7 @@ def build_ui(
         return f"Source [{number}] flagged as wrong: thanks."
 
     def citation_choices(answers: dict[int, dict[str, Any]], selected: int | None) -> Any:
-        record = answers.get(selected) if selected is not None else None
+        record = _record(answers, selected)
         citations = record["answer"]["citations"] if record else []
         return gr.update(choices=[f"[{c['n']}] {c['title']}" for c in citations], value=None)
 
@@ -305,7 +305,7 @@ def build_ui(
         "Index a folder on this machine, or upload pages (.md, .txt, .html). Only new or changed pages "
         "are embedded; a folder is synced, so pages gone from it leave the index."
     )
-    if folder_refusal(Path("/"), settings) and not settings.serve.index_roots:
+    if not settings.serve.index_roots and settings.serve.host not in LOOPBACK:
         folder_note = "Upload pages (.md, .txt, .html) to index them; server folders are off (see serve.index_roots)."
 
     with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True) as ui:
@@ -380,6 +380,17 @@ def build_ui(
         reindex.click(run_index, [folder, files], [summary, status_markdown])
         ui.load(status, None, status_markdown)
     return ui
+
+
+def _record(answers: dict[int, dict[str, Any]], selected: int | None) -> dict[str, Any] | None:
+    """The answer (and the settings it used) of chat message ``selected``, if that is an answer."""
+    return answers.get(selected) if selected is not None else None
+
+
+def _message_index(data: Any) -> int:
+    """The chat message an event (like, select) is about; Gradio gives an int or [row, column]."""
+    index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+    return int(index)
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.ingest.chunk import split_sentences
 from alignment_qa.prompts import load_prompt
+from alignment_qa.settings import without_login
 
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
@@ -241,7 +241,7 @@ def build_judge(
             raise AlignmentQAError("support.judge = llm needs llm.base_url (an OpenAI-compatible endpoint)")
         quiet = settings.llm.model_copy(update={"temperature": 0.0, "max_tokens": 16})
         llm = build_llm(settings.model_copy(update={"llm": quiet}), "llm")
-        return LlmSupport(llm, f"{settings.llm.model} at {_without_login(settings.llm.base_url)}")
+        return LlmSupport(llm, f"{settings.llm.model} at {without_login(settings.llm.base_url)}")
     return SimilaritySupport(embedder, analyzer, idf)
 
 
@@ -262,9 +262,7 @@ def judge_settings(settings: Settings, judge: SupportJudge) -> dict[str, Any]:
     elif settings.support.judge == "nli":
         described["model"] = settings.support.nli_model
     elif settings.support.judge == "llm":
-        described.update(
-            model=settings.llm.model, endpoint=_without_login(settings.llm.base_url or ""), temperature=0.0
-        )
+        described.update(model=settings.llm.model, endpoint=without_login(settings.llm.base_url or ""), temperature=0.0)
         if isinstance(judge, LlmSupport):
             described["unparsed_replies"] = judge.unparsed  # neither yes nor no: counted as "not supported"
     return described
@@ -275,9 +273,3 @@ def _numbers(text: str) -> set[str]:
     found = {match.replace(",", "").rstrip("%") for match in _NUMBER.findall(text)}
     found.update(_NUMBER_WORDS[word] for word in re.findall(r"[a-z]+", text.lower()) if word in _NUMBER_WORDS)
     return found
-
-
-def _without_login(url: str) -> str:
-    """``url`` without a ``user:password@`` part, for names and reports."""
-    parts = urlsplit(url)
-    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()

@@ -71,9 +71,9 @@ def evaluate(
             raise InputPathError(f"corpus folder not found: {corpus}")
         settings, _ = prepare_index(settings, corpus, embedder, progress)
     assistant = Assistant.open(settings, embedder=embedder)
-    indexed = set(assistant.store.page_states(assistant.collection))
+    states = assistant.store.page_states(assistant.collection)  # one read of every chunk's metadata
     gold = {page for question in question_file.questions for page in question.gold_pages}
-    unknown_gold = sorted(gold - indexed)  # a typo or a page missing from the index: it would score 0 silently
+    unknown_gold = sorted(gold - set(states))  # a typo or a page missing from the index: it would score 0 silently
     pairs = load_calibration()
     samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     threshold = settings.answer.support_threshold
@@ -97,7 +97,7 @@ def evaluate(
         mode=mode or settings.answer.mode,
         judge=judge_settings(settings, assistant.judge),
         calibration=calibration.as_dict(),
-        corpus={"path": str(corpus) if corpus else "", **corpus_fingerprint(assistant)},
+        corpus={"path": str(corpus) if corpus else "", **corpus_fingerprint(assistant, states)},
         settings=settings.model_dump(mode="json"),
         samples=samples,
         seed=seed,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from alignment_qa.errors import AlignmentQAError
 from alignment_qa.eval import metrics as m
 from alignment_qa.eval.questions import EvalQuestion
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store import ChunkStore, PageState
 from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
 from alignment_qa.settings import Settings
 
@@ -94,9 +94,9 @@ def prepare_index(
     return scoped, summary
 
 
-def corpus_fingerprint(assistant: Assistant) -> dict[str, Any]:
-    """The indexed pages' ids and content hashes, hashed with the embedding model's name."""
-    states = assistant.store.page_states(assistant.collection)
+def corpus_fingerprint(assistant: Assistant, states: Mapping[str, PageState]) -> dict[str, Any]:
+    """The indexed pages' ids and content hashes (``states``, as the store reports them), hashed
+    with the embedding model's name."""
     digest = hashlib.sha256(assistant.settings.embedding.model.encode())
     for page_id in sorted(states):
         digest.update(f"\n{page_id}:{states[page_id].page_hash}".encode())

@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlparse
 
 import numpy as np
 
 from alignment_qa.errors import IndexMismatchError, StoreUnavailableError
-from alignment_qa.settings import StoreSettings
+from alignment_qa.settings import StoreSettings, without_login
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -84,9 +84,7 @@ class ChunkStore:
     def location(self) -> str:
         """Where the index is, for messages: a server URL never shows its user or password."""
         if self.settings.chroma_url:
-            parts = urlsplit(self.settings.chroma_url)
-            url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
-            return f"{url} (collection {self.settings.collection})"
+            return f"{without_login(self.settings.chroma_url)} (collection {self.settings.collection})"
         return f"{self.chroma_path} (collection {self.settings.collection})"
 
     @property

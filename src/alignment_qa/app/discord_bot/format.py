@@ -13,10 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
-from alignment_qa.app.format import text_fragment_link
-from alignment_qa.engine.answer import Answer, Citation, RetrievedPassage
+from alignment_qa.app.format import source_link
+from alignment_qa.engine.answer import Answer, Citation
 
 # https://discord.com/developers/docs/resources/message#create-message and
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -161,16 +160,6 @@ def _unit_pieces(unit: str, limit: int) -> list[str]:
     return pieces
 
 
-def source_link(item: Citation | RetrievedPassage, quote_text: str, page_base_url: str | None) -> str:
-    """The web link for a source: its URL with a text fragment, else the server's page view, else ''."""
-    if item.url.lower().startswith(("https://", "http://")):
-        return text_fragment_link(item.url, quote_text)
-    if page_base_url:
-        anchor = f"#{quote(item.anchor)}" if item.anchor else ""
-        return f"{page_base_url}/page/{quote(item.page_id)}{anchor}"
-    return ""
-
-
 SECTION_CHARS = 200
 PAGE_ID_CHARS = 150
 
@@ -191,7 +180,7 @@ def _field_value(section: str, page_id: str, link: str, quote_text: str) -> str:
 
 def citation_field(citation: Citation, page_base_url: str | None) -> dict[str, Any]:
     """One source as an embed field: ``[n] title``, then section, linked page id and quote."""
-    link = source_link(citation, citation.quote, page_base_url)
+    link = source_link(citation, citation.quote, page_base_url or None)
     return {
         "name": shorten(f"[{citation.n}] {citation.title}", FIELD_NAME_CHARS),
         "value": _field_value(citation.section, citation.page_id, link, citation.quote),
@@ -207,7 +196,7 @@ def nearest_fields(answer: Answer, page_base_url: str | None, limit: int = 3) ->
         if passage.page_id in seen:
             continue
         seen.add(passage.page_id)
-        link = source_link(passage, "", page_base_url)
+        link = source_link(passage, "", page_base_url or None)
         fields.append(
             {
                 "name": shorten(passage.title or passage.page_id, FIELD_NAME_CHARS),
