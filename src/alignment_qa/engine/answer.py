@@ -42,6 +42,11 @@ class SentenceVerdict(BaseModel):
     invalid_citations: list[int] = Field(
         default_factory=list, description="Numbers written in this sentence that point to no source (removed)."
     )
+    reason: str = Field(
+        "",
+        description="Why the sentence is not supported, when the judge can say (e.g. '2019 in the claim, 2021 in "
+        "the passage'); '' for a supported sentence.",
+    )
 
 
 class RetrievedPassage(BaseModel):

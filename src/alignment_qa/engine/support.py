@@ -1,9 +1,12 @@
 """Support judges: how well does a premise (cited passages) support a hypothesis (a sentence)?
 
 Every judge implements ``support(premise, hypothesis) -> float`` in [0, 1] (and a batched
-``support_many``). Three ship, chosen by ``support.judge`` through ``build_judge``:
+``support_many``). Four ship, chosen by ``support.judge`` through ``build_judge``:
 
-- ``SimilaritySupport`` (default, named "support similarity", not entailment): the packaged
+- ``StructuredSupport`` (default, in ``engine.judge``): features of the pair (cosine, coverage,
+  negation, numbers, names, roles, hedges, quantifiers) weighed by a logistic regression fitted on
+  the ``fit`` half of the shipped labelled pairs; each verdict carries a reason.
+- ``SimilaritySupport`` (named "support similarity", not entailment): the packaged
   embedding model's best cosine between the sentence and the premise's sentences, blended with
   the share of the sentence's content words (IDF-weighted, stemmed) found in the premise. A
   sentence equal to a whole sentence of the premise scores 1. Two contradiction cues halve the
@@ -14,6 +17,7 @@ Every judge implements ``support(premise, hypothesis) -> float`` in [0, 1] (and 
 - ``NliSupport``: an NLI cross-encoder by name or folder; the probability of "entailment".
 - ``LlmSupport``: an LLM over an OpenAI-compatible endpoint asked "yes or no"; 1 or 0.
 
+``explain`` gives every judge's verdicts with a reason (a generic one for judges that give none).
 Calibrating them against hand labels is left to the evaluation.
 """
 
@@ -35,9 +39,10 @@ from alignment_qa.settings import without_login
 if TYPE_CHECKING:
     from llama_index.core.llms import LLM
 
+    from alignment_qa.engine.judge import Verdict
     from alignment_qa.settings import Settings
 
-_CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SPACE = re.compile(r"\s+")
 _BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 VECTOR_CACHE = 4096  # sentence embeddings kept between calls
@@ -53,7 +58,7 @@ _NAME = re.compile(r"\b(?:[A-Z][a-z]*[A-Z][\w]*|[A-Z]{2,}\w*|[A-Z][a-z]+)\b")
 
 def normalise(text: str) -> str:
     """Text without citation marks or a leading list bullet, with single spaces, lower-cased."""
-    flat = _SPACE.sub(" ", _CITATION_MARK.sub("", text)).strip().lower()
+    flat = _SPACE.sub(" ", CITATION_MARK.sub("", text)).strip().lower()
     return _BULLET.sub("", flat)
 
 
@@ -127,7 +132,7 @@ class SimilaritySupport:
             scores.append(None)
         if pieces:
             texts = [
-                text for sentences, hypothesis in pieces for text in (*sentences, _CITATION_MARK.sub("", hypothesis))
+                text for sentences, hypothesis in pieces for text in (*sentences, CITATION_MARK.sub("", hypothesis))
             ]
             self.vectors(texts)
         result: list[float] = []
@@ -137,12 +142,12 @@ class SimilaritySupport:
                 result.append(score)
                 continue
             sentences, _ = next(queue)
-            claim_vector = self._vectors[_CITATION_MARK.sub("", hypothesis)]
+            claim_vector = self._vectors[CITATION_MARK.sub("", hypothesis)]
             cosine = max(float(np.dot(self._vectors[text], claim_vector)) for text in sentences)
             similarity = min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
             lexical = self.overlap(premise, hypothesis)
             score = (1 - self.lexical_weight) * similarity + self.lexical_weight * lexical
-            if self.conflicts(premise, _CITATION_MARK.sub("", hypothesis)):
+            if self.conflicts(premise, CITATION_MARK.sub("", hypothesis)):
                 score *= CONFLICT_FACTOR
             result.append(score)
         return result
@@ -188,7 +193,7 @@ class NliSupport:
     def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         if not pairs:
             return []
-        cleaned = [(premise, _CITATION_MARK.sub("", hypothesis)) for premise, hypothesis in pairs]
+        cleaned = [(premise, CITATION_MARK.sub("", hypothesis)) for premise, hypothesis in pairs]
         probabilities = self.model.predict(cleaned, apply_softmax=True, show_progress_bar=False)
         return [float(row[self.entailment]) for row in np.atleast_2d(probabilities)]
 
@@ -212,7 +217,7 @@ class LlmSupport:
     def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         scores = []
         for premise, hypothesis in pairs:
-            prompt = self.prompt.format(premise=premise.strip(), hypothesis=_CITATION_MARK.sub("", hypothesis).strip())
+            prompt = self.prompt.format(premise=premise.strip(), hypothesis=CITATION_MARK.sub("", hypothesis).strip())
             try:
                 reply = self.llm.complete(prompt).text
             except Exception as exc:  # refused, timed out, HTTP error: the judge cannot judge
@@ -242,7 +247,35 @@ def build_judge(
         quiet = settings.llm.model_copy(update={"temperature": 0.0, "max_tokens": 16})
         llm = build_llm(settings.model_copy(update={"llm": quiet}), "llm")
         return LlmSupport(llm, f"{settings.llm.model} at {without_login(settings.llm.base_url)}")
-    return SimilaritySupport(embedder, analyzer, idf)
+    if kind == "similarity":
+        return SimilaritySupport(embedder, analyzer, idf)
+    from alignment_qa.engine.judge import StructuredSupport
+
+    return StructuredSupport(embedder, analyzer)
+
+
+def explain(judge: SupportJudge, pairs: Sequence[tuple[str, str]], threshold: float) -> list[Verdict]:
+    """Scores with reasons: the judge's own (``verdicts``) where it gives them, else the score against the threshold."""
+    from alignment_qa.engine.judge import Verdict
+
+    verdicts = getattr(judge, "verdicts", None)
+    if callable(verdicts):
+        return list(verdicts(pairs))
+    return [
+        Verdict(score, "" if score >= threshold else f"support score {score:.2f} is below the threshold {threshold}")
+        for score in judge.support_many(pairs)
+    ]
+
+
+def unsupported_reason(citations: Sequence[int], score: float, threshold: float, reason: str, repeated: bool) -> str:
+    """What a reader is told about a sentence marked unsupported ("" for a supported one)."""
+    if not citations:
+        return "no citation"
+    if repeated:
+        return "it repeats an instruction found in a source (a possible prompt injection)"
+    if score >= threshold:
+        return ""
+    return reason or f"support score {score:.2f} is below the threshold {threshold}"
 
 
 def judge_settings(settings: Settings, judge: SupportJudge) -> dict[str, Any]:
@@ -252,6 +285,9 @@ def judge_settings(settings: Settings, judge: SupportJudge) -> dict[str, Any]:
         "kind": settings.support.judge,
         "threshold": settings.answer.support_threshold,
     }
+    if settings.support.judge == "structured":
+        described["embedding_model"] = settings.embedding.model
+        described["fitted_on"] = "the fit split of the shipped labelled pairs (scripts/fit_judge.py)"
     if isinstance(judge, SimilaritySupport):
         described.update(
             embedding_model=settings.embedding.model,

@@ -1,11 +1,14 @@
 """The judge's calibration: how often it agrees with hand labels, with an error bar.
 
-``data/calibration.jsonl`` ships with the package: hand-labelled (passage, sentence, supported)
-pairs from the development corpus, written for this project, with the kind of each sentence
-(paraphrase, negation, swapped number...). ``calibrate`` runs a judge over them at the decision
-threshold and reports balanced accuracy with a bootstrap 95% interval (resampling whole passages,
-since several sentences were written about each) and accuracy per kind, so
-every faithfulness figure can carry the judge's error rate. Labelling is left to people.
+Two files ship with the package, hand-labelled (passage, sentence, supported, kind) pairs from the
+development corpus, written for this project: ``data/calibration.jsonl`` (182 older pairs, all in
+the ``fit`` split) and ``data/support-pairs.jsonl`` (pairs of every kind an LLM answer goes wrong:
+negation, swapped numbers or roles, dropped hedges...), split once by a hash of the passage into
+``fit`` and ``held-out``. The structured judge's weights were fitted on ``fit`` only; evaluations
+report the ``held-out`` half. ``calibrate`` runs a judge over pairs at the decision threshold and
+reports balanced accuracy with a bootstrap 95% interval (resampling whole passages, since several
+sentences were written about each) and accuracy per kind. ``parse_pairs`` reads any pair file in
+the same format, naming the line of a malformed one. Labelling is left to people.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 from alignment_qa.engine.support import SupportJudge
+from alignment_qa.errors import InputPathError
 from alignment_qa.eval.metrics import Estimate, bootstrap_balanced_accuracy
 
 
@@ -28,6 +32,18 @@ class CalibrationPair:
     sentence: str
     supported: bool
     kind: str
+    split: str = "fit"
+
+
+class PairFileError(InputPathError):
+    """A labelled pair file is malformed; the message names the line."""
+
+
+SPLITS = ("fit", "held-out")
+KINDS = (
+    "verbatim", "paraphrase", "entailment", "summary", "negation", "number", "role_swap", "entity_swap", "hedge",
+    "quantifier", "overclaim", "unrelated", "world_knowledge",
+)  # fmt: skip
 
 
 @dataclass
@@ -53,9 +69,52 @@ class Calibration:
 
 
 def load_calibration() -> list[CalibrationPair]:
-    """The shipped calibration pairs."""
-    text = files("alignment_qa.eval").joinpath("data/calibration.jsonl").read_text(encoding="utf-8")
-    return [CalibrationPair(**json.loads(line)) for line in text.splitlines() if line.strip()]
+    """The 182 older shipped pairs (all in the ``fit`` split)."""
+    return parse_pairs(_shipped("calibration.jsonl"), "calibration.jsonl")
+
+
+def load_pairs(split: str | None = None) -> list[CalibrationPair]:
+    """Every shipped labelled pair (older ones first), or those of one split ("fit", "held-out")."""
+    pairs = load_calibration() + parse_pairs(_shipped("support-pairs.jsonl"), "support-pairs.jsonl")
+    return [pair for pair in pairs if split is None or pair.split == split]
+
+
+def load_held_out() -> list[CalibrationPair]:
+    """The pairs no weight or rule of the default judge was fitted on: what evaluations report."""
+    return load_pairs("held-out")
+
+
+def parse_pairs(text: str, source: str) -> list[CalibrationPair]:
+    """Pairs from JSON lines: ``passage`` (or ``premise``), ``sentence`` (or ``hypothesis``), ``supported``
+    (or ``label``) as true/false, optional ``kind`` ("other" when absent), ``id``, ``page_id`` and ``split``."""
+    pairs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise PairFileError(f"{source}, line {number}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise PairFileError(f"{source}, line {number}: expected a JSON object")
+        passage, sentence = row.get("passage", row.get("premise")), row.get("sentence", row.get("hypothesis"))
+        label = row.get("supported", row.get("label"))
+        if not isinstance(passage, str) or not passage.strip():
+            raise PairFileError(f"{source}, line {number}: 'passage' (or 'premise') must be a non-empty string")
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise PairFileError(f"{source}, line {number}: 'sentence' (or 'hypothesis') must be a non-empty string")
+        if not isinstance(label, bool):
+            raise PairFileError(f"{source}, line {number}: 'supported' (or 'label') must be true or false")
+        kind, split = row.get("kind") or "other", row.get("split") or "fit"
+        if not isinstance(kind, str) or not isinstance(split, str):
+            raise PairFileError(f"{source}, line {number}: 'kind' and 'split' must be strings")
+        pair_id, page_id = str(row.get("id") or f"line-{number}"), str(row.get("page_id") or "")
+        pairs.append(CalibrationPair(pair_id, page_id, passage, sentence, label, kind, split))
+    return pairs
+
+
+def _shipped(name: str) -> str:
+    return files("alignment_qa.eval").joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
 def calibrate(

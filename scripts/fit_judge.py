@@ -1,0 +1,129 @@
+"""Fit the structured support judge's weights on the ``fit`` split and write src/alignment_qa/engine/judge_weights.py.
+
+A logistic regression (numpy, Newton steps, L2 penalty) over the features of ``engine.judge_features``, on the
+shipped pairs of the ``fit`` split only (calibration.jsonl and the fit half of support-pairs.jsonl). The cut that
+maximises balanced accuracy on ``fit`` is moved to the default ``answer.support_threshold`` by shifting the bias,
+so every judge shares one threshold. It prints balanced accuracy on ``fit`` and on ``held-out`` (for reading, not
+for choosing anything). Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_judge.py [--check]
+(--check: fit and compare with the shipped weights, writing nothing; exit 1 when they differ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from alignment_qa.engine.judge import StructuredSupport, Verdict
+from alignment_qa.engine.judge_features import FEATURES
+from alignment_qa.eval.calibration import load_pairs
+from alignment_qa.eval.metrics import balanced_accuracy
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.lexical import Analyzer
+from alignment_qa.settings import AnswerSettings, EmbeddingSettings
+
+OUT = Path(__file__).resolve().parent.parent / "src" / "alignment_qa" / "engine" / "judge_weights.py"
+PENALTY = 1.0  # L2 on standardised weights
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, penalty: float = PENALTY, steps: int = 50) -> tuple[float, np.ndarray]:
+    """Bias and weights of an L2-penalised logistic regression, by Newton's method."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    theta = np.zeros(design.shape[1])
+    ridge = penalty * np.eye(design.shape[1])
+    ridge[0, 0] = 0.0  # the bias is not penalised
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-design @ theta))
+        gradient = design.T @ (p - y) + ridge @ theta
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return float(theta[0]), theta[1:]
+
+
+def _module(model: dict[str, object]) -> str:
+    """The weights as a Python module, laid out as ``ruff format`` leaves it."""
+    lines = [
+        '"""The structured support judge\'s weights, fitted on the fit split by scripts/fit_judge.py (do not edit)."""',
+        "",
+        "WEIGHTS: dict[str, object] = {",
+    ]
+    for key, value in model.items():
+        if isinstance(value, list):
+            lines.append(f'    "{key}": [')
+            lines.extend(f'        "{item}",' if isinstance(item, str) else f"        {item!r}," for item in value)
+            lines.append("    ],")
+        else:
+            lines.append(f'    "{key}": {value!r},')
+    return "\n".join([*lines, "}", ""])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the shipped weights, write nothing")
+    args = parser.parse_args()
+    threshold = float(AnswerSettings.model_fields["support_threshold"].default)
+    embedder = Embedder(str(EmbeddingSettings.model_fields["model"].default))
+    placeholder = {
+        "features": list(FEATURES),
+        "bias": 0.0,
+        "weights": [0.0] * len(FEATURES),
+        "mean": [0.0] * len(FEATURES),
+        "scale": [1.0] * len(FEATURES),
+    }
+    judge = StructuredSupport(embedder, Analyzer(), placeholder)
+    pairs = load_pairs()
+    rows = judge.features([(pair.passage, pair.sentence) for pair in pairs])
+    fit = [i for i, pair in enumerate(pairs) if pair.split == "fit" and not isinstance(rows[i], Verdict)]
+    x = np.array([rows[i].values for i in fit], dtype=float)  # type: ignore[union-attr]
+    y = np.array([pairs[i].supported for i in fit], dtype=float)
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    bias, weights = fit_logistic((x - mean) / scale, y)
+    model = {
+        "features": list(FEATURES),
+        "bias": bias,
+        "weights": weights.tolist(),
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+    }
+    fitted = StructuredSupport(embedder, Analyzer(), model)
+    scores = [fitted._verdict(row).score if not isinstance(row, Verdict) else row.score for row in rows]
+    fit_all = [i for i, pair in enumerate(pairs) if pair.split == "fit"]
+    cuts = sorted({scores[i] for i in fit_all})
+    best = max(
+        cuts,
+        key=lambda cut: balanced_accuracy([pairs[i].supported for i in fit_all], [scores[i] >= cut for i in fit_all]),
+    )
+    best = min(max(best, 1e-4), 1 - 1e-4)
+    model["bias"] = bias - math.log(best / (1 - best)) + math.log(threshold / (1 - threshold))
+    model = {key: [round(v, 6) for v in value] if isinstance(value, list) and key != "features" else value
+             for key, value in model.items()}  # fmt: skip
+    model["bias"] = round(float(model["bias"]), 6)  # type: ignore[arg-type]
+    final = StructuredSupport(embedder, Analyzer(), model)
+    verdicts = final.verdicts([(pair.passage, pair.sentence) for pair in pairs])
+    for split in ("fit", "held-out"):
+        chosen = [i for i, pair in enumerate(pairs) if pair.split == split]
+        accuracy = balanced_accuracy(
+            [pairs[i].supported for i in chosen], [verdicts[i].score >= threshold for i in chosen]
+        )
+        print(f"{split}: {len(chosen)} pairs, balanced accuracy {accuracy:.3f}")
+    for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
+        print(f"  {name:18s} {weight:+.3f}")
+    text = _module(model)
+    if args.check:
+        same = OUT.read_text(encoding="utf-8") == text
+        print("shipped weights match" if same else "shipped weights differ from a fresh fit")
+        return 0 if same else 1
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
