@@ -19,7 +19,9 @@ from alignment_qa.eval import metrics as m
 from alignment_qa.eval.calibration import load_calibration
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.summary import compare, threshold_failures
-from conftest import SHARED_CORPUS
+from conftest import REPO, SHARED_CORPUS
+
+REPO_QUESTIONS = REPO / "eval" / "questions.jsonl"
 
 
 class TableJudge:
@@ -301,3 +303,160 @@ def test_calibration_passages_come_from_the_corpus() -> None:
         if head not in text and head not in cleaned:
             missing.append(pair.id)
     assert missing == []
+
+
+CHINCHILLA = (
+    "The Chinchilla scaling laws showed that for optimal performance, models should be trained on approximately "
+    "20 times more data tokens than they have parameters."
+)  # 14 content words: 20 approximately chinchilla data laws models optimal parameters performance scaling
+#   showed times tokens trained
+
+
+def test_evidence_overlap_counts_content_words_of_one_sentence() -> None:
+    assert len(m.content_words(CHINCHILLA)) == 14
+    assert m.content_words("The **Chinchilla** laws, [see](x.md)!") == {"chinchilla", "laws", "see"}  # markup gone
+    ten = "Chinchilla scaling laws: optimal performance means training models on approximately 20 times more data."
+    # has chinchilla scaling laws optimal performance models approximately 20 times data = 10 of 14 -> 0.714
+    assert m.overlap(CHINCHILLA, ten) == pytest.approx(10 / 14)
+    assert not m.evidence_found([CHINCHILLA], [ten])
+    near = ten + " Tokens, parameters, trained."  # + tokens parameters trained = 13 of 14 -> 0.929
+    assert m.overlap(CHINCHILLA, near) == pytest.approx(13 / 14) and m.evidence_found([CHINCHILLA], [near])
+    eleven_of_14 = "Chinchilla scaling laws showed optimal performance when models trained on 20 times more data."
+    assert m.overlap(CHINCHILLA, eleven_of_14) == pytest.approx(11 / 14)  # 0.786: just under 0.8
+    assert not m.evidence_found([CHINCHILLA], [eleven_of_14])
+    assert m.evidence_found([CHINCHILLA], [eleven_of_14 + " Approximately."])  # 12/14 = 0.857
+    assert m.evidence_found(["", "the of and"], ["anything"]) is False  # nothing to find
+    assert m.split_sentences("It said **hi**. Then e.g. it went. 2020 was a year! yes") == [
+        "It said hi.",
+        "Then e.g. it went.",
+        "2020 was a year! yes",
+    ]
+
+
+def test_evidence_in_answer_needs_one_answer_sentence_to_carry_it() -> None:
+    def said(*texts: str) -> list[dict[str, Any]]:
+        return [{"text": text, "citations": [1], "supported": True, "score": 1} for text in texts]
+
+    quoted = _answer(sentences=said("Other.", f"**{CHINCHILLA}**"))
+    assert m.evidence_in_answer(quoted, ["Unrelated sentence about dogs.", CHINCHILLA]) == 1.0
+    halves = CHINCHILLA.split(", ")  # the words are all there, but in two sentences: not carried
+    split = _answer(sentences=said(halves[0] + ".", halves[1]))
+    assert m.evidence_in_answer(split, [CHINCHILLA]) == 0.0
+    declined = _answer(covered=False, sentences=[], citations=[], text=CHINCHILLA)
+    assert m.evidence_in_answer(declined, [CHINCHILLA]) == 0.0
+
+
+def test_evidence_retrieved_looks_at_each_sentence_of_each_passage() -> None:
+    passage = f"Scaling laws matter. {CHINCHILLA} This meant many models were undertrained."
+    assert m.evidence_retrieved(["Nothing here.", passage], [CHINCHILLA]) == 1.0
+    scattered = (
+        "Chinchilla scaling laws showed optimal performance. Models trained on approximately 20 times more data. "
+        "Tokens and parameters."
+    )  # every content word is in the passage, no sentence has 80% of them
+    assert m.evidence_retrieved([scattered], [CHINCHILLA]) == 0.0
+    assert m.evidence_retrieved([], [CHINCHILLA]) == 0.0
+
+
+def test_split_is_a_function_of_the_id_and_the_stored_split_must_agree(tmp_path: Path) -> None:
+    from alignment_qa.eval.questions import split_of
+
+    assert split_of("dev-077") == "tune"  # the development questions join tune
+    # sha256("q-1") starts with 0x8a (even): tune; sha256("q-2") starts with 0x55 (odd): test
+    assert (split_of("q-1"), split_of("q-2")) == ("tune", "test")
+    path = tmp_path / "q.jsonl"
+    lines = [
+        json.dumps({"id": "q-1", "question": "A?", "split": "tune", "evidence": ["Plain."], "gold_pages": ["a.md"]}),
+        json.dumps({"id": "q-2", "question": "B?", "split": "tune"}),
+        json.dumps({"id": "q-3", "question": "C?", "history": ["Earlier?"]}),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    loaded = load_questions(path)
+    assert [q.id for q in loaded.questions] == ["q-1", "q-3"]
+    assert loaded.problems[0][0] == 2 and "split_of('q-2') is 'test'" in loaded.problems[0][1]
+    first, third = loaded.questions
+    assert first.evidence[0].page == "a.md" and first.evidence[0].text == "Plain."  # a plain string: first gold page
+    assert third.split is None and third.split_name == split_of("q-3") and third.history == ["Earlier?"]
+
+
+def test_the_question_set_stores_the_split_of_split_of() -> None:
+    from alignment_qa.eval.questions import split_of
+
+    questions = load_questions(REPO_QUESTIONS)
+    assert questions.problems == [] and len(questions.questions) >= 330
+    assert all(q.split == split_of(q.id) for q in questions.questions)
+    new = [q for q in questions.questions if not q.id.startswith("dev-")]
+    test_share = sum(q.split == "test" for q in new) / len(new)
+    assert 0.4 <= test_share <= 0.6 and all(q.split == "tune" for q in questions.questions if q.id.startswith("dev-"))
+
+
+def _checker() -> Any:
+    """scripts/check_questions.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_questions", REPO / "scripts" / "check_questions.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_question_set_checks_out_against_the_corpus() -> None:
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip("../shared/corpus is not here")
+    module = _checker()
+    failures, summary = module.check(REPO_QUESTIONS, SHARED_CORPUS)
+    assert failures == []
+    assert summary["new (not dev)"] >= 250 and summary["unanswerable"] >= 50 and summary["near misses"] >= 40
+    assert summary["comparison or multi-page"] >= 30 and summary["follow-ups with history"] >= 10
+    assert summary["pages without a question"] == []
+
+
+def test_the_checker_catches_a_wrong_evidence_sentence_and_a_present_absent_term(tmp_path: Path) -> None:
+    module = _checker()
+    corpus = tmp_path / "corpus"
+    (corpus / "a").mkdir(parents=True)
+    (corpus / "a" / "p.md").write_text("# P\n\nThe **bitter** lesson\nis about [compute](x.md). Aimed high.\n")
+    rows = [
+        {"id": "q-1", "question": "?", "gold_pages": ["a/p.md"], "evidence": ["The bitter lesson is about compute."],
+         "key_facts": ["k"], "kind": "definition"},
+        {"id": "q-3", "question": "?", "gold_pages": ["a/p.md"], "evidence": ["The sweet lesson."], "key_facts": ["k"],
+         "kind": "definition"},
+        {"id": "q-4", "question": "?", "answerable": False, "absent": ["aime", "compute"], "kind": "near_miss"},
+        {"id": "q-5", "question": "?", "gold_pages": ["a/missing.md"], "key_facts": ["k"], "kind": "x"},
+    ]  # fmt: skip
+    from alignment_qa.eval.questions import split_of
+
+    for row in rows:
+        row["split"] = split_of(row["id"])
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    failures, _ = module.check(path, corpus)
+    assert not any(f.startswith("q-1") for f in failures)  # markup and line breaks ignored
+    assert any(f.startswith("q-3: evidence not found") for f in failures)
+    assert [f for f in failures if f.startswith("q-4")] == ["q-4: the 'absent' term 'compute' occurs in the corpus"]
+    assert {"q-5: gold page a/missing.md is not in the corpus", "q-5: answerable without evidence"} <= set(failures)
+
+
+def test_breakdown_by_kind_and_split() -> None:
+    from alignment_qa.eval.questions import EvalQuestion
+    from alignment_qa.eval.runner import QuestionResult
+    from alignment_qa.eval.summary import breakdown
+
+    def result(qid: str, kind: str, error: str | None = None, **values: float) -> QuestionResult:
+        return QuestionResult(EvalQuestion(id=qid, question="q", kind=kind), error=error, metrics=values)
+
+    results = [
+        result("a", "factoid", **{"hit@5": 1.0, "evidence_in_answer": 1.0, "false_abstention": 0.0}),
+        result("b", "factoid", **{"hit@5": 0.0, "evidence_in_answer": 0.0, "false_abstention": 1.0}),
+        result("c", "factoid", **{"hit@5": 1.0, "false_abstention": 0.0}),  # no evidence: not counted there
+        result("d", "near_miss", abstention=1.0),
+        result("e", "near_miss", error="boom", abstention=0.0),  # errors are left out
+        result("f", "", abstention=0.0),
+    ]
+    table = breakdown(results, lambda r: r.question.kind)
+    assert list(table) == ["?", "factoid", "near_miss"]
+    factoid = table["factoid"]
+    assert factoid["questions"] == 3 and factoid["hit@5"] == {"mean": 0.6667, "n": 3}
+    assert factoid["evidence_in_answer"] == {"mean": 0.5, "n": 2}
+    assert factoid["false_abstention_rate"] == {"mean": 0.3333, "n": 3} and "abstention_accuracy" not in factoid
+    assert table["near_miss"] == {"questions": 1, "abstention_accuracy": {"mean": 1.0, "n": 1}}

@@ -85,11 +85,11 @@ def test_a_run_writes_results_summary_and_report(first_run: tuple[Path, subproce
     interval = summary["intervals"]["hit@5"]
     assert interval["low"] <= summary["metrics"]["hit@5"] <= interval["high"] and interval["n"] == 13
     judge = summary["judge"]
-    assert judge["name"].startswith("support similarity") and judge["threshold"] == 0.55
+    assert judge["name"].startswith("structured support") and judge["threshold"] == 0.55
     assert judge["calibration"]["pairs"] >= 100 and len(judge["calibration"]["ci95"]) == 2
     assert summary["corpus"]["pages"] == 7 and len(summary["corpus"]["fingerprint"]) == 16
     assert summary["code_version"] and summary["settings"]["retrieval"]["top_k"] == 5
-    assert "Judge: support similarity" in run.stdout and "hit@5" in run.stdout
+    assert "Judge: structured support" in run.stdout and "hit@5" in run.stdout
 
     rows = [json.loads(line) for line in (work / "run1" / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 16
@@ -160,3 +160,46 @@ def test_a_question_that_fails_is_kept_with_its_error(sample_index: BuiltIndex, 
     results = run_questions(assistant, questions, ExplodingJudge())
     assert [result.error for result in results] == ["RuntimeError: judge exploded"] * 2
     assert all(result.answer is not None and result.metrics == {} for result in results)  # the answer is kept
+
+
+def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(tmp_path: Path) -> None:
+    goodhart = "It was first stated by the economist Charles Goodhart in 1975 about monetary policy"
+    second = "Second, people compare pairs of answers and a reward model learns to predict which answer they prefer."
+    rows = [
+        {"id": "e2e-2", "question": "who came up with goodharts law and when", "gold_pages": ["wiki/goodharts-law.md"],
+         "evidence": [{"page": "wiki/goodharts-law.md", "text": goodhart}], "key_facts": ["Charles Goodhart, 1975"],
+         "kind": "factoid", "split": "test"},
+        {"id": "e2e-3", "question": "and what happens in the second one?", "gold_pages": ["textbook/rlhf.md"],
+         "history": ["What are the three steps of the usual RLHF recipe?"], "evidence": [second],
+         "key_facts": ["People compare pairs of answers; a reward model learns their preference"], "kind": "follow_up"},
+        {"id": "e2e-5", "question": "What did the 2017 Asilomar AI Principles say?", "answerable": False,
+         "kind": "near_miss"},
+        {"id": "e2e-1", "question": "What is reward hacking?", "gold_pages": ["wiki/reward-hacking.md"],
+         "kind": "definition"},  # tune: not run
+    ]  # fmt: skip
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = _eval(tmp_path, str(questions), "--corpus", str(SAMPLE_CORPUS), "--out", str(out), "--split", "test")
+    assert run.returncode == 0, run.stderr
+    summary = _summary(out)
+    assert summary["split"] == "test" and summary["counts"]["questions"] == 3
+    metrics = summary["metrics"]
+    assert metrics["evidence_retrieved"] is not None and metrics["evidence_in_answer"] is not None
+    assert summary["intervals"]["evidence_retrieved"]["n"] == 2  # the two answerable questions with evidence
+    assert set(summary["by_kind"]) == {"factoid", "follow_up", "near_miss"} and list(summary["by_split"]) == ["test"]
+    assert (
+        summary["by_kind"]["near_miss"]["questions"] == 1
+        and "evidence_in_answer" not in summary["by_kind"]["near_miss"]
+    )
+    results = {row["id"]: row for row in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    follow_up = results["e2e-3"]
+    assert follow_up["history"] == rows[1]["history"] and follow_up["split"] == "test"
+    assert follow_up["answer"]["standalone_question"] != rows[1]["question"]  # the history reached the assistant
+    assert {"evidence_in_answer", "evidence_retrieved"} <= set(follow_up["metrics"])
+    assert "By question kind" in run.stdout and "By split" in run.stdout and "evidence_in_answer" in run.stdout
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h2>By question kind</h2>" in report and "evidence retrieved" in report
+
+    bad = _eval(tmp_path, str(questions), "--split", "dev")
+    assert bad.returncode == 2 and "--split must be one of tune, test" in bad.stderr and "Traceback" not in bad.stderr

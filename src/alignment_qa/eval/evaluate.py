@@ -1,10 +1,10 @@
 """One evaluation run, end to end: questions, index, judge calibration, answers, summary, files.
 
 ``evaluate`` is what ``alignment-qa eval`` calls: it reads the question file (skipping malformed
-lines with their reasons), optionally indexes ``--corpus`` in a collection of its own, opens the
-same ``Assistant`` the UI uses, calibrates its judge on the shipped pairs, runs every question,
-and writes ``results.jsonl``, ``summary.json`` and ``report.html``. Thresholds and printing are
-left to the command line.
+lines with their reasons), keeps one split when asked (``tune`` or ``test``), optionally indexes
+``--corpus`` in a collection of its own, opens the same ``Assistant`` the UI uses, calibrates its
+judge on the shipped pairs, runs every question, and writes ``results.jsonl``, ``summary.json``
+and ``report.html``. Thresholds and printing are left to the command line.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 from alignment_qa.engine.answer import Mode
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.support import judge_settings
-from alignment_qa.errors import InputPathError
-from alignment_qa.eval.calibration import calibrate, load_calibration
-from alignment_qa.eval.questions import load_questions
+from alignment_qa.errors import ConfigError, InputPathError
+from alignment_qa.eval.calibration import calibrate, load_held_out
+from alignment_qa.eval.questions import SPLITS, load_questions
 from alignment_qa.eval.report import write_report
 from alignment_qa.eval.runner import QuestionResult, corpus_fingerprint, prepare_index, run_questions
 from alignment_qa.eval.summary import RunInfo, build_summary, comparability, compare
@@ -61,11 +61,18 @@ def evaluate(
     mode: Mode | None = None,
     baseline: dict[str, Any] | None = None,
     progress: ProgressReporter | None = None,
+    split: str | None = None,
 ) -> EvalRun:
-    """Run the evaluation and write its files into ``out``."""
+    """Run the evaluation (of the ``split`` questions only, when given) and write its files into ``out``."""
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"--split must be one of {', '.join(SPLITS)}; got '{split}'")
     question_file = load_questions(questions_path)
     if not question_file.questions:
         raise InputPathError(f"no valid question in {questions_path}")
+    if split is not None:
+        question_file.questions = [q for q in question_file.questions if q.split_name == split]
+        if not question_file.questions:
+            raise InputPathError(f"no question of the '{split}' split in {questions_path}")
     if corpus is not None:
         if not corpus.is_dir():
             raise InputPathError(f"corpus folder not found: {corpus}")
@@ -74,7 +81,7 @@ def evaluate(
     states = assistant.store.page_states(assistant.collection)  # one read of every chunk's metadata
     gold = {page for question in question_file.questions for page in question.gold_pages}
     unknown_gold = sorted(gold - set(states))  # a typo or a page missing from the index: it would score 0 silently
-    pairs = load_calibration()
+    pairs = load_held_out()  # pairs the default judge was not fitted on
     samples, seed = settings.eval.bootstrap_samples, settings.eval.seed
     threshold = settings.answer.support_threshold
     calibration = calibrate(assistant.judge, threshold, pairs, samples, seed)
@@ -102,6 +109,7 @@ def evaluate(
         samples=samples,
         seed=seed,
         unknown_gold_pages=unknown_gold,
+        split=split,
     )
     summary = build_summary(results, info)
     comparison = None

@@ -21,20 +21,38 @@ Formulas (``rank`` is 1-based; ``G`` the set of gold pages; ``P_k`` the first ``
 - outside-citation rate = (citations pointing at no retrieved passage) / (all citations written),
   counted per sentence
 - key-fact recall = (key facts the answer's text supports) / key facts
+- evidence in answer = 1 if some gold evidence sentence E is covered by one answer sentence S, else 0:
+  covered = |content(E) ∩ content(S)| / |content(E)| >= 0.8, where content() is the set of
+  lowercased word tokens of the normalized text (markup stripped) minus English stop words. Word
+  overlap, not the support judge. A declined answer scores 0.
+- evidence retrieved = the same test against every sentence of every retrieved passage
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from alignment_qa.engine.answer import Answer, Citation, RetrievedPassage
 from alignment_qa.engine.support import SupportJudge
+from alignment_qa.eval.questions import normalize_text
 
 MAX_CITATIONS = 3  # per sentence, as in ALCE
+EVIDENCE_OVERLAP = 0.8  # share of an evidence sentence's content words one sentence must contain
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having he
+    her here hers him his how i if in into is it its itself just may me might more most must my no nor not now of
+    off on once only or other our ours out over own same she should so some such than that the their theirs them
+    then there these they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your""".split()
+)
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]*[A-Z0-9])")
 
 
 # -- retrieval ----------------------------------------------------------------------------
@@ -169,6 +187,47 @@ def key_fact_recall(answer: Answer, facts: Sequence[str], judge: SupportJudge, t
         return [False] * len(facts)
     text = " ".join(sentence.text for sentence in answer.sentences)
     return [score >= threshold for score in judge.support_many([(text, fact) for fact in facts])]
+
+
+# -- evidence sentences ------------------------------------------------------------------
+def content_words(text: str) -> set[str]:
+    """Lowercased word tokens of the normalized ``text``, stop words removed."""
+    return {word for word in _WORD.findall(normalize_text(text).lower()) if word not in STOP_WORDS}
+
+
+def split_sentences(text: str) -> list[str]:
+    """``text`` cut after ., ! or ? followed by space and a capital or digit (good enough for overlap)."""
+    return [part for part in _SENTENCE_END.split(normalize_text(text)) if part]
+
+
+def overlap(evidence: str, sentence: str) -> float:
+    """The share of ``evidence``'s content words that ``sentence`` contains (0 when it has none)."""
+    wanted = content_words(evidence)
+    return len(wanted & content_words(sentence)) / len(wanted) if wanted else 0.0
+
+
+def evidence_found(evidence: Sequence[str], sentences: Iterable[str], threshold: float = EVIDENCE_OVERLAP) -> bool:
+    """Whether one of ``sentences`` covers at least ``threshold`` of some evidence sentence's content words."""
+    wanted = [words for words in (content_words(text) for text in evidence) if words]
+    if not wanted:
+        return False
+    for sentence in sentences:
+        have = content_words(sentence)
+        if any(len(words & have) >= threshold * len(words) for words in wanted):
+            return True
+    return False
+
+
+def evidence_in_answer(answer: Answer, evidence: Sequence[str]) -> float:
+    """1.0 when an answer sentence carries a gold evidence sentence (a declined answer: 0.0)."""
+    if not answer.covered or not answer.sentences:
+        return 0.0
+    return float(evidence_found(evidence, (sentence.text for sentence in answer.sentences)))
+
+
+def evidence_retrieved(passages: Sequence[str], evidence: Sequence[str]) -> float:
+    """1.0 when a sentence of one of the retrieved ``passages`` carries a gold evidence sentence."""
+    return float(evidence_found(evidence, (sentence for text in passages for sentence in split_sentences(text))))
 
 
 # -- aggregation --------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """Write an evaluation's files: ``results.jsonl``, ``summary.json`` and ``report.html``.
 
 The HTML page is self-contained (inline CSS and SVG, nothing fetched): the headline table with
-intervals and the baseline's differences, the judge and its calibration, charts (hit@k, support
-scores, latency), the worst questions with their answers and sources, and every metric's formula.
-All question, answer and corpus text is escaped. Computing the numbers is left to ``summary``.
+intervals and the baseline's differences, the main metrics per question kind and per split, the
+judge and its calibration, charts (hit@k, support scores, latency), the worst questions with
+their answers and sources, and every metric's formula. All question, answer and corpus text is
+escaped. Computing the numbers is left to ``summary``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ HEADLINE = [
     "no_citation_rate",
     "outside_citation_rate",
     "key_fact_recall",
+    "evidence_in_answer",
+    "evidence_retrieved",
     "abstention_accuracy",
     "false_abstention_rate",
     "answer_chars_mean",
@@ -67,7 +70,7 @@ def quality(result: QuestionResult) -> float:
     """How well one question went (lower is worse): the mean of its scores in [0, 1], continuous ones
     (MRR, nDCG@5, the cited passages' mean support) included so that ties are rare."""
     values = result.metrics
-    keys = ("mrr", "ndcg@5", "citation_recall", "faithfulness", "key_fact_recall")
+    keys = ("mrr", "ndcg@5", "citation_recall", "faithfulness", "key_fact_recall", "evidence_in_answer")
     parts = [values[key] for key in keys if key in values]
     if result.check and result.check.sentences:
         cited = [s.joint_score or 0.0 for s in result.check.sentences]
@@ -115,6 +118,30 @@ def _headline(summary: dict[str, Any], comparison: list[dict[str, Any]] | None) 
     return "<table>" + "".join(rows) + "</table>"
 
 
+BREAKDOWN_COLUMNS = [
+    ("hit@5", "hit@5"),
+    ("mrr", "MRR"),
+    ("evidence_in_answer", "evidence in answer"),
+    ("evidence_retrieved", "evidence retrieved"),
+    ("key_fact_recall", "key-fact recall"),
+    ("abstention_accuracy", "declined (unanswerable)"),
+    ("false_abstention_rate", "declined (answerable)"),
+]
+
+
+def _breakdown(groups: dict[str, Any], label: str) -> str:
+    """A table with one row per group: its question count and each metric's mean (n)."""
+    head = f"<tr><th>{_esc(label)}</th><th>Questions</th>" + "".join(f"<th>{h}</th>" for _, h in BREAKDOWN_COLUMNS)
+    rows = [head + "</tr>"]
+    for name, row in groups.items():
+        cells = f"<td>{_esc(name)}</td><td class=num>{row['questions']}</td>"
+        for metric, _ in BREAKDOWN_COLUMNS:
+            value = row.get(metric)
+            cells += f"<td class=num>{value['mean']:.2f} ({value['n']})</td>" if value else "<td class=num>–</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
 def _judge(summary: dict[str, Any]) -> str:
     judge = summary["judge"]
     calibration = judge["calibration"]
@@ -127,7 +154,7 @@ def _judge(summary: dict[str, Any]) -> str:
     )
     return (
         f"<p>Every support decision is made by <b>{_esc(judge['name'])}</b> ({_esc(settings)}).</p>"
-        f"<p>On the {calibration['pairs']} hand-labelled calibration pairs shipped with the package its balanced "
+        f"<p>On the {calibration['pairs']} held-out hand-labelled pairs shipped with the package its balanced "
         f"accuracy is <b>{calibration['balanced_accuracy']:.3f}</b> (95% interval {low:.3f} – {high:.3f}): read "
         "every citation and faithfulness figure with that error rate in mind.</p>"
         f"<table><tr><th>Kind of sentence</th><th>Agreed with the label</th><th>Accuracy</th></tr>{kinds}</table>"
@@ -188,10 +215,16 @@ def _question(result: QuestionResult) -> str:
     gold = set(question.gold_pages)
     parts = [f"<h3>{_esc(question.id)}: {_esc(question.question)}</h3>"]
     facts = f"; key facts: {_esc(' | '.join(question.key_facts))}" if question.key_facts else ""
+    kind = f"{_esc(question.kind)}, " if question.kind else ""
     parts.append(
-        f"<p class=note>{'answerable' if question.answerable else 'not answerable'}; gold pages: "
+        f"<p class=note>{kind}{'answerable' if question.answerable else 'not answerable'}; gold pages: "
         f"{_esc(', '.join(question.gold_pages) or 'none')}{facts}; quality {quality(result):.2f}</p>"
     )
+    if question.history:
+        parts.append(f"<p class=note>Earlier turns: {_esc(' | '.join(question.history))}</p>")
+    if question.evidence:
+        items = "".join(f"<li>{_esc(item.text)} (<code>{_esc(item.page)}</code>)</li>" for item in question.evidence)
+        parts.append(f"<p class=note>Evidence sentences:</p><ul class=note>{items}</ul>")
     if result.error:
         parts.append(f"<p><b>Error:</b> {_esc(result.error)}</p>")
         return "<div class=question>" + "".join(parts) + "</div>"
@@ -204,11 +237,14 @@ def _question(result: QuestionResult) -> str:
     assert answer is not None
     if result.check and result.check.sentences:
         sentences = []
-        for check in result.check.sentences:
+        reasons = [sentence.reason for sentence in answer.sentences]  # the judge's reason, sentence by sentence
+        for index, check in enumerate(result.check.sentences):
             marks = "".join(f"[{n}]" for n in check.citations)
             css = "" if check.cited_supported else " class=unsupported"
             score = "–" if check.joint_score is None else f"{check.joint_score:.2f}"
-            sentences.append(f"<span{css} title='cited support {score}'>{_esc(check.text)} {marks}</span>")
+            why = reasons[index] if index < len(reasons) and not check.cited_supported else ""
+            note = f" <span class=note>(unsupported: {_esc(why)})</span>" if why else ""
+            sentences.append(f"<span{css} title='cited support {score}'>{_esc(check.text)} {marks}</span>{note}")
         parts.append("<p><b>Answer:</b> " + " ".join(sentences) + "</p>")
     else:
         parts.append(f"<p><b>Answer:</b> {_esc(answer.text)}</p>")
@@ -272,6 +308,11 @@ def render_html(
         missing = ", ".join(counts["unknown_gold_pages"])
         sections.append(f"<p><b>Gold pages not in the index</b> (they can never be found): {_esc(missing)}</p>")
     sections += [
+        *(
+            f"<h2>{title}</h2>" + _breakdown(summary[key], label)
+            for key, title, label in (("by_kind", "By question kind", "Kind"), ("by_split", "By split", "Split"))
+            if summary.get(key)
+        ),
         "<h2>The judge</h2>",
         _judge(summary),
         "<h2>Charts</h2>",

@@ -1,8 +1,10 @@
 """Run evaluation questions through the real ``Assistant`` and score each one.
 
-For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed), the page
-ranking (the pages the answer retrieved, in order, then those of a deeper search up to 10), and
-the verdicts of ``metrics`` on that answer. A question
+For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed; a follow-up
+is asked with its ``history`` as earlier user turns), the page ranking (the pages the answer
+retrieved, in order, then those of a deeper search up to 10), and the verdicts of ``metrics`` on
+that answer, including whether its gold evidence sentences are in the answer and among the
+retrieved passages' texts. A question
 the assistant refuses (too long, say) is kept as a row with its error and left out of the means.
 ``prepare_index`` builds or refreshes an index of ``--corpus`` in a collection of its own, so an
 evaluation never mixes with the pages a user indexed. Aggregating and writing are left to ``summary``
@@ -57,7 +59,11 @@ class QuestionResult:
             "id": question.id,
             "question": question.question,
             "answerable": question.answerable,
+            "kind": question.kind,
+            "split": question.split_name,
+            "history": question.history,
             "gold_pages": question.gold_pages,
+            "evidence": [item.text for item in question.evidence],
             "key_facts": question.key_facts,
             "error": self.error,
             "latency_ms": round(self.latency_ms, 2),
@@ -129,6 +135,10 @@ def score_question(result: QuestionResult, judge: SupportJudge, threshold: float
     if question.answerable and question.key_facts:
         result.key_facts_supported = m.key_fact_recall(answer, question.key_facts, judge, threshold)
         values["key_fact_recall"] = sum(result.key_facts_supported) / len(question.key_facts)
+    if question.answerable and question.evidence:
+        evidence = [item.text for item in question.evidence]
+        values["evidence_in_answer"] = m.evidence_in_answer(answer, evidence)
+        values["evidence_retrieved"] = m.evidence_retrieved([p.text for p in answer.retrieved if p.text], evidence)
     declined = not answer.covered
     if question.answerable:
         values["false_abstention"] = float(declined)
@@ -153,11 +163,13 @@ def run_questions(
         result = QuestionResult(question)
         try:
             started = time.perf_counter()
-            result.answer = assistant.ask(question.question, mode=mode)
+            history = [{"role": "user", "content": turn} for turn in question.history]
+            result.answer = assistant.ask(question.question, history=history or None, mode=mode)
             result.latency_ms = (time.perf_counter() - started) * 1000
             # the pages the answer saw, in its order, then the next pages of a deeper search
             seen = m.page_ranking(result.answer.retrieved)
-            deeper = m.page_ranking(assistant.search(question.question, RANKING_PASSAGES))
+            query = result.answer.standalone_question or question.question  # a follow-up, rewritten
+            deeper = m.page_ranking(assistant.search(query, RANKING_PASSAGES))
             result.ranked_pages = (seen + [page for page in deeper if page not in seen])[: max(K_VALUES)]
             score_question(result, judge, threshold)
         except AlignmentQAError as exc:  # refused (too long...), or the judge failed: reported, not averaged

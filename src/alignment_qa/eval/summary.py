@@ -1,11 +1,13 @@
 """From per-question results to ``summary.json``: means with bootstrap intervals, the judge and its
-calibration, thresholds, corpus fingerprint, settings, code version; baseline differences and
-``--fail-under`` / ``--fail-over`` checks. Writing the files is left to ``report``.
+calibration, thresholds, corpus fingerprint, settings, code version; the main metrics broken down
+by question kind and by split; baseline differences and ``--fail-under`` / ``--fail-over`` checks.
+Writing the files is left to ``report``.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,8 @@ AVERAGED = {
     "no_citation_rate": "no_citation_rate",
     "outside_citation_rate": "outside_citation_rate",
     "key_fact_recall": "key_fact_recall",
+    "evidence_in_answer": "evidence_in_answer",
+    "evidence_retrieved": "evidence_retrieved",
     "abstention": "abstention_accuracy",
     "false_abstention": "false_abstention_rate",
     "answer_chars": "answer_chars_mean",
@@ -39,6 +43,16 @@ LOWER_IS_BETTER = {
 }
 NEUTRAL = {"answer_chars_mean", "answer_sentences_mean"}  # neither better nor worse by itself
 METRICS = [*AVERAGED.values(), "latency_p50_ms", "latency_p95_ms", "judge_balanced_accuracy"]
+# per-question keys shown per kind and per split, under their summary names
+BREAKDOWN = [
+    "hit@5",
+    "mrr",
+    "evidence_in_answer",
+    "evidence_retrieved",
+    "key_fact_recall",
+    "abstention",
+    "false_abstention",
+]
 
 DEFINITIONS = {
     "hit@k": "1 if any gold page is among the first k ranked pages, else 0; mean over answerable questions. "
@@ -58,6 +72,10 @@ DEFINITIONS = {
     "no_citation_rate": "sentences without a citation / sentences",
     "outside_citation_rate": "citation numbers pointing at no retrieved passage / citation numbers written",
     "key_fact_recall": "key facts supported by the answer's text / key facts (answerable questions with key facts)",
+    "evidence_in_answer": "1 if one answer sentence contains >= 80% of the content words (lowercased, stop words "
+    "removed, markup stripped) of some gold evidence sentence, else 0 (a decline: 0); word overlap, not the "
+    "judge; answerable questions with evidence",
+    "evidence_retrieved": "the same test against each sentence of each retrieved passage's text",
     "abstention_accuracy": "share of unanswerable questions the assistant declined ('not covered')",
     "false_abstention_rate": "share of answerable questions the assistant declined",
     "answer_chars_mean": "mean characters of the answers given (declines excluded)",
@@ -65,7 +83,7 @@ DEFINITIONS = {
     "latency_p50_ms": "median seconds x 1000 of Assistant.ask per question",
     "latency_p95_ms": "95th percentile of the same",
     "judge_balanced_accuracy": "(true-positive rate + true-negative rate) / 2 of the judge on the shipped "
-    "hand-labelled calibration pairs at the support threshold",
+    "held-out hand-labelled pairs (support-pairs.jsonl, split held-out) at the support threshold",
 }
 
 
@@ -104,6 +122,25 @@ def aggregate(results: list[QuestionResult], samples: int, seed: int) -> tuple[d
     return metrics, intervals
 
 
+def breakdown(results: list[QuestionResult], group: Callable[[QuestionResult], str]) -> dict[str, Any]:
+    """Per group (e.g. question kind): its question count and, per ``BREAKDOWN`` metric measured in
+    it, the mean and the number of questions measuring it."""
+    groups: dict[str, list[QuestionResult]] = {}
+    for result in results:
+        if result.error is None:
+            groups.setdefault(group(result) or "?", []).append(result)
+    table: dict[str, Any] = {}
+    for name in sorted(groups):
+        members = groups[name]
+        row: dict[str, Any] = {"questions": len(members)}
+        for key in BREAKDOWN:
+            values = [result.metrics[key] for result in members if key in result.metrics]
+            if values:
+                row[AVERAGED[key]] = {"mean": round(sum(values) / len(values), 4), "n": len(values)}
+        table[name] = row
+    return table
+
+
 def _interval(estimate: Estimate) -> dict[str, Any]:
     return {"low": round(estimate.low, 4), "high": round(estimate.high, 4), "n": estimate.n}
 
@@ -139,6 +176,7 @@ def comparability(summary: dict[str, Any], baseline: dict[str, Any]) -> list[str
         ("judge", ("judge", "name")),
         ("support threshold", ("judge", "threshold")),
         ("answer mode", ("mode",)),
+        ("split", ("split",)),
     ]
     notes = []
     for label, path in checks:
@@ -185,6 +223,7 @@ class RunInfo:
     samples: int
     seed: int
     unknown_gold_pages: list[str]
+    split: str | None = None  # the split run (``--split``), None for all questions
 
 
 def build_summary(results: list[QuestionResult], info: RunInfo) -> dict[str, Any]:
@@ -215,6 +254,9 @@ def build_summary(results: list[QuestionResult], info: RunInfo) -> dict[str, Any
             "unknown_term_margin": settings["answer"]["unknown_term_margin"],
             "max_citations_per_sentence": 3,
         },
+        "by_kind": breakdown(results, lambda result: result.question.kind),
+        "by_split": breakdown(results, lambda result: result.question.split_name),
+        "split": info.split,
         "mode": info.mode,
         "questions_file": {"path": info.questions_file, "sha256": info.questions_sha256},
         "corpus": info.corpus,
