@@ -61,13 +61,14 @@ def test_json_contract_keeps_its_keys(assistant: Assistant) -> None:
     assert {"text", "citations", "supported", "score"} <= set(data["sentences"][0])
     assert {"page_id", "section", "score", "rank"} <= set(data["retrieved"][0])
     assert data["citations"][0]["page_id"] == "wiki/goodharts-law.md"
-    assert data["judge"].startswith("support similarity")  # named honestly: not entailment
+    assert data["judge"].startswith("structured support")  # named for what it checks, not "entailment"
 
 
 def test_uncovered_question_says_so_and_lists_nearest_pages(assistant: Assistant) -> None:
     answer = assistant.ask("How long should sourdough bread rise before baking?")
     assert not answer.covered
-    assert answer.text.startswith(NOT_COVERED)
+    assert answer.text.startswith(NOT_COVERED[:-1])
+    assert "no indexed page mentions sourdough" in answer.text  # says what is missing, by name
     assert answer.citations == [] and answer.sentences == []
     assert answer.retrieved and answer.retrieved[0].title in answer.text
 
@@ -167,3 +168,13 @@ def test_another_process_ingest_is_picked_up(tmp_path: Path, settings: Settings,
     ingest([corpus], settings, embedder, ChunkStore(settings.store))  # as another process would
     assistant.refresh_if_stale(force=True)
     assert [p.page_id for p in assistant.search("zorblax audit", 1)] == ["b.md"]
+
+
+def test_a_follow_up_does_not_repeat_the_previous_quotes(assistant: Assistant) -> None:
+    first = assistant.ask("What is reward hacking?")
+    history = [{"role": "user", "content": "What is reward hacking?"}, {"role": "assistant", "content": first.text}]
+    again = assistant.ask("and why does it happen?", history=history)
+    assert again.covered and again.sentences
+    assert not {s.text for s in again.sentences} & {s.text for s in first.sentences}
+    alone = assistant.ask("What is reward hacking? and why does it happen?")  # the same without history
+    assert {s.text for s in alone.sentences} & {s.text for s in first.sentences}  # so the history made the change

@@ -45,3 +45,20 @@ def test_hit_at_5_and_abstention(dev_assistant: Assistant) -> None:
     assert len(wrong_abstentions) <= 0.05 * len(answerable), wrong_abstentions
     unanswerable = len(questions) - len(answerable)
     assert len(wrong_answers) <= unanswerable // 3, wrong_answers
+
+
+def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assistant) -> None:
+    authors = dev_assistant.ask("Who wrote Risks from Learned Optimization?")
+    assert authors.covered and "Garrabrant" in authors.sentences[0].text, authors.text  # the authors lead
+    asilomar = dev_assistant.ask("What did the 2017 Asilomar AI Principles say about an AI arms race?")
+    assert not asilomar.covered and "no indexed page mentions the Asilomar AI Principles" in asilomar.text
+    budget = dev_assistant.ask("What is the annual budget of the UK AI Safety Institute?")
+    assert not budget.covered and "budget" in budget.text.split("The nearest pages")[0]
+    for answer in (authors, dev_assistant.ask("Which AI Safety Institutes have been announced?")):
+        assert not any(s.text.startswith(("Figure", "Footnote", "Human Compatible")) for s in answer.sentences)
+
+
+def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant: Assistant) -> None:
+    answer = dev_assistant.ask("What is the difference between outer alignment and Asilomar alignment?")
+    assert answer.covered and answer.sentences
+    assert "No indexed page mentions Asilomar" in answer.notice and "outer alignment" in answer.notice

@@ -91,3 +91,80 @@ def test_diversity_caps_passages_per_page() -> None:
     nodes.append(_node("b.md", "S", 0, 0, "other page", 0.1))
     kept = PageDiversity(per_page=2, top_k=3)._postprocess_nodes(nodes)
     assert [item.node.metadata["page_id"] for item in kept] == ["a.md", "a.md", "b.md"]
+
+
+def test_answer_typing_reads_what_the_question_asks_for() -> None:
+    from alignment_qa.engine.answer_type import asked_type, carries
+
+    assert asked_type("In which year did AlphaGo beat the Go champion?") == "year"
+    assert asked_type("What share of compute goes to safety?") == "percent"
+    assert asked_type("How many parameters does PaLM-E have?") == "number"
+    assert asked_type("Who wrote Risks from Learned Optimization?") == "person"
+    assert asked_type("What was the UK AI Safety Institute's budget?") == "money"
+    assert asked_type("Is RLHF an inner alignment fix?") is None
+    assert carries("AlphaGo won in 2016 against the champion.", "year")
+    assert not carries("AlphaGo won against the champion.", "year")
+    assert carries("Only 2% of papers are about safety.", "percent")
+    assert carries("The institute received £100 million in funding.", "money")
+    assert not carries("The institute received generous funding from the state.", "money")
+    assert carries("The paper by Hubinger et al. introduced the term.", "person")
+    assert not carries("the paper introduced the term mesa-optimizer.", "person")
+
+
+def test_captions_references_and_link_lists_are_not_quoted() -> None:
+    from alignment_qa.engine.evidence import quotable
+
+    assert quotable("RLHF, Constitutional AI, and IRL all aim to specify a better objective.")
+    assert not quotable("Figure 4.12: Announced AI Safety Institutes (Martinet & Variengien, 2024)")
+    assert not quotable("Table 3: Compute thresholds in the EU AI Act and the US executive order.")
+    assert not quotable("Hubinger, E., van Merwijk, C., Mikulik, V. (2019). Risks from learned optimization.")
+    assert not quotable("Footnote 4: Wiener, N. (1960). Some moral and technical consequences of automation.")
+    assert not quotable('"Some Moral and Technical Consequences of Automation and Other Essays."')
+    assert quotable("The terms were introduced in the preprint (arXiv:1906.01820) by Evan Hubinger and others.")
+    assert not quotable("rlhf, constitutional-ai — partial outer-alignment mitigations of the problem.")
+    assert not quotable("specification-gaming — the outer-alignment failure mode in many systems.")
+    assert not quotable("ai-deception-evals, ai-scheming-evals — empirical layer for measuring failures.")
+    assert not quotable("Related pages: reward hacking, specification gaming and Goodhart's law.")
+    assert not quotable("Human Compatible: Artificial Intelligence and the Problem of Control.")
+    assert quotable("Stuart Russell argues in Human Compatible that machines should be uncertain about goals.")
+
+
+def _scored(text: str, passage: int, score: float, vector: list[float]) -> object:
+    import numpy as np
+
+    from alignment_qa.engine.evidence import Scored
+
+    unit = np.asarray(vector, dtype=np.float32)
+    return Scored(passage, text, 0, len(text), 0, score, 0.0, False, score, unit / np.linalg.norm(unit))
+
+
+def test_the_best_sentence_leads_and_weak_ones_are_left_out() -> None:
+    from alignment_qa.engine.evidence import choose
+
+    scored = [
+        _scored("best", 2, 0.9, [1, 0, 0]),
+        _scored("near copy of best", 0, 0.88, [1, 0.01, 0]),
+        _scored("good", 0, 0.8, [0, 1, 0]),
+        _scored("weak", 1, 0.5, [0, 0, 1]),
+    ]
+    chosen = choose(scored, 4, 0.8)  # type: ignore[arg-type]
+    assert [item.text for item in chosen] == ["best", "good"]  # best first, copy skipped, weak dropped
+    again = choose(scored, 4, 0.8, lambda sentence: sentence == "best")  # type: ignore[arg-type]
+    assert next(item.text for item in again) == "near copy of best"
+
+
+def test_unknown_names_are_named_and_typos_are_not() -> None:
+    from alignment_qa.engine.abstain import unknown_names
+    from alignment_qa.index.keyword import KeywordIndex
+
+    analyzer = Analyzer()
+    records = [
+        ("1", "Principles", "AI principles were written by researchers about the difference between goals."),
+        ("2", "Institutes", "The UK AI Safety Institute evaluates frontier models before deployment."),
+    ]
+    index = KeywordIndex.build(records, "r1", analyzer)
+    plain = {"what", "do", "the", "say", "whats", "difference"}.__contains__
+    assert unknown_names("What do the 2017 Asilomar AI Principles say?", index, plain) == ["the Asilomar AI Principles"]
+    assert unknown_names("whats the diffrence between goals", index, plain) == []  # a typo, not a name
+    assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
+    assert unknown_names("What does the UK AI Safety Institute evaluate?", index, plain) == []

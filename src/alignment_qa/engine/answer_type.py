@@ -1,0 +1,87 @@
+"""Question-type answer typing: what kind of token a question asks for, and whether a sentence has one.
+
+"How many …", "what year …", "what share …", "who wrote …" and "how much did … cost" ask for a
+count, a year, a proportion, a person or an amount of money; a sentence that answers them
+carries such a token. ``asked_type`` reads the question with a few patterns and ``carries``
+checks a sentence with regular expressions (a person is a capitalised name or a citation such as
+"Hubinger et al."). Other questions (what is, why, how does) ask for no particular token; this
+module then says nothing. No parsing or named-entity model is used.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+AnswerType = Literal["year", "percent", "money", "number", "person"]
+
+_MONEY_Q = re.compile(
+    r"\b(?:budget|funding|funded|cost|costs|spend|spent|spending|price|salary|revenue|invest(?:ed|ment)?|"
+    r"dollars?|pounds?|euros?)\b",
+    re.I,
+)
+_HOW_MUCH = re.compile(r"\bhow\s+much\b", re.I)
+_YEAR_Q = re.compile(
+    r"\b(?:what|which)\s+year\b|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|^\s*when\b", re.I
+)
+_PERCENT_Q = re.compile(
+    r"\b(?:what|which)\s+(?:share|percent(?:age)?|fraction|proportion|portion)\b|\bhow\s+much\s+of\b|"
+    r"\bwhat\s+%|\bhow\s+many\s+percent\b|\b(?:share|percentage|fraction|proportion)\s+of\b",
+    re.I,
+)
+_NUMBER_Q = re.compile(
+    r"\bhow\s+(?:many|much|large|big|long|fast|often|old|high|small)\b|\bwhat\s+(?:number|size|amount|count)\b",
+    re.I,
+)
+_PERSON_Q = re.compile(
+    r"^\s*(?:and\s+)?who\b|\bwho\s+(?:wrote|coined|introduced|proposed|developed|invented|founded|created|"
+    r"authored|came\s+up|first)\b|\bwhich\s+(?:researchers?|authors?|person|people|scientists?)\b|\bby\s+whom\b",
+    re.I,
+)
+
+_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
+_PERCENT = re.compile(
+    r"\d\s?%|\b\d+(?:\.\d+)?\s*(?:percent|per\s+cent|percentage\s+points?)\b|\b(?:half|third|quarter|majority|"
+    r"minority|fraction)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$£€¥]\s?\d|\b\d[\d,.]*\s*(?:[mbk]n?|million|billion|trillion)?\s*(?:dollars|pounds|euros|usd|gbp|eur)\b", re.I
+)
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|trillion|dozen|dozens|hundreds|thousands|millions|billions)\b",
+    re.I,
+)
+_CITATION = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?(?:\s+et\s+al\.?|,\s+(?:19|20)\d\d)")
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:van|von|de|der|du|da)?\s*[A-Z][a-z]+)+\b")
+
+
+def asked_type(question: str) -> AnswerType | None:
+    """The kind of token the question asks for, or ``None`` for open questions."""
+    if _PERCENT_Q.search(question):
+        return "percent"
+    if _MONEY_Q.search(question) and (_HOW_MUCH.search(question) or re.search(r"\bwhat\b", question, re.I)):
+        return "money"
+    if _YEAR_Q.search(question):
+        return "year"
+    if _PERSON_Q.search(question):
+        return "person"
+    if _NUMBER_Q.search(question):
+        return "number"
+    return None
+
+
+def carries(sentence: str, kind: AnswerType | None) -> bool:
+    """Whether ``sentence`` has a token of ``kind`` (always true for ``None``)."""
+    if kind is None:
+        return True
+    if kind == "year":
+        return bool(_YEAR.search(sentence))
+    if kind == "percent":
+        return bool(_PERCENT.search(sentence))
+    if kind == "money":
+        return bool(_MONEY.search(sentence))
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    return bool(_CITATION.search(sentence) or _NAME.search(sentence[1:]))
