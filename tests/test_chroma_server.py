@@ -3,54 +3,31 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from alignment_qa.app.api import AssistantSlot, create_api
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import StoreUnavailableError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.settings import load_settings
+from chroma_servers import ChromaServer
 from conftest import SAMPLE_CORPUS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from llm_servers import free_port
 
 
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[str]:
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    process = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "server-data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ChromaServer(tmp_path / "server-data").start()
     try:
-        for _ in range(150):  # at most ~30 s
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start within 30 s")
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()
 
 
 def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str, embedder: Embedder) -> None:
@@ -77,6 +54,37 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
 
 
 def test_unreachable_server_is_a_clear_error() -> None:
-    settings = load_settings(None, {"store.chroma_url": f"http://127.0.0.1:{_free_port()}"}).settings
+    settings = load_settings(None, {"store.chroma_url": f"http://127.0.0.1:{free_port()}"}).settings
     with pytest.raises(StoreUnavailableError, match="cannot open the Chroma store"):
         ChunkStore(settings.store).exists()
+
+
+def test_a_restarted_server_is_a_503_while_down_then_answers_resume(tmp_path: Path, embedder: Embedder) -> None:
+    """`chroma run` stopped under a running assistant: a clear error (503 on the API) while it is down,
+    then the same assistant answers again once it is back, without restarting anything."""
+    server = ChromaServer(tmp_path / "server-data").start()
+    try:
+        values = {"store.chroma_url": server.url, "store.data_dir": str(tmp_path / "local"), "answer.mode": "evidence"}
+        settings = load_settings(None, values).settings
+        with ChunkStore(settings.store) as store:
+            ingest([SAMPLE_CORPUS], settings, embedder, store)
+        assistant = Assistant.open(settings, embedder=embedder)
+        api = TestClient(create_api(AssistantSlot(assistant)), base_url="http://127.0.0.1")
+        question = {"question": "What is reward hacking?", "mode": "evidence"}
+        assert assistant.ask(question["question"]).citations
+
+        server.stop()
+        for _ in range(2):  # not only the first call: every call while it is down
+            with pytest.raises(StoreUnavailableError, match=f"127.0.0.1:{server.port}"):
+                assistant.ask(question["question"])
+            response = api.post("/api/ask", json=question)
+            assert response.status_code == 503
+            assert f"127.0.0.1:{server.port}" in response.json()["detail"]
+
+        server.start()
+        answer = assistant.ask(question["question"])
+        assert answer.citations and answer.citations[0].page_id == "wiki/reward-hacking.md"
+        response = api.post("/api/ask", json=question)
+        assert response.status_code == 200 and response.json()["citations"]
+    finally:
+        server.stop()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from alignment_qa.ingest.clean import clean_page, slugify
+import pytest
+
+from alignment_qa.ingest.clean import clean_page, slugify, url_problem
 from conftest import SAMPLE_CORPUS
 
 MKDOCS = """# 6.4 Learning from imitation
@@ -121,3 +123,37 @@ def test_admonition_variants_and_quote() -> None:
 def test_slugify_matches_mkdocs() -> None:
     assert slugify('Stuart Russell and the "King Midas problem"') == "stuart-russell-and-the-king-midas-problem"
     assert slugify("Recent work (2023-2026)") == "recent-work-2023-2026"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://good.example/x) **bold** [free nitro](https://evil.example/steal", "contains a space"),
+        ("https://good.example/x)[y](https://evil.example", "character '['"),
+        ("https://a.example/x\x07y", "character '\\x07'"),
+        ("https://a.example/x)", "parentheses are unbalanced"),
+        ("javascript:alert(1)", "not an http(s) address"),
+        ("https:///nohost", "no host"),
+        ("https://en.wikipedia.org/wiki/Alignment_(disambiguation)", None),
+        ("http://example.org/a?b=c&d=%20#frag", None),
+    ],
+)
+def test_source_urls_must_be_one_web_address(url: str, problem: str | None) -> None:
+    found = url_problem(url)
+    assert found is None if problem is None else problem in (found or "")
+
+
+@pytest.mark.parametrize("where", ["header", "front matter"])
+def test_a_bad_source_url_is_dropped_with_a_warning(where: str) -> None:
+    """Issue 11 item 5: the link-injection header keeps the page, drops the URL, says why."""
+    bad = "https://good.example/x) **bold** [free nitro](https://evil.example/steal"
+    if where == "header":
+        text = f"# Page\n\n> Source: {bad}\n> Updated: 2026-01-01\n\nSome text about reward hacking.\n"
+    else:
+        text = f"---\nsource: {bad}\n---\n# Page\n\nSome text about reward hacking.\n"
+    page = clean_page(text, "page.md", ".md")
+    assert page.url is None and "Source:" not in page.text and "nitro" not in page.text
+    (warning,) = page.warnings
+    assert warning.startswith("source URL dropped: it contains a space")
+    good = clean_page(text.replace(bad, "<https://good.example/x>"), "page.md", ".md")
+    assert good.url == "https://good.example/x" and good.warnings == []

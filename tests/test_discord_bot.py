@@ -497,13 +497,16 @@ def test_api_mode_follow_up_in_a_thread(api_url: str) -> None:
     async def scenario() -> None:
         await handlers.on_message(BOT_ID, _say(channel, 1, "What is reward hacking?", mention=True))
         await handlers.on_message(BOT_ID, _say(channel.threads[0], 1, "How can it be mitigated?"))
+        await handlers.on_message(BOT_ID, _say(channel, 2, "What is a mesa-optimizer?", mention=True))
 
     asyncio.run(scenario())
     answers = [m for m in channel.threads[0].messages if m.author.id == BOT_ID and m.content.startswith("> ")]
     assert [a.content.split("\n", 1)[0] for a in answers] == ["> What is reward hacking?", "> How can it be mitigated?"]
     links = " ".join(field.value for field in answers[0].embeds[0].fields)
     assert "https://example.org/wiki/reward_hacking#:~:text=" in links  # a page's own URL, at the quote
-    assert f"{api_url}/page/wiki/" in links  # a page without a URL: the server's view of it
+    mesa = [m for m in channel.threads[1].messages if m.author.id == BOT_ID and m.content.startswith("> ")]
+    mesa_links = " ".join(field.value for field in mesa[0].embeds[0].fields)
+    assert f"{api_url}/page/textbook/mesa-optimization.md" in mesa_links  # a page without a URL: the server's view
 
 
 def test_api_mode_with_a_login(api_work: Path) -> None:

@@ -198,3 +198,21 @@ def test_history_is_read_back_from_the_bots_own_answers() -> None:
     assert turns[2]["content"] == tricky  # escaping undone exactly
     assert turns[3]["content"] == "It is about x."  # markers and flags removed
     assert unescape(escape("1. a_b")) == "1. a_b"
+
+
+def test_a_source_url_cannot_break_out_of_its_link() -> None:
+    """Issue 11 item 5: a URL that reached the store with Markdown in it stays one link, no bold."""
+    answer = _answer([("A claim.", [1], True)], n_sources=2)
+    answer.citations[0].url = "https://good.example/x) **bold** [free nitro](https://evil.example/steal"
+    answer.citations[1].url = "https://en.wikipedia.org/wiki/Alignment_(disambiguation)"
+    fields = answer_replies(answer, page_base_url="https://qa.example.org")[0].embeds[0]["fields"]
+    evil, wiki = fields[0]["value"], fields[1]["value"]
+    links = re.findall(r"\[[^\]]*\]\(([^)]*)\)", evil)
+    assert len(links) == 1 and evil.count("](") == 1  # one clickable link, the page id's
+    assert "**" not in evil and " " not in links[0] and "(" not in links[0]
+    assert links[0].startswith("https://good.example/x%29%20%2A%2Abold")  # percent-encoded, still one address
+    assert "[wiki/page-2.md](https://en.wikipedia.org/wiki/Alignment_%28disambiguation%29#:~:text=" in wiki
+    answer.citations[0].url = "javascript:alert(1)"  # not a web address: the /page view instead
+    value = answer_replies(answer, page_base_url="https://qa.example.org/x) [y](https://evil.example")[0]
+    page_link = value.embeds[0]["fields"][0]["value"]
+    assert page_link.count("](") == 1 and "javascript" not in page_link and "%5By%5D%28" in page_link

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,35 @@ def test_empty_config_env_var_is_an_error(monkeypatch: pytest.MonkeyPatch) -> No
 def test_example_config_is_valid() -> None:
     loaded = load_settings(REPO / "alignment-qa.example.toml")
     assert loaded.settings.answer.mode == "evidence" and loaded.settings.retrieval.top_k == 5
+
+
+def test_config_masks_logins_in_urls_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`alignment-qa config` (text and --json) never shows a password, inside a URL or not."""
+    from typer.testing import CliRunner
+
+    from alignment_qa.app.cli import app
+
+    monkeypatch.setenv("ALIGNMENT_QA_LLM__BASE_URL", "http://user:pw-in-url-1@llm.example:8080/v1")
+    monkeypatch.setenv("ALIGNMENT_QA_STORE__CHROMA_URL", "https://admin:pw-in-url-2@chroma.example")
+    monkeypatch.setenv("ALIGNMENT_QA_DISCORD__API_URL", "http://bot:pw-in-url-3@127.0.0.1:7860")
+    monkeypatch.setenv("ALIGNMENT_QA_LLM__API_KEY", "sk-pw-key-4")
+    monkeypatch.setenv("ALIGNMENT_QA_SERVE__AUTH", "ada:pw-login-5")
+    runner = CliRunner()
+    text = runner.invoke(app, ["config"], env={"COLUMNS": "300"})
+    data = runner.invoke(app, ["config", "--json"])
+    assert text.exit_code == 0 and data.exit_code == 0, text.output + data.output
+    for shown in (text.output, data.output):
+        assert "pw-" not in shown
+    values = {key: item["value"] for key, item in json.loads(data.output).items()}
+    assert values["llm.base_url"] == "http://***@llm.example:8080/v1"
+    assert values["store.chroma_url"] == "https://***@chroma.example"
+    assert values["llm.api_key"] == "**********" and values["serve.auth"] == "**********"
+
+
+def test_masked_url_leaves_plain_urls_and_text_alone() -> None:
+    from alignment_qa.settings import masked_url
+
+    assert masked_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+    assert masked_url("mail me at a@b.c") == "mail me at a@b.c"
+    assert masked_url("http://host/path?email=a@b.c") == "http://host/path?email=a@b.c"
+    assert masked_url("http://u@host/") == "http://***@host/"

@@ -157,7 +157,8 @@ def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
         page.locator("#aqa-input textarea").fill("[click me](javascript:alert(1)) what is reward hacking?")
         page.locator("#aqa-ask").click()
         page.wait_for_function(
-            "document.querySelectorAll('#aqa-chat .aqa-label, #aqa-chat .aqa-notice').length >= 3 && "
+            "document.querySelectorAll('#aqa-chat .aqa-label, #aqa-chat .aqa-notice, #aqa-chat .aqa-not-covered')"
+            ".length >= 3 && "
             "!document.querySelector('#aqa-chat').innerText.includes('Searching the pages')",
             timeout=60_000,
         )
@@ -202,7 +203,7 @@ def test_index_tab_folders_are_limited(tmp_path: Path) -> None:
         overrides = {f"serve.{key}": value for key, value in serve.items()}
         return folder_refusal(folder, load_settings(None, overrides).settings)
 
-    assert refusal(tmp_path) is None  # bound to 127.0.0.1: the user's own machine
+    assert "upload pages instead" in (refusal(tmp_path) or "")  # no roots: off, even on 127.0.0.1
     assert "upload pages instead" in (refusal(tmp_path, host="0.0.0.0") or "")
     allowed = tmp_path / "pages"
     (allowed / "sub").mkdir(parents=True)
@@ -252,7 +253,8 @@ def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -
     from alignment_qa.app.api import AssistantSlot
     from alignment_qa.app.web import index_pages
 
-    settings = load_settings(None, {"store.data_dir": str(tmp_path / "data")}).settings
+    overrides = {"store.data_dir": str(tmp_path / "data"), "serve.index_roots": [str(tmp_path), str(SAMPLE_CORPUS)]}
+    settings = load_settings(None, overrides).settings
     slot = AssistantSlot()
     missing = index_pages(slot, settings, embedder, str(tmp_path / "nowhere"), [])
     assert missing.startswith("**Not indexed:**") and "not found" in missing and slot.current is None
@@ -260,7 +262,8 @@ def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -
     upload.write_text("# Zorblax\n\nZorblax audits check frontier models every week.\n")
     empty = tmp_path / "empty.md"
     empty.write_text("")
-    summary = index_pages(slot, settings, embedder, str(SAMPLE_CORPUS), [str(upload), str(empty)])
+    uploads = [str(upload), str(empty)]
+    summary = index_pages(slot, settings, embedder, str(SAMPLE_CORPUS), uploads, received=set(uploads))
     assert "8 added" in summary and "| Reason |" in summary and "empty.md" in summary
     assert slot.current is not None
     assert slot.current.ask("What do Zorblax audits check?").citations[0].page_id == "upload.md"
@@ -269,7 +272,7 @@ def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
 def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    process, url = start_serve(tmp_path, ENV)
+    process, url = start_serve(tmp_path, {**ENV, "ALIGNMENT_QA_SERVE__INDEX_ROOTS": json.dumps([str(SAMPLE_CORPUS)])})
     try:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)

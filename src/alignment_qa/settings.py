@@ -39,6 +39,37 @@ def without_login(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
+def masked_url(url: str) -> str:
+    """``url`` with a ``user:password@`` part shown as ``***@``, for showing settings: the reader
+    sees that a login is set, not what it is. Other strings come back unchanged."""
+    if "@" not in url or "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return masked_url(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
+def public_settings(settings: BaseModel) -> dict[str, Any]:
+    """The settings as JSON data safe to show, log or store: secrets are ``**********`` (SecretStr)
+    and logins inside URLs (``llm.base_url``, ``store.chroma_url``, ...) are masked."""
+    masked: dict[str, Any] = _masked(settings.model_dump(mode="json"))
+    return masked
+
+
 def _optional_http_url(value: str | None) -> str | None:
     if value is not None and not value.strip():
         return None
@@ -67,6 +98,12 @@ class StoreSettings(_Section):
     collection: str = Field(
         "alignment_qa",
         description="Name of the Chroma collection holding the chunks (3-512 characters of [a-zA-Z0-9._-]).",
+    )
+    refresh_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often a running server checks whether another process changed the index (a cheap "
+        "read of the collection's revision); changed pages are answered from within about this many seconds.",
     )
 
     @field_validator("chroma_url")
@@ -181,6 +218,23 @@ class AnswerSettings(_Section):
         description="Added to min_relevance when the question names a term no page contains "
         "(e.g. 'infra-Bayesianism'): the answer must then be clearly relevant.",
     )
+    rare_term_idf: float = Field(
+        5.0,
+        ge=0,
+        description="A question word at least this rare (BM25 IDF) that the corpus has but no retrieved passage has "
+        "counts as missing; with a question asking for a year, count, share, amount or person that no top sentence "
+        "carries, the answer declines and names the word.",
+    )
+    typed_top: int = Field(
+        3, ge=1, le=50, description="Top-scored sentences checked for the token a typed question asks for."
+    )
+    keep_ratio: float = Field(
+        0.7,
+        ge=0,
+        le=1,
+        description="An evidence answer adds sentences after the best one only while they score at least this "
+        "fraction of it (up to max_sentences).",
+    )
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."
     )
@@ -222,11 +276,12 @@ class LlamaCppSettings(_Section):
 class SupportSettings(_Section):
     """The judge that decides whether cited passages support a sentence."""
 
-    judge: Literal["similarity", "nli", "llm"] = Field(
-        "similarity",
-        description="similarity: embedding similarity plus word overlap with the packaged model "
-        "(a heuristic, not entailment); nli: an NLI cross-encoder given by support.nli_model; llm: the "
-        "llm.base_url endpoint asked yes or no.",
+    judge: Literal["structured", "similarity", "nli", "llm"] = Field(
+        "structured",
+        description="structured: the packaged model's cosine plus checks of negation, numbers, names, roles, "
+        "hedges and quantifiers, weighed by a logistic regression fitted on labelled pairs, with a reason per "
+        "verdict; similarity: embedding similarity plus word overlap (a heuristic, not entailment); nli: an NLI "
+        "cross-encoder given by support.nli_model; llm: the llm.base_url endpoint asked yes or no.",
     )
     nli_model: str | None = Field(
         None, description="NLI cross-encoder name or folder (e.g. cross-encoder/nli-deberta-v3-small)."
@@ -244,17 +299,57 @@ class ServeSettings(_Section):
         "variable ALIGNMENT_QA_SERVE__AUTH or use serve.auth_file. Empty: no login. There is no default password.",
     )
     auth_file: Path | None = Field(None, description="File with one 'user:password' login per line.")
+    api_keys: SecretStr | None = Field(
+        None,
+        description="Keys accepted as 'Authorization: Bearer KEY' on the API (/api, /v1, /page), several separated "
+        "by commas (a TOML list works too); set it with ALIGNMENT_QA_SERVE__API_KEYS or use serve.api_keys_file. "
+        "Never printed. The chat page still uses serve.auth.",
+    )
+    api_keys_file: Path | None = Field(None, description="File with one API key per line ('#' starts a comment).")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _join_api_keys(cls, value: Any) -> Any:
+        return ",".join(str(item) for item in value) if isinstance(value, list) else value
+
     feedback_db: Path | None = Field(
         None, description="SQLite file for answer feedback. Empty: feedback.sqlite under store.data_dir."
     )
     index_roots: list[Path] = Field(
         default_factory=list,
-        description="Folders under which the Index tab may index a server folder. Empty: any folder while bound "
-        "to this machine only (127.0.0.1, localhost, ::1), none otherwise (uploads still work).",
+        description="Folders under which the Index tab may index a server folder (symlinks leading outside are "
+        "skipped). Empty: indexing a folder from the page is off (uploads still work).",
     )
     concurrency_limit: int = Field(
         4, ge=1, le=64, description="Answers the chat page works on at once; more questions wait their turn."
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides 127.0.0.1, localhost, ::1 and serve.host (unless "
+        "0.0.0.0 or ::); any other Host header gets 421 (DNS-rebinding protection). '*' allows any host.",
+    )
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body outside uploads; larger ones get 413, chunked or not."
+    )
+    max_upload_mb: float = Field(5.0, gt=0, description="Largest uploaded file in the Index tab, in megabytes.")
+    max_upload_files: int = Field(50, ge=1, description="Most files indexed from one upload in the Index tab.")
+    feedback_per_minute: int = Field(
+        30, ge=1, description="Feedback posts one client (IP address) may make per minute; more get 429."
+    )
+    max_connections: int = Field(
+        64, ge=1, description="Connections and requests served at once (uvicorn limit_concurrency); more get 503."
+    )
+    keep_alive_s: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection stays open.")
+    header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers before the connection is closed."
+    )
+    login_delay_s: float = Field(
+        0.5, ge=0, description="Delay after a failed login, doubling with each further failure from that client."
+    )
+    login_lockout_after: int = Field(
+        10, ge=1, description="Failed logins from one client (IP address) before it is locked out for a while."
+    )
+    login_lockout_s: float = Field(300.0, gt=0, description="Seconds a client is locked out after too many failures.")
 
 
 class DiscordSettings(_Section):
@@ -490,8 +585,8 @@ def load_settings(config_path: Path | None = None, overrides: Mapping[str, Any] 
 
 
 def effective_values(settings: Settings) -> dict[str, Any]:
-    """Flat ``dotted_key -> value`` view of the settings, in declaration order."""
-    dumped = _flatten(settings.model_dump(mode="json"))
+    """Flat ``dotted_key -> value`` view of the settings, in declaration order, logins in URLs masked."""
+    dumped = _flatten(public_settings(settings))
     return {key: dumped[key] for key, _ in iter_leaf_fields(Settings)}
 
 

@@ -2,8 +2,10 @@
 
 Each record keeps the question, the whole answer (text, citations, verdicts), which citation a
 flag is about, and the settings in force, so an export (JSONL) can serve as an evaluation set.
-One connection per call, so the web server's threads never share one. Collecting it in the UI
-is left to ``web``; the HTTP route to ``api``.
+Only answers this server gave are kept: each must carry the ``answer_id`` it was issued
+(``answer_ids``), and an export leaves out any row whose answer does not verify. One connection
+per call, so the web server's threads never share one. Collecting it in the UI is left to
+``web``; the HTTP route to ``api``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from alignment_qa.app.answer_ids import AnswerSigner
 from alignment_qa.settings import Settings
 
 Kind = Literal["up", "down", "wrong_source"]
@@ -34,16 +37,22 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
-class FeedbackStore:
-    """The feedback table in ``path`` (created on first use)."""
+class ForgedAnswerError(ValueError):
+    """Feedback about an answer this server did not give (no or a wrong ``answer_id``)."""
 
-    def __init__(self, path: Path) -> None:
+
+class FeedbackStore:
+    """The feedback table in ``path`` (created on first use), for answers ``signer`` issued."""
+
+    def __init__(self, path: Path, signer: AnswerSigner) -> None:
         self.path = path
+        self.signer = signer
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FeedbackStore:
         """The configured file: ``serve.feedback_db``, else feedback.sqlite under ``store.data_dir``."""
-        return cls(settings.serve.feedback_db or settings.store.data_dir / "feedback.sqlite")
+        signer = AnswerSigner.for_data_dir(settings.store.data_dir)
+        return cls(settings.serve.feedback_db or settings.store.data_dir / "feedback.sqlite", signer)
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,9 +68,15 @@ class FeedbackStore:
         citation: int | None = None,
         comment: str = "",
     ) -> int:
-        """Store one piece of feedback; returns its id. A flag must name a citation of the answer."""
+        """Store one piece of feedback; returns its id. The answer must carry its ``answer_id``
+        (``ForgedAnswerError`` otherwise) and a flag must name a citation of the answer."""
         if kind not in ("up", "down", "wrong_source"):
             raise ValueError(f"unknown feedback kind '{kind}'")
+        if not self.signer.verify(answer):
+            raise ForgedAnswerError(
+                "this answer was not given by this server (its answer_id is missing or does not match); "
+                "send the answer exactly as /api/ask returned it"
+            )
         if kind == "wrong_source":
             numbers = {int(item["n"]) for item in answer.get("citations", [])}
             if citation not in numbers:
@@ -94,13 +109,15 @@ class FeedbackStore:
                 record["settings"] = json.loads(record["settings"])
                 yield record
 
-    def export_jsonl(self, out: Path) -> int:
-        """Write every record as one JSON line; returns how many. Each line also carries
-        ``gold_pages`` for use as an eval set: for a thumbs-up, the pages of the answer's citations
-        that no one flagged as a wrong source for that question (a flag names a page through its
-        own answer's citation number); otherwise empty."""
+    def export_jsonl(self, out: Path) -> tuple[int, int]:
+        """Write every record as one JSON line; returns how many, and how many were left out
+        because their answer does not verify (forged, or written by an older version). Each line
+        also carries ``gold_pages`` for use as an eval set: for a thumbs-up, the pages of the
+        answer's citations that no one flagged as a wrong source for that question (a flag names a
+        page through its own answer's citation number); otherwise empty."""
         flagged: dict[str, set[str]] = {}
-        records = list(self.rows())
+        every = list(self.rows())
+        records = [record for record in every if self.signer.verify(record["answer"])]
         for record in records:
             if record["kind"] == "wrong_source":
                 pages = {c["page_id"] for c in record["answer"].get("citations", []) if c["n"] == record["citation"]}
@@ -114,4 +131,4 @@ class FeedbackStore:
                 )
                 record["gold_pages"] = sorted(good)
                 handle.write(json.dumps(record) + "\n")
-        return len(records)
+        return len(records), len(every) - len(records)

@@ -142,6 +142,10 @@ def print_ingest_summary(console: Console, summary: IngestSummary, location: str
         console.print(f"Skipped {len(summary.skipped)} file(s):", highlight=False)
         for item in summary.skipped:
             console.print(f"  {escape(item.path)}: {escape(item.reason)}", highlight=False)
+    if summary.warnings:
+        console.print(f"Warnings for {len(summary.warnings)} page(s):", highlight=False)
+        for warning in summary.warnings:
+            console.print(f"  {escape(warning.page_id)}: {escape(warning.reason)}", highlight=False)
 
 
 def print_stats(console: Console, info: dict[str, Any]) -> None:
@@ -194,10 +198,21 @@ EVAL_HEADLINE = [
     "citation_precision",
     "faithfulness",
     "key_fact_recall",
+    "evidence_in_answer",
+    "evidence_retrieved",
     "abstention_accuracy",
     "false_abstention_rate",
     "latency_p50_ms",
     "latency_p95_ms",
+]
+BREAKDOWN_COLUMNS = [  # eval: per kind and per split (summary.json "by_kind" / "by_split"), short headers
+    ("hit@5", "hit@5"),
+    ("mrr", "MRR"),
+    ("evidence_in_answer", "ev.ans"),
+    ("evidence_retrieved", "ev.ret"),
+    ("key_fact_recall", "facts"),
+    ("abstention_accuracy", "abst"),
+    ("false_abstention_rate", "f-abst"),
 ]
 
 
@@ -244,4 +259,24 @@ def print_eval_summary(
         f"{counts['scored']} of {counts['questions']} questions scored; mode {summary['mode']}; corpus fingerprint "
         f"{summary['corpus']['fingerprint']}."
     )
+    for key, title in (("by_kind", "By question kind"), ("by_split", "By split")):
+        if summary.get(key):
+            console.print(eval_breakdown_table(title, summary[key]))
     console.print(f"Wrote {escape(str(out))}/results.jsonl, summary.json and report.html.")
+
+
+def eval_breakdown_table(title: str, groups: dict[str, Any]) -> Table:
+    """One row per group (kind or split): its question count and each metric's mean ("–": not measured in it).
+    ev.ans / ev.ret: evidence_in_answer / _retrieved; abst / f-abst: abstention accuracy / false abstention rate."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("group", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    for _, header in BREAKDOWN_COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
+    for name, row in groups.items():
+        cells = [escape(name), str(row["questions"])]
+        for metric, _ in BREAKDOWN_COLUMNS:
+            value = row.get(metric)
+            cells.append(f"{value['mean']:.2f}" if value else "–")
+        table.add_row(*cells)
+    return table

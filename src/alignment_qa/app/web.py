@@ -5,9 +5,10 @@ the sources panel with the pure functions of ``format``. Multi-turn history is k
 session and passed to the assistant, so follow-ups work. Analytics are off and nothing is
 fetched from the network. Thumbs and "wrong source" flags go to the feedback SQLite file; with
 logins configured, the page asks for one (Gradio's login) and the API for HTTP basic auth.
-The Index tab indexes a folder or uploaded pages (uploads are kept under
-``data_dir/uploads``) with a progress bar, shows the summary with skipped files and reasons, and
-swaps the fresh index in for the chat and the API.
+The Index tab indexes a folder inside ``serve.index_roots`` (none: folders are off) or uploaded
+pages with a progress bar, shows the summary with skipped files and reasons, and swaps the fresh
+index in for the chat and the API. Only files Gradio's upload route received are read, and they
+are deleted once indexed. Answers shown are signed (``answer_ids``) before feedback stores them.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 import html
 import logging
 import os
-import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, MutableSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api
+from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api, login_throttle, short_validation_errors
 from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import answer_html, sources_html, status_line
+from alignment_qa.app.guards import LOOPBACK_NAMES
+from alignment_qa.app.openai_compat import load_api_keys
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import AlignmentQAError, ConfigError
@@ -30,7 +32,7 @@ from alignment_qa.extras import require_extra
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
-from alignment_qa.settings import Settings
+from alignment_qa.settings import Settings, masked_url, public_settings
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -83,7 +85,7 @@ new MutationObserver(() => { if (aqaPending && aqaActivate(aqaPending)) aqaPendi
   .observe(document.documentElement, {childList: true, subtree: true});
 </script>
 """
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOOPBACK = LOOPBACK_NAMES
 
 
 def _modes(settings: Settings) -> list[str]:
@@ -151,21 +153,53 @@ def summary_markdown(summary: IngestSummary) -> str:
     return "\n".join(lines)
 
 
+FOLDERS_OFF = (
+    "indexing a server folder from the page is off; upload pages instead, or list the folders the page may "
+    'index in serve.index_roots (index_roots = ["/path/to/pages"] under [serve] in alignment-qa.toml, or '
+    "ALIGNMENT_QA_SERVE__INDEX_ROOTS='[\"/path/to/pages\"]') and restart the server"
+)
+
+
 def folder_refusal(folder: Path, settings: Settings) -> str | None:
-    """Why the Index tab may not index this server folder, or ``None`` when it may:
-    inside ``serve.index_roots`` when set, else anywhere only while bound to loopback."""
+    """Why the Index tab may not index this server folder, or ``None`` when it may: only inside
+    ``serve.index_roots`` (after following symlinks), never a hidden file or folder there; with
+    no roots configured, never."""
     roots = settings.serve.index_roots
     if not roots:
-        if settings.serve.host in LOOPBACK:
+        return FOLDERS_OFF
+    resolved = folder.expanduser().resolve()
+    for root in roots:
+        base = root.expanduser().resolve()
+        if resolved.is_relative_to(base):
+            if any(part.startswith(".") for part in resolved.relative_to(base).parts):
+                return "hidden files and folders are not indexed"
             return None
-        return (
-            "indexing a server folder is off while serving beyond this machine; upload pages instead, "
-            "or allow folders with serve.index_roots"
-        )
-    resolved = folder.resolve()
-    if any(resolved.is_relative_to(root.expanduser().resolve()) for root in roots):
-        return None
     return "that folder is outside the folders allowed by serve.index_roots: " + ", ".join(str(r) for r in roots)
+
+
+def _received_uploads(uploads: list[str], received: Collection[str]) -> tuple[list[Path], list[str]]:
+    """The uploads Gradio's upload route wrote (``received``), and a problem line for each other entry."""
+    accepted: list[Path] = []
+    problems: list[str] = []
+    for upload in uploads:
+        path = Path(upload)
+        if upload in received and path.is_file() and not path.is_symlink():
+            accepted.append(path)
+        else:
+            problems.append(f"{path.name or upload}: not a file uploaded to this page; it was not read")
+    return accepted, problems
+
+
+def _delete_uploads(paths: list[Path], received: Collection[str]) -> None:
+    """Delete indexed uploads (and the folder Gradio made for each) so no copy stays behind."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+            path.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+        except OSError:
+            pass  # a folder holding another upload stays
+        if isinstance(received, MutableSet):
+            received.discard(str(path))
 
 
 def index_pages(
@@ -175,8 +209,11 @@ def index_pages(
     folder: str,
     uploads: list[str],
     progress: ProgressReporter | None = None,
+    received: Collection[str] = frozenset(),
 ) -> str:
-    """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as markdown."""
+    """Ingest a folder and/or uploaded files, then answer from the fresh index; the summary as
+    markdown. An upload is read only if it is one of the files Gradio's upload route
+    ``received``; uploads are deleted once indexed (the index keeps their text)."""
     paths: list[Path] = []
     if folder.strip():
         path = Path(folder.strip()).expanduser()
@@ -184,23 +221,27 @@ def index_pages(
         if refusal:
             return f"**Not indexed:** {html.escape(refusal)}"
         paths.append(path)
-    if uploads:
-        target = settings.store.data_dir / "uploads"
-        target.mkdir(parents=True, exist_ok=True)
-        for upload in uploads:
-            shutil.copy(upload, target / Path(upload).name)
-        paths.append(target)
+    accepted, problems = _received_uploads(uploads, received)
+    limit = settings.serve.max_upload_files
+    if len(accepted) > limit:
+        _delete_uploads(accepted, received)
+        return f"**Not indexed:** {len(accepted)} files uploaded; at most {limit} at once (serve.max_upload_files)."
+    refused = "".join(f"\n\n**Not read:** {html.escape(problem)}" for problem in problems)
+    paths.extend(accepted)
     if not paths:
-        return "Give a folder or upload pages first."
+        return (refused.strip() + "\n\n" if refused else "") + "Give a folder or upload pages first."
     try:
-        summary = ingest(paths, settings, embedder, ChunkStore(settings.store), progress=progress)
+        with ChunkStore(settings.store) as store:  # closed after: a serving client can then reopen afresh
+            summary = ingest(paths, settings, embedder, store, progress=progress)
         if slot.current is None:
             slot.current = Assistant.open(settings, embedder=embedder)
         else:
             slot.current.refresh_if_stale(force=True)
     except AlignmentQAError as exc:  # a missing folder, an unreachable store: say so
-        return f"**Not indexed:** {html.escape(str(exc))}"
-    return summary_markdown(summary)
+        return f"**Not indexed:** {html.escape(str(exc))}" + refused
+    finally:
+        _delete_uploads(accepted, received)
+    return summary_markdown(summary) + refused
 
 
 def build_ui(
@@ -261,7 +302,9 @@ def build_ui(
         chat.append({"role": "assistant", "content": answer_html(answer, key=str(index))})
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
         used = _deep_merge(base_settings, {"answer": {"mode": mode}, "retrieval": {"top_k": int(top_k)}})
-        answers = {**answers, index: {"answer": answer.model_dump(mode="json"), "settings": used}}
+        shown = answer.model_dump(mode="json")
+        shown = feedback.signer.signed(shown) if feedback else shown
+        answers = {**answers, index: {"answer": shown, "settings": used}}
         yield chat, history, sources_html(answer, show_all, key=str(index)), "", index, answers
 
     def panel(show_all: bool, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
@@ -275,7 +318,7 @@ def build_ui(
             return gr.skip(), gr.skip(), gr.skip()
         return panel(show_all, answers, index), index, citation_choices(answers, index)
 
-    base_settings = settings.model_dump(mode="json")
+    base_settings = public_settings(settings)
 
     def on_like(answers: dict[int, dict[str, Any]], data: gr.LikeData) -> str:
         record = answers.get(_message_index(data))
@@ -301,14 +344,17 @@ def build_ui(
         citations = record["answer"]["citations"] if record else []
         return gr.update(choices=[f"[{c['n']}] {c['title']}" for c in citations], value=None)
 
+    kinds = ", ".join(settings.ingest.extensions)
+    roots = ", ".join(f"`{root}`" for root in settings.serve.index_roots)
     folder_note = (
-        "Index a folder on this machine, or upload pages (.md, .txt, .html). Only new or changed pages "
-        "are embedded; a folder is synced, so pages gone from it leave the index."
+        f"Upload pages ({kinds}; at most {settings.serve.max_upload_files} files of "
+        f"{settings.serve.max_upload_mb:g} MB at once), or index a folder "
+        + (f"under {roots}." if roots else "on the server once serve.index_roots lists the folders allowed (off now).")
+        + " Only new or changed pages are embedded; a folder is synced, so pages gone from it leave the index."
     )
-    if not settings.serve.index_roots and settings.serve.host not in LOOPBACK:
-        folder_note = "Upload pages (.md, .txt, .html) to index them; server folders are off (see serve.index_roots)."
 
-    with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True) as ui:
+    # uploads never indexed are deleted after an hour (indexed ones at once)
+    with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True, delete_cache=(3600, 3600)) as ui:
         gr.Markdown("## alignment-qa\nAsk the alignment pages; every sentence cites its source.")
         status_markdown = gr.Markdown(status(), elem_id="aqa-status")
         history = gr.State([])
@@ -336,7 +382,8 @@ def build_ui(
                     mode = gr.Radio(_modes(settings), value=settings.answer.mode, label="Answer mode")
                     top_k = gr.Slider(1, 15, value=settings.retrieval.top_k, step=1, label="Passages (top-k)")
                     if settings.llm.base_url:
-                        gr.Markdown(f"LLM endpoint: `{settings.llm.base_url}`, model `{settings.llm.model}`")
+                        endpoint = masked_url(settings.llm.base_url)
+                        gr.Markdown(f"LLM endpoint: `{endpoint}`, model `{settings.llm.model}`")
             with gr.Column(scale=2):
                 show_all = gr.Checkbox(label="Show every retrieved passage with its scores", elem_id="aqa-show-all")
                 sources = gr.HTML(sources_html(None), elem_id="aqa-sources")
@@ -347,7 +394,9 @@ def build_ui(
         with gr.Tab("Index"):
             gr.Markdown(folder_note)
             folder = gr.Textbox(label="Folder", placeholder="/path/to/pages", elem_id="aqa-folder")
-            files = gr.File(label="Upload pages", file_count="multiple", type="filepath")
+            files = gr.File(
+                label="Upload pages", file_count="multiple", type="filepath", file_types=settings.ingest.extensions
+            )
             reindex = gr.Button("Index", variant="primary", elem_id="aqa-reindex")
             summary = gr.Markdown("", elem_id="aqa-summary")
 
@@ -358,7 +407,8 @@ def build_ui(
             progress: Any = gr.Progress(),  # noqa: B008
         ) -> tuple[str, str]:
             reporter = _GradioProgress(progress)
-            return index_pages(slot, settings, embedder, folder_text, uploaded or [], reporter), status()
+            received = ui.upload_file_set  # what Gradio's upload route wrote
+            return index_pages(slot, settings, embedder, folder_text, uploaded or [], reporter, received), status()
 
         inputs = [box, chat, history, mode, top_k, show_all, answers]
         outputs = [chat, history, sources, box, selected, answers]
@@ -403,15 +453,39 @@ def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedder) -> FastAPI:
     """The HTTP API with the chat page mounted at ``/``; login on both when logins are configured."""
     import gradio as gr
+    from fastapi.exceptions import RequestValidationError
 
     logins = load_logins(settings)
     feedback = FeedbackStore.for_settings(settings)
     slot = AssistantSlot(assistant)
     ui = build_ui(slot, settings, embedder, feedback)
     gradio_apps: list[Any] = []  # Gradio's own app, known once mounted: it holds the login sessions
-    api = create_api(slot, feedback, logins, signed_in=lambda request: _signed_in(gradio_apps, request))
-    app = gr.mount_gradio_app(api, ui, path="/", css=CSS, head=HEAD, footer_links=["api"], auth=logins or None)
+    serve = settings.serve
+    api = create_api(
+        slot,
+        feedback,
+        logins,
+        signed_in=lambda request: _signed_in(gradio_apps, request),
+        api_keys=load_api_keys(settings),
+        serve=serve,
+        throttle=login_throttle(serve),
+    )
+    app = gr.mount_gradio_app(
+        api,
+        ui,
+        path="/",
+        css=CSS,
+        head=HEAD,
+        footer_links=["api"],
+        auth=logins or None,
+        max_file_size=int(serve.max_upload_mb * 1_000_000),
+    )
+    # mount_gradio_app, unlike launch(), leaves this False, which turns off Gradio's own check
+    # that a file handed to an event was uploaded (a forged entry could name any server file)
+    ui.has_launched = True
     gradio_apps.extend(route.app for route in app.routes if hasattr(getattr(route, "app", None), "tokens"))
+    for server in gradio_apps:  # Gradio's 422s must not echo a large input back either
+        server.add_exception_handler(RequestValidationError, short_validation_errors)
     return app
 
 

@@ -28,6 +28,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from alignment_qa.engine import citations as cite
+from alignment_qa.engine.abstain import Coverage, decide
 from alignment_qa.engine.answer import (
     Answer,
     AnswerEvent,
@@ -37,8 +38,9 @@ from alignment_qa.engine.answer import (
     StreamEvent,
     TokenEvent,
 )
-from alignment_qa.engine.condense import condense, user_turns
-from alignment_qa.engine.evidence import select_evidence
+from alignment_qa.engine.answer_type import asked_type
+from alignment_qa.engine.condense import cap, cap_turns, condense, user_turns
+from alignment_qa.engine.evidence import Scored, SentenceVectors, choose, score_sentences
 from alignment_qa.engine.generation import (
     ENDPOINT_CONTEXT_TOKENS,
     CitedAnswerSynthesizer,
@@ -47,7 +49,7 @@ from alignment_qa.engine.generation import (
     source_budget,
 )
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN, build_reranker
-from alignment_qa.engine.retrieval import HybridRetriever, hide_from_llm
+from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hide_from_llm
 from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
@@ -64,8 +66,6 @@ log = logging.getLogger(__name__)
 
 NOT_COVERED = "The indexed pages do not cover this question."
 NEAREST_PAGES = 3
-# How often a long-running assistant checks whether another process changed the index.
-REFRESH_SECONDS = 30.0
 _REFUSAL = re.compile(
     r"\b(?:sources?|pages?|context)\b[^.]{0,40}\b(?:do not|does not|don't|doesn't)\s+(?:cover|say|mention|answer)", re.I
 )
@@ -99,6 +99,7 @@ class Assistant:
         self.store = store
         self.judge = judge
         self.reranker = reranker
+        self.sentence_vectors = SentenceVectors(embedder)  # cached per sentence, shared by calls
         self._callbacks = CallbackManager([])
         self._llms: dict[str, LLM] = {}
         if llm is not None and settings.answer.mode != "evidence":
@@ -106,6 +107,7 @@ class Assistant:
         self._llm_lock = threading.Lock()  # building models, and llama.cpp in-process generation
         self._refresh_lock = threading.Lock()
         self._checked_at = time.monotonic()
+        self._reconnect = False  # a store call failed: open a new client before the next answer
         # retrieval alone never calls the synthesizer's LLM; BaseSynthesizer insists on one
         self._retrieval_only = CitedAnswerSynthesizer(MockLLM())
         self._use_index(collection, keyword_index)
@@ -203,14 +205,20 @@ class Assistant:
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
-        passages = self._retrieve(bundle, top_k, view)
+        passages, view = self._retrieve(bundle, top_k, view)
         timings["retrieve"] = _ms(clock)
 
         base: dict[str, Any] = {"question": question, "standalone_question": standalone, "mode": mode}
-        if not self.covers(standalone, passages, view):
+        clock = time.perf_counter()
+        scored = self._score(standalone, bundle, passages, view)
+        coverage = self.coverage(standalone, passages, scored, view)
+        timings["coverage"] = _ms(clock)
+        if not coverage.covered:  # decided before any LLM is called
             timings["total"] = _ms(started)
-            yield AnswerEvent(self._not_covered(base, passages, timings, notices))
+            yield AnswerEvent(self._not_covered(base, passages, timings, notices, coverage.reason))
             return
+        if coverage.notice:
+            notices.append(coverage.notice)
 
         clock = time.perf_counter()
         draft: Draft | None = None
@@ -239,7 +247,7 @@ class Assistant:
                 timings["generate"] = _ms(clock)
         if draft is None:
             clock = time.perf_counter()
-            draft = self._evidence_draft(standalone, bundle, passages, view)
+            draft = self._evidence_draft(scored, history)
             timings["select_evidence"] = _ms(clock)
             if not draft.parsed.sentences:  # nothing quotable: honest "not covered" beats an empty answer
                 timings["total"] = _ms(started)
@@ -299,27 +307,60 @@ class Assistant:
         """Just the retrieved passages (for `alignment-qa search`)."""
         question = self.check_question(question)
         self.refresh_if_stale()
-        passages = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k, self._view)
+        passages, _ = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k, self._view)
         return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
 
     def refresh_if_stale(self, force: bool = False) -> None:
-        """Pick up another process's ingest: at most every ``REFRESH_SECONDS``, compare the
-        collection's revision and reload the keyword index when it changed."""
-        if not force and time.monotonic() - self._checked_at < REFRESH_SECONDS:
+        """Pick up another process's ingest: at most every ``store.refresh_seconds``, compare the
+        collection's revision; when it changed, reopen an embedded store (its vector index is a
+        snapshot) and reload the keyword index. After a failed store call, reconnect first. A store
+        that cannot be reached keeps the current index (the answer then says the store is down)."""
+        if not self._refresh_due(force):
             return
         with self._refresh_lock:
-            self._checked_at = time.monotonic()
-            try:
-                collection = self.store.collection(self.settings.embedding.model)
-            except AlignmentQAError:
-                raise
-            except Exception as exc:  # the store went away: keep serving what we have
-                log.warning("could not check the index for changes: %s", exc)
+            if self._refresh_due(force):  # another thread may have refreshed while this one waited
+                self._refresh()
+
+    def _refresh_due(self, force: bool) -> bool:
+        return force or self._reconnect or time.monotonic() - self._checked_at >= self.settings.store.refresh_seconds
+
+    def _recover(self, failed: IndexView) -> None:
+        """Reconnect after a store call failed on ``failed``, unless another thread already replaced it."""
+        with self._refresh_lock:
+            if self._view is failed:
+                self._reconnect = True
+                self._refresh()
+
+    def _refresh(self) -> None:
+        """Check the revision (or reconnect) and swap in the new index; call with the refresh lock held."""
+        self._checked_at = time.monotonic()
+        reconnect, self._reconnect = self._reconnect, False
+        model = self.settings.embedding.model
+        try:
+            if reconnect:
+                self.store.close()
+            collection = self.store.collection(model)
+            if collection is None:  # dropped for a rebuild: keep answering from what we have
                 return
-            if collection is None or self.store.revision(collection) == self.keyword_index.revision:
+            if not reconnect and self.store.revision(collection) == self.keyword_index.revision:
                 return
+            if self.store.embedded and not reconnect:
+                self.store.close()  # a new client loads the vector index as it is on disk now
+                collection = self.store.collection(model)
+                if collection is None:
+                    return
             keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
-            self._use_index(collection, keyword_index)
+        except StoreUnavailableError as exc:
+            self._reconnect = True
+            log.warning("could not check the index for changes: %s", exc)
+            return
+        except AlignmentQAError:
+            raise
+        except Exception as exc:  # the store went away: keep serving what we have, reconnect next time
+            self._reconnect = True
+            log.warning("could not check the index for changes: %s", exc)
+            return
+        self._use_index(collection, keyword_index)
 
     # -- steps ---------------------------------------------------------------------------
     def llm(self, mode: str) -> LLM:
@@ -328,45 +369,83 @@ class Assistant:
                 self._llms[mode] = build_llm(self.settings, mode)
             return self._llms[mode]
 
-    def _retrieve(self, bundle: QueryBundle, top_k: int, view: IndexView) -> list[NodeWithScore]:
+    def _retrieve(self, bundle: QueryBundle, top_k: int, view: IndexView) -> tuple[list[NodeWithScore], IndexView]:
+        """The passages, and the index they came from: when the store fails (another process rewrote
+        it, a server restarted) the assistant reconnects and tries once more on the fresh index."""
         try:
-            return self.query_engine(top_k, view).retrieve(bundle)
+            return self.query_engine(top_k, view).retrieve(bundle), view
         except AlignmentQAError:
             raise
-        except Exception as exc:  # Chroma or file errors: a message, not a trace
-            log.warning("retrieval failed: %s", exc, exc_info=True)
-            raise StoreUnavailableError(f"cannot search the index at {self.store.location}: {_describe(exc)}") from exc
+        except Exception as exc:  # Chroma or file errors: reconnect, then a message, not a trace
+            log.warning("retrieval failed, reconnecting to the store: %s", exc, exc_info=True)
+            first = exc
+        self._recover(view)
+        fresh = self._view
+        if fresh is not view:
+            try:
+                return self.query_engine(top_k, fresh).retrieve(bundle), fresh
+            except AlignmentQAError:
+                raise
+            except Exception as exc:
+                log.warning("retrieval failed again: %s", exc, exc_info=True)
+                with self._refresh_lock:
+                    if self._view is fresh:
+                        self._reconnect = True  # the next question starts with a new client
+                first = exc
+        raise StoreUnavailableError(
+            f"cannot search the index at {self.store.location}: {_describe(first)}; "
+            "it will be tried again on the next question"
+        ) from first
 
     def _standalone(
         self, question: str, history: Sequence[Mapping[str, str]] | None, mode: str
     ) -> tuple[str, list[str], bool]:
         """The standalone question, notices, and whether the LLM (if any) is still worth calling."""
         turns = self.settings.answer.history_turns
-        earlier = user_turns(history)[-turns:] if turns else []
+        limit = self.settings.answer.max_question_chars
+        earlier = cap_turns(user_turns(history)[-turns:], limit) if turns else []
         if not earlier:
             return question, [], True
         if mode != "evidence":
             try:
-                return condense_with_llm(self.llm(mode), earlier, question), [], True
+                return cap(condense_with_llm(self.llm(mode), earlier, question), limit), [], True
             except Exception as exc:  # a dead backend must not stop the question, nor be called twice
                 log.warning("LLM condense failed: %s", exc, exc_info=True)
                 notice = (
                     f"The language model failed ({_describe(exc)}); the follow-up was joined to your previous "
                     "question and the answer shows quoted evidence instead."
                 )
-                return condense(question, earlier), [notice], False
-        return condense(question, earlier), [], True
+                return condense(question, earlier, limit), [notice], False
+        return condense(question, earlier, limit), [], True
 
     def covers(self, question: str, passages: Sequence[NodeWithScore], view: IndexView | None = None) -> bool:
-        """Whether the corpus can answer: the best passage is similar enough to the question,
-        and clearly so when the question names something no page mentions."""
+        """Whether the corpus can answer ``question`` from ``passages`` (see ``coverage``)."""
         view = view or self._view
+        bundle = QueryBundle(query_str=question, embedding=self.embedder.encode([question])[0].tolist())
+        return self.coverage(question, passages, self._score(question, bundle, passages, view), view).covered
+
+    def coverage(
+        self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored], view: IndexView | None = None
+    ) -> Coverage:
+        """The verdict from several signals (``abstain.decide``): the best passage's cosine, names
+        no page mentions, rare terms the passages lack, the asked answer type."""
+        view = view or self._view
+        answer = self.settings.answer
         dense = [item.node.metadata.get("dense_score") for item in passages]
-        best = max((score for score in dense if score is not None), default=-1.0)
-        needed = self.settings.answer.min_relevance
-        if view.keyword_index.unknown_words(question, self.embedder.is_plain_word):
-            needed += self.settings.answer.unknown_term_margin
-        return bool(passages) and best >= needed
+        return decide(
+            question,
+            scored,
+            max((score for score in dense if score is not None), default=-1.0),
+            [item.node.get_content() for item in passages],
+            view.keyword_index,
+            self.embedder.is_plain_word,
+            min_relevance=answer.min_relevance,
+            unknown_margin=answer.unknown_term_margin,
+            rare_idf=answer.rare_term_idf,
+            typed_top=answer.typed_top,
+            sides=comparison_sides(question),
+            kind=asked_type(question),
+        )
 
     def _generate(self, mode: str, question: str, passages: list[NodeWithScore]) -> Iterator[str]:
         llm = self.llm(mode)
@@ -402,26 +481,45 @@ class Assistant:
             raise ValueError("the model cited no source")
         return Draft(parsed)
 
-    def _evidence_draft(
-        self, question: str, bundle: QueryBundle, passages: list[NodeWithScore], view: IndexView
-    ) -> Draft:
+    def _score(
+        self, question: str, bundle: QueryBundle, passages: Sequence[NodeWithScore], view: IndexView
+    ) -> list[Scored]:
+        """Every quotable sentence of ``passages``, scored against the question, best first."""
         if bundle.embedding:
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
             vector = self.embedder.encode([question])[0]
-        chosen = select_evidence(
+        return score_sentences(
             view.retriever.expand(question),
             vector,
             passages,
-            self.embedder,
+            self.sentence_vectors,
             self.analyzer,
             view.keyword_index.idf,
-            self.settings.answer.max_sentences,
+            asked_type(question),
         )
+
+    def _evidence_draft(self, scored: Sequence[Scored], history: Sequence[Mapping[str, str]] | None) -> Draft:
+        """Quote the best sentences, leaving out those an earlier answer of this conversation quoted."""
+        earlier = [_plain(str(turn.get("content", ""))) for turn in history or [] if turn.get("role") == "assistant"]
+        answer = self.settings.answer
+        chosen = choose(
+            scored,
+            answer.max_sentences,
+            answer.keep_ratio,
+            lambda sentence: any(_plain(sentence) in turn for turn in earlier),
+        )
+        if not chosen:  # everything was said before: saying it again beats saying nothing
+            chosen = choose(scored, answer.max_sentences, answer.keep_ratio)
         return evidence_draft(chosen)
 
     def _not_covered(
-        self, base: dict[str, Any], passages: list[NodeWithScore], timings: dict[str, float], notices: list[str]
+        self,
+        base: dict[str, Any],
+        passages: list[NodeWithScore],
+        timings: dict[str, float],
+        notices: list[str],
+        reason: str = "",
     ) -> Answer:
         nearest: list[str] = []
         for item in passages:
@@ -432,6 +530,8 @@ class Assistant:
             if len(nearest) >= NEAREST_PAGES:
                 break
         text = NOT_COVERED
+        if reason:  # "… do not cover this question: no indexed page mentions the Asilomar AI Principles."
+            text = f"{NOT_COVERED[:-1]}: {reason[0].lower()}{reason[1:]}"
         if nearest:
             text += " The nearest pages are: " + "; ".join(nearest) + "."
         return Answer(
@@ -446,6 +546,11 @@ class Assistant:
 
 class _Refusal(Exception):
     """The LLM said the sources do not cover the question."""
+
+
+def _plain(text: str) -> str:
+    """Lower-case words and numbers only, for "was this sentence quoted before" across markup and citations."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", cite.MARKER.sub(" ", text).lower())) + " "
 
 
 def _ms(since: float) -> float:

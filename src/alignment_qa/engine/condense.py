@@ -4,7 +4,9 @@ A question is a follow-up when it is short and leans on the conversation: it ope
 "but", "what about", "how about", ..., or uses a pronoun ("it", "that", "they", ...) without
 naming a subject of its own. A follow-up is joined to the user's previous question
 ("Is RLHF an outer alignment fix? And what about inner alignment?"), which carries both topics to
-retrieval. The LLM modes may ask the model to rewrite instead (``generation``).
+retrieval. The LLM modes may ask the model to rewrite instead (``generation``). Earlier turns and
+the result are cut to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot
+smuggle an over-long question past the limit.
 """
 
 from __future__ import annotations
@@ -33,12 +35,32 @@ def is_follow_up(question: str) -> bool:
     return bool(_OPENERS.search(question) or _PRONOUNS.search(question))
 
 
-def condense(question: str, previous: Sequence[str]) -> str:
-    """``question`` made standalone with the user's ``previous`` questions, when it is a follow-up."""
+def cap(text: str, max_chars: int) -> str:
+    """``text`` cut to at most ``max_chars`` characters, at a word boundary when there is one."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    head = cut.rsplit(" ", 1)[0]
+    return head if len(head) >= max_chars // 2 else cut
+
+
+def cap_turns(turns: Sequence[str], max_chars: int) -> list[str]:
+    """Each earlier turn cut to ``max_chars``: a 20,000-character turn is no longer a 20,000-character prompt."""
+    return [cap(turn, max_chars) for turn in turns]
+
+
+def condense(question: str, previous: Sequence[str], max_chars: int | None = None) -> str:
+    """``question`` made standalone with the user's ``previous`` questions, when it is a follow-up;
+    with ``max_chars``, the result keeps the whole question and at most that many characters."""
     earlier = [turn for turn in previous if turn]
     if not earlier or not is_follow_up(question):
         return question
     last = earlier[-1]
     if not last.endswith(("?", ".", "!")):
         last += "?"
-    return f"{last} {question}"
+    if max_chars is None:
+        return f"{last} {question}"
+    room = max_chars - len(question) - 1
+    if room < 1:
+        return question
+    return f"{cap(last, room)} {question}"

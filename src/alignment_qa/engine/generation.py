@@ -2,7 +2,8 @@
 
 ``build_llm`` makes an ``OpenAILike`` client for any OpenAI-compatible endpoint, or a
 ``LlamaCPP`` model in-process for a GGUF file; both are passed explicitly (no global
-``Settings``). ``CitedAnswerSynthesizer`` numbers the passages, fills the prompts from
+``Settings``). ``CitedAnswerSynthesizer`` numbers the passages, wraps each in ``<source id="n">`` tags (the
+system prompt says their text is data, never instructions), fills the prompts from
 ``alignment_qa.prompts`` and streams the model's tokens. Checking the citations it writes is
 left to ``citations`` and ``support``; falling back on failure is left to ``assistant``.
 """
@@ -10,6 +11,7 @@ left to ``citations`` and ``support``; falling back on failure is left to ``assi
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -79,9 +81,12 @@ def build_llm(settings: Settings, mode: str) -> LLM:
 
 
 def number_sources(text_chunks: Sequence[str], max_chars: int | None = None) -> str:
-    """The sources block of the prompt, one ``[n] <title and section lines> <text>`` per source.
+    """The sources block of the prompt: each source as ``<source id="n">`` title and section lines,
+    text ``</source>``, so the model can tell quoted page text from its instructions.
 
-    With ``max_chars``, each source is cut to an equal share so the block fits the model's window.
+    Anything in a page that looks like one of these tags is defused (its ``<`` becomes ``‹``), so
+    a page cannot close its own source and write outside it. With ``max_chars``, each source is
+    cut to an equal share so the block fits the model's window.
     """
     share = max_chars // max(len(text_chunks), 1) if max_chars else None
     parts = []
@@ -89,8 +94,16 @@ def number_sources(text_chunks: Sequence[str], max_chars: int | None = None) -> 
         text = chunk.strip()
         if share is not None and len(text) > share:
             text = text[:share].rsplit(" ", 1)[0] + " …"
-        parts.append(f"[{n}] {text}")
+        parts.append(f'<source id="{n}">\n{defuse_tags(text)}\n</source>')
     return "\n\n".join(parts)
+
+
+_TAG_LOOKALIKE = re.compile(r"<(\s*/?\s*source)", re.I)
+
+
+def defuse_tags(text: str) -> str:
+    """``text`` with every ``<source`` / ``</source`` look-alike turned into ``‹source``."""
+    return _TAG_LOOKALIKE.sub(r"‹\1", text)
 
 
 def source_budget(context_window: int, max_tokens: int) -> int:

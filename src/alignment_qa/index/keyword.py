@@ -185,6 +185,8 @@ def read_all_chunks(collection: Collection, page_size: int = 5000) -> list[tuple
         if not ids:
             break
         for chunk_id, text, meta in zip(ids, batch["documents"] or [], batch["metadatas"] or [], strict=True):
+            if meta is None:  # deleted by another process while we read
+                continue
             records.append((chunk_id, str(meta.get("title", "")), f"{meta.get('prefix', '')}{text or ''}"))
         offset += len(ids)
         if len(ids) < page_size:

@@ -7,18 +7,25 @@ and the chunk count, and a page is rewritten as "delete old chunks, then add all
 one call", so an interrupted run leaves every page either whole (old or new) or absent, and
 ``page_states`` flags any page with missing chunks so the next run redoes it.
 A ``revision`` token in the collection metadata changes before every ingest writes, so derived
-indexes (the keyword index) can tell when they are stale. Ranking beyond plain dense search is
-left to the answering engine.
+indexes (the keyword index) can tell when they are stale.
+
+Another process's writes: an embedded client keeps its vector (HNSW) index in memory and never
+sees chunks another process adds or deletes (Chroma caches one client per path and process), so a
+reader ``close()``s and reopens when the revision changes. Until then, and while a server is
+mid-ingest, a search may name chunks that are gone: those hits are left out, never an error.
+Ranking beyond plain dense search is left to the answering engine.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,9 +35,11 @@ from alignment_qa.settings import StoreSettings, without_login
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.client import Client
     from chromadb.api.models.Collection import Collection
 
 SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,11 @@ class SearchHit:
     metadata: dict[str, Any]
 
 
+def _close(client: ClientAPI) -> None:
+    """Release ``client``: Chroma stops an embedded database when the last client on its path closes."""
+    cast("Client", client).close()
+
+
 def _page_in(page_ids: Sequence[str]) -> Any:
     """A Chroma ``where`` filter matching chunks of any of ``page_ids``."""
     return {"page_id": {"$in": list(page_ids)}}
@@ -78,6 +92,29 @@ class ChunkStore:
     def __init__(self, settings: StoreSettings) -> None:
         self.settings = settings
         self._client: ClientAPI | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> ChunkStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the index is the embedded database (not a Chroma server)."""
+        return not self.settings.chroma_url
+
+    def close(self) -> None:
+        """Let go of the client; the next call opens a new one. Collections from the old client stop
+        working once no other client of this process holds the same embedded store open."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            try:
+                _close(client)
+            except Exception as exc:  # closing a client whose server is gone: nothing to release
+                log.debug("closing the Chroma client failed: %s", exc)
 
     # -- connection ----------------------------------------------------------------------
     @property
@@ -92,8 +129,12 @@ class ChunkStore:
         return self.settings.data_dir / "chroma"
 
     def _connect(self) -> ClientAPI:
-        if self._client is not None:
+        with self._lock:
+            if self._client is None:
+                self._client = self._open()
             return self._client
+
+    def _open(self) -> ClientAPI:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -103,21 +144,23 @@ class ChunkStore:
             if url:
                 parsed = urlparse(url)
                 ssl = parsed.scheme == "https"
-                self._client = chromadb.HttpClient(
+                client = chromadb.HttpClient(
                     host=parsed.hostname or "127.0.0.1",
                     port=parsed.port or (443 if ssl else 8000),
                     ssl=ssl,
                     settings=chroma_settings,
                 )
-                self._client.heartbeat()
-            else:
-                self.chroma_path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
+                try:
+                    client.heartbeat()
+                except Exception:
+                    _close(client)
+                    raise
+                return client
+            self.chroma_path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
         except Exception as exc:  # connection and file errors come in many types
-            self._client = None
-            where = url or str(self.chroma_path)
+            where = without_login(url) if url else str(self.chroma_path)
             raise StoreUnavailableError(f"cannot open the Chroma store at {where}: {exc}") from exc
-        return self._client
 
     def exists(self) -> bool:
         """Whether the collection exists, without creating anything."""
@@ -177,6 +220,8 @@ class ChunkStore:
         counts: dict[tuple[str, str], int] = {}
         declared: dict[tuple[str, str], tuple[str, int]] = {}
         for meta in records["metadatas"] or []:
+            if meta is None:  # deleted by another process since the ids were read
+                continue
             key = (str(meta["page_id"]), str(meta["page_hash"]))
             counts[key] = counts.get(key, 0) + 1
             declared[key] = (str(meta.get("root", "")), int(meta["n_chunks"]))  # type: ignore[arg-type]
@@ -195,15 +240,15 @@ class ChunkStore:
             n_results=k,
             include=["documents", "metadatas", "distances"],
         )
-        hits = []
+        hits: list[SearchHit] = []
         ids = result["ids"][0]
         documents = (result["documents"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         distances = (result["distances"] or [[]])[0]
-        for rank, (chunk_id, text, meta, distance) in enumerate(
-            zip(ids, documents, metadatas, distances, strict=True), 1
-        ):
-            hits.append(SearchHit(chunk_id, rank, 1.0 - float(distance), text or "", dict(meta)))
+        for chunk_id, text, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
+            if meta is None or text is None:  # deleted since this client's vector index was loaded
+                continue
+            hits.append(SearchHit(chunk_id, len(hits) + 1, 1.0 - float(distance), text, dict(meta)))
         return hits
 
     def get_chunks(self, collection: Collection, ids: Sequence[str]) -> dict[str, SearchHit]:
@@ -212,7 +257,11 @@ class ChunkStore:
             return {}
         result = collection.get(ids=list(ids), include=["documents", "metadatas"])
         found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
-        return {chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta)) for chunk_id, text, meta in found}
+        return {
+            chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta))
+            for chunk_id, text, meta in found
+            if meta is not None
+        }
 
     def page_chunks(self, collection: Collection, page_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
@@ -220,6 +269,7 @@ class ChunkStore:
         chunks = [
             (text or "", dict(meta))
             for text, meta in zip(records["documents"] or [], records["metadatas"] or [], strict=True)
+            if meta is not None
         ]
         return sorted(chunks, key=lambda item: int(item[1].get("chunk_index", 0)))
 

@@ -5,7 +5,9 @@ HTML blocks and figures), plain-text wiki exports (bare heading lines, ``-`` lis
 HTML. Output: one plain ``CleanPage.text`` whose character offsets citations point into, and
 the sections of that text, each with its heading path and link anchor. Noise is removed
 (reading-time blocks, ``{: #01}`` attribute lists, images, markup); content is kept (admonition
-titles and bodies, figure captions, tables as text, footnote text). Chunking is left to ``chunk``.
+titles and bodies, figure captions, tables as text, footnote text). A source URL (front matter,
+``> Source:`` header, HTML meta) is kept only when it is one http(s) address with a host
+(``url_problem``); otherwise it is dropped with a warning. Chunking is left to ``chunk``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from alignment_qa.ingest.html_text import FENCE, closing_fence, escape_non_html, html_to_text
 
@@ -39,6 +42,7 @@ class CleanPage:
     url: str | None = None
     categories: list[str] = field(default_factory=list)
     updated: str | None = None
+    warnings: list[str] = field(default_factory=list)  # metadata that was dropped, and why
 
 
 @dataclass
@@ -83,6 +87,43 @@ def slugify(text: str) -> str:
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _HEADER_LINE = re.compile(r"^\s*>\s*([A-Za-z][A-Za-z ]{0,20}):\s*(.+?)\s*$")
+
+
+_URL_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f<>\[\]\"`{}|\\^]")
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a page's source link (one http(s) address with a host), or None."""
+    bad = _URL_FORBIDDEN.search(url)
+    if bad:
+        what = "a space" if bad.group().isspace() else f"the character {bad.group()!r}"
+        return f"it contains {what}; a source URL must be one http(s) address"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        return f"it is not a valid address ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "it is not an http(s) address"
+    if not host:
+        return "it has no host"
+    if url.count("(") != url.count(")"):
+        return "its parentheses are unbalanced"
+    return None
+
+
+def _source_url(meta: dict[str, str], warnings: list[str]) -> str | None:
+    url = (meta.get("source") or meta.get("url") or "").strip()
+    if url.startswith("<") and url.endswith(">"):  # a Markdown autolink, <https://...>
+        url = url[1:-1].strip()
+    if not url:
+        return None
+    problem = url_problem(url)
+    if problem:
+        shown = url if len(url) <= 80 else url[:79] + "…"
+        warnings.append(f"source URL dropped: {problem}: {shown!r}")
+        return None
+    return url
 
 
 def _split_list(value: str) -> list[str]:
@@ -395,11 +436,13 @@ def clean_page(text: str, file_name: str, suffix: str) -> CleanPage:
     title, clean_text, sections = _assemble(blocks, clean_inline(fallback))
     categories = _split_list(meta.get("categories") or meta.get("tags") or "")
     updated = meta.get("updated") or meta.get("last updated") or meta.get("date")
+    warnings: list[str] = []
     return CleanPage(
         title=title,
         text=clean_text,
         sections=sections,
-        url=meta.get("source") or meta.get("url"),
+        url=_source_url(meta, warnings),
         categories=categories,
         updated=updated,
+        warnings=warnings,
     )

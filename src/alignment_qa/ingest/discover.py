@@ -2,7 +2,9 @@
 
 A page's id is its path relative to the root it was found under, in POSIX form. Folders are
 walked recursively; hidden files and folders (``.git``) and files with other extensions are
-ignored silently, while broken symlinks, symlink loops and non-regular files are reported.
+ignored silently, while broken symlinks, symlink loops, symlinks that lead outside the folder
+being walked and non-regular files are reported. A file given by itself obeys the same rules
+(extension, hidden name, regular file), each refusal reported with its reason.
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -69,6 +71,10 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             root = resolved
         else:
             root = resolved.parent
+            problem = _single_file_problem(path, resolved, exts)
+            if problem:
+                found.skipped.append(Skipped(str(path), problem))
+                continue
             candidates = [path.absolute()]
         for candidate in candidates:
             page_id = candidate.relative_to(root).as_posix() if candidate.is_relative_to(root) else candidate.name
@@ -126,6 +132,11 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                 else:
                     found.skipped.append(Skipped(str(path), f"cannot stat: {exc.strerror or exc}", _rel(path, root)))
                 continue
+            if is_link and not Path(os.path.realpath(path)).is_relative_to(root):
+                found.skipped.append(
+                    Skipped(str(path), f"symlink leads outside {root}: not followed", _rel(path, root))
+                )
+                continue
             if stat.S_ISDIR(mode):
                 subfolders.append(path)
             elif path.suffix.lower() not in exts:
@@ -136,6 +147,19 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                 files.append(path)
         stack.extend(reversed(subfolders))
     return sorted(files)
+
+
+def _single_file_problem(path: Path, resolved: Path, exts: set[str]) -> str | None:
+    """Why a file given by itself is not read as a page (the rules of a folder walk), or ``None``."""
+    for name in {path.name, resolved.name}:
+        if name.startswith("."):
+            return "hidden file: not indexed"
+        if Path(name).suffix.lower() not in exts:
+            shown = Path(name).suffix or "(none)"
+            return f"extension {shown} is not one of ingest.extensions ({', '.join(sorted(exts))})"
+    if not resolved.is_file():
+        return "not a regular file"
+    return None
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -4,7 +4,8 @@ For each page file: read it, compare its content hash with the store, and only f
 changed pages clean, chunk and embed; at the end the keyword index (BM25 and aliases) is
 brought in step with the store. Pages of a synced folder that are gone from disk are
 removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
-good version). Work is written page by page after each window of embedded chunks, so an
+good version); what a kept page lost in cleaning (an unusable source URL) is listed in
+``warnings``. Work is written page by page after each window of embedded chunks, so an
 interrupted run keeps what it wrote and the next run finishes the rest. Searching is left to
 ``index``.
 """
@@ -55,6 +56,14 @@ class _Silent:
         pass
 
 
+@dataclass(frozen=True)
+class PageWarning:
+    """Something an indexed page lost while being cleaned (e.g. an unusable source URL)."""
+
+    page_id: str
+    reason: str
+
+
 @dataclass
 class IngestSummary:
     """What one ingest run did."""
@@ -65,6 +74,7 @@ class IngestSummary:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     emptied: list[str] = field(default_factory=list)
+    warnings: list[PageWarning] = field(default_factory=list)
     ignored_files: int = 0
     chunks_written: int = 0
     chunks_total: int = 0
@@ -73,6 +83,7 @@ class IngestSummary:
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["skipped"] = [asdict(item) for item in self.skipped]
+        data["warnings"] = [asdict(item) for item in self.warnings]
         return data
 
     def counts(self) -> dict[str, int]:
@@ -283,6 +294,7 @@ def _prepare(
             summary.skipped.append(_skip(file, f"could not be processed ({type(exc).__name__}: {exc})", states))
         else:
             pending.append(_PendingPage(file, digest, page, chunks, file.page_id not in states))
+            summary.warnings.extend(PageWarning(file.page_id, reason) for reason in page.warnings)
         progress.advance()
     progress.finish()
     return pending

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from alignment_qa.engine.answer import Answer
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError
+from alignment_qa.settings import masked_url
 
 if TYPE_CHECKING:
     import httpx
@@ -61,7 +62,7 @@ class ApiAnswers:
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
 
     def describe(self) -> str:
-        return f"the API at {self.base_url}"
+        return f"the API at {masked_url(self.base_url)}"
 
     def check(self) -> str | None:
         """``None`` when the API is up with an index, else what is wrong (for a startup warning)."""

@@ -5,7 +5,9 @@ own answers when it reads a thread's history back. The answer keeps its ``[n]`` 
 unsupported sentences are flagged; sources go in embeds (title, section, link, quote). Long
 answers split between sentences, and a sentence too long for one message splits between words
 with its markers kept whole at its end, so no message ever cuts a citation. All corpus and
-question text is escaped (Markdown and mass mentions). Sending is left to ``bot``.
+question text is escaped (Markdown and mass mentions), and a link is used only when it is one
+http(s) address with a host, with every character that could end it or start Markdown
+percent-encoded (``safe_link``). Sending is left to ``bot``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from alignment_qa.app.format import source_link
 from alignment_qa.engine.answer import Answer, Citation
@@ -66,6 +69,24 @@ def escape(text: str) -> str:
     escaped = "".join(parts)
     escaped = _LIST_START.sub(lambda m: f"{m.group(1)}\\." if m.group(1) else "\\-", escaped)
     return _MASS_MENTION.sub("@\u200b\\1", escaped)
+
+
+# Characters a link keeps as they are: unreserved, reserved and "%" (existing escapes). Spaces,
+# controls, non-ASCII and ( ) [ ] < > * ` | \ " { } ^ are percent-encoded, so nothing can close
+# the link early or format text after it.
+_LINK_SAFE = "-._~:/?#@!$&'+,;=%"
+
+
+def safe_link(url: str) -> str:
+    """``url`` fit to stand inside ``[label](...)``, or "" when it is not one http(s) address with a host."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return ""
+    return quote(url.strip(), safe=_LINK_SAFE)
 
 
 def _escape_plain(text: str) -> str:
@@ -168,6 +189,7 @@ def _field_value(section: str, page_id: str, link: str, quote_text: str) -> str:
     """Section, linked page id, quote: each shortened on its own, so the link is never cut."""
     where = shorten(escape(section), SECTION_CHARS) if section else ""
     label = shorten(page_id.replace("`", ""), PAGE_ID_CHARS)
+    link = safe_link(link) if link else ""
     if link and len(link) <= FIELD_VALUE_CHARS - len(where) - QUOTE_CHARS - 2 * PAGE_ID_CHARS:
         page = f"[{escape(label)}]({link})"
     else:  # no link, or one too long to fit: the page id alone
