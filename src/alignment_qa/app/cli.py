@@ -295,7 +295,8 @@ def serve(
         Path | None, typer.Option(help="File of 'user:password' lines (serve.auth_file); or ALIGNMENT_QA_SERVE__AUTH.")
     ] = None,
 ) -> None:
-    """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /openapi.json)."""
+    """Run the chat page and the HTTP API (/api/ask, /api/ask/stream, /api/health, /api/stats, /openapi.json),
+    and the OpenAI-compatible /v1/chat/completions and /v1/models."""
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
     from alignment_qa.extras import require_extra
@@ -303,6 +304,7 @@ def serve(
     require_extra("gradio", "ui", "The web UI")
     import uvicorn
 
+    from alignment_qa.app.serve_protocol import header_timeout_protocol
     from alignment_qa.app.web import LOOPBACK, create_app, load_logins
 
     loaded = _state(ctx).load(**{"serve.host": host, "serve.port": port, "serve.auth_file": auth_file})
@@ -311,6 +313,12 @@ def serve(
     err = Console(stderr=True)
     if serve_settings.host not in LOOPBACK and not logins:
         err.print(f"warning: serving on {serve_settings.host} without a login; anyone who can reach it can use it.")
+    if serve_settings.host in ("0.0.0.0", "::") and not serve_settings.allowed_hosts:
+        err.print(
+            "note: only requests for 127.0.0.1, localhost or ::1 are answered; add the names clients use "
+            "to serve.allowed_hosts (e.g. ALIGNMENT_QA_SERVE__ALLOWED_HOSTS='[\"qa.example.org\"]').",
+            markup=False,
+        )
     embedder, store = _services(loaded)
     try:
         assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
@@ -319,7 +327,46 @@ def serve(
     app_ = create_app(assistant, loaded.settings, embedder)
     where = f"http://{serve_settings.host}:{serve_settings.port}/"
     err.print(f"alignment-qa is serving {where} (API schema at /openapi.json). Ctrl-C stops it.")
-    uvicorn.run(app_, host=serve_settings.host, port=serve_settings.port, log_level="warning")
+    uvicorn.run(
+        app_,
+        host=serve_settings.host,
+        port=serve_settings.port,
+        log_level="warning",
+        limit_concurrency=serve_settings.max_connections,
+        timeout_keep_alive=max(1, round(serve_settings.keep_alive_s)),
+        http=header_timeout_protocol(serve_settings.header_timeout_s),
+    )
+
+
+@app.command("mcp")
+def mcp_command(
+    ctx: typer.Context,
+    http: Annotated[bool, typer.Option("--http", help="Streamable HTTP on 127.0.0.1 (/mcp), not stdio.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --http.", min=1, max=65535)] = 8765,
+) -> None:
+    """Run the Model Context Protocol server (tools ask, search, get_page; the page list) for agents and IDEs."""
+    from alignment_qa.extras import require_extra
+
+    require_extra("mcp.server.mcpserver", "mcp", "The MCP server")
+    from alignment_qa.app import mcp_server
+
+    assistant = _open_assistant_or_none(_state(ctx).load())
+    where = f"http://127.0.0.1:{port}/mcp" if http else "stdio"
+    Console(stderr=True).print(f"alignment-qa MCP server on {where}. Ctrl-C stops it.", markup=False)
+    mcp_server.run(assistant, http=http, port=port)
+
+
+def _open_assistant_or_none(loaded: LoadedSettings) -> Assistant | None:
+    """The assistant, or ``None`` (with a note on stderr) when there is no index yet."""
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.errors import NoIndexError
+
+    embedder, store = _services(loaded)
+    try:
+        return Assistant.open(loaded.settings, embedder=embedder, store=store)
+    except NoIndexError as exc:
+        Console(stderr=True).print(f"note: {exc}; the tools will say so.", markup=False)
+        return None
 
 
 @app.command("discord")
@@ -416,10 +463,14 @@ def evaluate_command(
         typer.Option(help="METRIC=VALUE: exit 1 when the metric is above VALUE, for lower-is-better metrics."),
     ] = None,
     judge: Annotated[
-        str | None, typer.Option(help="Support judge: similarity, nli (support.nli_model) or llm (llm.base_url).")
+        str | None,
+        typer.Option(help="Support judge: structured, similarity, nli (support.nli_model) or llm (llm.base_url)."),
     ] = None,
     llm_url: LlmUrlOption = None,
     model: ModelOption = None,
+    split: Annotated[
+        str | None, typer.Option(help="Run only this split of the questions: tune or test (see eval/questions.py).")
+    ] = None,
 ) -> None:
     """Score retrieval, citations, faithfulness and abstention on a question set, offline; write a report."""
     from alignment_qa.eval.evaluate import evaluate, load_baseline
@@ -433,7 +484,9 @@ def evaluate_command(
     embedder, _ = _services(loaded)
     err = Console(stderr=True)
     with render.RichProgress(err) as progress:
-        run = evaluate(loaded.settings, questions, out, embedder, corpus, loaded.settings.answer.mode, old, progress)
+        run = evaluate(
+            loaded.settings, questions, out, embedder, corpus, loaded.settings.answer.mode, old, progress, split
+        )
     warnings = [f"{questions}:{line} skipped: {reason}" for line, reason in run.skipped_lines]
     counts = run.summary["counts"]
     warnings += [f"question {row['id']} failed: {row['error']}" for row in counts["errors"]]
@@ -467,10 +520,13 @@ def feedback_export(
     settings = _state(ctx).load().settings
     store = FeedbackStore.for_settings(settings)
     try:
-        count = store.export_jsonl(out)
+        count, left_out = store.export_jsonl(out)
     except OSError as exc:
         raise AlignmentQAError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    Console(stderr=True).print(f"{count} feedback record(s) written to {out}")
+    err = Console(stderr=True)
+    err.print(f"{count} feedback record(s) written to {out}", markup=False, highlight=False)
+    if left_out:
+        err.print(f"{left_out} record(s) left out: their answer was not given by this server (no valid answer_id)")
 
 
 @app.command("config")
@@ -492,6 +548,21 @@ def show_config(
         typer.echo(json.dumps(data, indent=2))
     else:
         render.print_config(Console(), values, loaded.sources, loaded.config_file)
+
+
+@app.command("judge")
+def judge_command(
+    ctx: typer.Context,
+    pairs: Annotated[Path, typer.Argument(help="JSON lines: passage, sentence, supported, optional kind and split.")],
+    judge: Annotated[str | None, typer.Option(help="structured, similarity, nli or llm (default: configured).")] = None,
+    split: Annotated[str | None, typer.Option(help="Only the pairs of this split (e.g. held-out).")] = None,
+) -> None:
+    """Score a labelled pair file with a support judge: balanced accuracy with its interval, accuracy per kind."""
+    from alignment_qa.eval import judge_cli
+
+    loaded = _state(ctx).load()
+    outcome = judge_cli.run(pairs, loaded.settings, judge, split)
+    typer.echo(judge_cli.report(outcome, loaded.settings.answer.support_threshold))
 
 
 class _OneLine(logging.Formatter):
