@@ -95,9 +95,10 @@ def main() -> int:
     from llama_index.core.schema import QueryBundle
 
     from alignment_qa.engine.assistant import Assistant
-    from alignment_qa.engine.evidence import SentenceVectors, choose
+    from alignment_qa.engine.evidence import choose
     from alignment_qa.index.embedder import Embedder
     from alignment_qa.index.store import ChunkStore
+    from alignment_qa.index.vector_cache import SentenceVectors
     from alignment_qa.ingest.pipeline import ingest
     from alignment_qa.settings import load_settings
 

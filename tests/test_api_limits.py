@@ -145,6 +145,27 @@ def test_feedback_needs_an_answer_this_server_gave(client: TestClient, indexed: 
     assert "evil.md" not in out.read_text()
 
 
+def test_feedback_records_the_top_k_the_answer_used(client: TestClient, indexed: Path) -> None:
+    """Regression: /api/feedback recorded the default retrieval.top_k, not the one the answer was
+    written with. The answer carries its top_k (signed with it), and the record keeps that."""
+    from alignment_qa.app.feedback import FeedbackStore
+
+    ids: dict[int, int] = {}
+    answer = client.post("/api/ask", json={**QUESTION, "top_k": 2}).json()
+    assert answer["top_k"] == 2 and len(answer["retrieved"]) <= 2
+    ids[2] = client.post("/api/feedback", json={"kind": "up", "answer": answer}).json()["id"]
+    stream = client.post("/api/ask/stream", json={**QUESTION, "top_k": 9}).text
+    final = json.loads(stream.rsplit("event: answer\ndata: ", 1)[1])
+    ids[9] = client.post("/api/feedback", json={"kind": "down", "answer": final}).json()["id"]
+    default = client.post("/api/ask", json=QUESTION).json()  # no top_k asked: the configured one (5)
+    ids[5] = client.post("/api/feedback", json={"kind": "up", "answer": default}).json()["id"]
+    rows = {row["id"]: row for row in FeedbackStore.for_settings(_settings(indexed)).rows()}
+    assert {k: rows[n]["settings"]["retrieval"]["top_k"] for k, n in ids.items()} == {2: 2, 9: 9, 5: 5}
+    assert all(rows[n]["settings"]["answer"]["mode"] == "evidence" for n in ids.values())
+    edited = client.post("/api/feedback", json={"kind": "up", "answer": {**answer, "top_k": 7}})
+    assert edited.status_code == 403  # the top_k is part of the signed answer
+
+
 def test_feedback_is_rate_limited_per_client(tmp_path: Path, embedder: Embedder) -> None:
     settings = _settings(tmp_path / "data", **{"serve.feedback_per_minute": 3})
     with TestClient(create_app(None, settings, embedder), base_url=LOCAL) as fresh:

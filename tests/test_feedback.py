@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alignment_qa.app.answer_ids import AnswerSigner
-from alignment_qa.app.feedback import FeedbackStore, ForgedAnswerError
+from alignment_qa.app.feedback import FeedbackStore, ForgedAnswerError, settings_used
 
 SIGNER = AnswerSigner(b"k" * 64)
 ANSWER = SIGNER.signed(
@@ -89,3 +89,13 @@ def test_the_answer_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert key.stat().st_mode & 0o777 == 0o600
     again = AnswerSigner.for_data_dir(tmp_path / "data")
     assert again.verify(first.signed(ANSWER)) and not AnswerSigner(b"x" * 64).verify(first.signed(ANSWER))
+
+
+def test_settings_used_are_those_the_answer_carries() -> None:
+    """The one helper the page and the API share: the mode that answered and the top_k the answer
+    was written with win over the configured ones, and the configured settings are not changed."""
+    configured = {"answer": {"mode": "llm", "history_turns": 2}, "retrieval": {"top_k": 5, "fusion": "rrf"}}
+    used = settings_used(configured, {"mode": "evidence", "top_k": 3})
+    assert used == {"answer": {"mode": "evidence", "history_turns": 2}, "retrieval": {"top_k": 3, "fusion": "rrf"}}
+    assert configured["retrieval"]["top_k"] == 5 and configured["answer"]["mode"] == "llm"
+    assert settings_used({}, {"mode": "evidence"}) == {"answer": {"mode": "evidence"}}  # an answer without top_k

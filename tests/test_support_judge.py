@@ -140,3 +140,19 @@ def test_every_judge_explains_itself(judge: SimilaritySupport, structured: Struc
     assert "names OpenAI" in explain(structured, [(PREMISE, claim)], THRESHOLD)[0].reason
     assert unsupported_reason([], 1.0, THRESHOLD, "", False) == "no citation"
     assert unsupported_reason([1], 0.9, THRESHOLD, "ignored", False) == ""
+
+
+def test_a_full_vector_cache_never_loses_a_vector_mid_batch(embedder: Embedder) -> None:
+    """A batch larger than the cache (and a cache already full) once raised KeyError in eval runs."""
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    pairs = [
+        (f"Passage {i} says the reward model was trained on {i} comparisons. It was then frozen.", f"Claim {i}.")
+        for i in range(6)
+    ]
+    roomy = [StructuredSupport(embedder, Analyzer()), SimilaritySupport(embedder, Analyzer())]
+    for big in roomy:
+        small = type(big)(embedder, Analyzer())
+        small._vectors = SentenceVectors(embedder, capacity=3)  # smaller than one batch
+        small.support_many(pairs[:2])  # fill it first
+        assert small.support_many(pairs) == pytest.approx(big.support_many(pairs))

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from alignment_qa import __version__
 from alignment_qa.app.answer_ids import AnswerSigner
-from alignment_qa.app.feedback import FeedbackStore, ForgedAnswerError
+from alignment_qa.app.feedback import FeedbackStore, ForgedAnswerError, settings_used
 from alignment_qa.app.format import page_html
 from alignment_qa.app.guards import (
     BodyLimit,
@@ -298,9 +298,8 @@ def create_api(
                 detail=f"too much feedback from your address: at most {serve.feedback_per_minute} a minute "
                 "(serve.feedback_per_minute)",
             )
-        settings = public_settings(slot.current.settings) if slot.current else {}
-        settings.setdefault("answer", {})["mode"] = request.answer.mode  # the mode that answered
         answer = request.answer.model_dump(mode="json")
+        settings = settings_used(public_settings(slot.current.settings) if slot.current else {}, answer)
         try:
             record = feedback.record(request.kind, answer, settings, request.citation, request.comment)
         except ForgedAnswerError as exc:

@@ -10,9 +10,10 @@ per call, so the web server's threads never share one. Collecting it in the UI i
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,17 @@ from alignment_qa.app.answer_ids import AnswerSigner
 from alignment_qa.settings import Settings
 
 Kind = Literal["up", "down", "wrong_source"]
+
+
+def settings_used(settings: Mapping[str, Any], answer: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a feedback record keeps for ``answer``: the public ``settings`` in force, with the
+    mode that answered and the ``top_k`` it was written with (both carried, signed, by the answer)."""
+    used = copy.deepcopy(dict(settings))
+    used.setdefault("answer", {})["mode"] = answer.get("mode")
+    if answer.get("top_k") is not None:
+        used.setdefault("retrieval", {})["top_k"] = answer["top_k"]
+    return used
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

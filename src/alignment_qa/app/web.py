@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api, login_throttle, short_validation_errors
-from alignment_qa.app.feedback import FeedbackStore
+from alignment_qa.app.feedback import FeedbackStore, settings_used
 from alignment_qa.app.format import answer_html, sources_html, status_line
 from alignment_qa.app.guards import LOOPBACK_NAMES
 from alignment_qa.app.openai_compat import load_api_keys
@@ -301,8 +301,8 @@ def build_ui(
         index = len(chat)
         chat.append({"role": "assistant", "content": answer_html(answer, key=str(index))})
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        used = _deep_merge(base_settings, {"answer": {"mode": mode}, "retrieval": {"top_k": int(top_k)}})
         shown = answer.model_dump(mode="json")
+        used = settings_used(base_settings, shown)
         shown = feedback.signer.signed(shown) if feedback else shown
         answers = {**answers, index: {"answer": shown, "settings": used}}
         yield chat, history, sources_html(answer, show_all, key=str(index)), "", index, answers
@@ -441,13 +441,6 @@ def _message_index(data: Any) -> int:
     """The chat message an event (like, select) is about; Gradio gives an int or [row, column]."""
     index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
     return int(index)
-
-
-def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in changes.items():
-        merged[key] = _deep_merge(merged.get(key, {}), value) if isinstance(value, dict) else value
-    return merged
 
 
 def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedder) -> FastAPI:

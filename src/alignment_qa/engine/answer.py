@@ -80,6 +80,7 @@ class Answer(BaseModel):
     standalone_question: str = Field(description="The question after rewriting a follow-up.")
     text: str
     mode: Mode
+    top_k: int | None = Field(None, description="Passages asked for (retrieval.top_k) when this answer was written.")
     notice: str = Field("", description="Something the reader must know, e.g. a fallback to quoted evidence.")
     covered: bool = Field(True, description="False when the corpus does not cover the question.")
     citations: list[Citation] = Field(default_factory=list)

@@ -16,10 +16,7 @@ pages cover the question at all is left to ``abstain``.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,8 +25,8 @@ from llama_index.core.schema import NodeWithScore
 
 from alignment_qa.engine.answer_type import AnswerType, carries
 from alignment_qa.engine.injection import is_instruction
-from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import split_sentences
 
 MIN_WORDS = 6
@@ -132,38 +129,6 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, st
             if quotable(sentence):
                 found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))
     return found
-
-
-class SentenceVectors:
-    """Sentence embeddings with a bounded LRU cache keyed by the text's hash; misses are encoded in one batch."""
-
-    def __init__(self, embedder: Embedder, capacity: int = 20_000) -> None:
-        self.embedder = embedder
-        self.capacity = capacity
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest() for text in texts]
-        found: dict[int, np.ndarray] = {}
-        with self._lock:
-            for i, key in enumerate(keys):
-                vector = self._cache.get(key)
-                if vector is not None:
-                    self._cache.move_to_end(key)
-                    found[i] = vector
-        missing = [i for i in range(len(texts)) if i not in found]
-        if missing:
-            encoded = self.embedder.encode([texts[i] for i in missing])
-            with self._lock:
-                for row, i in enumerate(missing):
-                    found[i] = encoded[row]
-                    self._cache[keys[i]] = encoded[row]
-                while len(self._cache) > self.capacity:
-                    self._cache.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
-        return np.stack([found[i] for i in range(len(texts))])
 
 
 def score_sentences(

@@ -28,9 +28,9 @@ from alignment_qa.engine.judge_features import FEATURES, Extracted, extract
 from alignment_qa.engine.support import CITATION_MARK, normalise
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import split_sentences
 
-VECTOR_CACHE = 4096  # sentence embeddings kept between calls
 THIN_CAP = 0.1  # the most a claim without substantive overlap can score
 FLIP_CAP = 0.3  # the most a near-copy of the premise with its polarity flipped or two roles swapped can score
 DECISION = 0.55  # the default answer.support_threshold, where scripts/fit_judge.py puts the fitted cut
@@ -64,7 +64,7 @@ class StructuredSupport:
             f"structured support ({embedder.name.rsplit('/', 1)[-1]} cosine, word coverage, negation, numbers, "
             "names, roles, hedges and quantifiers; logistic regression fitted on the fit half of the labelled pairs)"
         )
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors = SentenceVectors(embedder, capacity=4096)
 
     def support(self, premise: str, hypothesis: str) -> float:
         return self.support_many([(premise, hypothesis)])[0]
@@ -92,29 +92,21 @@ class StructuredSupport:
             prepared.append((sentences, claim))
         texts = [text for item in prepared if not isinstance(item, Verdict) for text in (*item[0], item[1])]
         texts += [" ".join(item[0]) for item in prepared if not isinstance(item, Verdict) and len(item[0]) > 1]
-        self._encode(texts)
+        vectors = self._vectors.lookup(texts)
         out: list[Extracted | Verdict] = []
         for item in prepared:
             if isinstance(item, Verdict):
                 out.append(item)
                 continue
             sentences, claim = item
-            vector = self._vectors[claim]
-            cosines = [float(np.dot(self._vectors[sentence], vector)) for sentence in sentences]
-            whole = float(np.dot(self._vectors[" ".join(sentences)], vector)) if len(sentences) > 1 else cosines[0]
+            vector = vectors[claim]
+            cosines = [float(np.dot(vectors[sentence], vector)) for sentence in sentences]
+            whole = float(np.dot(vectors[" ".join(sentences)], vector)) if len(sentences) > 1 else cosines[0]
             out.append(extract(self.analyzer, sentences, claim, cosines, whole, self._is_rare))
         return out
 
     def _is_rare(self, word: str) -> bool:
         return not word.isdigit() and not self.embedder.is_plain_word(word)
-
-    def _encode(self, texts: Sequence[str]) -> None:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
-        if len(self._vectors) + len(missing) > VECTOR_CACHE:
-            self._vectors.clear()
-        if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self._vectors[text] = vector
 
     def _verdict(self, row: Extracted) -> Verdict:
         values = np.array(row.values, dtype=float)

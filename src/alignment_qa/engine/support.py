@@ -32,6 +32,7 @@ import numpy as np
 from alignment_qa.errors import AlignmentQAError, ModelLoadError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import split_sentences
 from alignment_qa.prompts import load_prompt
 from alignment_qa.settings import without_login
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 CITATION_MARK = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 _SPACE = re.compile(r"\s+")
 _BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
-VECTOR_CACHE = 4096  # sentence embeddings kept between calls
 CONFLICT_FACTOR = 0.5  # what a contradiction cue leaves of a score
 _NUMBER = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?%?")
 _NUMBER_WORDS = {
@@ -91,7 +91,7 @@ class SimilaritySupport:
         self.floor = similarity_floor
         self.ceiling = similarity_ceiling
         self.lexical_weight = lexical_weight
-        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors = SentenceVectors(embedder, capacity=4096)
 
     def support(self, premise: str, hypothesis: str) -> float:
         return self.support_many([(premise, hypothesis)])[0]
@@ -105,16 +105,6 @@ class SimilaritySupport:
         total = sum(self.idf(term) for term in wanted)
         found = sum(self.idf(term) for term in wanted if term in present)
         return found / total if total else 0.0
-
-    def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Embeddings of ``texts``, cached for the life of this judge."""
-        missing = list(dict.fromkeys(text for text in texts if text not in self._vectors))
-        if len(self._vectors) + len(missing) > VECTOR_CACHE:
-            self._vectors.clear()
-        if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self._vectors[text] = vector
-        return [self._vectors[text] for text in texts]
 
     def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
         scores: list[float | None] = []
@@ -134,7 +124,7 @@ class SimilaritySupport:
             texts = [
                 text for sentences, hypothesis in pieces for text in (*sentences, CITATION_MARK.sub("", hypothesis))
             ]
-            self.vectors(texts)
+            vectors = self._vectors.lookup(texts)
         result: list[float] = []
         queue = iter(pieces)
         for (premise, hypothesis), score in zip(pairs, scores, strict=True):
@@ -142,8 +132,8 @@ class SimilaritySupport:
                 result.append(score)
                 continue
             sentences, _ = next(queue)
-            claim_vector = self._vectors[CITATION_MARK.sub("", hypothesis)]
-            cosine = max(float(np.dot(self._vectors[text], claim_vector)) for text in sentences)
+            claim_vector = vectors[CITATION_MARK.sub("", hypothesis)]
+            cosine = max(float(np.dot(vectors[text], claim_vector)) for text in sentences)
             similarity = min(1.0, max(0.0, (cosine - self.floor) / (self.ceiling - self.floor)))
             lexical = self.overlap(premise, hypothesis)
             score = (1 - self.lexical_weight) * similarity + self.lexical_weight * lexical
