@@ -68,7 +68,7 @@ def test_uncovered_question_says_so_and_lists_nearest_pages(assistant: Assistant
     answer = assistant.ask("How long should sourdough bread rise before baking?")
     assert not answer.covered
     assert answer.text.startswith(NOT_COVERED[:-1])
-    assert "no indexed page mentions sourdough" in answer.text  # says what is missing, by name
+    assert "no indexed page mentions “sourdough”" in answer.text  # says what is missing, by name
     assert answer.citations == [] and answer.sentences == []
     assert answer.retrieved and answer.retrieved[0].title in answer.text
 

@@ -128,9 +128,13 @@ def decide(
             )
     if names:
         return Coverage(False, f"No indexed page mentions {names_phrase(names)}.", names)
-    if index.unknown_words(question, is_plain_word):  # a typo or an unusual word: be clearly relevant
+    unknown = index.unknown_words(question, is_plain_word)
+    if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
     if best_passage_cosine < min_relevance:
+        if unknown:  # declined, and these words are in no page: say so ("no indexed page mentions “sourdough”")
+            words = [f"“{word}”" for word in dict.fromkeys(unknown)]
+            return Coverage(False, f"No indexed page mentions {names_phrase(words)}.", list(dict.fromkeys(unknown)))
         return Coverage(False, "")
     absent = absent_terms(question, passages_text, index, rare_idf)
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):
