@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -218,3 +219,52 @@ def test_serve_answers_over_http_while_another_process_ingests(tmp_path: Path, e
         check_answers_after(ask)
     finally:
         stop(process)
+
+
+class _PausingStore(ChunkStore):
+    """A real store whose next search waits at a gate, so a refresh can be started mid-search."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.armed = False
+        self.in_search = threading.Event()
+        self.go_on = threading.Event()
+
+    def search(self, collection: Any, vector: Any, k: int) -> Any:
+        if self.armed:
+            self.armed = False
+            self.in_search.set()
+            self.go_on.wait(10)
+        return super().search(collection, vector, k)
+
+
+def test_a_refresh_waits_for_a_search_in_flight(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reopening the embedded store never closes the client under a search: the refresh waits, and the
+    search neither fails nor has to be retried."""
+    corpus = make_corpus(tmp_path)
+    values = overrides(tmp_path, None)
+    first_ingest(tmp_path, corpus, values, embedder)
+    settings = load_settings(None, values).settings
+    store = _PausingStore(settings.store)
+    assistant = Assistant.open(settings, embedder=embedder, store=store)
+    answers: list[Any] = []
+    store.armed = True
+    asking = threading.Thread(target=lambda: answers.append(assistant.ask("What is reward hacking?")))
+    asking.start()
+    assert store.in_search.wait(30)
+    with ChunkStore(settings.store) as other:  # what another process's ingest does first
+        collection = other.collection(settings.embedding.model)
+        assert collection is not None
+        other.new_revision(collection)
+    refreshing = threading.Thread(target=assistant.refresh_if_stale, kwargs={"force": True})
+    refreshing.start()
+    time.sleep(0.5)  # the refresh has had time to close the client, if it does not wait
+    store.go_on.set()
+    asking.join(60)
+    refreshing.join(60)
+    assert answers and answers[0].citations
+    assert not [r for r in caplog.records if "retrieval failed" in r.getMessage()]
+    assert assistant.keyword_index.revision == store.revision(assistant.collection)  # the refresh happened
+    store.close()

@@ -53,6 +53,7 @@ from alignment_qa.engine.generation import (
 from alignment_qa.engine.locked_stream import locked_stream
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN, build_reranker
 from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hide_from_llm
+from alignment_qa.engine.rwlock import ReadersWriterLock
 from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
@@ -110,6 +111,7 @@ class Assistant:
         self._build_lock = threading.Lock()  # building a model, once per mode
         self._llamacpp_lock = threading.Lock()  # one llama.cpp context: one generation at a time, never across a yield
         self._refresh_lock = threading.Lock()
+        self._store_use = ReadersWriterLock()  # searches read the store together; a reopen waits for them
         self._checked_at = time.monotonic()
         self._reconnect = False  # a store call failed: open a new client before the next answer
         # retrieval alone never calls the synthesizer's LLM; BaseSynthesizer insists on one
@@ -209,7 +211,7 @@ class Assistant:
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
-        passages, view = self._retrieve(bundle, top_k, view)
+        passages, view = self._retrieve(bundle, top_k)
         timings["retrieve"] = _ms(clock)
 
         base: dict[str, Any] = {"question": question, "standalone_question": standalone, "mode": mode, "top_k": top_k}
@@ -311,7 +313,7 @@ class Assistant:
         """Just the retrieved passages (for `alignment-qa search`)."""
         question = self.check_question(question)
         self.refresh_if_stale()
-        passages, _ = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k, self._view)
+        passages, _ = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k)
         return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
 
     def refresh_if_stale(self, force: bool = False) -> None:
@@ -336,35 +338,48 @@ class Assistant:
                 self._refresh()
 
     def _refresh(self) -> None:
-        """Check the revision (or reconnect) and swap in the new index; call with the refresh lock held."""
+        """Check the revision (or reconnect) and swap in the new index; call with the refresh lock held.
+        Closing the store waits for searches in flight on the old client (``_store_use``), and
+        searches that start meanwhile wait for the new index, so no answer meets a closed client."""
         self._checked_at = time.monotonic()
         reconnect, self._reconnect = self._reconnect, False
         model = self.settings.embedding.model
         try:
             if reconnect:
-                self.store.close()
+                with self._store_use.writing():
+                    self.store.close()
+                    self._reopen(model)
+                return
             collection = self.store.collection(model)
             if collection is None:  # dropped for a rebuild: keep answering from what we have
                 return
-            if not reconnect and self.store.revision(collection) == self.keyword_index.revision:
+            if self.store.revision(collection) == self.keyword_index.revision:
                 return
-            if self.store.embedded and not reconnect:
+            # the chunk rows are read fresh even through the old client; only its vector index is a snapshot
+            keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
+            if not self.store.embedded:
+                self._use_index(collection, keyword_index)
+                return
+            with self._store_use.writing():
                 self.store.close()  # a new client loads the vector index as it is on disk now
                 collection = self.store.collection(model)
-                if collection is None:
-                    return
-            keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
+                if collection is not None:
+                    self._use_index(collection, keyword_index)
         except StoreUnavailableError as exc:
             self._reconnect = True
             log.warning("could not check the index for changes: %s", exc)
-            return
         except AlignmentQAError:
             raise
         except Exception as exc:  # the store went away: keep serving what we have, reconnect next time
             self._reconnect = True
             log.warning("could not check the index for changes: %s", exc)
-            return
-        self._use_index(collection, keyword_index)
+
+    def _reopen(self, model: str) -> None:
+        """A fresh client, collection and keyword index (after a failure); hold ``_store_use`` for writing."""
+        collection = self.store.collection(model)
+        if collection is not None:
+            keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
+            self._use_index(collection, keyword_index)
 
     # -- steps ---------------------------------------------------------------------------
     def llm(self, mode: str) -> LLM:
@@ -373,33 +388,32 @@ class Assistant:
                 self._llms[mode] = build_llm(self.settings, mode)
             return self._llms[mode]
 
-    def _retrieve(self, bundle: QueryBundle, top_k: int, view: IndexView) -> tuple[list[NodeWithScore], IndexView]:
+    def _retrieve(self, bundle: QueryBundle, top_k: int) -> tuple[list[NodeWithScore], IndexView]:
         """The passages, and the index they came from: when the store fails (another process rewrote
         it, a server restarted) the assistant reconnects and tries once more on the fresh index."""
-        try:
-            return self.query_engine(top_k, view).retrieve(bundle), view
-        except AlignmentQAError:
-            raise
-        except Exception as exc:  # Chroma or file errors: reconnect, then a message, not a trace
-            log.warning("retrieval failed, reconnecting to the store: %s", exc, exc_info=True)
-            first = exc
-        self._recover(view)
-        fresh = self._view
-        if fresh is not view:
-            try:
-                return self.query_engine(top_k, fresh).retrieve(bundle), fresh
-            except AlignmentQAError:
-                raise
-            except Exception as exc:
-                log.warning("retrieval failed again: %s", exc, exc_info=True)
+        failure: Exception | None = None
+        for attempt in range(2):
+            with self._store_use.reading():
+                view = self._view  # read under the lock: a reopen never swaps it mid-search
+                try:
+                    return self.query_engine(top_k, view).retrieve(bundle), view
+                except AlignmentQAError:
+                    raise
+                except Exception as exc:  # Chroma or file errors: reconnect, then a message, not a trace
+                    log.warning("retrieval failed (attempt %d): %s", attempt + 1, exc, exc_info=True)
+                    failure = exc
+            if attempt == 0:
+                self._recover(view)  # outside the read lock: reconnecting waits for readers
+                if self._view is view:
+                    break  # no fresh index to try
+            else:
                 with self._refresh_lock:
-                    if self._view is fresh:
+                    if self._view is view:
                         self._reconnect = True  # the next question starts with a new client
-                first = exc
         raise StoreUnavailableError(
-            f"cannot search the index at {self.store.location}: {_describe(first)}; "
+            f"cannot search the index at {self.store.location}: {_describe(failure or RuntimeError())}; "
             "it will be tried again on the next question"
-        ) from first
+        ) from failure
 
     def _standalone(
         self, question: str, history: Sequence[Mapping[str, str]] | None, mode: str
