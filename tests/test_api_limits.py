@@ -290,38 +290,3 @@ def test_slow_headers_are_cut_off_and_connections_capped(tmp_path: Path) -> None
             assert b" 200 " in again.recv(200)
     finally:
         stop(process)
-
-
-def test_api_answers_take_turns_in_the_servers_answer_slots() -> None:
-    """At most ``max_answers`` answers are worked on at once; the next waits for a slot."""
-    import threading
-    import time
-
-    from alignment_qa.app.api import AssistantSlot
-
-    slot = AssistantSlot(None, max_answers=1)
-    entered = threading.Event()
-    release = threading.Event()
-    second_in: list[float] = []
-
-    def first() -> None:
-        with slot.answering():
-            entered.set()
-            release.wait(5)
-
-    def second() -> None:
-        with slot.answering():
-            second_in.append(time.monotonic())
-
-    holder = threading.Thread(target=first)
-    holder.start()
-    assert entered.wait(5)
-    waiter = threading.Thread(target=second)
-    waiter.start()
-    time.sleep(0.2)
-    assert second_in == []  # still waiting for the slot
-    released_at = time.monotonic()
-    release.set()
-    holder.join(5)
-    waiter.join(5)
-    assert second_in and second_in[0] >= released_at

@@ -321,11 +321,7 @@ class ServeSettings(_Section):
         "skipped). Empty: indexing a folder from the page is off (uploads still work).",
     )
     concurrency_limit: int = Field(
-        4,
-        ge=1,
-        le=64,
-        description="Answers the chat page works on at once, and as many again for the HTTP API and /v1; "
-        "more questions wait their turn.",
+        4, ge=1, le=64, description="Answers the chat page works on at once; more questions wait their turn."
     )
     allowed_hosts: list[str] = Field(
         default_factory=list,

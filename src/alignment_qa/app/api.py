@@ -16,9 +16,7 @@ import base64
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -62,18 +60,10 @@ LOGIN_ROUTES = ("/login", "/login/")  # Gradio's login form
 
 
 class AssistantSlot:
-    """The assistant a server answers with; ``current`` is ``None`` until there is an index.
-    ``answering()`` takes one of ``max_answers`` answer slots, so a crowd of API clients queues
-    instead of working on every answer at once (memory grows with each answer in progress)."""
+    """The assistant a server answers with; ``current`` is ``None`` until there is an index."""
 
-    def __init__(self, assistant: Assistant | None = None, max_answers: int = 4) -> None:
+    def __init__(self, assistant: Assistant | None = None) -> None:
         self.current = assistant
-        self._answers = threading.BoundedSemaphore(max_answers)
-
-    @contextmanager
-    def answering(self) -> Iterator[None]:
-        with self._answers:
-            yield
 
 
 class Turn(BaseModel):
@@ -262,9 +252,7 @@ def create_api(
     @api.post("/api/ask", response_model=IssuedAnswer, summary="Answer a question with checked citations")
     def ask(request: AskRequest) -> dict[str, Any]:
         history = [turn.model_dump() for turn in request.history]
-        current = need_assistant()
-        with slot.answering():
-            return issued(current.ask(request.question, history, request.mode, request.top_k))
+        return issued(need_assistant().ask(request.question, history, request.mode, request.top_k))
 
     @api.post(
         "/api/ask/stream",
@@ -277,14 +265,13 @@ def create_api(
 
         def body() -> Iterator[str]:
             try:
-                with slot.answering():  # released when the stream ends or the client goes away
-                    for event in _events(current, request):
-                        if isinstance(event, TokenEvent):
-                            yield _sse("token", {"text": event.text})
-                        elif isinstance(event, StatusEvent):
-                            yield _sse("status", {"text": event.text})
-                        elif isinstance(event, AnswerEvent):
-                            yield _sse("answer", issued(event.answer))
+                for event in _events(current, request):
+                    if isinstance(event, TokenEvent):
+                        yield _sse("token", {"text": event.text})
+                    elif isinstance(event, StatusEvent):
+                        yield _sse("status", {"text": event.text})
+                    elif isinstance(event, AnswerEvent):
+                        yield _sse("answer", issued(event.answer))
             except AlignmentQAError as exc:
                 yield _sse("error", {"detail": str(exc)})
             except Exception as exc:  # the stream has started: an error event, not a broken connection

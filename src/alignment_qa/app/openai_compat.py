@@ -233,14 +233,13 @@ def create_openai_app(slot: AssistantSlot) -> FastAPI:
             question = assistant.check_question(body.messages[-1].text())
             history = _history(body.messages[:-1])
             if not body.stream:
-                with slot.answering():
-                    answer = assistant.ask(question, history, mode)
+                answer = assistant.ask(question, history, mode)
                 return JSONResponse(_completion(body.model, answer, server))
         except _Failure as failure:
             return failure.response()
         except Exception as exc:
             return _error_for(exc)
-        events = _stream(slot, assistant, question, history, mode, body.model, server)
+        events = _stream(assistant, question, history, mode, body.model, server)
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
     return app
@@ -297,13 +296,7 @@ def _completion(model: str, answer: Answer, server: str) -> dict[str, Any]:
 
 
 def _stream(
-    slot: AssistantSlot,
-    assistant: Assistant,
-    question: str,
-    history: list[dict[str, str]],
-    mode: Mode,
-    model: str,
-    server: str,
+    assistant: Assistant, question: str, history: list[dict[str, str]], mode: Mode, model: str, server: str
 ) -> Iterator[str]:
     """``chat.completion.chunk`` events: the role, progress and draft tokens as ``reasoning_content``,
     the checked answer as ``content``, a last chunk with ``finish_reason`` and ``citations``, [DONE]."""
@@ -315,16 +308,15 @@ def _stream(
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        with slot.answering():  # released when the stream ends or the client goes away
-            for event in assistant.stream(question, history, mode):
-                if isinstance(event, StatusEvent):
-                    yield chunk({"reasoning_content": event.text + "\n"})
-                elif isinstance(event, TokenEvent):
-                    yield chunk({"reasoning_content": event.text})
-                elif isinstance(event, AnswerEvent):
-                    yield chunk({"content": answer_markdown(event.answer, server)})
-                    facts = answer_facts(event.answer)
-                    yield chunk({}, "stop", citations=citations_json(event.answer, server), alignment_qa=facts)
+        for event in assistant.stream(question, history, mode):
+            if isinstance(event, StatusEvent):
+                yield chunk({"reasoning_content": event.text + "\n"})
+            elif isinstance(event, TokenEvent):
+                yield chunk({"reasoning_content": event.text})
+            elif isinstance(event, AnswerEvent):
+                yield chunk({"content": answer_markdown(event.answer, server)})
+                facts = answer_facts(event.answer)
+                yield chunk({}, "stop", citations=citations_json(event.answer, server), alignment_qa=facts)
     except Exception as exc:  # the stream has started: an error event (the client raises it), not a cut
         status, code = _status_of(exc)
         yield _sse(error_body(_message_of(exc), status, code=code))

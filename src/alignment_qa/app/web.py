@@ -450,7 +450,7 @@ def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedd
 
     logins = load_logins(settings)
     feedback = FeedbackStore.for_settings(settings)
-    slot = AssistantSlot(assistant, settings.serve.concurrency_limit)
+    slot = AssistantSlot(assistant)
     ui = build_ui(slot, settings, embedder, feedback)
     gradio_apps: list[Any] = []  # Gradio's own app, known once mounted: it holds the login sessions
     serve = settings.serve
