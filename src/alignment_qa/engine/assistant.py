@@ -439,12 +439,6 @@ class Assistant:
                 return condense(question, earlier, limit), [notice], False
         return condense(question, earlier, limit), [], True
 
-    def covers(self, question: str, passages: Sequence[NodeWithScore], view: IndexView | None = None) -> bool:
-        """Whether the corpus can answer ``question`` from ``passages`` (see ``coverage``)."""
-        view = view or self._view
-        bundle = QueryBundle(query_str=question, embedding=self.embedder.encode([question])[0].tolist())
-        return self.coverage(question, passages, self._score(question, bundle, passages, view), view).covered
-
     def coverage(
         self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored], view: IndexView | None = None
     ) -> Coverage:
