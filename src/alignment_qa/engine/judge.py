@@ -138,6 +138,10 @@ _CUES = (
     "certainty",
     "quantifier",
     "intensifier",
+    "crossed",
+    "hedge_dropped",
+    "quantifier_swapped",
+    "quantifier_close",
 )
 
 
@@ -171,15 +175,21 @@ def _describe(cue: str, row: Extracted) -> str:
         return f"{row.units[0]}s in the claim, {row.units[1]}s in the passage"
     if cue == "name":
         return f"the claim names {', '.join(row.names[:2])}, which the passage does not mention"
-    if cue in ("order", "swap"):
+    if cue == "crossed" and not row.swapped[0]:
+        return "the claim reverses the roles in the passage (who does what to whom)"
+    if cue in ("order", "swap", "crossed"):
         first, second = row.swapped
         return f"the claim reverses the roles in the passage ('{first}' and '{second}' swap places)"
-    if cue in ("hedge", "certainty") and row.hedge:
+    if cue == "hedge_dropped" and not row.hedge:
+        return "the passage hedges where the claim does not"
+    if cue in ("hedge", "certainty", "hedge_dropped") and row.hedge:
         return f"the passage hedges ({row.hedge}) where the claim does not"
     if cue == "certainty":
         return "the claim is more certain than the passage"
-    if cue == "quantifier":
+    if cue in ("quantifier", "quantifier_swapped", "quantifier_close") and row.quantifier[0]:
         said, nearest = row.quantifier
         where = f"the passage says '{nearest}'" if nearest else "the passage does not"
         return f"the claim says '{said}' where {where}"
+    if cue.startswith("quantifier"):
+        return "the claim generalises beyond the passage (a quantifier it lacks)"
     return f"the claim overstates the passage ('{row.intensifier}')"

@@ -3,9 +3,11 @@
 ``extract`` turns a claim, the premise's sentences and the embedding cosines into ``FEATURES``
 (values mostly in [0, 1]) plus the evidence a reason can quote: content words of the claim the
 premise lacks, numbers and units that differ, names the premise never mentions, a negation on
-one side only, a hedge ("may") dropped, a quantifier ("some" -> "all") or an intensifier added,
-and shared names or words whose order is reversed (who did what to whom). Word lists are small
-and English only; combining the features into a score is left to ``engine.judge``.
+one side only, an opposite word (from a list, by stem, or by a negating prefix, unless the word is
+itself negated), a hedge ("may") dropped, a quantifier ("some" -> "all") or an intensifier added,
+shared names or words whose order is reversed, and terms that trade sides around a relation word
+both use ("B leads to A" for "A leads to B": who did what to whom). Word lists are small and
+English only; combining the features into a score is left to ``engine.judge``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ FEATURES = (
     "quantifier",  # the claim adds a quantifier (all, every, only, none...) the premise lacks
     "intensifier",  # the claim adds an intensifier (fully, already, impossible...) the premise lacks
     "length",  # claim content terms / premise content terms, capped at 1
+    "crossed",  # around a relation word both share ("than", "leads", "after"), terms trade sides: roles reversed
+    "hedge_dropped",  # the best premise sentence hedges strongly (may, could, if...), the close claim does not
+    "quantifier_swapped",  # the claim's quantifier is of another class than the premise's ("all" for "some")
+    "quantifier_close",  # an added quantifier on a claim that is otherwise the premise's words (coverage >= 0.8)
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -86,7 +92,7 @@ _ANTONYMS = [
     ("overparameterized", "underparameterized"), ("inside", "outside"), ("inner", "outer"), ("internal", "external"),
     ("include", "exclude"), ("includes", "excludes"), ("same", "different"), ("similar", "different"),
     ("simple", "complex"), ("cheap", "expensive"), ("strong", "weak"), ("stronger", "weaker"), ("rise", "fall"),
-    ("gain", "loss"), ("benefit", "harm"), ("help", "hurt"), ("start", "end"), ("begin", "end"), ("open", "closed"),
+    ("gain", "loss"), ("benefit", "harm"), ("help", "hurt"), ("open", "closed"),
     ("possible", "impossible"), ("likely", "unlikely"), ("aligned", "misaligned"), ("honest", "dishonest"),
     ("clear", "unclear"), ("known", "unknown"), ("sufficient", "insufficient"), ("able", "unable"),
     ("present", "absent"), ("always", "never"), ("all", "none"), ("everyone", "nobody"), ("remove", "add"),
@@ -94,6 +100,18 @@ _ANTONYMS = [
     ("maximize", "minimize"), ("positive", "negative"), ("optimistic", "pessimistic"), ("conservative", "aggressive"),
 ]  # fmt: skip
 _OPPOSITE = {a: b for a, b in _ANTONYMS} | {b: a for a, b in _ANTONYMS}
+_STRONG_HEDGES = frozenset(
+    "may might could likely unlikely possibly potentially perhaps probably seems seem appears appear suggest "
+    "suggests hope hopes whether if".split()
+)
+_UNIVERSAL = frozenset("all every each always none never only entire everything nobody whole".split())
+_RELATIONS = frozenset(
+    "than after before from over into cause causes caused causing lead leads led stem stems stemmed motivated "
+    "motivation motivates initiate initiates named beat beats defeated precede precedes preceded follow follows "
+    "followed outperform outperforms outperformed replace replaces replaced train trains trained influence "
+    "influences influenced inspire inspired inspires depend depends require requires enable enables enabled drive "
+    "drives drove produce produces produced predict predicts predicted create creates created by".split()
+)
 _SCOPE = 4  # words after a negation that it covers
 _TIME_UNITS = frozenset(("year", "month", "week", "day", "hour", "minute", "decade", "century"))
 
@@ -239,6 +257,78 @@ def _order(claim_terms: Sequence[str], premise_terms: Sequence[str], claim: str,
     return reversed_pairs / pairs, example
 
 
+def _passive(text: str) -> bool:
+    return " by " in f" {text.lower()} "
+
+
+def _crossed(analyzer: Analyzer, claim: str, sentences: Sequence[str]) -> bool:
+    """Whether, around a relation word both sides use, one shared term moves from before it to after it and
+    another from after to before: "B leads to A" for "A leads to B", "GPT-3 beats GPT-4" for the reverse.
+    Positions count across the whole premise; a premise sentence in the passive voice where the claim is
+    not (or the reverse) reverses its order on purpose and is skipped."""
+    claim_tokens = tokens(claim)
+    anchors = {analyzer.stem(word) for word in claim_tokens if word in _RELATIONS}
+    if not anchors:
+        return False
+    claim_stems = [analyzer.stem(word) for word in claim_tokens]
+    content = set(analyzer.terms(claim)) | {word for word in claim_tokens if word.isdigit()}
+    premise_stems: list[str] = []
+    skip: set[int] = set()  # positions of anchors inside a sentence of the other voice
+    for sentence in sentences:
+        words = [analyzer.stem(word) for word in tokens(sentence)]
+        if _passive(sentence) != _passive(claim):
+            skip.update(range(len(premise_stems), len(premise_stems) + len(words)))
+        premise_stems.extend(words)
+    for anchor in anchors & set(premise_stems):
+        at = claim_stems.index(anchor)
+        before = {term for term in claim_stems[:at] if term in content}
+        after = {term for term in claim_stems[at + 1 :] if term in content}
+        for position, term in enumerate(premise_stems):
+            if term != anchor or position in skip:
+                continue
+            premise_before, premise_after = set(premise_stems[:position]), set(premise_stems[position + 1 :])
+            if (before & premise_after) - premise_before and (after & premise_before) - premise_after:
+                return True
+    return False
+
+
+_PREFIXES = ("un", "in", "im", "dis", "non", "mis", "ir", "il")
+
+
+def _opposite(analyzer: Analyzer, claim_tokens: Sequence[str], premise_sequence: Sequence[str]) -> tuple[str, str]:
+    """A claim word whose opposite the premise uses and which the premise itself lacks: from the word list
+    (by stem, so "stops" meets "continues"), by a negating prefix ("unaligned" / "aligned"), or over/under.
+    A word right after a negation ("lack of adequate", "not surprising") states its opposite and is left out."""
+    negated = {
+        word
+        for sequence in (claim_tokens, premise_sequence)
+        for index, word in enumerate(sequence)
+        if _NEGATIONS & set(sequence[max(0, index - 3) : index]) or "lack" in sequence[max(0, index - 3) : index]
+    }
+    premise_tokens = {word for word in premise_sequence if word not in negated}
+    claim_tokens = [word for word in claim_tokens if word not in negated]
+    premise_stems = {analyzer.stem(word): word for word in premise_tokens}
+    opposite_stems = {analyzer.stem(a): analyzer.stem(b) for a, b in _OPPOSITE.items()}
+    for word in claim_tokens:
+        if word in premise_tokens or len(word) < 4:
+            continue
+        stem = analyzer.stem(word)
+        if stem in premise_stems:
+            continue
+        other = opposite_stems.get(stem)
+        if other and other in premise_stems:
+            return word, premise_stems[other]
+        for prefix in _PREFIXES:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 4 and word[len(prefix) :] in premise_tokens:
+                return word, word[len(prefix) :]
+            if prefix + word in premise_tokens:
+                return word, prefix + word
+        for a, b in (("over", "under"), ("under", "over"), ("top", "bottom"), ("bottom", "top")):
+            if word.startswith(a) and b + word[len(a) :] in premise_tokens:
+                return word, b + word[len(a) :]
+    return "", ""
+
+
 def extract(
     analyzer: Analyzer,
     sentences: Sequence[str],
@@ -304,7 +394,8 @@ def extract(
     ]
     if negated_claim or negated_premise:
         out.negated = "claim" if negated_claim else "passage"
-    opposites = [word for word in claim_tokens if _OPPOSITE.get(word) in premise_tokens and word not in premise_tokens]
+    opposite = _opposite(analyzer, claim_tokens, tokens(premise))
+    opposites = [opposite[0]] if opposite[0] else []
     best_set = set(best_tokens)
     hedges = [word for word in best_tokens if word in _HEDGES]
     if hedges and not any(word in _HEDGES for word in claim_tokens):
@@ -323,8 +414,7 @@ def extract(
         out.quantifier = (quantifier[0], nearest)
     intensifier = [word for word in claim_tokens if word in _INTENSIFIERS and word not in premise_tokens]
     out.intensifier = intensifier[0] if intensifier else ""
-    if opposites:
-        out.opposite = (opposites[0], _OPPOSITE[opposites[0]])
+    out.opposite = opposite
     order, swapped = _order(claim_terms, premise_terms, claim, premise)
     out.swapped = (stems.get(swapped[0], swapped[0]), stems.get(swapped[1], swapped[1]))
     swap = 0.0
@@ -337,6 +427,21 @@ def extract(
             gain, pair = _swap(plain, terms)
             if gain > swap:
                 swap, out.swapped = gain, pair
+
+    strong_hedge = any(word in _STRONG_HEDGES for word in best_tokens) or "remains to be seen" in best.lower()
+    hedge_dropped = strong_hedge and coverage >= 0.7 and not any(word in _STRONG_HEDGES for word in claim_tokens)
+    claim_universal = {word for word in claim_tokens if word in _UNIVERSAL and word not in after_not}
+    best_partial = {word for word in best_tokens if word in _SOME}
+    claim_partial = {word for word in claim_tokens if word in _SOME}
+    best_universal = {word for word in best_tokens if word in _UNIVERSAL}
+    quantifier_swapped = bool(
+        (claim_universal and best_partial and not claim_universal & best_universal)
+        or (claim_partial and best_universal and not claim_partial & best_partial)
+        or ({"few", "only"} & set(claim_tokens) and {"majority", "most", "many"} & best_set)
+    )
+    if quantifier_swapped and not out.quantifier[0]:
+        said = sorted(claim_universal or claim_partial or {"few"})[0]
+        out.quantifier = (said, sorted(best_partial or best_universal or {"most"})[0])
 
     out.values = [
         max(cosines) if cosines else 0.0,
@@ -360,5 +465,9 @@ def extract(
         float(bool(quantifier)),
         float(bool(intensifier)),
         min(1.0, len(unique) / max(len(set(premise_terms)), 1)),
+        float(_crossed(analyzer, claim, sentences)),
+        float(hedge_dropped),
+        float(quantifier_swapped),
+        float(bool(quantifier) and coverage >= 0.8),
     ]
     return out
