@@ -66,6 +66,10 @@ def test_eval_metrics_separate_evidence_mode_from_llm_mode(
     # and falls back to quoted evidence: the run records which, so the two modes are never confused
     for answer in written:
         assert answer["mode"] == "llm" or answer["notice"].startswith("The language model failed"), answer
+    # and the summary says how often: the fallback rate is measured in LLM mode only
+    assert evidence.get("fallback_rate") is None
+    fell_back = [answer["mode"] == "evidence" for answer in written if answer["covered"]]
+    assert llm["fallback_rate"] == pytest.approx(sum(fell_back) / len(fell_back))
     own = [answer for answer in written if answer["mode"] == "llm" and answer["covered"]]
     if own:  # where the model's own words were kept, their figures are measured, not copied from evidence mode
         assert max(llm["no_citation_rate"], 1 - (llm["faithfulness"] or 0.0)) > 0.0, llm

@@ -30,6 +30,7 @@ HEADLINE = [
     "faithfulness",
     "no_citation_rate",
     "outside_citation_rate",
+    "fallback_rate",
     "key_fact_recall",
     "evidence_in_answer",
     "evidence_retrieved",

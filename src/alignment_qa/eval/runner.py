@@ -28,7 +28,8 @@ from alignment_qa.errors import AlignmentQAError
 from alignment_qa.eval import metrics as m
 from alignment_qa.eval.questions import EvalQuestion
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.store import ChunkStore, PageState
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store_api import PageState
 from alignment_qa.ingest.pipeline import IngestSummary, ProgressReporter, ingest
 from alignment_qa.settings import Settings
 
@@ -106,7 +107,7 @@ def corpus_fingerprint(assistant: Assistant, states: Mapping[str, PageState]) ->
     digest = hashlib.sha256(assistant.settings.embedding.model.encode())
     for page_id in sorted(states):
         digest.update(f"\n{page_id}:{states[page_id].page_hash}".encode())
-    info = assistant.store.info(assistant.collection)
+    info = assistant.stats()
     return {
         "fingerprint": digest.hexdigest()[:16],
         "pages": len(states),
@@ -115,8 +116,9 @@ def corpus_fingerprint(assistant: Assistant, states: Mapping[str, PageState]) ->
     }
 
 
-def score_question(result: QuestionResult, judge: SupportJudge, threshold: float) -> None:
-    """Fill ``result.metrics`` (and its verdicts) from its answer and ranking."""
+def score_question(result: QuestionResult, judge: SupportJudge, threshold: float, requested: str = "evidence") -> None:
+    """Fill ``result.metrics`` (and its verdicts) from its answer and ranking; ``requested`` is the mode
+    asked for, so that an LLM answer replaced by quoted evidence is counted as a fallback."""
     question, answer = result.question, result.answer
     assert answer is not None
     values = result.metrics
@@ -144,6 +146,8 @@ def score_question(result: QuestionResult, judge: SupportJudge, threshold: float
         values["false_abstention"] = float(declined)
     else:
         values["abstention"] = float(declined)
+    if answer.covered and requested != "evidence":
+        values["fallback"] = float(answer.mode == "evidence")
     if answer.covered:
         values["answer_chars"] = float(len(answer.text))
         values["answer_sentences"] = float(len(answer.sentences))
@@ -158,6 +162,7 @@ def run_questions(
 ) -> list[QuestionResult]:
     """Answer and score every question, in order; ``on_done`` is called after each (progress)."""
     threshold = assistant.settings.answer.support_threshold
+    requested = mode or assistant.settings.answer.mode
     results = []
     for question in questions:
         result = QuestionResult(question)
@@ -171,7 +176,7 @@ def run_questions(
             query = result.answer.standalone_question or question.question  # a follow-up, rewritten
             deeper = m.page_ranking(assistant.search(query, RANKING_PASSAGES))
             result.ranked_pages = (seen + [page for page in deeper if page not in seen])[: max(K_VALUES)]
-            score_question(result, judge, threshold)
+            score_question(result, judge, threshold, requested)
         except AlignmentQAError as exc:  # refused (too long...), or the judge failed: reported, not averaged
             result.error = str(exc)
         except Exception as exc:  # a bug must not cost the other questions their results

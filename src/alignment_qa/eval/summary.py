@@ -31,6 +31,7 @@ AVERAGED = {
     "evidence_retrieved": "evidence_retrieved",
     "abstention": "abstention_accuracy",
     "false_abstention": "false_abstention_rate",
+    "fallback": "fallback_rate",
     "answer_chars": "answer_chars_mean",
     "answer_sentences": "answer_sentences_mean",
 }
@@ -38,6 +39,7 @@ LOWER_IS_BETTER = {
     "no_citation_rate",
     "outside_citation_rate",
     "false_abstention_rate",
+    "fallback_rate",
     "latency_p50_ms",
     "latency_p95_ms",
 }
@@ -78,6 +80,8 @@ DEFINITIONS = {
     "evidence_retrieved": "the same test against each sentence of each retrieved passage's text",
     "abstention_accuracy": "share of unanswerable questions the assistant declined ('not covered')",
     "false_abstention_rate": "share of answerable questions the assistant declined",
+    "fallback_rate": "LLM modes: share of answers given in which the model's text failed (no valid citation, an "
+    "error, a timeout) and quoted evidence was shown instead; citation figures then measure that evidence",
     "answer_chars_mean": "mean characters of the answers given (declines excluded)",
     "answer_sentences_mean": "mean sentences of the answers given",
     "latency_p50_ms": "median seconds x 1000 of Assistant.ask per question",
