@@ -81,6 +81,15 @@ def enlarge_collection(collection: Any, page_key: str, copies: int, seed: int = 
     return int(collection.count())
 
 
+def chroma_collection(chroma_dir: Path, name: str) -> Any:
+    """The raw Chroma collection ``name`` under ``chroma_dir`` (the bench writes synthetic copies into it)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    client = chromadb.PersistentClient(path=str(chroma_dir), settings=ChromaSettings(anonymized_telemetry=False))
+    return client.get_collection(name, embedding_function=None)
+
+
 def build_baseline(corpus: Path, chroma_dir: Path, model_path: str) -> tuple[Any, Any]:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -163,8 +172,9 @@ def main() -> None:
         # 20x synthetic enlargement of both indexes
         store = ChunkStore(settings.store)
         collection = store.collection(settings.embedding.model)
-        store.new_revision(collection)
-        enlarge_collection(collection, "page_id", ENLARGE)
+        assert collection is not None
+        collection.new_revision()
+        enlarge_collection(chroma_collection(store.chroma_path, settings.store.collection), "page_id", ENLARGE)
         big = Assistant.open(settings, embedder=embedder)  # rebuilds BM25 over every copy
         big.ask(questions[0])
         _, big_retrieve = timed(lambda q: big.search(q, 5), questions)

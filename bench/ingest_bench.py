@@ -53,12 +53,9 @@ def main() -> None:
         store = ChunkStore(settings.store)
         collection = store.collection(settings.embedding.model)
         assert collection is not None
-        records = collection.get(include=["documents", "metadatas"])
-        texts = [
-            str(meta["prefix"]) + (doc or "")
-            for doc, meta in zip(records["documents"], records["metadatas"], strict=True)
-        ]
-        pages = len({meta["page_id"] for meta in records["metadatas"]})
+        records = list(collection.read_chunks())
+        texts = [str(hit.metadata["prefix"]) + hit.text for hit in records]
+        pages = len({hit.metadata["page_id"] for hit in records})
 
     from sentence_transformers import SentenceTransformer
 

@@ -123,7 +123,7 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     collection = store.collection(settings.embedding.model)
     assert collection is not None
     saved = KeywordIndex.load(folder, Analyzer())
-    assert saved is not None and saved.revision == store.revision(collection)
+    assert saved is not None and saved.revision == collection.revision()
     assert [hit.chunk_id.split("#")[0] for hit in saved.search("zorblax", 3)] == ["b.md"]
     assert saved.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
 
@@ -132,9 +132,9 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     saved = KeywordIndex.load(folder, Analyzer())
     assert saved is not None and saved.search("zorblax", 3) == []
 
-    store.new_revision(collection)  # as after an interrupted ingest: the next open rebuilds
+    collection.new_revision()  # as after an interrupted ingest: the next open rebuilds
     assistant = Assistant.open(settings, embedder=embedder, store=store)
-    assert assistant.keyword_index.revision == store.revision(collection)
+    assert assistant.keyword_index.revision == collection.revision()
     assert [p.page_id for p in assistant.search("reward function flaws", 1)] == ["a.md"]
 
 

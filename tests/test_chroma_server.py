@@ -43,9 +43,9 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     assert again.chunks_written == 0 and len(again.unchanged) == 7
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    hits = store.search(collection, embedder.encode(["boat racing agent circling bonus targets"])[0], 3)
+    hits = collection.search(embedder.encode(["boat racing agent circling bonus targets"])[0], 3)
     assert hits[0].metadata["page_id"] == "wiki/reward-hacking.md"
-    assert store.info(collection)["pages"] == 7
+    assert collection.info()["pages"] == 7
 
     shutil.rmtree(tmp_path / "local")  # another host, same server: the keyword cache is rebuilt
     answer = Assistant.open(settings, embedder=embedder).ask("Is RLHF an inner alignment fix?")

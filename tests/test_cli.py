@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -167,3 +168,22 @@ def test_missing_extra_names_it() -> None:
 
     with pytest.raises(MissingExtraError, match=r"pip install 'alignment-qa\[ui\]'"):
         require_extra("surely_not_installed_module", "ui", "The web UI")
+
+
+def test_the_cli_logs_through_the_package_logger_not_the_root() -> None:
+    from alignment_qa.app.cli import PACKAGE_LOGGER, _log_to_stderr, _OneLine
+
+    root = logging.getLogger()
+    loggers = [logging.getLogger(name) for name in (PACKAGE_LOGGER, "discord")]
+    root_handlers, saved = list(root.handlers), [(list(each.handlers), each.level) for each in loggers]
+    try:
+        _log_to_stderr(_OneLine(), logging.WARNING)
+        _log_to_stderr(_OneLine(), logging.INFO, loggers=(PACKAGE_LOGGER, "discord"))  # the discord command's
+        package, discord = loggers
+        ours = [handler for handler in package.handlers if handler not in saved[0][0]]
+        assert len(ours) == 1 and ours[0].level == logging.INFO and package.level == logging.INFO
+        assert ours[0] in discord.handlers and root.handlers == root_handlers
+    finally:
+        for logger, (handlers, level) in zip(loggers, saved, strict=True):
+            logger.handlers[:] = handlers
+            logger.setLevel(level)

@@ -230,12 +230,28 @@ class _PausingStore(ChunkStore):
         self.in_search = threading.Event()
         self.go_on = threading.Event()
 
-    def search(self, collection: Any, vector: Any, k: int) -> Any:
-        if self.armed:
-            self.armed = False
-            self.in_search.set()
-            self.go_on.wait(10)
-        return super().search(collection, vector, k)
+    def collection(self, model: str, name: str | None = None) -> Any:
+        found = super().collection(model, name)
+        return None if found is None else _GatedCollection(found, self)
+
+
+class _GatedCollection:
+    """A real collection whose search waits at its store's gate when the store is armed."""
+
+    def __init__(self, inner: Any, gate: _PausingStore) -> None:
+        self._inner = inner
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def search(self, vector: Any, k: int) -> Any:
+        gate = self._gate
+        if gate.armed:
+            gate.armed = False
+            gate.in_search.set()
+            gate.go_on.wait(10)
+        return self._inner.search(vector, k)
 
 
 def test_a_refresh_waits_for_a_search_in_flight(
@@ -257,7 +273,7 @@ def test_a_refresh_waits_for_a_search_in_flight(
     with ChunkStore(settings.store) as other:  # what another process's ingest does first
         collection = other.collection(settings.embedding.model)
         assert collection is not None
-        other.new_revision(collection)
+        collection.new_revision()
     refreshing = threading.Thread(target=assistant.refresh_if_stale, kwargs={"force": True})
     refreshing.start()
     time.sleep(0.5)  # the refresh has had time to close the client, if it does not wait
@@ -266,5 +282,5 @@ def test_a_refresh_waits_for_a_search_in_flight(
     refreshing.join(60)
     assert answers and answers[0].citations
     assert not [r for r in caplog.records if "retrieval failed" in r.getMessage()]
-    assert assistant.keyword_index.revision == store.revision(assistant.collection)  # the refresh happened
+    assert assistant.keyword_index.revision == assistant.collection.revision()  # the refresh happened
     store.close()

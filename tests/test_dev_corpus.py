@@ -17,10 +17,10 @@ def test_whole_dev_corpus(shared_corpus: Path, dev_index: BuiltIndex, embedder: 
     assert len(summary.added) == 73
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    hits = store.search(collection, embedder.encode(["behavioral cloning"])[0], 5)
+    hits = collection.search(embedder.encode(["behavioral cloning"])[0], 5)
     assert hits[0].metadata["page_id"] == "atlas/06/04.md"
-    records = collection.get(include=["metadatas", "documents"])
-    for meta, text in zip(records["metadatas"], records["documents"], strict=True):
+    for hit in collection.read_chunks():
+        meta, text = hit.metadata, hit.text
         assert int(meta["tokens"]) + embedder.special_tokens <= embedder.max_tokens
         assert text and "<div" not in text and "{: #" not in text
     again = ingest([shared_corpus], settings, embedder, store)  # unchanged: the index stays as it was

@@ -610,4 +610,18 @@ def test_cli_without_a_token_and_with_a_refused_one(tmp_path: Path, refusing_dis
     assert refused.returncode == 2 and "Traceback" not in output, output
     assert "refused the bot token" in output and "warning: cannot reach the API" in output
     assert "secret-token-value" not in output
+    assert "voice will NOT be supported" not in output  # a text bot's log: no voice warnings
     assert _RefusingDiscord.seen == ["/api/v10/users/@me"]
+
+
+def test_voice_warnings_are_filtered_not_patched_away() -> None:
+    from alignment_qa.app.discord_bot.bot import NoVoiceWarnings
+
+    def record(name: str, message: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.WARNING, __file__, 1, message, None, None)
+
+    quiet = NoVoiceWarnings()
+    assert not quiet.filter(record("discord.client", "PyNaCl is not installed, voice will NOT be supported"))
+    assert not quiet.filter(record("discord.client", "davey is not installed, voice will NOT be supported"))
+    assert quiet.filter(record("discord.client", "logging in using static token"))
+    assert quiet.filter(record("alignment_qa.x", "voice will NOT be supported"))  # only discord.py's own

@@ -110,8 +110,8 @@ def test_index_pages_reads_only_received_uploads_and_deletes_them(tmp_path: Path
     assert "1 added" in summary and "server-file.md: not a file uploaded" in summary
     assert not upload.exists() and not upload.parent.exists() and received == set()  # no copy kept
     assert slot.current is not None
-    assert slot.current.store.page_chunks(slot.current.collection, "upload.md")
-    assert not slot.current.store.page_chunks(slot.current.collection, "server-file.md")
+    assert slot.current.page("upload.md")
+    assert not slot.current.page("server-file.md")
     too_many = [tmp_path / f"p{n}.md" for n in range(3)]
     for path in too_many:
         path.write_text(PAGE)

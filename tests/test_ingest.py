@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alignment_qa.errors import IndexMismatchError, InputPathError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store_api import StoredChunk
 from alignment_qa.ingest import read as read_module
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.settings import Settings, load_settings
@@ -31,16 +33,15 @@ def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
     """Every page in the store is whole: one version, all its chunks. Returns chunks per page."""
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    records = collection.get(include=["metadatas"])
     per_page: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
-    for meta in records["metadatas"]:
+    for meta in (hit.metadata for hit in collection.read_chunks()):
         per_page.setdefault(str(meta["page_id"]), set()).add(str(meta["page_hash"]))
         counts[str(meta["page_id"])] = counts.get(str(meta["page_id"]), 0) + 1
         assert 0 <= int(meta["start"]) < int(meta["end"])
     for page_id, hashes in per_page.items():
         assert len(hashes) == 1, f"{page_id} has two versions"
-    for page_id, state in store.page_states(collection).items():
+    for page_id, state in collection.page_states().items():
         assert state.complete, f"{page_id} is missing chunks"
     return counts
 
@@ -75,7 +76,8 @@ def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStor
     pages = _check_consistent(store, settings)
     assert "wiki/goodharts-law.md" not in pages
     collection = store.collection(settings.embedding.model)
-    hits = store.search(collection, embedder.encode(["red teaming new section"])[0], 3)  # type: ignore[arg-type]
+    assert collection is not None
+    hits = collection.search(embedder.encode(["red teaming new section"])[0], 3)
     assert hits[0].metadata["page_id"] == "textbook/rlhf.md"
     assert hits[0].metadata["anchor"] == "03"
 
@@ -240,7 +242,7 @@ def test_same_page_id_from_another_folder_is_not_overwritten(
     assert "already indexed from" in summary.skipped[0].reason and summary.updated == []
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    assert collection.get(include=["metadatas"])["metadatas"][0]["title"] == "First"
+    assert collection.page_states()["01.md"].title == "First"
 
 
 def test_emptied_page_leaves_the_index_and_broken_link_keeps_it(
@@ -264,3 +266,60 @@ def test_rebuild_reembeds_everything(tmp_path: Path, settings: Settings, store: 
     first = ingest([corpus], settings, embedder, store)
     rebuilt = ingest([corpus], settings, embedder, store, rebuild=True)
     assert len(rebuilt.added) == 7 and rebuilt.chunks_written == first.chunks_written == rebuilt.chunks_total
+
+
+def test_a_changed_page_embeds_only_its_changed_chunks(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of a changed page whose text is unchanged (``content_hash``) keep their stored vectors."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    sections = {
+        "Reward models": "A reward model is trained on human comparisons of answers.",
+        "Red teaming": "Red teams search for inputs that make a model misbehave.",
+        "Interpretability": "Interpretability studies what the weights of a network compute.",
+        "Oversight": "Scalable oversight helps people supervise models stronger than themselves.",
+    }
+    page = corpus / "methods.md"
+    page.write_text("# Safety methods\n\n" + "".join(f"## {head}\n\n{text}\n\n" for head, text in sections.items()))
+    first = ingest([corpus], settings, embedder, store)
+    assert first.chunks_embedded == first.chunks_written == len(sections)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    before = {meta["section"]: vector for meta, vector in collection.page_vectors(["methods.md"])}
+
+    encoded: list[str] = []
+    real_encode = embedder.encode
+    monkeypatch.setattr(embedder, "encode", lambda texts, **kw: encoded.extend(texts) or real_encode(texts, **kw))
+    page.write_text(page.read_text().replace(sections["Red teaming"], "Red teams probe models for jailbreaks."))
+    changed = ingest([corpus], settings, embedder, store)
+    assert changed.updated == ["methods.md"]
+    assert changed.chunks_written == len(sections) and changed.chunks_embedded == 1
+    assert len(encoded) == 1 and "jailbreaks" in encoded[0]
+    after = {meta["section"]: vector for meta, vector in collection.page_vectors(["methods.md"])}
+    assert set(after) == set(before) and len(_check_consistent(store, settings)) == 1
+    for section, vector in after.items():
+        same = bool(np.allclose(vector, before[section]))
+        assert same == ("Red teaming" not in section), section
+    hits = collection.search(real_encode(["jailbreaks"])[0], 1)
+    assert "jailbreaks" in hits[0].text
+
+
+def test_a_second_named_collection_sits_beside_the_chunks(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """The store opens other collections by name (e.g. sentence vectors) with the same interface."""
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus / "wiki"], settings, embedder, store)
+    model = settings.embedding.model
+    assert store.collection(model, "sentences") is None and not store.exists("sentences")
+    sentences = store.create(model, embedder.dimension, "sentences")
+    text = "Goodhart's law: a measure that becomes a target stops being a good measure."
+    record = StoredChunk("goodhart#0", text, {"page_id": "wiki/goodharts-law.md", "page_hash": "h", "n_chunks": 1})
+    sentences.write_pages([], [record], embedder.encode([text]))
+    assert sentences.count() == 1 and sentences.name == "sentences"
+    assert sentences.search(embedder.encode(["targets and measures"])[0], 1)[0].id == "goodhart#0"
+    chunks = store.collection(model)
+    assert chunks is not None and chunks.count() > 1 and "goodhart#0" not in chunks.get_chunks(["goodhart#0"])
+    store.drop("sentences")
+    assert not store.exists("sentences") and store.exists()

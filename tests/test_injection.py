@@ -277,10 +277,10 @@ def test_ingest_drops_a_url_that_breaks_out_and_says_why(injected_index: tuple[S
     assert summary.as_dict()["warnings"] == [{"page_id": w.page_id, "reason": w.reason} for w in summary.warnings]
     collection = ChunkStore(settings.store).collection(settings.embedding.model)
     assert collection is not None
-    stored = collection.get(where={"page_id": "wiki/specification-gaming.md"}, include=["metadatas"])
-    assert stored["metadatas"] and all(meta["url"] == "" for meta in stored["metadatas"])
-    notes = collection.get(where={"page_id": "wiki/reward-model-notes.md"}, include=["metadatas"])
-    assert notes["metadatas"] and notes["metadatas"][0]["url"] == "https://example.org/wiki/reward_model_notes"
+    stored = collection.page_chunks("wiki/specification-gaming.md")
+    assert stored and all(meta["url"] == "" for _, meta in stored)
+    notes = collection.page_chunks("wiki/reward-model-notes.md")
+    assert notes and notes[0][1]["url"] == "https://example.org/wiki/reward_model_notes"
     shown = StringIO()
     render.print_ingest_summary(Console(file=shown, width=300), summary, "store")
     assert "Warnings for 1 page(s):" in shown.getvalue() and "wiki/specification-gaming.md: source URL dropped" in (

@@ -130,3 +130,19 @@ def test_masked_url_leaves_plain_urls_and_text_alone() -> None:
     assert masked_url("mail me at a@b.c") == "mail me at a@b.c"
     assert masked_url("http://host/path?email=a@b.c") == "http://host/path?email=a@b.c"
     assert masked_url("http://u@host/") == "http://***@host/"
+
+
+def test_answer_modes_are_declared_once_and_offered_when_configured(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parent.parent / "src" / "alignment_qa"
+    declarations = [
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if 'Literal["evidence"' in line
+    ]
+    assert declarations == ["settings.py"]
+    assert load_settings(None, {}).settings.configured_modes() == ["evidence"]
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")
+    both = load_settings(None, {"llm.base_url": "http://127.0.0.1:9/v1", "llamacpp.model_path": str(gguf)})
+    assert both.settings.configured_modes() == ["evidence", "llm", "llamacpp"]

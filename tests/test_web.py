@@ -250,7 +250,7 @@ def test_login_protects_the_api(workdir: Path) -> None:
 
 
 def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -> None:
-    from alignment_qa.app.api import AssistantSlot
+    from alignment_qa.app.assistant_slot import AssistantSlot
     from alignment_qa.app.web import index_pages
 
     overrides = {"store.data_dir": str(tmp_path / "data"), "serve.index_roots": [str(tmp_path), str(SAMPLE_CORPUS)]}
@@ -294,3 +294,12 @@ def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_page_builds_around_an_empty_slot(tmp_path: Path, embedder: Embedder) -> None:
+    from alignment_qa.app.assistant_slot import AssistantSlot
+    from alignment_qa.app.web import build_ui
+
+    settings = load_settings(None, {"store.data_dir": str(tmp_path / "data")}).settings
+    ui = build_ui(AssistantSlot(), settings, embedder)
+    assert ui.analytics_enabled is False and len(ui.fns) >= 9  # ask, submit and their follow-ups, select, like...

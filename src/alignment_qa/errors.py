@@ -22,7 +22,7 @@ class IndexMismatchError(AlignmentQAError):
 
 
 class StoreUnavailableError(AlignmentQAError):
-    """The Chroma store cannot be opened or reached."""
+    """The store (Chroma) cannot be opened, reached or read."""
 
 
 class ModelLoadError(AlignmentQAError):

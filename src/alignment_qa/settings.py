@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -122,6 +122,19 @@ class EmbeddingSettings(_Section):
     )
     device: str = Field("cpu", description="Torch device for the embedding model (cpu, cuda, mps).")
     batch_size: int = Field(32, ge=1, le=1024, description="Texts per encoding batch.")
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How vectors are computed: torch (sentence-transformers); onnx (the model exported once to ONNX "
+        "Runtime and cached under store.data_dir/models: the same vectors); onnx-int8 (its matrix products in int8: "
+        "faster, vectors slightly different, so an index built with it records it). The onnx backends need a "
+        "mean-pooling model in a local folder (the packaged default is one).",
+    )
+
+    @property
+    def identity(self) -> str:
+        """What an index records as its model: the name, plus the quantization when its vectors differ
+        (torch and onnx give the same vectors and share an index; onnx-int8 does not)."""
+        return f"{self.model} (onnx-int8)" if self.backend == "onnx-int8" else self.model
 
 
 class IngestSettings(_Section):
@@ -195,10 +208,13 @@ class RetrievalSettings(_Section):
     rerank_candidates: int = Field(20, ge=1, le=200, description="Fused candidates the cross-encoder rescores.")
 
 
+Mode = Literal["evidence", "llm", "llamacpp"]  # the answer modes, declared once; a backend per mode: engine.generation
+
+
 class AnswerSettings(_Section):
     """How answers are written and checked."""
 
-    mode: Literal["evidence", "llm", "llamacpp"] = Field(
+    mode: Mode = Field(
         "evidence",
         description="evidence: quote the best sentences of the sources (no LLM); llm: an "
         "OpenAI-compatible endpoint (see llm.*); llamacpp: a local GGUF file in-process (see llamacpp.*).",
@@ -433,6 +449,11 @@ class Settings(BaseSettings):
     serve: ServeSettings = Field(default_factory=lambda: ServeSettings(), description="Chat page and HTTP API.")
     discord: DiscordSettings = Field(default_factory=lambda: DiscordSettings(), description="The Discord bot.")
     eval: EvalSettings = Field(default_factory=lambda: EvalSettings(), description="The offline evaluation.")
+
+    def configured_modes(self) -> list[Mode]:
+        """The answer modes these settings can serve: evidence always, an LLM mode once its backend is set."""
+        ready = {"evidence": True, "llm": bool(self.llm.base_url), "llamacpp": self.llamacpp.model_path is not None}
+        return [mode for mode in get_args(Mode) if ready[mode]]
 
     @classmethod
     def settings_customise_sources(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from alignment_qa import __version__
 from alignment_qa.app.answer_ids import AnswerSigner
+from alignment_qa.app.assistant_slot import NO_INDEX, AssistantSlot
 from alignment_qa.app.feedback import FeedbackStore, ForgedAnswerError, settings_used
 from alignment_qa.app.format import page_html
 from alignment_qa.app.guards import (
@@ -43,27 +44,16 @@ from alignment_qa.app.guards import (
 from alignment_qa.app.openai_compat import create_openai_app, error_body
 from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, StoreUnavailableError
-from alignment_qa.settings import ServeSettings, public_settings
+from alignment_qa.settings import Mode, ServeSettings, public_settings
 
 if TYPE_CHECKING:
     from alignment_qa.engine.assistant import Assistant
 
-NO_INDEX = (
-    "There is no index yet: add pages in the Index tab of the chat page, or with `alignment-qa ingest PATH` "
-    "(try sample-corpus/)."
-)
 log = logging.getLogger(__name__)
 # Routes behind HTTP basic auth when logins are configured (the chat page has Gradio's own login).
 PROTECTED = ("/api/", "/page/", "/openapi.json", "/v1/")
 UPLOAD_ROUTE = "/gradio_api/upload"  # Gradio's upload route: its own, larger body limit
 LOGIN_ROUTES = ("/login", "/login/")  # Gradio's login form
-
-
-class AssistantSlot:
-    """The assistant a server answers with; ``current`` is ``None`` until there is an index."""
-
-    def __init__(self, assistant: Assistant | None = None) -> None:
-        self.current = assistant
 
 
 class Turn(BaseModel):
@@ -94,7 +84,7 @@ class AskRequest(BaseModel):
     question: str = Field(min_length=1, max_length=20_000, description="The question, in plain words.")
     history: list[Turn] = Field(default_factory=list, max_length=50, description="Earlier turns, oldest first.")
     top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the answer.")
-    mode: Literal["evidence", "llm", "llamacpp"] | None = Field(None, description="Answer mode; default from settings.")
+    mode: Mode | None = Field(None, description="Answer mode; default from settings.")
 
 
 def _events(assistant: Assistant, request: AskRequest) -> Iterator[Any]:
@@ -283,7 +273,7 @@ def create_api(
     @api.get("/page/{page_id:path}", response_class=HTMLResponse, summary="A local view of an indexed page")
     def page(page_id: str) -> HTMLResponse:
         current = need_assistant()
-        chunks = current.store.page_chunks(current.collection, page_id)
+        chunks = current.page(page_id)
         if not chunks:
             raise HTTPException(status_code=404, detail=f"no page '{excerpt(page_id, 200)}' in the index")
         return HTMLResponse(page_html(page_id, chunks))
@@ -315,7 +305,7 @@ def create_api(
     @api.get("/api/stats", summary="What the index holds")
     def stats() -> dict[str, Any]:
         current = need_assistant()
-        info = current.store.info(current.collection)
+        info = current.stats()
         info["answer_mode"] = current.settings.answer.mode
         return info
 

@@ -4,6 +4,7 @@ Global flags are the top settings layer (above TOML and env); ``--set key=value`
 setting. Core errors become one-line messages here (exit 2 for a usage problem such as a
 missing path, 1 otherwise); Ctrl-C stops cleanly with exit 130. Output formatting lives in
 ``render``; the commands only wire settings, store, embedder and the ``Assistant`` together.
+Logs go to stderr through the package's own logger (``alignment_qa``); the root logger is left alone.
 """
 
 from __future__ import annotations
@@ -110,11 +111,11 @@ def _state(ctx: typer.Context) -> CliState:
 
 
 def _services(loaded: LoadedSettings) -> tuple[Any, Any]:
-    from alignment_qa.index.embedder import Embedder
+    from alignment_qa.index.embedder import build_embedder
     from alignment_qa.index.store import ChunkStore
 
     settings = loaded.settings
-    embedder = Embedder(settings.embedding.model, settings.embedding.device, settings.embedding.batch_size)
+    embedder = build_embedder(settings)
     return embedder, ChunkStore(settings.store)
 
 
@@ -150,11 +151,11 @@ def stats(
     """Show what the index holds: pages, chunks, model, store location, last ingest."""
     loaded = _state(ctx).load()
     _, store = _services(loaded)
-    collection = store.collection(loaded.settings.embedding.model) if store.exists() else None
+    collection = store.collection(loaded.settings.embedding.identity) if store.exists() else None
     if collection is None:
         render.print_no_index(Console(), store.location)
         raise typer.Exit(1)
-    info = store.info(collection)
+    info = collection.info()
     if as_json:
         typer.echo(json.dumps(info, indent=2))
     else:
@@ -385,16 +386,14 @@ def discord_bot(
 
     require_extra("discord", "discord", "The Discord bot")
     from alignment_qa.app.discord_bot.answers import AnswerSource, ApiAnswers, LocalAnswers
-    from alignment_qa.app.discord_bot.bot import run_bot
+    from alignment_qa.app.discord_bot.bot import NoVoiceWarnings, run_bot
     from alignment_qa.app.discord_bot.credentials import RedactSecret, resolve_token
 
     loaded = _state(ctx).load(**{"discord.api_url": api_url, "discord.token_file": token_file})
     settings = loaded.settings.discord
     token = resolve_token(settings)  # no token: say so before loading anything
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactSecret(token))
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    stamped = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr(stamped, logging.INFO, RedactSecret(token), NoVoiceWarnings(), loggers=(PACKAGE_LOGGER, "discord"))
     err = Console(stderr=True)
     source: AnswerSource
     if settings.api_url:
@@ -411,6 +410,9 @@ def discord_bot(
         run_bot(settings, source, token)
     except KeyboardInterrupt:
         err.print("The bot has stopped.")
+    finally:
+        if isinstance(source, ApiAnswers):
+            source.close()  # the API client's open connections
 
 
 def _thresholds(items: list[str] | None, flag: str) -> dict[str, float]:
@@ -565,6 +567,32 @@ def judge_command(
     typer.echo(judge_cli.report(outcome, loaded.settings.answer.support_threshold))
 
 
+PACKAGE_LOGGER = "alignment_qa"
+
+
+class _StderrLog(logging.StreamHandler):
+    """The CLI's log handler (stderr); ``_log_to_stderr`` replaces it, never adds a second."""
+
+
+def _log_to_stderr(
+    formatter: logging.Formatter, level: int, *filters: logging.Filter, loggers: tuple[str, ...] = (PACKAGE_LOGGER,)
+) -> None:
+    """Show the records of ``loggers`` (the package's own by default) from ``level`` up on stderr,
+    through one handler that replaces the one an earlier call set up. The root logger is left alone:
+    other libraries' warnings reach Python's last-resort handler, as in any program that sets none."""
+    handler = _StderrLog()
+    handler.setFormatter(formatter)
+    handler.setLevel(level)
+    for item in filters:
+        handler.addFilter(item)
+    for name in loggers:
+        logger = logging.getLogger(name)
+        for old in [each for each in logger.handlers if isinstance(each, _StderrLog)]:
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+
+
 class _OneLine(logging.Formatter):
     """Log records as one line each: what happened, without the traceback (a fallback the user
     is told about in the answer's notice needs no stack trace on the terminal)."""
@@ -576,10 +604,7 @@ class _OneLine(logging.Formatter):
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one-line messages."""
     err = Console(stderr=True)
-    handler = logging.StreamHandler()
-    handler.setFormatter(_OneLine())
-    handler.setLevel(logging.WARNING)  # libraries that set their own loggers to DEBUG stay quiet
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    _log_to_stderr(_OneLine(), logging.WARNING)
     try:
         result = app(standalone_mode=False)
     except typer.Exit as exc:

@@ -72,20 +72,16 @@ class PageInfo(BaseModel):
 
 def list_pages(assistant: Assistant) -> list[PageInfo]:
     """Every indexed page (id, title, URL), sorted by id."""
-    records = assistant.collection.get(include=["metadatas"])
-    pages: dict[str, PageInfo] = {}
-    for meta in records["metadatas"] or []:
-        page_id = str(meta.get("page_id", ""))
-        if page_id and page_id not in pages:
-            pages[page_id] = PageInfo(
-                page_id=page_id, title=str(meta.get("title", page_id)), url=str(meta.get("url", "") or "")
-            )
-    return [pages[key] for key in sorted(pages)]
+    states = assistant.page_states()
+    return [
+        PageInfo(page_id=page_id, title=states[page_id].title or page_id, url=states[page_id].url)
+        for page_id in sorted(states)
+    ]
 
 
 def page_text(assistant: Assistant, page_id: str) -> PageText | None:
     """The page's chunks joined back into its sections (``None`` when it is not indexed)."""
-    chunks = assistant.store.page_chunks(assistant.collection, page_id)
+    chunks = assistant.page(page_id)
     if not chunks:
         return None
     sections: list[PageSection] = []

@@ -36,7 +36,7 @@ from alignment_qa.engine.answer import Answer, AnswerEvent, Mode, StatusEvent, T
 from alignment_qa.errors import AlignmentQAError, ConfigError, InvalidQuestionError, StoreUnavailableError
 
 if TYPE_CHECKING:
-    from alignment_qa.app.api import AssistantSlot
+    from alignment_qa.app.assistant_slot import AssistantSlot
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.settings import Settings
 
@@ -72,12 +72,8 @@ def load_api_keys(settings: Settings) -> list[str]:
 
 def model_modes(settings: Settings) -> dict[str, Mode]:
     """Model name -> answer mode, for the modes this server is configured for."""
-    models: dict[str, Mode] = {MODEL_PREFIX: settings.answer.mode, f"{MODEL_PREFIX}-evidence": "evidence"}
-    if settings.llm.base_url:
-        models[f"{MODEL_PREFIX}-llm"] = "llm"
-    if settings.llamacpp.model_path:
-        models[f"{MODEL_PREFIX}-llamacpp"] = "llamacpp"
-    return models
+    models: dict[str, Mode] = {MODEL_PREFIX: settings.answer.mode}
+    return models | {f"{MODEL_PREFIX}-{mode}": mode for mode in settings.configured_modes()}
 
 
 class ChatMessage(BaseModel):
@@ -201,7 +197,7 @@ def create_openai_app(slot: AssistantSlot) -> FastAPI:
 
     def need() -> Assistant:
         if slot.current is None:
-            from alignment_qa.app.api import NO_INDEX
+            from alignment_qa.app.assistant_slot import NO_INDEX
 
             raise _Failure(NO_INDEX, 503, code="no_index")
         return slot.current

@@ -135,7 +135,9 @@ def print_ingest_summary(console: Console, summary: IngestSummary, location: str
         highlight=False,
     )
     console.print(
-        f"Chunks embedded: {summary.chunks_written}; chunks in the index: {summary.chunks_total} ({escape(location)}).",
+        f"Chunks written: {summary.chunks_written} ({summary.chunks_embedded} embedded, "
+        f"{summary.chunks_written - summary.chunks_embedded} unchanged vectors reused); "
+        f"chunks in the index: {summary.chunks_total} ({escape(location)}).",
         highlight=False,
     )
     if summary.skipped:

@@ -1,8 +1,11 @@
 """The chat page (Gradio) mounted on the HTTP API: ``create_app(assistant, settings, embedder)``.
 
-Thin glue: the page streams ``Assistant.stream`` events into a chat, and renders messages and
-the sources panel with the pure functions of ``format``. Multi-turn history is kept per browser
-session and passed to the assistant, so follow-ups work. Analytics are off and nothing is
+Thin glue: ``build_ui`` lays out the components and wires each event to a plain function of
+``chat_turn`` (a turn streamed from ``Assistant.stream``, a chosen message, feedback, a new
+conversation), whose updates name what changes; the handlers here only map those names to
+components. Messages and the sources panel are HTML from ``format``. Multi-turn history is kept
+per browser session and passed to the assistant, so follow-ups work. Analytics are off
+(``analytics_enabled=False`` on the page; the environment is not touched) and nothing is
 fetched from the network. Thumbs and "wrong source" flags go to the feedback SQLite file; with
 logins configured, the page asks for one (Gradio's login) and the API for HTTP basic auth.
 The Index tab indexes a folder inside ``serve.index_roots`` (none: folders are off) or uploaded
@@ -14,18 +17,29 @@ are deleted once indexed. Answers shown are signed (``answer_ids``) before feedb
 from __future__ import annotations
 
 import html
-import logging
-import os
 from collections.abc import Collection, Iterator, MutableSet
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alignment_qa.app.api import NO_INDEX, AssistantSlot, create_api, login_throttle, short_validation_errors
-from alignment_qa.app.feedback import FeedbackStore, settings_used
-from alignment_qa.app.format import answer_html, sources_html, status_line
+from alignment_qa.app.api import create_api, login_throttle, short_validation_errors
+from alignment_qa.app.assistant_slot import AssistantSlot
+from alignment_qa.app.chat_turn import (
+    Answers,
+    Message,
+    Update,
+    chat_turn,
+    citation_choices,
+    flag,
+    like,
+    new_conversation,
+    select_message,
+    sources_panel,
+)
+from alignment_qa.app.feedback import FeedbackStore
+from alignment_qa.app.format import sources_html, status_line
 from alignment_qa.app.guards import LOOPBACK_NAMES
 from alignment_qa.app.openai_compat import load_api_keys
-from alignment_qa.engine.answer import Answer, AnswerEvent, StatusEvent, TokenEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import AlignmentQAError, ConfigError
 from alignment_qa.extras import require_extra
@@ -37,8 +51,6 @@ from alignment_qa.settings import Settings, masked_url, public_settings
 if TYPE_CHECKING:
     import gradio as gr
     from fastapi import FastAPI
-
-log = logging.getLogger(__name__)
 
 
 EXAMPLES = [
@@ -86,15 +98,6 @@ new MutationObserver(() => { if (aqaPending && aqaActivate(aqaPending)) aqaPendi
 </script>
 """
 LOOPBACK = LOOPBACK_NAMES
-
-
-def _modes(settings: Settings) -> list[str]:
-    modes = ["evidence"]
-    if settings.llm.base_url:
-        modes.append("llm")
-    if settings.llamacpp.model_path:
-        modes.append("llamacpp")
-    return modes
 
 
 def load_logins(settings: Settings) -> list[tuple[str, str]]:
@@ -244,119 +247,67 @@ def index_pages(
     return summary_markdown(summary) + refused
 
 
+@dataclass
+class _Page:
+    """The page's components, for the wiring."""
+
+    ui: gr.Blocks
+    status: Any
+    chat: Any
+    history: Any
+    sources: Any
+    box: Any
+    selected: Any
+    answers: Any
+    wrong: Any
+    thanks: Any
+    mode: Any
+    top_k: Any
+    show_all: Any
+    ask: Any
+    clear: Any
+    flag: Any
+    folder: Any
+    files: Any
+    reindex: Any
+    summary: Any
+
+    def views(self) -> dict[str, Any]:
+        """The components by the names of ``chat_turn.Update`` (its ``citations`` are the ``wrong`` dropdown's)."""
+        names = ("chat", "history", "sources", "box", "selected", "answers", "thanks")
+        return {name: getattr(self, name) for name in names}
+
+
 def build_ui(
     slot: AssistantSlot, settings: Settings, embedder: Embedder, feedback: FeedbackStore | None = None
 ) -> gr.Blocks:
     """The chat page around ``slot``'s assistant (empty: the page explains how to add pages)."""
     require_extra("gradio", "ui", "The web UI")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
+    page = _layout(settings, _status(slot, settings))
+    with page.ui:  # events are added inside the page's context
+        _wire(page, slot, settings, embedder, feedback)
+    return page.ui
 
-    def status() -> str:
-        current = slot.current
-        return status_line(current.store.info(current.collection) if current else None, settings.answer.mode)
 
-    def respond(
-        message: str,
-        chat: list[dict[str, str]],
-        history: list[dict[str, str]],
-        mode: str,
-        top_k: float,
-        show_all: bool,
-        answers: dict[int, dict[str, Any]],
-    ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer; outputs: chat, history, sources, box, selected, answers."""
-        chat = [*chat, {"role": "user", "content": html.escape(message)}]
-        assistant = slot.current
-        if assistant is None:
-            chat.append({"role": "assistant", "content": html.escape(NO_INDEX)})
-            yield chat, history, sources_html(None), "", None, answers
-            return
-        streamed = ""
-        answer: Answer | None = None
-
-        def progress(content: str) -> tuple[Any, ...]:
-            return [*chat, {"role": "assistant", "content": content}], history, *[gr.skip()] * 4
-
-        try:
-            for event in assistant.stream(message, history, mode, int(top_k)):  # type: ignore[arg-type]
-                if isinstance(event, StatusEvent) and not streamed:
-                    yield progress(f"<i>{html.escape(event.text)}</i>")
-                elif isinstance(event, TokenEvent):
-                    streamed += event.text
-                    yield progress(html.escape(streamed))
-                elif isinstance(event, AnswerEvent):
-                    answer = event.answer
-        except AlignmentQAError as exc:  # an empty or too long question, a store problem: say so
-            chat.append({"role": "assistant", "content": f'<div class="aqa-notice">{html.escape(str(exc))}</div>'})
-            yield chat, history, gr.skip(), message, gr.skip(), gr.skip()
-            return
-        except Exception as exc:  # a bug: a short message here, the trace in the log
-            log.error("unexpected error answering in the chat page", exc_info=exc)
-            notice = f"Something went wrong answering this ({type(exc).__name__}); it is in the server log."
-            chat.append({"role": "assistant", "content": f'<div class="aqa-notice">{html.escape(notice)}</div>'})
-            yield chat, history, gr.skip(), message, gr.skip(), gr.skip()
-            return
-        assert answer is not None
-        index = len(chat)
-        chat.append({"role": "assistant", "content": answer_html(answer, key=str(index))})
-        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": answer.text}]
-        shown = answer.model_dump(mode="json")
-        used = settings_used(base_settings, shown)
-        shown = feedback.signer.signed(shown) if feedback else shown
-        answers = {**answers, index: {"answer": shown, "settings": used}}
-        yield chat, history, sources_html(answer, show_all, key=str(index)), "", index, answers
-
-    def panel(show_all: bool, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
-        record = _record(answers, selected)
-        answer = Answer.model_validate(record["answer"]) if record else None
-        return sources_html(answer, show_all, key=str(selected))
-
-    def select_message(show_all: bool, answers: dict[int, dict[str, Any]], data: gr.SelectData) -> tuple[Any, ...]:
-        index = _message_index(data)
-        if index not in answers:  # a question or a notice: keep the panel as it is
-            return gr.skip(), gr.skip(), gr.skip()
-        return panel(show_all, answers, index), index, citation_choices(answers, index)
-
-    base_settings = public_settings(settings)
-
-    def on_like(answers: dict[int, dict[str, Any]], data: gr.LikeData) -> str:
-        record = answers.get(_message_index(data))
-        if feedback is None or record is None or not isinstance(data.liked, bool):  # undoing a like records nothing
-            return ""
-        feedback.record("up" if data.liked else "down", record["answer"], record["settings"])
-        return "Thanks: feedback saved."
-
-    # Gradio finds the event data by annotation; make it a class, not a postponed string
-    on_like.__annotations__["data"] = gr.LikeData
-    select_message.__annotations__["data"] = gr.SelectData
-
-    def flag(choice: str | None, answers: dict[int, dict[str, Any]], selected: int | None) -> str:
-        record = _record(answers, selected)
-        if feedback is None or record is None or not choice:
-            return "Pick a source of the shown answer first."
-        number = int(choice.split("]", 1)[0].lstrip("["))
-        feedback.record("wrong_source", record["answer"], record["settings"], citation=number)
-        return f"Source [{number}] flagged as wrong: thanks."
-
-    def citation_choices(answers: dict[int, dict[str, Any]], selected: int | None) -> Any:
-        record = _record(answers, selected)
-        citations = record["answer"]["citations"] if record else []
-        return gr.update(choices=[f"[{c['n']}] {c['title']}" for c in citations], value=None)
-
+def _folder_note(settings: Settings) -> str:
     kinds = ", ".join(settings.ingest.extensions)
     roots = ", ".join(f"`{root}`" for root in settings.serve.index_roots)
-    folder_note = (
+    return (
         f"Upload pages ({kinds}; at most {settings.serve.max_upload_files} files of "
         f"{settings.serve.max_upload_mb:g} MB at once), or index a folder "
         + (f"under {roots}." if roots else "on the server once serve.index_roots lists the folders allowed (off now).")
         + " Only new or changed pages are embedded; a folder is synced, so pages gone from it leave the index."
     )
 
+
+def _layout(settings: Settings, status: str) -> _Page:
+    """The components, laid out: the Chat tab (conversation, settings, sources panel) and the Index tab."""
+    import gradio as gr
+
     # uploads never indexed are deleted after an hour (indexed ones at once)
     with gr.Blocks(title="alignment-qa", analytics_enabled=False, fill_width=True, delete_cache=(3600, 3600)) as ui:
         gr.Markdown("## alignment-qa\nAsk the alignment pages; every sentence cites its source.")
-        status_markdown = gr.Markdown(status(), elem_id="aqa-status")
+        status_markdown = gr.Markdown(status, elem_id="aqa-status")
         history = gr.State([])
         selected = gr.State(None)  # the chat message whose sources the panel shows
         answers = gr.State({})  # chat message index -> {"answer": Answer JSON, "settings": settings used}
@@ -379,7 +330,7 @@ def build_ui(
                     clear = gr.Button("New conversation", elem_id="aqa-clear")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
                 with gr.Accordion("Settings", open=False):
-                    mode = gr.Radio(_modes(settings), value=settings.answer.mode, label="Answer mode")
+                    mode = gr.Radio(settings.configured_modes(), value=settings.answer.mode, label="Answer mode")
                     top_k = gr.Slider(1, 15, value=settings.retrieval.top_k, step=1, label="Passages (top-k)")
                     if settings.llm.base_url:
                         endpoint = masked_url(settings.llm.base_url)
@@ -392,49 +343,125 @@ def build_ui(
                     flag_button = gr.Button("Flag", scale=1, elem_id="aqa-flag")
                 thanks = gr.Markdown("", elem_id="aqa-thanks")
         with gr.Tab("Index"):
-            gr.Markdown(folder_note)
+            gr.Markdown(_folder_note(settings))
             folder = gr.Textbox(label="Folder", placeholder="/path/to/pages", elem_id="aqa-folder")
             files = gr.File(
                 label="Upload pages", file_count="multiple", type="filepath", file_types=settings.ingest.extensions
             )
             reindex = gr.Button("Index", variant="primary", elem_id="aqa-reindex")
             summary = gr.Markdown("", elem_id="aqa-summary")
+    return _Page(
+        ui=ui,
+        status=status_markdown,
+        chat=chat,
+        history=history,
+        sources=sources,
+        box=box,
+        selected=selected,
+        answers=answers,
+        wrong=wrong,
+        thanks=thanks,
+        mode=mode,
+        top_k=top_k,
+        show_all=show_all,
+        ask=ask,
+        clear=clear,
+        flag=flag_button,
+        folder=folder,
+        files=files,
+        reindex=reindex,
+        summary=summary,
+    )
 
-        # Gradio draws its progress bar for a handler whose parameter defaults to gr.Progress()
-        def run_index(
-            folder_text: str,
-            uploaded: list[str] | None,
-            progress: Any = gr.Progress(),  # noqa: B008
-        ) -> tuple[str, str]:
-            reporter = _GradioProgress(progress)
-            received = ui.upload_file_set  # what Gradio's upload route wrote
-            return index_pages(slot, settings, embedder, folder_text, uploaded or [], reporter, received), status()
 
-        inputs = [box, chat, history, mode, top_k, show_all, answers]
-        outputs = [chat, history, sources, box, selected, answers]
-        # both triggers share one pool of `serve.concurrency_limit` answers at a time
-        limit = settings.serve.concurrency_limit
-        for trigger in (ask.click, box.submit):
-            trigger(respond, inputs, outputs, concurrency_limit=limit, concurrency_id="answer").then(
-                citation_choices, [answers, selected], wrong
-            )
-        show_all.change(panel, [show_all, answers, selected], sources)
-        chat.select(select_message, [show_all, answers], [sources, selected, wrong])
-        chat.like(on_like, answers, thanks)
-        flag_button.click(flag, [wrong, answers, selected], thanks)
-        clear.click(
-            lambda: ([], [], sources_html(None), None, {}, gr.update(choices=[], value=None), ""),
-            None,
-            [chat, history, sources, selected, answers, wrong, thanks],
+def _status(slot: AssistantSlot, settings: Settings) -> str:
+    current = slot.current
+    return status_line(current.stats() if current else None, settings.answer.mode)
+
+
+def _wire(
+    page: _Page, slot: AssistantSlot, settings: Settings, embedder: Embedder, feedback: FeedbackStore | None
+) -> None:
+    """The events: each handler calls a function of ``chat_turn`` (or ``index_pages``) and shows what it returns."""
+    import gradio as gr
+
+    views = page.views()
+    base_settings = public_settings(settings)
+    signer = feedback.signer if feedback else None
+
+    def shown(update: Update) -> Any:
+        """An update as Gradio takes it: component -> value (nothing to change: skip)."""
+        if not update:
+            return gr.skip()
+        values = {views[name]: value for name, value in update.items() if name != "citations"}
+        if "citations" in update:
+            values[page.wrong] = gr.update(choices=update["citations"], value=None)
+        return values
+
+    def respond(
+        message: str,
+        chat: list[Message],
+        history: list[Message],
+        mode: str,
+        top_k: float,
+        show_all: bool,
+        answers: Answers,
+    ) -> Iterator[Any]:
+        turn = chat_turn(
+            slot.current,
+            message,
+            chat,
+            history,
+            answers,
+            mode=mode,
+            top_k=int(top_k),
+            show_all=show_all,
+            settings=base_settings,
+            signer=signer,
         )
-        reindex.click(run_index, [folder, files], [summary, status_markdown])
-        ui.load(status, None, status_markdown)
-    return ui
+        for update in turn:
+            yield shown(update)
 
+    def flaggable(answers: Answers, selected: int | None) -> Any:
+        return gr.update(choices=citation_choices(answers, selected), value=None)
 
-def _record(answers: dict[int, dict[str, Any]], selected: int | None) -> dict[str, Any] | None:
-    """The answer (and the settings it used) of chat message ``selected``, if that is an answer."""
-    return answers.get(selected) if selected is not None else None
+    def panel(show_all: bool, answers: Answers, selected: int | None) -> str:
+        return sources_panel(answers, selected, show_all)
+
+    def select(show_all: bool, answers: Answers, data: gr.SelectData) -> Any:
+        return shown(select_message(answers, _message_index(data), show_all))
+
+    def on_like(answers: Answers, data: gr.LikeData) -> str:
+        return like(feedback, answers, _message_index(data), data.liked)
+
+    def on_flag(choice: str | None, answers: Answers, selected: int | None) -> str:
+        return flag(feedback, answers, selected, choice)
+
+    # Gradio finds the event data by annotation; make it a class, not a postponed string
+    on_like.__annotations__["data"] = gr.LikeData
+    select.__annotations__["data"] = gr.SelectData
+
+    # Gradio draws its progress bar for a handler whose parameter defaults to gr.Progress()
+    def run_index(folder: str, uploaded: list[str] | None, progress: Any = gr.Progress()) -> tuple[str, str]:  # noqa: B008
+        reporter, received = _GradioProgress(progress), page.ui.upload_file_set  # what Gradio's upload route wrote
+        summary = index_pages(slot, settings, embedder, folder, uploaded or [], reporter, received)
+        return summary, _status(slot, settings)
+
+    turn_outputs = [page.chat, page.history, page.sources, page.box, page.selected, page.answers]
+    inputs = [page.box, page.chat, page.history, page.mode, page.top_k, page.show_all, page.answers]
+    limit = settings.serve.concurrency_limit  # both triggers share one pool of answers at a time
+    for trigger in (page.ask.click, page.box.submit):
+        trigger(respond, inputs, turn_outputs, concurrency_limit=limit, concurrency_id="answer").then(
+            flaggable, [page.answers, page.selected], page.wrong
+        )
+    page.show_all.change(panel, [page.show_all, page.answers, page.selected], page.sources)
+    page.chat.select(select, [page.show_all, page.answers], [page.sources, page.selected, page.wrong])
+    page.chat.like(on_like, page.answers, page.thanks)
+    page.flag.click(on_flag, [page.wrong, page.answers, page.selected], page.thanks)
+    cleared = [page.chat, page.history, page.sources, page.selected, page.answers, page.wrong, page.thanks]
+    page.clear.click(lambda: shown(new_conversation()), None, cleared)
+    page.reindex.click(run_index, [page.folder, page.files], [page.summary, page.status])
+    page.ui.load(lambda: _status(slot, settings), None, page.status)
 
 
 def _message_index(data: Any) -> int:

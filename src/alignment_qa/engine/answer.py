@@ -10,11 +10,10 @@ offsets into the page's cleaned text. Building answers is left to ``assistant``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Mode = Literal["evidence", "llm", "llamacpp"]
+from alignment_qa.settings import Mode as Mode  # declared once, in settings; re-exported for the engine's callers
 
 
 class Citation(BaseModel):

@@ -7,7 +7,8 @@ diversity postprocessors), decide whether the corpus covers the question, write 
 (quoted evidence, or an LLM), then check every citation (``verify``). A failing LLM falls back to
 quoted evidence with a notice. One assistant may serve concurrent requests: per-call state lives
 in the call; one lock builds the shared models, and llama.cpp in-process generates under its own
-lock in a worker thread (``locked_stream``), never held across a yield. Rendering is left to the surfaces.
+lock in a worker thread (``locked_stream``), never held across a yield. ``stats``, ``page`` and ``page_states``
+read what the index holds, so surfaces never reach into the store. Rendering is left to the surfaces.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
 import numpy as np
 from llama_index.core.callbacks import CallbackManager
@@ -57,14 +58,12 @@ from alignment_qa.engine.rwlock import ReadersWriterLock
 from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
-from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.embedder import Embedder, build_embedder
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store_api import ChunkCollection, PageState, Store
 from alignment_qa.settings import Settings
-
-if TYPE_CHECKING:
-    from chromadb.api.models.Collection import Collection
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ _REFUSAL = re.compile(
 class IndexView:
     """The index an answer reads: collection, keyword index and the retriever over both."""
 
-    collection: Collection
+    collection: ChunkCollection
     keyword_index: KeywordIndex
     retriever: HybridRetriever
 
@@ -91,8 +90,8 @@ class Assistant:
         self,
         settings: Settings,
         embedder: Embedder,
-        store: ChunkStore,
-        collection: Collection,
+        store: Store,
+        collection: ChunkCollection,
         keyword_index: KeywordIndex,
         judge: SupportJudge,
         llm: LLM | None = None,
@@ -118,15 +117,13 @@ class Assistant:
         self._retrieval_only = CitedAnswerSynthesizer(MockLLM())
         self._use_index(collection, keyword_index)
 
-    def _use_index(self, collection: Collection, keyword_index: KeywordIndex) -> None:
-        retriever = HybridRetriever(
-            self.store, collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks
-        )
+    def _use_index(self, collection: ChunkCollection, keyword_index: KeywordIndex) -> None:
+        retriever = HybridRetriever(collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks)
         self.analyzer = keyword_index.analyzer
         self._view = IndexView(collection, keyword_index, retriever)  # one assignment: readers never see a mix
 
     @property
-    def collection(self) -> Collection:
+    def collection(self) -> ChunkCollection:
         return self._view.collection
 
     @property
@@ -142,14 +139,13 @@ class Assistant:
         cls,
         settings: Settings,
         embedder: Embedder | None = None,
-        store: ChunkStore | None = None,
+        store: Store | None = None,
         llm: LLM | None = None,
     ) -> Assistant:
         """An assistant over the configured index; ``NoIndexError`` when there is none yet."""
-        embedding = settings.embedding
-        embedder = embedder or Embedder(embedding.model, embedding.device, embedding.batch_size)
+        embedder = embedder or build_embedder(settings)
         store = store or ChunkStore(settings.store)
-        collection = store.collection(settings.embedding.model) if store.exists() else None
+        collection = store.collection(settings.embedding.identity) if store.exists() else None
         if collection is None or collection.count() == 0:
             raise NoIndexError(
                 f"there is no index at {store.location} yet: add pages with `alignment-qa ingest PATH` "
@@ -316,6 +312,27 @@ class Assistant:
         passages, _ = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k)
         return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
 
+    # -- what the index holds, for the surfaces ------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the index is, for messages (a server URL without its login)."""
+        return self.store.location
+
+    def stats(self) -> dict[str, Any]:
+        """What the index holds: pages, chunks, model, store location, last ingest."""
+        with self._store_use.reading():
+            return self._view.collection.info()
+
+    def page(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The chunk texts and metadata of one indexed page, in order (empty when it is not indexed)."""
+        with self._store_use.reading():
+            return self._view.collection.page_chunks(page_id)
+
+    def page_states(self) -> dict[str, PageState]:
+        """Every indexed page: content hash, chunk counts, title and URL."""
+        with self._store_use.reading():
+            return self._view.collection.page_states()
+
     def refresh_if_stale(self, force: bool = False) -> None:
         """Pick up another process's ingest: at most every ``store.refresh_seconds``, compare the
         collection's revision; when it changed, reopen an embedded store (its vector index is a
@@ -343,7 +360,7 @@ class Assistant:
         searches that start meanwhile wait for the new index, so no answer meets a closed client."""
         self._checked_at = time.monotonic()
         reconnect, self._reconnect = self._reconnect, False
-        model = self.settings.embedding.model
+        model = self.settings.embedding.identity
         try:
             if reconnect:
                 with self._store_use.writing():
@@ -353,7 +370,7 @@ class Assistant:
             collection = self.store.collection(model)
             if collection is None:  # dropped for a rebuild: keep answering from what we have
                 return
-            if self.store.revision(collection) == self.keyword_index.revision:
+            if collection.revision() == self.keyword_index.revision:
                 return
             # the chunk rows are read fresh even through the old client; only its vector index is a snapshot
             keyword_index = sync_keyword_index(self.store, collection, self.analyzer, self.embedder.is_plain_word)
@@ -391,17 +408,17 @@ class Assistant:
     def _retrieve(self, bundle: QueryBundle, top_k: int) -> tuple[list[NodeWithScore], IndexView]:
         """The passages, and the index they came from: when the store fails (another process rewrote
         it, a server restarted) the assistant reconnects and tries once more on the fresh index."""
-        failure: Exception | None = None
+        failure: BaseException | None = None
         for attempt in range(2):
             with self._store_use.reading():
                 view = self._view  # read under the lock: a reopen never swaps it mid-search
                 try:
                     return self.query_engine(top_k, view).retrieve(bundle), view
-                except AlignmentQAError:
-                    raise
-                except Exception as exc:  # Chroma or file errors: reconnect, then a message, not a trace
+                except Exception as exc:  # store or file errors: reconnect, then a message, not a trace
+                    if isinstance(exc, AlignmentQAError) and not isinstance(exc, StoreUnavailableError):
+                        raise
                     log.warning("retrieval failed (attempt %d): %s", attempt + 1, exc, exc_info=True)
-                    failure = exc
+                    failure = exc.__cause__ if isinstance(exc, StoreUnavailableError) and exc.__cause__ else exc
             if attempt == 0:
                 self._recover(view)  # outside the read lock: reconnecting waits for readers
                 if self._view is view:

@@ -35,49 +35,61 @@ ENDPOINT_CONTEXT_TOKENS = 8192
 
 
 def build_llm(settings: Settings, mode: str) -> LLM:
-    """The LLM for ``mode`` ("llm" or "llamacpp"); ``ConfigError`` when it is not configured."""
-    if mode == "llm":
-        llm_settings = settings.llm
-        if not llm_settings.base_url:
-            raise ConfigError("answer.mode = llm needs llm.base_url (e.g. --llm-url http://127.0.0.1:8080/v1)")
-        from llama_index.llms.openai_like import OpenAILike
+    """The LLM for ``mode``, one case per LLM answer mode (adding a mode: a value of
+    ``settings.Mode``, a readiness check in ``Settings.configured_modes``, a case here);
+    ``ConfigError`` when it is not configured."""
+    match mode:
+        case "llm":
+            return _openai_like(settings)
+        case "llamacpp":
+            return _llama_cpp(settings)
+        case _:
+            raise ConfigError(f"no LLM for answer mode '{mode}'")
 
-        key = llm_settings.api_key.get_secret_value() if llm_settings.api_key else os.environ.get("OPENAI_API_KEY")
-        return OpenAILike(
-            model=llm_settings.model,
-            api_base=llm_settings.base_url,
-            api_key=key or "no-key",
-            is_chat_model=llm_settings.chat,
-            timeout=llm_settings.timeout_s,
-            max_retries=0,
-            temperature=llm_settings.temperature,
-            max_tokens=llm_settings.max_tokens,
-            context_window=ENDPOINT_CONTEXT_TOKENS,
+
+def _openai_like(settings: Settings) -> LLM:
+    llm_settings = settings.llm
+    if not llm_settings.base_url:
+        raise ConfigError("answer.mode = llm needs llm.base_url (e.g. --llm-url http://127.0.0.1:8080/v1)")
+    from llama_index.llms.openai_like import OpenAILike
+
+    key = llm_settings.api_key.get_secret_value() if llm_settings.api_key else os.environ.get("OPENAI_API_KEY")
+    return OpenAILike(
+        model=llm_settings.model,
+        api_base=llm_settings.base_url,
+        api_key=key or "no-key",
+        is_chat_model=llm_settings.chat,
+        timeout=llm_settings.timeout_s,
+        max_retries=0,
+        temperature=llm_settings.temperature,
+        max_tokens=llm_settings.max_tokens,
+        context_window=ENDPOINT_CONTEXT_TOKENS,
+    )
+
+
+def _llama_cpp(settings: Settings) -> LLM:
+    path = settings.llamacpp.model_path
+    if path is None:
+        raise ConfigError("answer.mode = llamacpp needs llamacpp.model_path (a .gguf file)")
+    if not path.is_file():
+        raise ConfigError(f"llamacpp.model_path does not exist: {path}")
+    require_extra("llama_cpp", "llamacpp", "answer.mode = llamacpp")
+    from llama_index.llms.llama_cpp import LlamaCPP
+
+    model_kwargs: dict[str, Any] = {}
+    if settings.llamacpp.n_threads:
+        model_kwargs["n_threads"] = settings.llamacpp.n_threads
+    try:
+        return LlamaCPP(
+            model_path=str(path),
+            temperature=settings.llm.temperature,
+            max_new_tokens=settings.llm.max_tokens,
+            context_window=settings.llamacpp.n_ctx,
+            model_kwargs=model_kwargs,
+            verbose=False,
         )
-    if mode == "llamacpp":
-        path = settings.llamacpp.model_path
-        if path is None:
-            raise ConfigError("answer.mode = llamacpp needs llamacpp.model_path (a .gguf file)")
-        if not path.is_file():
-            raise ConfigError(f"llamacpp.model_path does not exist: {path}")
-        require_extra("llama_cpp", "llamacpp", "answer.mode = llamacpp")
-        from llama_index.llms.llama_cpp import LlamaCPP
-
-        model_kwargs: dict[str, Any] = {}
-        if settings.llamacpp.n_threads:
-            model_kwargs["n_threads"] = settings.llamacpp.n_threads
-        try:
-            return LlamaCPP(
-                model_path=str(path),
-                temperature=settings.llm.temperature,
-                max_new_tokens=settings.llm.max_tokens,
-                context_window=settings.llamacpp.n_ctx,
-                model_kwargs=model_kwargs,
-                verbose=False,
-            )
-        except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for bad files
-            raise ModelLoadError(f"cannot load GGUF model {path}: {exc}") from exc
-    raise ConfigError(f"no LLM for answer mode '{mode}'")
+    except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for bad files
+        raise ModelLoadError(f"cannot load GGUF model {path}: {exc}") from exc
 
 
 def number_sources(text_chunks: Sequence[str], max_chars: int | None = None) -> str:

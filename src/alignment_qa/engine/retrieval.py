@@ -1,4 +1,4 @@
-"""Hybrid retrieval as LlamaIndex retrievers: dense (Chroma) and BM25, fused by reciprocal rank.
+"""Hybrid retrieval as LlamaIndex retrievers: dense (the chunk collection) and BM25, fused by reciprocal rank.
 
 ``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
 for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from llama_index.core.callbacks import CallbackManager
@@ -21,11 +21,8 @@ from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle, TextNo
 
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex
-from alignment_qa.index.store import ChunkStore, SearchHit
+from alignment_qa.index.store_api import ChunkCollection, SearchHit
 from alignment_qa.settings import RetrievalSettings
-
-if TYPE_CHECKING:
-    from chromadb.api.models.Collection import Collection
 
 # Metadata a language model sees in front of a passage; everything else stays hidden from it.
 LLM_VISIBLE = ("title", "section")
@@ -93,15 +90,13 @@ class HybridRetriever(BaseRetriever):
 
     def __init__(
         self,
-        store: ChunkStore,
-        collection: Collection,
+        collection: ChunkCollection,
         embedder: Embedder,
         keyword_index: KeywordIndex,
         settings: RetrievalSettings,
         callback_manager: CallbackManager | None = None,
     ) -> None:
         super().__init__(callback_manager=callback_manager or CallbackManager([]))
-        self.store = store
         self.collection = collection
         self.embedder = embedder
         self.keyword_index = keyword_index
@@ -133,7 +128,7 @@ class HybridRetriever(BaseRetriever):
         dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
         for position, ((query, weight), vector) in enumerate(zip(queries, vectors, strict=True)):
             if dense_weight > 0:
-                for hit in self.store.search(self.collection, vector, k):
+                for hit in self.collection.search(vector, k):
                     entry = fused.setdefault(hit.id, _Ranked(hit))
                     entry.score += weight * dense_weight / (rrf_k + hit.rank)
                     if position == 0:  # similarity with the question itself, not an expansion
@@ -141,7 +136,7 @@ class HybridRetriever(BaseRetriever):
             if bm25_weight > 0:
                 keyword_hits = self.keyword_index.search(query, k)
                 missing = [found.chunk_id for found in keyword_hits if found.chunk_id not in fused]
-                loaded = self.store.get_chunks(self.collection, missing)
+                loaded = self.collection.get_chunks(missing)
                 for found in keyword_hits:
                     if found.chunk_id not in fused:
                         if found.chunk_id not in loaded:
@@ -163,11 +158,8 @@ class HybridRetriever(BaseRetriever):
         missing = [item.node.node_id for item in nodes if item.node.metadata.get("dense_score") is None]
         if not missing:
             return
-        stored = self.collection.get(ids=missing, include=["embeddings"])
-        vectors = dict(
-            zip(stored["ids"], stored["embeddings"] if stored["embeddings"] is not None else [], strict=False)
-        )
+        vectors = self.collection.vectors(missing)
         for item in nodes:
             vector = vectors.get(item.node.node_id)
             if vector is not None and item.node.metadata.get("dense_score") is None:
-                item.node.metadata["dense_score"] = float(np.dot(np.asarray(vector), query_vector))
+                item.node.metadata["dense_score"] = float(np.dot(vector, query_vector))

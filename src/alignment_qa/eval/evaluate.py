@@ -78,7 +78,7 @@ def evaluate(
             raise InputPathError(f"corpus folder not found: {corpus}")
         settings, _ = prepare_index(settings, corpus, embedder, progress)
     assistant = Assistant.open(settings, embedder=embedder)
-    states = assistant.store.page_states(assistant.collection)  # one read of every chunk's metadata
+    states = assistant.page_states()  # one read of every chunk's metadata
     gold = {page for question in question_file.questions for page in question.gold_pages}
     unknown_gold = sorted(gold - set(states))  # a typo or a page missing from the index: it would score 0 silently
     pairs = load_held_out()  # pairs the default judge was not fitted on

@@ -16,7 +16,7 @@ from pathlib import Path
 from alignment_qa.engine.support import build_judge
 from alignment_qa.errors import InputPathError
 from alignment_qa.eval.calibration import KINDS, Calibration, CalibrationPair, calibrate, parse_pairs
-from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.embedder import build_embedder
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.settings import Settings
 
@@ -57,8 +57,7 @@ def run(path: Path, settings: Settings, judge: str | None = None, split: str | N
     pairs = read_pairs(path, split)
     if judge is not None:
         settings = settings.model_copy(update={"support": settings.support.model_copy(update={"judge": judge})})
-    embedding = settings.embedding
-    embedder = Embedder(embedding.model, embedding.device, embedding.batch_size)
+    embedder = build_embedder(settings)
     chosen = build_judge(settings, embedder, Analyzer())
     result = calibrate(
         chosen, settings.answer.support_threshold, pairs, settings.eval.bootstrap_samples, settings.eval.seed

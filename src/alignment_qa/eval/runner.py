@@ -104,7 +104,7 @@ def prepare_index(
 def corpus_fingerprint(assistant: Assistant, states: Mapping[str, PageState]) -> dict[str, Any]:
     """The indexed pages' ids and content hashes (``states``, as the store reports them), hashed
     with the embedding model's name."""
-    digest = hashlib.sha256(assistant.settings.embedding.model.encode())
+    digest = hashlib.sha256(assistant.settings.embedding.identity.encode())
     for page_id in sorted(states):
         digest.update(f"\n{page_id}:{states[page_id].page_hash}".encode())
     info = assistant.stats()

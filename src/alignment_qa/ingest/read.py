@@ -7,18 +7,9 @@ without BOM; UTF-16 with a BOM). Cleaning the text is left to ``clean``.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
 from pathlib import Path
 
 SNIFF_BYTES = 8192
-
-
-@dataclass(frozen=True)
-class RawPage:
-    """The bytes of a page file and their decoded text."""
-
-    data: bytes
-    text: str
 
 
 class UnusableFile(Exception):
@@ -63,9 +54,3 @@ def decode_page(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise UnusableFile(f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def read_page(path: Path, max_bytes: int) -> RawPage:
-    """Read and decode one page file; raise ``UnusableFile`` with the reason on failure."""
-    data = read_page_bytes(path, max_bytes)
-    return RawPage(data=data, text=decode_page(data))

@@ -46,7 +46,7 @@ class LocalAnswers:
         return self.assistant.ask(question, history)
 
     def describe(self) -> str:
-        return f"the index at {self.assistant.store.location}"
+        return f"the index at {self.assistant.location}"
 
 
 class ApiAnswers:

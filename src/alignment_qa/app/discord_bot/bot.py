@@ -7,6 +7,7 @@ Message Content intent) is a follow-up answered with the thread's history, unles
 someone else; DMs work the same way.
 While answering, the bot shows it is typing (``/ask`` shows Discord's "thinking…"). No reply ever
 pings anyone. ``run_bot`` connects with the token and turns Discord's refusals into messages.
+``NoVoiceWarnings`` keeps discord.py's "no voice support" warnings out of a text bot's log.
 Choosing the answer source and reading settings is left to ``cli``.
 """
 
@@ -194,11 +195,19 @@ class Handlers:
             log.warning("could not tell the asker: %s", exc)
 
 
+class NoVoiceWarnings(logging.Filter):
+    """A log filter for a text bot: drops discord.py's warnings that voice is not supported (PyNaCl or
+    davey missing), logged when the first client is made. A filter on the handler the CLI sets up,
+    so no discord.py class or logger is changed."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "discord.client" and "voice will NOT be supported" in record.getMessage())
+
+
 class AnswerBot(discord.Client):
     """The discord.py client: registers ``/ask`` and hands every event to ``Handlers``."""
 
     def __init__(self, handlers: Handlers, settings: DiscordSettings, describe: str) -> None:
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # a text bot: no voice warnings
         intents = discord.Intents.default()
         intents.message_content = settings.read_thread_messages
         super().__init__(intents=intents, allowed_mentions=NO_MENTIONS)

@@ -1,0 +1,195 @@
+"""Run a sentence-transformers model with ONNX Runtime: exported once, cached, optionally int8.
+
+``OnnxEncoder`` exports the model's transformer with ``torch.onnx.export`` the first time a
+folder is used (into ``cache_dir``, named by a digest of the model's files and the options, written
+atomically so concurrent processes never read half a file), then runs it with ONNX Runtime,
+tokenising with the model's own ``tokenizer.json`` and mean-pooling like the model's pooling
+module. ``quantized`` adds dynamic int8 quantization of the matrix multiplications, per output
+channel (per-tensor scales cost too much accuracy: a mean cosine of 0.94 to the fp32 vectors on
+this corpus, against 0.993 per channel). Models whose pooling is not mean pooling are refused;
+``sentence_transformers`` stays the path for them. Choosing a backend is left to ``embedder``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alignment_qa.errors import ModelLoadError
+
+EXPORT_VERSION = "1"  # bump when the export or quantization recipe changes: old cache files are then unused
+
+
+def _digest(folder: Path, quantized: bool) -> str:
+    """A digest of what the exported file depends on: the model's files (name, size, mtime) and the recipe."""
+    digest = hashlib.sha256(f"{EXPORT_VERSION}:{quantized}".encode())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.endswith(".onnx"):
+            stat = path.stat()
+            digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{int(stat.st_mtime)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+class OnnxEncoder:
+    """Mean-pooled, L2-normalised sentence embeddings from an exported ONNX graph."""
+
+    def __init__(self, folder: str, cache_dir: Path, quantized: bool = False, threads: int = 0) -> None:
+        self.folder = Path(folder)
+        if not (self.folder / "tokenizer.json").is_file():
+            raise ModelLoadError(
+                f"embedding.backend onnx needs a local model folder with tokenizer.json; '{folder}' is not one "
+                "(use embedding.backend = torch for this model)"
+            )
+        pooling = _read_json(self.folder / "1_Pooling" / "config.json")
+        if pooling and not pooling.get("pooling_mode_mean_tokens", False):
+            raise ModelLoadError(
+                f"embedding.backend onnx supports mean-pooling models only; '{folder}' pools otherwise "
+                "(use embedding.backend = torch)"
+            )
+        self.cache_dir = cache_dir
+        self.quantized = quantized
+        self.threads = threads
+        self.max_tokens = int(_read_json(self.folder / "sentence_bert_config.json").get("max_seq_length", 256))
+        self._lock = threading.Lock()
+
+    @cached_property
+    def path(self) -> Path:
+        """The exported (and, when asked, quantized) graph, created on first use."""
+        kind = "int8" if self.quantized else "fp32"
+        target = self.cache_dir / f"{self.folder.name}-{kind}-{_digest(self.folder, self.quantized)}.onnx"
+        if not target.is_file():
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".export-") as scratch:
+                exported = Path(scratch) / "model.onnx"
+                self._export(exported)
+                if self.quantized:
+                    quantized = Path(scratch) / "model-int8.onnx"
+                    _quantize(exported, quantized)
+                    exported = quantized
+                os.replace(exported, target)  # atomic: another process sees the whole file or none
+        return target
+
+    def _export(self, target: Path) -> None:
+        try:
+            import torch
+            from transformers import AutoModel
+        except ImportError as exc:  # pragma: no cover - core dependencies
+            raise ModelLoadError(f"exporting to ONNX needs torch and transformers: {exc}") from exc
+
+        class LastHidden(torch.nn.Module):
+            def __init__(self, model: torch.nn.Module) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                return self.model(
+                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                ).last_hidden_state
+
+        try:
+            model = AutoModel.from_pretrained(str(self.folder), attn_implementation="eager").eval()
+            sample = self.tokenizer.encode_batch(["an example", "a somewhat longer example sentence"])
+            inputs = tuple(
+                torch.tensor(np.array([getattr(item, field) for item in sample], dtype=np.int64))
+                for field in ("ids", "attention_mask", "type_ids")
+            )
+            names = ["input_ids", "attention_mask", "token_type_ids"]
+            with torch.no_grad():
+                torch.onnx.export(
+                    LastHidden(model),
+                    inputs,
+                    str(target),
+                    input_names=names,
+                    output_names=["hidden"],
+                    dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "hidden"]},
+                    opset_version=17,
+                    dynamo=False,
+                )
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # export raises many types for an unsupported architecture
+            raise ModelLoadError(f"cannot export embedding model {self.folder} to ONNX: {exc}") from exc
+
+    @cached_property
+    def tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        tokenizer.enable_truncation(self.max_tokens)
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0, pad_token="[PAD]")
+        return tokenizer
+
+    @cached_property
+    def counter(self) -> Any:
+        """The same tokenizer without truncation or padding, for counting word-pieces."""
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        return tokenizer
+
+    @cached_property
+    def session(self) -> Any:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+        options.log_severity_level = 3  # errors only
+        path = self.path
+        try:
+            return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a corrupt cache file: say where it is
+            message = f"cannot load the ONNX embedding model {path}: {exc}; delete it to export again"
+            raise ModelLoadError(message) from exc
+
+    @cached_property
+    def dimension(self) -> int:
+        return int(self.encode(["dimension"]).shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One normalised vector per text (one padded batch: the caller sorts and slices)."""
+        encoded = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([item.ids for item in encoded], dtype=np.int64)
+        mask = np.array([item.attention_mask for item in encoded], dtype=np.int64)
+        types = np.array([item.type_ids for item in encoded], dtype=np.int64)
+        with self._lock:  # one run at a time: ONNX Runtime already uses every allowed thread
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    try:
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise ModelLoadError(f"embedding.backend onnx-int8 needs the onnx package: {exc}") from exc
+    quantize_dynamic(
+        str(source),
+        str(target),
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        weight_type=QuantType.QInt8,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )

@@ -1,0 +1,149 @@
+"""The store interface: what ingest, the keyword index, retrieval and the assistant need from a vector store.
+
+A ``Store`` opens named collections of chunks (the default one holds the page chunks; another name, for example
+sentence vectors, gives another collection with the same interface); a ``ChunkCollection`` counts, searches,
+reads and writes chunks page by page and carries the ``revision`` token derived indexes compare. Failures of the
+backend surface as ``StoreUnavailableError``. The Chroma implementation is ``index.store``; these are only the
+types, with no backend imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from alignment_qa.settings import StoreSettings
+
+Metadata = dict[str, str | int | float | bool]
+
+
+@dataclass(frozen=True)
+class PageState:
+    """What the store holds for one page."""
+
+    page_hash: str
+    root: str
+    n_chunks: int
+    stored_chunks: int
+    title: str = ""
+    url: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.stored_chunks == self.n_chunks
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as written: id, text and flat metadata (its vector travels beside it)."""
+
+    id: str
+    text: str
+    metadata: Metadata
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One chunk found by a search: its id, rank (1 = best), score, text and metadata."""
+
+    id: str
+    rank: int
+    score: float
+    text: str
+    metadata: dict[str, Any]
+
+
+class ChunkCollection(Protocol):
+    """One collection of chunks with their vectors; pages are written and removed whole."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count(self) -> int:
+        """How many chunks it holds."""
+        ...
+
+    def revision(self) -> str:
+        """A token that changes whenever an ingest starts writing."""
+        ...
+
+    def new_revision(self) -> str:
+        """Mark the collection as changing (call before writing); returns the new token."""
+        ...
+
+    def page_states(self) -> dict[str, PageState]:
+        """Per page id: content hash, root, declared and stored chunk counts, title and URL."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        """The ``k`` chunks nearest ``vector`` (cosine), best first; chunks deleted meanwhile are left out."""
+        ...
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
+        """The chunks with these ids (missing ids are left out), as unranked hits."""
+        ...
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunk ids (missing ids are left out)."""
+        ...
+
+    def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
+        """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
+        ...
+
+    def page_vectors(self, page_ids: Sequence[str]) -> Iterator[tuple[dict[str, Any], np.ndarray]]:
+        """Metadata and vector of every stored chunk of these pages."""
+        ...
+
+    def read_chunks(self, page_size: int = 5000) -> Iterator[SearchHit]:
+        """Every chunk, read in pages of ``page_size`` (chunks deleted meanwhile are left out)."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Collection-level facts for ``stats``: pages, chunks, model, location, last ingest."""
+        ...
+
+    def write_pages(self, replaced: Sequence[str], chunks: Sequence[StoredChunk], vectors: np.ndarray) -> None:
+        """Delete the chunks of the ``replaced`` pages, then add ``chunks`` so pages appear whole or not at all."""
+        ...
+
+    def remove_pages(self, page_ids: Sequence[str]) -> None: ...
+
+    def set_root(self, page_id: str, root: str) -> None:
+        """Record that an unchanged page now comes from another folder (a moved corpus)."""
+        ...
+
+    def record_ingest(self, when: str, summary: dict[str, Any]) -> None: ...
+
+
+class Store(Protocol):
+    """Where collections live: opens, creates and drops them by name (default: ``settings.collection``)."""
+
+    settings: StoreSettings
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the store is in this process (its readers reopen to see another process's writes)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (never with a login)."""
+        ...
+
+    def exists(self, name: str | None = None) -> bool: ...
+
+    def collection(self, model: str, name: str | None = None) -> ChunkCollection | None:
+        """The existing collection, checked against ``model``; ``None`` if there is none yet."""
+        ...
+
+    def create(self, model: str, dimension: int, name: str | None = None) -> ChunkCollection: ...
+
+    def drop(self, name: str | None = None) -> None: ...
+
+    def close(self) -> None:
+        """Let go of the connection; the next call opens a new one."""
+        ...
