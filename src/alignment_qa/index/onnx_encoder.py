@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 
 from alignment_qa.errors import ModelLoadError
 
-EXPORT_VERSION = "1"  # bump when the export or quantization recipe changes: old cache files are then unused
+EXPORT_VERSION = "2"  # bump when the export or quantization recipe changes: old cache files are then unused
 
 
 def _digest(folder: Path, quantized: bool) -> str:
@@ -110,7 +111,8 @@ class OnnxEncoder:
                 for field in ("ids", "attention_mask", "type_ids")
             )
             names = ["input_ids", "attention_mask", "token_type_ids"]
-            with torch.no_grad():
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer notes about constants that hold for this graph
                 torch.onnx.export(
                     LastHidden(model),
                     inputs,
@@ -180,13 +182,18 @@ class OnnxEncoder:
 
 
 def _quantize(source: Path, target: Path) -> None:
+    """Dynamic int8 of the MatMul weights, per output channel, after ONNX Runtime's recommended pre-processing
+    (shape inference and graph optimisation; symbolic shape inference is skipped: it fails on this graph)."""
     try:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError as exc:
         raise ModelLoadError(f"embedding.backend onnx-int8 needs the onnx package: {exc}") from exc
+    prepared = target.with_name("prepared.onnx")
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
     quantize_dynamic(
-        str(source),
+        str(prepared),
         str(target),
         per_channel=True,
         op_types_to_quantize=["MatMul"],

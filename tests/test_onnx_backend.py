@@ -1,0 +1,80 @@
+"""The ONNX Runtime embedding backends: the packaged MiniLM exported once, fp32 and int8.
+
+fp32 through ONNX Runtime must give the torch vectors; int8 must stay close to them and be
+recorded by the index, so that an index built with one is never searched with the other.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from alignment_qa.errors import IndexMismatchError, ModelLoadError
+from alignment_qa.index.embedder import Embedder, resolve_model_location
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import load_settings
+from conftest import REPO
+
+MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+TEXTS = [
+    "Reward hacking is when an agent exploits flaws in its reward function.",
+    "Inner alignment asks whether the learned objective matches the training objective.",
+    "short",
+    " ".join(["A much longer passage about mesa-optimizers and deceptive alignment."] * 30),  # cut at 256 pieces
+]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+def test_onnx_fp32_gives_the_torch_vectors_and_counts(embedder: Embedder, cache: Path) -> None:
+    onnx = Embedder(MODEL, backend="onnx", cache_dir=cache)
+    reference, vectors = embedder.encode(TEXTS), onnx.encode(TEXTS)
+    assert vectors.dtype == np.float32 and vectors.shape == reference.shape
+    assert np.min(np.sum(vectors * reference, axis=1)) > 0.9999
+    assert onnx.count(TEXTS) == embedder.count(TEXTS)
+    assert (onnx.dimension, onnx.max_tokens, onnx.special_tokens) == (384, 256, 2)
+    assert onnx.is_plain_word("reward") and not onnx.is_plain_word("mesaoptimizer")
+    exported = list(cache.glob("*-fp32-*.onnx"))
+    assert len(exported) == 1
+    stamp = exported[0].stat().st_mtime_ns
+    Embedder(MODEL, backend="onnx", cache_dir=cache).encode(TEXTS[:1])  # a second process: the cached file
+    assert exported[0].stat().st_mtime_ns == stamp and not list(cache.glob(".export-*"))
+
+
+def test_int8_stays_close_and_an_index_remembers_it(embedder: Embedder, cache: Path, tmp_path: Path) -> None:
+    int8 = Embedder(MODEL, backend="onnx-int8", cache_dir=cache)
+    cosines = np.sum(int8.encode(TEXTS) * embedder.encode(TEXTS), axis=1)
+    assert cosines.min() > 0.97, cosines
+    assert cosines.min() < 0.9999  # int8 really is another computation, so the index must record it
+
+    data = tmp_path / "data"
+    built = load_settings(None, {"store.data_dir": str(data)}).settings
+    ingest([REPO / "sample-corpus"], built, embedder, ChunkStore(built.store))
+    onnx = built.model_copy(update={"embedding": built.embedding.model_copy(update={"backend": "onnx"})})
+    quantized = built.model_copy(update={"embedding": built.embedding.model_copy(update={"backend": "onnx-int8"})})
+    store = ChunkStore(built.store)
+    assert store.collection(onnx.embedding.identity) is not None  # fp32 ONNX: same vectors, same index
+    with pytest.raises(IndexMismatchError, match="onnx-int8"):
+        store.collection(quantized.embedding.identity)
+    store.close()
+
+
+def test_a_folder_the_onnx_backend_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="tokenizer.json"):
+        Embedder(str(tmp_path), backend="onnx", cache_dir=tmp_path / "cache")
+    folder = tmp_path / "cls-pooled"
+    shutil.copytree(resolve_model_location(MODEL), folder)
+    (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}', encoding="utf-8")
+    with pytest.raises(ModelLoadError, match="mean-pooling"):
+        Embedder(str(folder), backend="onnx", cache_dir=tmp_path / "cache")
+    with pytest.raises(ModelLoadError, match="unknown embedding.backend"):
+        Embedder(MODEL, backend="tensorrt")
