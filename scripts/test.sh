@@ -4,7 +4,7 @@
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-env.sh dev,llamacpp,ui,discord,mcp
+bash scripts/setup-env.sh dev,llamacpp,ui,discord,mcp,postgres
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy

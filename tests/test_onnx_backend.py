@@ -69,12 +69,12 @@ def test_int8_stays_close_and_an_index_remembers_it(embedder: Embedder, cache: P
 
 
 def test_a_folder_the_onnx_backend_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelLoadError, match="tokenizer.json"):
+    with pytest.raises(ModelLoadError, match=r"tokenizer\.json"):
         Embedder(str(tmp_path), backend="onnx", cache_dir=tmp_path / "cache")
     folder = tmp_path / "cls-pooled"
     shutil.copytree(resolve_model_location(MODEL), folder)
     (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}', encoding="utf-8")
     with pytest.raises(ModelLoadError, match="mean-pooling"):
         Embedder(str(folder), backend="onnx", cache_dir=tmp_path / "cache")
-    with pytest.raises(ModelLoadError, match="unknown embedding.backend"):
+    with pytest.raises(ModelLoadError, match=r"unknown embedding\.backend"):
         Embedder(MODEL, backend="tensorrt")

@@ -331,6 +331,20 @@ class ServeSettings(_Section):
     feedback_db: Path | None = Field(
         None, description="SQLite file for answer feedback. Empty: feedback.sqlite under store.data_dir."
     )
+    feedback_url: str | None = Field(
+        None,
+        description="Database for answer feedback by URL, shared by several serve replicas: postgresql://user:"
+        "password@host:5432/db (extra postgres) or sqlite:///path/feedback.sqlite. Empty: serve.feedback_db.",
+    )
+
+    @field_validator("feedback_url")
+    @classmethod
+    def _feedback_url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError("must start with postgresql://, postgres:// or sqlite:///")
+        return value
     index_roots: list[Path] = Field(
         default_factory=list,
         description="Folders under which the Index tab may index a server folder (symlinks leading outside are "

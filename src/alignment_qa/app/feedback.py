@@ -1,11 +1,14 @@
-"""Feedback on answers, kept in a local SQLite file: thumbs up/down and "wrong source" flags.
+"""Feedback on answers, kept in a database: thumbs up/down and "wrong source" flags.
 
 Each record keeps the question, the whole answer (text, citations, verdicts), which citation a
 flag is about, and the settings in force, so an export (JSONL) can serve as an evaluation set.
 Only answers this server gave are kept: each must carry the ``answer_id`` it was issued
-(``answer_ids``), and an export leaves out any row whose answer does not verify. One connection
-per call, so the web server's threads never share one. Collecting it in the UI is left to
-``web``; the HTTP route to ``api``.
+(``answer_ids``), and an export leaves out any row whose answer does not verify. The database
+is a local SQLite file by default, or PostgreSQL by URL (``serve.feedback_url``), which several
+``serve`` replicas can share; its schema comes from named migrations (``MIGRATIONS``), each
+applied once and recorded in ``schema_migrations``. One connection per call, so the web server's
+threads never share one; pooling is left out. Collecting it in the UI is left to ``web``; the
+HTTP route to ``api``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alignment_qa.app.answer_ids import AnswerSigner
-from alignment_qa.settings import Settings
+from alignment_qa.errors import ConfigError
+from alignment_qa.extras import require_extra
+from alignment_qa.settings import Settings, masked_url
 
 Kind = Literal["up", "down", "wrong_source"]
 
@@ -35,7 +40,12 @@ def settings_used(settings: Mapping[str, Any], answer: Mapping[str, Any]) -> dic
     return used
 
 
-_SCHEMA = """
+# (name, {dialect: statement}); append new ones, never edit or reorder applied ones
+MIGRATIONS: tuple[tuple[str, dict[str, str]], ...] = (
+    (
+        "0001_feedback_table",
+        {
+            "sqlite": """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     created TEXT NOT NULL,
@@ -45,8 +55,79 @@ CREATE TABLE IF NOT EXISTS feedback (
     comment TEXT NOT NULL DEFAULT '',
     answer TEXT NOT NULL,
     settings TEXT NOT NULL
+)""",
+            "postgresql": """
+CREATE TABLE IF NOT EXISTS feedback (
+    id BIGSERIAL PRIMARY KEY,
+    created TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('up', 'down', 'wrong_source')),
+    question TEXT NOT NULL,
+    citation INTEGER,
+    comment TEXT NOT NULL DEFAULT '',
+    answer TEXT NOT NULL,
+    settings TEXT NOT NULL
+)""",
+        },
+    ),
+    (
+        "0002_feedback_created_index",
+        {
+            "sqlite": "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created)",
+            "postgresql": "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created)",
+        },
+    ),
 )
-"""
+_COLUMNS = ("created", "kind", "question", "citation", "comment", "answer", "settings")
+_MIGRATION_LOCK = 727_274  # PostgreSQL advisory lock id: one replica migrates, the others wait
+
+
+class _Database:
+    """One dialect's connections and statements: a SQLite file, or a PostgreSQL server by URL."""
+
+    def __init__(self, location: Path | str) -> None:
+        text = str(location)
+        self.dialect = "postgresql" if text.startswith(("postgresql://", "postgres://")) else "sqlite"
+        self.url = text if self.dialect == "postgresql" else ""
+        self.path = None if self.url else Path(text.removeprefix("sqlite:///") if text.startswith("sqlite:") else text)
+        self.marker = "%s" if self.dialect == "postgresql" else "?"
+        self.migrated = False
+
+    def describe(self) -> str:
+        return masked_url(self.url) if self.url else str(self.path)
+
+    def connect(self) -> Any:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return sqlite3.connect(self.path, timeout=10)
+        require_extra("psycopg", "postgres", "serve.feedback_url = postgresql://...")
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot reach the feedback database {self.describe()}: {exc}") from exc
+
+    def migrate(self, connection: Any) -> None:
+        """Apply the migrations this database has not had yet, in order, in one transaction."""
+        if self.migrated:
+            return
+        if self.dialect == "postgresql":
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        else:
+            connection.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait for its lock
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)"
+        )
+        done = {row[0] for row in connection.execute("SELECT name FROM schema_migrations").fetchall()}
+        for name, statements in MIGRATIONS:
+            if name not in done:
+                connection.execute(statements[self.dialect])
+                connection.execute(
+                    f"INSERT INTO schema_migrations (name, applied) VALUES ({self.marker}, {self.marker})",
+                    (name, datetime.now(UTC).isoformat(timespec="seconds")),
+                )
+        connection.commit()
+        self.migrated = True
 
 
 class ForgedAnswerError(ValueError):
@@ -54,22 +135,33 @@ class ForgedAnswerError(ValueError):
 
 
 class FeedbackStore:
-    """The feedback table in ``path`` (created on first use), for answers ``signer`` issued."""
+    """The feedback table at ``location`` (a SQLite path or ``sqlite:///`` URL, or a ``postgresql://``
+    URL), created by the migrations on first use, for answers ``signer`` issued."""
 
-    def __init__(self, path: Path, signer: AnswerSigner) -> None:
-        self.path = path
+    def __init__(self, location: Path | str, signer: AnswerSigner) -> None:
+        self._db = _Database(location)
+        self.path = self._db.path  # the SQLite file; None for PostgreSQL
         self.signer = signer
 
     @classmethod
     def for_settings(cls, settings: Settings) -> FeedbackStore:
-        """The configured file: ``serve.feedback_db``, else feedback.sqlite under ``store.data_dir``."""
+        """The configured database: ``serve.feedback_url``, else the file ``serve.feedback_db``, else
+        feedback.sqlite under ``store.data_dir``."""
         signer = AnswerSigner.for_data_dir(settings.store.data_dir)
-        return cls(settings.serve.feedback_db or settings.store.data_dir / "feedback.sqlite", signer)
+        serve = settings.serve
+        return cls(serve.feedback_url or serve.feedback_db or settings.store.data_dir / "feedback.sqlite", signer)
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.execute(_SCHEMA)
+    def describe(self) -> str:
+        """Where the feedback goes, for messages (a URL without its password)."""
+        return self._db.describe()
+
+    def _connect(self) -> Any:
+        connection = self._db.connect()
+        try:
+            self._db.migrate(connection)
+        except Exception:
+            connection.close()
+            raise
         return connection
 
     def record(
@@ -93,10 +185,10 @@ class FeedbackStore:
             numbers = {int(item["n"]) for item in answer.get("citations", [])}
             if citation not in numbers:
                 raise ValueError(f"the answer has no citation [{citation}]")
+        markers = ", ".join([self._db.marker] * len(_COLUMNS))
         with closing(self._connect()) as connection, connection:
             cursor = connection.execute(
-                "INSERT INTO feedback (created, kind, question, citation, comment, answer, settings) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO feedback ({', '.join(_COLUMNS)}) VALUES ({markers}) RETURNING id",
                 (
                     datetime.now(UTC).isoformat(timespec="seconds"),
                     kind,
@@ -107,16 +199,16 @@ class FeedbackStore:
                     json.dumps(settings),
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.fetchone()[0])
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every record, oldest first, with answer and settings parsed."""
-        if not self.path.exists():
+        if self.path is not None and not self.path.exists():
             return
         with closing(self._connect()) as connection:
-            connection.row_factory = sqlite3.Row
-            for row in connection.execute("SELECT * FROM feedback ORDER BY id"):
-                record = dict(row)
+            cursor = connection.execute(f"SELECT id, {', '.join(_COLUMNS)} FROM feedback ORDER BY id")
+            for row in cursor.fetchall():
+                record = dict(zip(("id", *_COLUMNS), row, strict=True))
                 record["answer"] = json.loads(record["answer"])
                 record["settings"] = json.loads(record["settings"])
                 yield record
