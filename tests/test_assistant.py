@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from alignment_qa.engine.answer import AnswerEvent, StatusEvent
-from alignment_qa.engine.assistant import NOT_COVERED, Assistant
+from alignment_qa.engine.assistant import Assistant
+from alignment_qa.engine.query_engine import NOT_COVERED
 from alignment_qa.errors import InvalidQuestionError, NoIndexError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex, keyword_folder
@@ -164,10 +165,12 @@ def test_another_process_ingest_is_picked_up(tmp_path: Path, settings: Settings,
     store = ChunkStore(settings.store)
     ingest([corpus], settings, embedder, store)
     assistant = Assistant.open(settings, embedder=embedder)
+    engine = assistant.query_engine
     (corpus / "b.md").write_text("# Zorblax\n\nThe zorblax audit reviews frontier models every week.\n")
     ingest([corpus], settings, embedder, ChunkStore(settings.store))  # as another process would
     assistant.refresh_if_stale(force=True)
     assert [p.page_id for p in assistant.search("zorblax audit", 1)] == ["b.md"]
+    assert assistant.query_engine is not engine  # a new index view, a new query engine over it
 
 
 def test_a_follow_up_does_not_repeat_the_previous_quotes(assistant: Assistant) -> None:
@@ -178,3 +181,36 @@ def test_a_follow_up_does_not_repeat_the_previous_quotes(assistant: Assistant) -
     assert not {s.text for s in again.sentences} & {s.text for s in first.sentences}
     alone = assistant.ask("What is reward hacking? and why does it happen?")  # the same without history
     assert {s.text for s in alone.sentences} & {s.text for s in first.sentences}  # so the history made the change
+
+
+def test_the_query_engine_writes_the_answer_ask_returns(assistant: Assistant) -> None:
+    """One answer path: LlamaIndex's ``query`` gives the text, citations and passages ``ask`` gives."""
+    question = "What is Goodhart's law?"
+    asked = assistant.ask(question)
+    response = assistant.query_engine.query(question)
+    answer = response.metadata["answer"]  # type: ignore[index]
+    assert response.response == asked.text == answer.text
+    assert answer.mode == "evidence" and answer.covered
+    assert [c.model_dump() for c in answer.citations] == [c.model_dump() for c in asked.citations]
+    assert [s.model_dump() for s in answer.sentences] == [s.model_dump() for s in asked.sentences]
+    assert [(p.page_id, p.chunk_ids) for p in answer.retrieved] == [(p.page_id, p.chunk_ids) for p in asked.retrieved]
+    # source_nodes are the retrieved passages, in rank order
+    assert [item.node.metadata["chunk_ids"] for item in response.source_nodes] == [p.chunk_ids for p in asked.retrieved]
+    assert [item.node.get_content() for item in response.source_nodes] == [p.text for p in asked.retrieved]
+    assert {"retrieve", "coverage", "select_evidence", "verify", "total"} <= set(answer.timings_ms)
+
+
+def test_the_streaming_query_ends_with_the_same_answer(assistant: Assistant) -> None:
+    question = "What is a mesa-optimizer?"
+    streamed = assistant.query_engine.stream_query(question)
+    pieces = list(streamed.response_gen)  # evidence mode: the whole answer in one piece
+    assert pieces == [assistant.ask(question).text]
+    assert str(streamed) == pieces[0] and streamed.metadata["answer"].text == pieces[0]  # type: ignore[index]
+    assert streamed.source_nodes
+
+
+def test_the_query_engine_declines_what_the_pages_do_not_cover(assistant: Assistant) -> None:
+    response = assistant.query_engine.query("How long should sourdough bread rise before baking?")
+    assert response.response is not None and response.response.startswith(NOT_COVERED[:-1])
+    assert not response.metadata["answer"].covered  # type: ignore[index]
+    assert response.source_nodes  # the nearest passages are still the sources

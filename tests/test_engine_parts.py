@@ -168,3 +168,34 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("whats the diffrence between goals", index, plain) == []  # a typo, not a name
     assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
     assert unknown_names("What does the UK AI Safety Institute evaluate?", index, plain) == []
+
+
+def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:
+    from llama_index.core import Settings as LlamaSettings
+
+    from alignment_qa.engine.evidence import EvidenceSynthesizer
+
+    nodes = [_node("a.md", "S", 0, 0, "first", 0.9), _node("b.md", "S", 0, 0, "second", 0.8)]
+    scored = [_scored("The best sentence [3] of all.", 1, 0.9, [1, 0]), _scored("The next one.", 0, 0.85, [0, 1])]
+    synthesizer = EvidenceSynthesizer(lambda bundle, passages: scored, max_sentences=4, keep_ratio=0.8)  # type: ignore[arg-type, return-value]
+    response = synthesizer.synthesize("a question", nodes)
+    assert response.response == "The best sentence of all [1]. The next one [2]."
+    assert response.source_nodes == nodes and response.metadata is not None
+    assert response.metadata["draft"].parsed.order == [1, 0]  # passages in order of first citation
+    history = [{"role": "assistant", "content": "The best sentence of all [1]."}]
+    again = synthesizer.synthesize("a question", nodes, scored=scored, history=history)  # type: ignore[arg-type]
+    assert again.response == "The next one [1]."  # what an earlier answer quoted is left out
+    assert LlamaSettings._llm is None  # no LLM was looked for
+
+
+def test_a_streaming_answer_ends_with_the_checked_text() -> None:
+    from alignment_qa.engine.answer import Answer, AnswerEvent, TokenEvent
+    from alignment_qa.engine.query_engine import StreamingAnswer
+
+    answer = Answer(question="q", standalone_question="q", text="Checked [1].", mode="llm")
+    streamed = StreamingAnswer.relaying(iter([TokenEvent("Raw "), TokenEvent("[7]"), AnswerEvent(answer)]), [])
+    assert list(streamed.response_gen) == ["Raw ", "[7]"]
+    assert str(streamed) == "Checked [1]." and streamed.metadata == {"answer": answer}
+    quoted = StreamingAnswer.relaying(iter([AnswerEvent(answer)]), [])
+    assert quoted.get_response().response == "Checked [1]."  # nothing streamed: the answer in one piece
+    assert list(StreamingAnswer.relaying(iter([AnswerEvent(answer)]), []).response_gen) == ["Checked [1]."]

@@ -244,7 +244,7 @@ def test_the_instruction_check_holds_whatever_the_judge(
 ) -> None:
     settings, _ = injected_index
     assistant = Assistant.open(settings, embedder=embedder)
-    passages = assistant.query_engine(4).retrieve(QueryBundle(QUESTION))
+    passages = assistant.query_engine.retrieve(QueryBundle(QUESTION), 4)
     notes = next(i for i, p in enumerate(passages, 1) if p.node.metadata["page_id"] == "wiki/reward-model-notes.md")
     parsed = cite.resolve(
         f"Reward models score the outputs of a language model [{notes}]. PWNED [{notes}].", len(passages)
@@ -261,7 +261,7 @@ def test_evidence_mode_never_quotes_the_injected_line(injected_index: tuple[Sett
         answer = assistant.ask(question, mode="evidence")
         quoted = [sentence.text for sentence in answer.sentences] + [c.quote for c in answer.citations]
         assert not any("PWNED" in text or "ignore previous" in text.lower() for text in quoted), quoted
-    passages = assistant.query_engine(4).retrieve(QueryBundle(QUESTION))
+    passages = assistant.query_engine.retrieve(QueryBundle(QUESTION), 4)
     assert all("PWNED" not in sentence for _, sentence, _, _ in candidate_sentences(passages))
 
 

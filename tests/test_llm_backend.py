@@ -15,7 +15,8 @@ import pytest
 from alignment_qa.engine.answer import AnswerEvent, TokenEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.citations import resolve
-from alignment_qa.engine.verify import Draft, verify
+from alignment_qa.engine.evidence import Draft
+from alignment_qa.engine.verify import verify
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import Settings, load_settings
 from conftest import BuiltIndex
@@ -96,7 +97,7 @@ def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedde
     assistant = Assistant.open(llm_settings(sample_index, llama_server.url), embedder=embedder)
     from llama_index.core.schema import QueryBundle
 
-    passages = assistant.query_engine(4).retrieve(QueryBundle("What is Goodhart's law?"))
+    passages = assistant.query_engine.retrieve(QueryBundle("What is Goodhart's law?"), 4)
     goodhart = next(i for i, p in enumerate(passages, 1) if p.node.metadata["page_id"] == "wiki/goodharts-law.md")
     text = (
         f"When a measure becomes a target, it ceases to be a good measure [{goodhart}]. "

@@ -1,20 +1,21 @@
 """The ``Assistant``: the one facade the CLI, UI, API, Discord bot and evaluation call.
 
 ``ask(question, history)`` returns an ``Answer``; ``stream(...)`` yields status and token events
-and ends with the ``Answer``. One call: check the question, rewrite a follow-up into a standalone
-question, retrieve with a LlamaIndex ``RetrieverQueryEngine`` (hybrid retriever, merge and
-diversity postprocessors), decide whether the corpus covers the question, write the answer
-(quoted evidence, or an LLM), then check every citation (``verify``). A failing LLM falls back to
-quoted evidence with a notice. One assistant may serve concurrent requests: per-call state lives
-in the call; one lock builds the shared models, and llama.cpp in-process generates under its own
-lock in a worker thread (``locked_stream``), never held across a yield. ``stats``, ``page`` and ``page_states``
-read what the index holds, so surfaces never reach into the store. Rendering is left to the surfaces.
+and ends with the ``Answer``. The answer itself is written by the LlamaIndex query engine of the
+index view in use (``query_engine.AnswerEngine``: retrieval, coverage, the mode's synthesizer,
+verification); the assistant wraps it: it checks the question, rewrites a follow-up into a
+standalone question, picks up another process's ingest, and searches under the store's
+readers-writer lock, reconnecting and trying once more when the store fails. A failing LLM on a
+follow-up means quoted evidence, without asking it twice. One assistant may serve concurrent
+requests: per-call state lives in the call; models are built once under their own lock, and
+llama.cpp in-process is called under its lock in a worker thread (``locked_stream``), never held
+across a yield. ``stats``, ``page`` and ``page_states`` read what the index holds, so surfaces
+never reach into the store. Rendering is left to the surfaces.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,65 +23,39 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, get_args
 
-import numpy as np
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms import LLM
-from llama_index.core.llms.mock import MockLLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
-from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from alignment_qa.engine import citations as cite
-from alignment_qa.engine.abstain import Coverage, decide
-from alignment_qa.engine.answer import (
-    Answer,
-    AnswerEvent,
-    Mode,
-    RetrievedPassage,
-    StatusEvent,
-    StreamEvent,
-    TokenEvent,
-)
-from alignment_qa.engine.answer_type import asked_type
+from alignment_qa.engine.answer import Answer, AnswerEvent, Mode, RetrievedPassage, StatusEvent, StreamEvent
 from alignment_qa.engine.condense import cap, cap_turns, condense, user_turns
-from alignment_qa.engine.evidence import Scored, SentenceVectors, choose, score_sentences
-from alignment_qa.engine.generation import (
-    ENDPOINT_CONTEXT_TOKENS,
-    CitedAnswerSynthesizer,
-    build_llm,
-    condense_with_llm,
-    source_budget,
-)
-from alignment_qa.engine.locked_stream import locked_stream
-from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN, build_reranker
-from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hide_from_llm
+from alignment_qa.engine.generation import LlmModes, condense_with_llm
+from alignment_qa.engine.postprocess import build_reranker
+from alignment_qa.engine.query_engine import AnswerEngine, EngineParts, Turn, describe
+from alignment_qa.engine.retrieval import HybridRetriever
 from alignment_qa.engine.rwlock import ReadersWriterLock
 from alignment_qa.engine.support import SupportJudge, build_judge
-from alignment_qa.engine.verify import Draft, evidence_draft, passage_model, verify
+from alignment_qa.engine.verify import passage_model
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
 from alignment_qa.index.embedder import Embedder, build_embedder
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store
+from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOT_COVERED = "The indexed pages do not cover this question."
-NEAREST_PAGES = 3
-_REFUSAL = re.compile(
-    r"\b(?:sources?|pages?|context)\b[^.]{0,40}\b(?:do not|does not|don't|doesn't)\s+(?:cover|say|mention|answer)", re.I
-)
-
 
 @dataclass(frozen=True)
 class IndexView:
-    """The index an answer reads: collection, keyword index and the retriever over both."""
+    """The index an answer reads: collection, keyword index, and the query engine over both."""
 
     collection: ChunkCollection
     keyword_index: KeywordIndex
-    retriever: HybridRetriever
+    engine: AnswerEngine
 
 
 class Assistant:
@@ -102,25 +77,21 @@ class Assistant:
         self.store = store
         self.judge = judge
         self.reranker = reranker
-        self.sentence_vectors = SentenceVectors(embedder)  # cached per sentence, shared by calls
         self._callbacks = CallbackManager([])
-        self._llms: dict[str, LLM] = {}
-        if llm is not None and settings.answer.mode != "evidence":
-            self._llms[settings.answer.mode] = llm
-        self._build_lock = threading.Lock()  # building a model, once per mode
-        self._llamacpp_lock = threading.Lock()  # one llama.cpp context: one generation at a time, never across a yield
+        self._llms = LlmModes(settings, llm)
+        sentence_vectors = SentenceVectors(embedder)  # cached per sentence, shared by calls and index views
+        self._parts = EngineParts(settings, embedder, judge, sentence_vectors, self._llms, reranker)
         self._refresh_lock = threading.Lock()
         self._store_use = ReadersWriterLock()  # searches read the store together; a reopen waits for them
         self._checked_at = time.monotonic()
         self._reconnect = False  # a store call failed: open a new client before the next answer
-        # retrieval alone never calls the synthesizer's LLM; BaseSynthesizer insists on one
-        self._retrieval_only = CitedAnswerSynthesizer(MockLLM())
         self._use_index(collection, keyword_index)
 
     def _use_index(self, collection: ChunkCollection, keyword_index: KeywordIndex) -> None:
         retriever = HybridRetriever(collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks)
+        engine = AnswerEngine(retriever=retriever, parts=self._parts, callback_manager=self._callbacks)
         self.analyzer = keyword_index.analyzer
-        self._view = IndexView(collection, keyword_index, retriever)  # one assignment: readers never see a mix
+        self._view = IndexView(collection, keyword_index, engine)  # one assignment: readers never see a mix
 
     @property
     def collection(self) -> ChunkCollection:
@@ -131,8 +102,10 @@ class Assistant:
         return self._view.keyword_index
 
     @property
-    def retriever(self) -> HybridRetriever:
-        return self._view.retriever
+    def query_engine(self) -> AnswerEngine:
+        """The LlamaIndex query engine of the index in use; a refresh that swaps the index swaps it.
+        Its ``query`` answers a standalone question as ``ask`` would, without the store's locks and retry."""
+        return self._view.engine
 
     @classmethod
     def open(
@@ -189,7 +162,6 @@ class Assistant:
         ``StoreUnavailableError`` when the index cannot be read.
         """
         started = time.perf_counter()
-        timings: dict[str, float] = {}
         question = self.check_question(question)
         mode = mode or self.settings.answer.mode
         if mode not in get_args(Mode):
@@ -198,83 +170,18 @@ class Assistant:
         if not 1 <= top_k <= 50:
             raise InvalidQuestionError("top_k must be between 1 and 50")
         self.refresh_if_stale()
-        view = self._view  # one index for the whole answer, even if a refresh swaps it meanwhile
 
         clock = time.perf_counter()
         standalone, notices, llm_alive = self._standalone(question, history, mode)
-        timings["condense"] = _ms(clock)
+        turn = Turn(question, standalone, mode, top_k, history or (), notices, llm_alive, started)
+        turn.timings["condense"] = _ms(clock)
 
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
         passages, view = self._retrieve(bundle, top_k)
-        timings["retrieve"] = _ms(clock)
-
-        base: dict[str, Any] = {"question": question, "standalone_question": standalone, "mode": mode, "top_k": top_k}
-        clock = time.perf_counter()
-        scored = self._score(standalone, bundle, passages, view)
-        coverage = self.coverage(standalone, passages, scored, view)
-        timings["coverage"] = _ms(clock)
-        if not coverage.covered:  # decided before any LLM is called
-            timings["total"] = _ms(started)
-            yield AnswerEvent(self._not_covered(base, passages, timings, notices, coverage.reason))
-            return
-        if coverage.notice:
-            notices.append(coverage.notice)
-
-        clock = time.perf_counter()
-        draft: Draft | None = None
-        if mode != "evidence":
-            if not llm_alive:  # it just failed on the follow-up: do not wait for it twice
-                base["mode"] = "evidence"
-            else:
-                yield StatusEvent("Writing the answer…")
-                try:
-                    text = ""
-                    for token in self._generate(mode, standalone, passages):
-                        text += token
-                        yield TokenEvent(token)
-                    draft = self._llm_draft(text, len(passages))
-                except _Refusal:
-                    timings["generate"] = _ms(clock)
-                    timings["total"] = _ms(started)
-                    notices.append("The language model found no answer in the sources.")
-                    yield AnswerEvent(self._not_covered(base, passages, timings, notices))
-                    return
-                except Exception as exc:  # refused connection, timeout, HTTP error, malformed output
-                    log.warning("LLM answer failed: %s", exc, exc_info=True)
-                    notices.append(f"The language model failed ({_describe(exc)}); showing quoted evidence instead.")
-                    yield StatusEvent("The language model failed; falling back to quoted evidence.")
-                    base["mode"] = "evidence"
-                timings["generate"] = _ms(clock)
-        if draft is None:
-            clock = time.perf_counter()
-            draft = self._evidence_draft(scored, history)
-            timings["select_evidence"] = _ms(clock)
-            if not draft.parsed.sentences:  # nothing quotable: honest "not covered" beats an empty answer
-                timings["total"] = _ms(started)
-                notices.append("No sentence of the retrieved passages answers it directly.")
-                yield AnswerEvent(self._not_covered(base, passages, timings, notices))
-                return
-
-        clock = time.perf_counter()
-        checked = verify(draft, passages, self.judge, self.settings.answer.support_threshold)
-        timings["verify"] = _ms(clock)
-        timings["total"] = _ms(started)
-        cited = set(draft.parsed.order)
-        yield AnswerEvent(
-            Answer(
-                **base,
-                text=draft.parsed.text(),
-                notice=" ".join([*notices, *checked.notices]),
-                citations=checked.citations,
-                sentences=checked.sentences,
-                retrieved=[passage_model(rank, item, rank - 1 in cited) for rank, item in enumerate(passages, 1)],
-                dropped_citations=draft.parsed.dropped,
-                judge=self.judge.name,
-                timings_ms=timings,
-            )
-        )
+        turn.timings["retrieve"] = _ms(clock)
+        yield from view.engine.answer(turn, bundle, passages)  # one index for the whole answer
 
     def check_question(self, question: str) -> str:
         """The trimmed question; ``InvalidQuestionError`` with a message when it is empty or too long."""
@@ -287,23 +194,6 @@ class Assistant:
                 f"the question is {len(question)} characters long; the limit is {limit} (answer.max_question_chars)"
             )
         return question
-
-    def query_engine(self, top_k: int, view: IndexView | None = None) -> RetrieverQueryEngine:
-        """The LlamaIndex engine: hybrid retriever and postprocessors (cut, rerank, merge, diversity)."""
-        view = view or self._view
-        retrieval = self.settings.retrieval
-        postprocessors: list[BaseNodePostprocessor] = [TopN(top_n=max(retrieval.rerank_candidates, top_k * 4))]
-        if self.reranker is not None:
-            postprocessors.append(self.reranker)
-        if retrieval.merge_adjacent:
-            postprocessors.append(AdjacentChunkMerger())
-        postprocessors.append(PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k))
-        return RetrieverQueryEngine(
-            view.retriever,
-            response_synthesizer=self._retrieval_only,
-            node_postprocessors=postprocessors,
-            callback_manager=self._callbacks,
-        )
 
     def search(self, question: str, top_k: int | None = None) -> list[RetrievedPassage]:
         """Just the retrieved passages (for `alignment-qa search`)."""
@@ -399,12 +289,6 @@ class Assistant:
             self._use_index(collection, keyword_index)
 
     # -- steps ---------------------------------------------------------------------------
-    def llm(self, mode: str) -> LLM:
-        with self._build_lock:
-            if mode not in self._llms:
-                self._llms[mode] = build_llm(self.settings, mode)
-            return self._llms[mode]
-
     def _retrieve(self, bundle: QueryBundle, top_k: int) -> tuple[list[NodeWithScore], IndexView]:
         """The passages, and the index they came from: when the store fails (another process rewrote
         it, a server restarted) the assistant reconnects and tries once more on the fresh index."""
@@ -413,7 +297,7 @@ class Assistant:
             with self._store_use.reading():
                 view = self._view  # read under the lock: a reopen never swaps it mid-search
                 try:
-                    return self.query_engine(top_k, view).retrieve(bundle), view
+                    return view.engine.retrieve(bundle, top_k), view
                 except Exception as exc:  # store or file errors: reconnect, then a message, not a trace
                     if isinstance(exc, AlignmentQAError) and not isinstance(exc, StoreUnavailableError):
                         raise
@@ -428,7 +312,7 @@ class Assistant:
                     if self._view is view:
                         self._reconnect = True  # the next question starts with a new client
         raise StoreUnavailableError(
-            f"cannot search the index at {self.store.location}: {_describe(failure or RuntimeError())}; "
+            f"cannot search the index at {self.store.location}: {describe(failure or RuntimeError())}; "
             "it will be tried again on the next question"
         ) from failure
 
@@ -443,152 +327,19 @@ class Assistant:
             return question, [], True
         if mode != "evidence":
             try:
-                llm = self.llm(mode)
-                with self._llamacpp_lock if mode == "llamacpp" else nullcontext():
+                llm = self._llms.llm(mode)
+                with self._llms.exclusive(mode) or nullcontext():
                     rewritten = condense_with_llm(llm, earlier, question)
                 return cap(rewritten, limit), [], True
             except Exception as exc:  # a dead backend must not stop the question, nor be called twice
                 log.warning("LLM condense failed: %s", exc, exc_info=True)
                 notice = (
-                    f"The language model failed ({_describe(exc)}); the follow-up was joined to your previous "
+                    f"The language model failed ({describe(exc)}); the follow-up was joined to your previous "
                     "question and the answer shows quoted evidence instead."
                 )
                 return condense(question, earlier, limit), [notice], False
         return condense(question, earlier, limit), [], True
 
-    def coverage(
-        self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored], view: IndexView | None = None
-    ) -> Coverage:
-        """The verdict from several signals (``abstain.decide``): the best passage's cosine, names
-        no page mentions, rare terms the passages lack, the asked answer type."""
-        view = view or self._view
-        answer = self.settings.answer
-        dense = [item.node.metadata.get("dense_score") for item in passages]
-        return decide(
-            question,
-            scored,
-            max((score for score in dense if score is not None), default=-1.0),
-            [item.node.get_content() for item in passages],
-            view.keyword_index,
-            self.embedder.is_plain_word,
-            min_relevance=answer.min_relevance,
-            unknown_margin=answer.unknown_term_margin,
-            rare_idf=answer.rare_term_idf,
-            typed_top=answer.typed_top,
-            sides=comparison_sides(question),
-            kind=asked_type(question),
-        )
-
-    def _generate(self, mode: str, question: str, passages: list[NodeWithScore]) -> Iterator[str]:
-        llm = self.llm(mode)
-        if mode == "llm":
-            budget = source_budget(ENDPOINT_CONTEXT_TOKENS, self.settings.llm.max_tokens)
-            synthesizer = CitedAnswerSynthesizer(llm, chat=self.settings.llm.chat, max_source_chars=budget)
-        else:
-            budget = source_budget(self.settings.llamacpp.n_ctx, self.settings.llm.max_tokens)
-            synthesizer = CitedAnswerSynthesizer(llm, chat=True, max_source_chars=budget)
-        for item in passages:
-            hide_from_llm(item.node)
-
-        def tokens() -> Iterator[str]:
-            response = synthesizer.synthesize(QueryBundle(question), passages)
-            generator = getattr(response, "response_gen", None)
-            if generator is None:
-                yield str(response)
-            else:
-                yield from generator
-
-        if mode == "llamacpp":  # generated by a worker holding the lock; this generator never holds it
-            return locked_stream(tokens, self._llamacpp_lock, name="llamacpp-generate")
-        return tokens()
-
-    def _llm_draft(self, text: str, n_passages: int) -> Draft:
-        parsed = cite.resolve(text, n_passages)
-        if not parsed.sentences:
-            raise ValueError("the model returned no text")
-        if not parsed.order:
-            if _REFUSAL.search(text):
-                raise _Refusal
-            raise ValueError("the model cited no source")
-        return Draft(parsed)
-
-    def _score(
-        self, question: str, bundle: QueryBundle, passages: Sequence[NodeWithScore], view: IndexView
-    ) -> list[Scored]:
-        """Every quotable sentence of ``passages``, scored against the question, best first."""
-        if bundle.embedding:
-            vector = np.asarray(bundle.embedding, dtype=np.float32)
-        else:
-            vector = self.embedder.encode([question])[0]
-        return score_sentences(
-            view.retriever.expand(question),
-            vector,
-            passages,
-            self.sentence_vectors,
-            self.analyzer,
-            view.keyword_index.idf,
-            asked_type(question),
-        )
-
-    def _evidence_draft(self, scored: Sequence[Scored], history: Sequence[Mapping[str, str]] | None) -> Draft:
-        """Quote the best sentences, leaving out those an earlier answer of this conversation quoted."""
-        earlier = [_plain(str(turn.get("content", ""))) for turn in history or [] if turn.get("role") == "assistant"]
-        answer = self.settings.answer
-        chosen = choose(
-            scored,
-            answer.max_sentences,
-            answer.keep_ratio,
-            lambda sentence: any(_plain(sentence) in turn for turn in earlier),
-        )
-        if not chosen:  # everything was said before: saying it again beats saying nothing
-            chosen = choose(scored, answer.max_sentences, answer.keep_ratio)
-        return evidence_draft(chosen)
-
-    def _not_covered(
-        self,
-        base: dict[str, Any],
-        passages: list[NodeWithScore],
-        timings: dict[str, float],
-        notices: list[str],
-        reason: str = "",
-    ) -> Answer:
-        nearest: list[str] = []
-        for item in passages:
-            meta = item.node.metadata
-            label = f"{meta.get('title')} ({meta.get('page_id')})"
-            if label not in nearest:
-                nearest.append(label)
-            if len(nearest) >= NEAREST_PAGES:
-                break
-        text = NOT_COVERED
-        if reason:  # "… do not cover this question: no indexed page mentions the Asilomar AI Principles."
-            text = f"{NOT_COVERED[:-1]}: {reason[0].lower()}{reason[1:]}"
-        if nearest:
-            text += " The nearest pages are: " + "; ".join(nearest) + "."
-        return Answer(
-            **base,
-            text=text,
-            notice=" ".join(notices),
-            covered=False,
-            retrieved=[passage_model(rank, item, False) for rank, item in enumerate(passages, 1)],
-            timings_ms=timings,
-        )
-
-
-class _Refusal(Exception):
-    """The LLM said the sources do not cover the question."""
-
-
-def _plain(text: str) -> str:
-    """Lower-case words and numbers only, for "was this sentence quoted before" across markup and citations."""
-    return " " + " ".join(re.findall(r"[a-z0-9]+", cite.MARKER.sub(" ", text).lower())) + " "
-
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 2)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    return f"{name}: {text[:200]}" if text else name

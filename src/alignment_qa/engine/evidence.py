@@ -10,19 +10,29 @@ and adds the next ones only while they score close to it, skipping near-duplicat
 sentences an earlier answer in the conversation already quoted. No paraphrase, so nothing is
 claimed that the sources do not say. Questions, headings, figure captions, reference-list
 entries, link lists, lines that introduce a list and sentences addressed to a language model
-("ignore previous instructions …", see ``injection``) are never quoted. Deciding whether the
-pages cover the question at all is left to ``abstain``.
+("ignore previous instructions …", see ``injection``) are never quoted.
+
+``EvidenceSynthesizer`` is evidence mode as a LlamaIndex response synthesizer (it needs no LLM);
+``Draft`` is what any synthesizer's answer becomes before ``verify`` checks it. Deciding whether
+the pages cover the question at all is left to ``abstain``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from llama_index.core.schema import NodeWithScore
+from llama_index.core.base.response.schema import Response
+from llama_index.core.callbacks import CallbackManager
+from llama_index.core.prompts.mixin import PromptDictType
+from llama_index.core.response_synthesizers import BaseSynthesizer
+from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
+from llama_index.core.types import RESPONSE_TEXT_TYPE
 
+from alignment_qa.engine import citations as cite
 from alignment_qa.engine.answer_type import AnswerType, carries
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.index.lexical import Analyzer
@@ -189,3 +199,99 @@ def choose(
             continue  # leave room for other sources
         chosen.append(item)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
+
+
+@dataclass
+class Draft:
+    """Answer sentences with renumbered citations (1..n, pointing to retrieved passages through
+    ``parsed.order``), and the quoted evidence behind them; ``verify`` checks it."""
+
+    parsed: cite.ParsedAnswer
+    evidence: dict[int, Evidence] = field(default_factory=dict)  # sentence index -> quoted sentence
+
+
+def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
+    """A draft quoting ``chosen`` sentences, citations numbered by first use of each passage.
+
+    Literal "[n]" marks inside a quoted sentence are removed from the answer text (they would
+    read as this answer's citations); the citation's quote keeps the page's exact words.
+    """
+    order: list[int] = []
+    sentences: list[cite.CitedSentence] = []
+    evidence: dict[int, Evidence] = {}
+    for item in chosen:
+        if item.passage not in order:
+            order.append(item.passage)
+        evidence[len(sentences)] = item
+        text = " ".join(cite.MARKER.sub("", item.text).split())
+        sentences.append(cite.CitedSentence(text, [order.index(item.passage) + 1]))
+    return Draft(cite.ParsedAnswer(sentences, order, []), evidence)
+
+
+Scorer = Callable[[QueryBundle, Sequence[NodeWithScore]], list[Scored]]
+
+
+class EvidenceSynthesizer(BaseSynthesizer):
+    """Evidence mode as a response synthesizer: quotes the best scored sentences of the passages.
+
+    ``synthesize(query, nodes, scored=..., history=...)`` returns a ``Response`` whose text is the
+    cited quotes and whose ``metadata["draft"]`` is the ``Draft`` (no sentences when nothing is
+    quotable). ``scored`` is the sentences already scored for the coverage check; without it the
+    ``scorer`` scores them. Sentences an assistant turn of ``history`` quoted are left out, unless
+    nothing else is left.
+    """
+
+    def __init__(
+        self, scorer: Scorer, max_sentences: int, keep_ratio: float, callback_manager: CallbackManager | None = None
+    ) -> None:
+        # BaseSynthesizer.__init__ insists on an LLM (or LlamaIndex's global one); quoting needs none, so this
+        # sets only what the methods kept from it read, and replaces synthesize, which would pass it text alone.
+        self._callback_manager = callback_manager or CallbackManager([])
+        self._streaming = False
+        self._scorer = scorer
+        self._max_sentences = max_sentences
+        self._keep_ratio = keep_ratio
+
+    def _get_prompts(self) -> PromptDictType:
+        return {}
+
+    def _update_prompts(self, prompts: PromptDictType) -> None:
+        return None
+
+    def synthesize(
+        self,
+        query: QueryType,
+        nodes: list[NodeWithScore],
+        additional_source_nodes: Sequence[NodeWithScore] | None = None,
+        *,
+        scored: Sequence[Scored] | None = None,
+        history: Sequence[Mapping[str, str]] | None = None,
+        **response_kwargs: Any,
+    ) -> Response:
+        bundle = QueryBundle(query_str=query) if isinstance(query, str) else query
+        if scored is None:
+            scored = self._scorer(bundle, nodes)
+        earlier = [_plain(str(turn.get("content", ""))) for turn in history or [] if turn.get("role") == "assistant"]
+
+        def said(sentence: str) -> bool:
+            return any(_plain(sentence) in turn for turn in earlier)
+
+        chosen = choose(scored, self._max_sentences, self._keep_ratio, said)
+        if not chosen:  # everything was said before: saying it again beats saying nothing
+            chosen = choose(scored, self._max_sentences, self._keep_ratio)
+        draft = evidence_draft(chosen)
+        sources = [*nodes, *(additional_source_nodes or [])]
+        return Response(draft.parsed.text(), source_nodes=sources, metadata={"draft": draft})
+
+    def get_response(self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any) -> RESPONSE_TEXT_TYPE:
+        raise NotImplementedError("quotes need the passages' page offsets: call synthesize with the nodes")
+
+    async def aget_response(
+        self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any
+    ) -> RESPONSE_TEXT_TYPE:
+        raise NotImplementedError("quotes need the passages' page offsets: call synthesize with the nodes")
+
+
+def _plain(text: str) -> str:
+    """Lower-case words and numbers only, for "was this sentence quoted before" across markup and citations."""
+    return " " + " ".join(re.findall(r"[a-z0-9]+", cite.MARKER.sub(" ", text).lower())) + " "

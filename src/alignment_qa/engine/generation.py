@@ -4,14 +4,17 @@
 ``LlamaCPP`` model in-process for a GGUF file; both are passed explicitly (no global
 ``Settings``). ``CitedAnswerSynthesizer`` numbers the passages, wraps each in ``<source id="n">`` tags (the
 system prompt says their text is data, never instructions), fills the prompts from
-``alignment_qa.prompts`` and streams the model's tokens. Checking the citations it writes is
-left to ``citations`` and ``support``; falling back on failure is left to ``assistant``.
+``alignment_qa.prompts`` and streams the model's tokens. ``LlmModes`` builds each mode's LLM and
+synthesizer once, on first use, and holds the lock llama.cpp's one context needs. ``llm_draft``
+turns the streamed text into a ``Draft`` (or says the model refused). Checking the citations it
+writes is left to ``verify``; falling back on failure is left to ``query_engine``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Generator, Sequence
 from typing import Any
 
@@ -23,6 +26,8 @@ from llama_index.core.prompts.mixin import PromptDictType
 from llama_index.core.response_synthesizers import BaseSynthesizer
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
+from alignment_qa.engine import citations as cite
+from alignment_qa.engine.evidence import Draft
 from alignment_qa.errors import ConfigError, ModelLoadError
 from alignment_qa.extras import require_extra
 from alignment_qa.prompts import load_prompt
@@ -32,12 +37,15 @@ from alignment_qa.settings import Settings
 PROMPT_OVERHEAD_TOKENS = 300
 # What an OpenAI-compatible endpoint is assumed to accept; sources are cut to fit it.
 ENDPOINT_CONTEXT_TOKENS = 8192
+_REFUSAL = re.compile(
+    r"\b(?:sources?|pages?|context)\b[^.]{0,40}\b(?:do not|does not|don't|doesn't)\s+(?:cover|say|mention|answer)", re.I
+)
 
 
 def build_llm(settings: Settings, mode: str) -> LLM:
     """The LLM for ``mode``, one case per LLM answer mode (adding a mode: a value of
-    ``settings.Mode``, a readiness check in ``Settings.configured_modes``, a case here);
-    ``ConfigError`` when it is not configured."""
+    ``settings.Mode``, a readiness check in ``Settings.configured_modes``, a case here, and its
+    source budget in ``LlmModes.synthesizer``); ``ConfigError`` when it is not configured."""
     match mode:
         case "llm":
             return _openai_like(settings)
@@ -174,6 +182,64 @@ class CitedAnswerSynthesizer(BaseSynthesizer):
         self, query_str: str, text_chunks: Sequence[str], **response_kwargs: Any
     ) -> RESPONSE_TEXT_TYPE:
         return "".join(self._stream(self.messages(query_str, text_chunks)))
+
+
+class Refusal(Exception):
+    """The LLM said the sources do not cover the question."""
+
+
+def llm_draft(text: str, n_passages: int) -> Draft:
+    """The draft of an LLM's answer over ``n_passages`` sources; ``Refusal`` when it says they do
+    not cover the question, ``ValueError`` when it wrote nothing or cited no real source."""
+    parsed = cite.resolve(text, n_passages)
+    if not parsed.sentences:
+        raise ValueError("the model returned no text")
+    if not parsed.order:
+        if _REFUSAL.search(text):
+            raise Refusal
+        raise ValueError("the model cited no source")
+    return Draft(parsed)
+
+
+class LlmModes:
+    """Each LLM answer mode's model and synthesizer, built once on first use (a model given at
+    construction serves the configured mode), and the lock of llama.cpp's one context."""
+
+    def __init__(self, settings: Settings, llm: LLM | None = None) -> None:
+        self._settings = settings
+        self._llms: dict[str, LLM] = {}
+        if llm is not None and settings.answer.mode != "evidence":
+            self._llms[settings.answer.mode] = llm
+        self._synthesizers: dict[str, CitedAnswerSynthesizer] = {}
+        self._build_lock = threading.Lock()  # building a model, once per mode; never held while one generates
+        self._llamacpp_lock = threading.Lock()  # one llama.cpp context: one generation at a time
+
+    def llm(self, mode: str) -> LLM:
+        """The LLM of ``mode``; ``ConfigError`` (or ``ModelLoadError``) when it cannot be built."""
+        with self._build_lock:
+            if mode not in self._llms:
+                self._llms[mode] = build_llm(self._settings, mode)
+            return self._llms[mode]
+
+    def synthesizer(self, mode: str) -> CitedAnswerSynthesizer:
+        """The synthesizer writing ``mode``'s answers, with the sources cut to fit its model's window."""
+        llm = self.llm(mode)
+        with self._build_lock:
+            if mode not in self._synthesizers:
+                settings = self._settings
+                if mode == "llamacpp":
+                    budget = source_budget(settings.llamacpp.n_ctx, settings.llm.max_tokens)
+                    synthesizer = CitedAnswerSynthesizer(llm, chat=True, max_source_chars=budget)
+                else:
+                    budget = source_budget(ENDPOINT_CONTEXT_TOKENS, settings.llm.max_tokens)
+                    synthesizer = CitedAnswerSynthesizer(llm, chat=settings.llm.chat, max_source_chars=budget)
+                self._synthesizers[mode] = synthesizer
+            return self._synthesizers[mode]
+
+    def exclusive(self, mode: str) -> threading.Lock | None:
+        """The lock a call to ``mode``'s model must hold (llama.cpp in-process), or ``None``; hold it in a
+        worker (``locked_stream``), never across a yield."""
+        return self._llamacpp_lock if mode == "llamacpp" else None
 
 
 def condense_with_llm(llm: LLM, history: Sequence[str], question: str) -> str:

@@ -1,7 +1,7 @@
 """Turning a draft answer into checked parts: per-sentence support verdicts and citations.
 
-A ``Draft`` is answer sentences whose citation numbers are already renumbered (1..n) and point
-to retrieved passages through ``order``. ``verify`` scores every sentence against the passages
+A ``Draft`` (``evidence``) is answer sentences whose citation numbers are already renumbered
+(1..n) and point to retrieved passages through ``order``. ``verify`` scores every sentence against the passages
 it cites with a support judge, marks sentences below the threshold (and every uncited sentence)
 unsupported, and builds one ``Citation`` per cited passage with the supporting sentence quoted
 verbatim at its page offsets. A written sentence that repeats an instruction found in a passage
@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from llama_index.core.schema import MetadataMode, NodeWithScore
 
 from alignment_qa.engine import citations as cite
 from alignment_qa.engine.answer import Citation, RetrievedPassage, SentenceVerdict
-from alignment_qa.engine.evidence import Evidence, candidate_sentences
+from alignment_qa.engine.evidence import Draft, candidate_sentences
 from alignment_qa.engine.injection import find_instructions, repeats_instruction
 from alignment_qa.engine.judge import Verdict
 from alignment_qa.engine.postprocess import JOINER
@@ -30,38 +30,12 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Draft:
-    """Answer sentences with renumbered citations, and the quoted evidence behind them."""
-
-    parsed: cite.ParsedAnswer
-    evidence: dict[int, Evidence] = field(default_factory=dict)  # sentence index -> quoted sentence
-
-
-@dataclass
 class Verified:
     """What ``verify`` found: verdicts per sentence, the citations, and notices for the reader."""
 
     sentences: list[SentenceVerdict]
     citations: list[Citation]
     notices: list[str]
-
-
-def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
-    """A draft quoting ``chosen`` sentences, citations numbered by first use of each passage.
-
-    Literal "[n]" marks inside a quoted sentence are removed from the answer text (they would
-    read as this answer's citations); the citation's quote keeps the page's exact words.
-    """
-    order: list[int] = []
-    sentences: list[cite.CitedSentence] = []
-    evidence: dict[int, Evidence] = {}
-    for item in chosen:
-        if item.passage not in order:
-            order.append(item.passage)
-        evidence[len(sentences)] = item
-        text = " ".join(cite.MARKER.sub("", item.text).split())
-        sentences.append(cite.CitedSentence(text, [order.index(item.passage) + 1]))
-    return Draft(cite.ParsedAnswer(sentences, order, []), evidence)
 
 
 def verify(draft: Draft, passages: Sequence[NodeWithScore], judge: SupportJudge, threshold: float) -> Verified:
