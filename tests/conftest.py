@@ -1,13 +1,25 @@
-"""Shared fixtures: the real packaged embedding model, temp stores, corpus locations."""
+"""Shared fixtures: the real packaged embedding model, temp stores, corpus locations, and the
+command line run in-process (``cli``) with that model, so a test about output and exit codes
+pays neither a Python start nor a model load."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from alignment_qa.index import embedder as embedder_module
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import IngestSummary, ingest
@@ -69,3 +81,111 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
 def dev_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path, embedder: Embedder) -> BuiltIndex:
     """The development corpus in ../shared/corpus, indexed once (tests must not change it)."""
     return _build(tmp_path_factory.mktemp("dev-index"), shared_corpus, embedder)
+
+
+def copy_index(built: BuiltIndex, work: Path) -> Path:
+    """A copy of ``built``'s data folder as ``work``'s default one (``.alignment-qa``), for tests
+    that write to an index or run the CLI in ``work``; returns ``work``."""
+    shutil.copytree(built.settings.store.data_dir, work / ".alignment-qa")
+    return work
+
+
+@dataclass
+class CliResult:
+    """What an in-process ``alignment-qa`` run printed and its exit status."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+CliRunner = Callable[..., CliResult]
+
+
+@contextlib.contextmanager
+def _process_state(cwd: Path, env: dict[str, str], stdin: str) -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """cwd, environment, stdin/stdout/stderr and the package logger as a fresh process has them, put back after."""
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), Path.cwd(), sys.stdin
+    logger = logging.getLogger("alignment_qa")
+    saved_handlers, saved_level = list(logger.handlers), logger.level
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.update({"HF_HUB_OFFLINE": "1", "COLUMNS": "200", **env})
+    os.chdir(cwd)
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield out, err
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        logger.handlers[:] = saved_handlers
+        logger.setLevel(saved_level)
+
+
+@pytest.fixture
+def cli(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """``cli(*args, cwd=..., env=..., input=...)`` runs ``alignment-qa`` through its real entry point
+    (``cli.main``: argument parsing, error messages, exit codes) in this process. The CLI's embedder
+    is the session's model when the settings name it, so no run loads the model again."""
+    return cli_runner(embedder, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_cli(embedder: Embedder) -> Iterator[CliRunner]:
+    """``cli`` for module-scoped fixtures (a run shared by a module's tests)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield cli_runner(embedder, monkeypatch)
+
+
+def cli_runner(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The runner behind ``cli``; its patches last as long as ``monkeypatch``."""
+    from alignment_qa.app.cli import main
+
+    build = embedder_module.build_embedder
+
+    def shared(settings: Settings) -> Embedder:
+        wanted = settings.embedding
+        if (wanted.model, wanted.backend, wanted.device) == (embedder.name, embedder.backend, embedder.device):
+            return embedder
+        return build(settings)
+
+    monkeypatch.setattr(embedder_module, "build_embedder", shared)
+
+    def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str = "") -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["alignment-qa", *args])
+        code = 0
+        with _process_state(cwd, env or {}, input) as (out, err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@contextlib.contextmanager
+def serving_app(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free 127.0.0.1 port in a daemon thread of this process (a real
+    HTTP server for a browser, without a second Python and model); yields its URL, stops after."""
+    import uvicorn
+
+    from llm_servers import free_port
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        raise RuntimeError("the in-process server did not start within 60 s")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -1,4 +1,9 @@
-"""The command line as a user runs it: real processes, real index, exit codes and messages."""
+"""The command line as a user runs it: real index, exit codes and messages.
+
+Most commands run in-process through the real entry point (``cli`` in conftest: the same parsing,
+messages and exit codes, without a Python start and a model load each); a few run as real
+``python -m alignment_qa`` processes, for the exit status a shell sees and a cold start that answers.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_CORPUS
+from conftest import SAMPLE_CORPUS, BuiltIndex, CliRunner, copy_index
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -28,37 +33,40 @@ def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
 
 
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("cli")
-    result = run("ingest", str(SAMPLE_CORPUS), cwd=workdir)
+def indexed(tmp_path_factory: pytest.TempPathFactory, sample_index: BuiltIndex) -> Path:
+    """A folder whose default index is a copy of the session's sample index."""
+    return copy_index(sample_index, tmp_path_factory.mktemp("cli"))
+
+
+def test_ingest_reports_what_it_added(tmp_path: Path, cli: CliRunner) -> None:
+    result = cli("ingest", str(SAMPLE_CORPUS), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "7 added" in result.stdout
-    return workdir
 
 
-def test_search_finds_the_right_page(indexed: Path) -> None:
-    result = run("search", "Is RLHF an inner alignment fix?", "-k", "3", "--json", cwd=indexed)
+def test_search_finds_the_right_page(indexed: Path, cli: CliRunner) -> None:
+    result = cli("search", "Is RLHF an inner alignment fix?", "-k", "3", "--json", cwd=indexed)
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 3
     assert hits[0]["page_id"] in {"wiki/outer-vs-inner-alignment.txt", "textbook/rlhf.md"}
     assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
-    table = run("search", "goal misgeneralization CoinRun", cwd=indexed)
+    table = cli("search", "goal misgeneralization CoinRun", cwd=indexed)
     assert "7.1 Goal misgeneralization" in table.stdout
 
 
-def test_stats(indexed: Path) -> None:
-    result = run("stats", "--json", cwd=indexed)
+def test_stats(indexed: Path, cli: CliRunner) -> None:
+    result = cli("stats", "--json", cwd=indexed)
     info = json.loads(result.stdout)
     assert info["pages"] == 7 and info["chunks"] >= 7
     assert info["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2" and info["embed_dim"] == 384
     assert info["last_ingest"]
-    text = run("stats", cwd=indexed).stdout
+    text = cli("stats", cwd=indexed).stdout
     assert "Pages" in text and "Last ingest" in text
 
 
-def test_reingest_unchanged_embeds_nothing(indexed: Path) -> None:
-    result = run("ingest", str(SAMPLE_CORPUS), "--json", cwd=indexed)
+def test_reingest_unchanged_embeds_nothing(indexed: Path, cli: CliRunner) -> None:
+    result = cli("ingest", str(SAMPLE_CORPUS), "--json", cwd=indexed)
     summary = json.loads(result.stdout)
     assert summary["chunks_written"] == 0 and len(summary["unchanged"]) == 7
 
@@ -77,22 +85,22 @@ def test_usage_mistakes_are_messages_not_traces(tmp_path: Path, args: tuple[str,
     assert "No such option" in result.stderr or "No such command" in result.stderr
 
 
-def test_no_index_yet_says_what_to_do(tmp_path: Path) -> None:
+def test_no_index_yet_says_what_to_do(tmp_path: Path, cli: CliRunner) -> None:
     for command in (["stats"], ["search", "anything"], ["ask", "anything"]):
-        result = run(*command, cwd=tmp_path)
+        result = cli(*command, cwd=tmp_path)
         assert result.returncode == 1
         assert "No index yet" in result.stdout and "alignment-qa ingest" in result.stdout
         assert "Traceback" not in result.stderr
 
 
-def test_empty_query_is_a_message(indexed: Path) -> None:
-    result = run("search", "   ", cwd=indexed)
+def test_empty_query_is_a_message(indexed: Path, cli: CliRunner) -> None:
+    result = cli("search", "   ", cwd=indexed)
     assert result.returncode == 2 and "question is empty" in result.stderr
 
 
-def test_config_shows_sources(tmp_path: Path) -> None:
+def test_config_shows_sources(tmp_path: Path, cli: CliRunner) -> None:
     (tmp_path / "alignment-qa.toml").write_text("[retrieval]\ntop_k = 9\n")
-    result = run(
+    result = cli(
         "--set",
         "ingest.max_file_mb=2",
         "config",
@@ -104,7 +112,7 @@ def test_config_shows_sources(tmp_path: Path) -> None:
     assert data["retrieval.top_k"] == {"value": 9, "source": "file alignment-qa.toml"}
     assert data["store.collection"] == {"value": "envcoll", "source": "env ALIGNMENT_QA_STORE__COLLECTION"}
     assert data["ingest.max_file_mb"] == {"value": 2, "source": "cli"}
-    bad = run("--set", "retrieval.top_k=0", "config", cwd=tmp_path)
+    bad = cli("--set", "retrieval.top_k=0", "config", cwd=tmp_path)
     assert bad.returncode == 2 and "retrieval.top_k" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -115,49 +123,41 @@ def test_ask_prints_a_cited_answer_and_its_sources(indexed: Path) -> None:
     assert "Goodhart's law" in result.stdout and "wiki/goodharts-law.md" in result.stdout
 
 
-def test_ask_json_is_the_answer_contract(indexed: Path) -> None:
-    result = run("ask", "Is RLHF an inner alignment fix?", "--json", "-k", "3", cwd=indexed)
+def test_ask_json_is_the_answer_contract(indexed: Path, cli: CliRunner) -> None:
+    result = cli("ask", "Is RLHF an inner alignment fix?", "--json", "-k", "3", cwd=indexed)
     data = json.loads(result.stdout)
     assert {"text", "mode", "notice", "citations", "sentences", "retrieved", "timings_ms"} <= set(data)
     assert data["mode"] == "evidence" and len(data["retrieved"]) <= 3 and data["citations"]
 
 
-def test_ask_with_a_dead_llm_falls_back(indexed: Path) -> None:
+def test_ask_with_a_dead_llm_falls_back(indexed: Path, cli: CliRunner) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run("ask", "What is reward hacking?", "--llm-url", f"http://127.0.0.1:{port}/v1", "--json", cwd=indexed)
+    result = cli("ask", "What is reward hacking?", "--llm-url", f"http://127.0.0.1:{port}/v1", "--json", cwd=indexed)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["mode"] == "evidence" and "language model failed" in data["notice"] and data["citations"]
     assert "warning: LLM answer failed" in result.stderr and "Traceback" not in result.stderr  # one log line
 
 
-def test_ask_bad_input_is_a_message(indexed: Path) -> None:
-    empty = run("ask", "  ", cwd=indexed)
+def test_ask_bad_input_is_a_message(indexed: Path, cli: CliRunner) -> None:
+    empty = cli("ask", "  ", cwd=indexed)
     assert empty.returncode == 2 and "question is empty" in empty.stderr and "Traceback" not in empty.stderr
-    mode = run("ask", "x", "--mode", "magic", cwd=indexed)
+    mode = cli("ask", "x", "--mode", "magic", cwd=indexed)
     assert mode.returncode == 2 and "answer.mode" in mode.stderr
 
 
-def test_chat_keeps_the_conversation(indexed: Path) -> None:
+def test_chat_keeps_the_conversation(indexed: Path, cli: CliRunner) -> None:
     script = "What is reward hacking?\n\nand how does Goodhart's law relate to it?\n/reset\n/quit\n"
-    result = subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "chat"],
-        cwd=indexed,
-        input=script,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = cli("chat", cwd=indexed, input=script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Sources") == 2
     assert "wiki/goodharts-law.md" in result.stdout and "Conversation forgotten" in result.stdout
 
 
-def test_other_model_on_existing_index_is_refused(indexed: Path) -> None:
-    result = run("--embed-model", "other/model", "search", "x", cwd=indexed)
+def test_other_model_on_existing_index_is_refused(indexed: Path, cli: CliRunner) -> None:
+    result = cli("--embed-model", "other/model", "search", "x", cwd=indexed)
     assert result.returncode == 1
     assert "was built with embedding model" in result.stderr
 

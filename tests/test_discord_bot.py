@@ -1,9 +1,10 @@
 """The Discord bot with everything real but Discord's servers.
 
-Answers come from the real assistant over the sample index, in-process or through a real
-`alignment-qa serve` on 127.0.0.1. The discord.py objects the handlers receive (messages,
-channels, threads, interactions) are small doubles: that is the boundary to Discord's servers.
-Login is tried against a stub of Discord's HTTP API on 127.0.0.1.
+Answers come from the real assistant over the sample index, in-process or through the real
+app's HTTP API (`create_app`, served by uvicorn on 127.0.0.1 in a thread of this process). The
+discord.py objects the handlers receive (messages, channels, threads, interactions) are small
+doubles: that is the boundary to Discord's servers. Login is tried against a stub of Discord's
+HTTP API on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -31,9 +33,9 @@ from alignment_qa.engine.answer import Answer
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import ConfigError, InvalidQuestionError
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.settings import DiscordSettings
-from app_servers import ENV, ingest_cli, start_serve, stop
-from conftest import SAMPLE_CORPUS, BuiltIndex
+from alignment_qa.settings import DiscordSettings, load_settings
+from app_servers import ENV
+from conftest import BuiltIndex, serving_app
 from llm_servers import free_port
 
 discord = pytest.importorskip("discord", reason="the discord extra is not installed (pip install -e .[discord])")
@@ -466,18 +468,22 @@ def test_a_discord_failure_is_logged_and_the_asker_told(assistant: Assistant, ca
 
 
 # -- through the real HTTP API --------------------------------------------------------------
-@pytest.fixture(scope="module")
-def api_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("discord-api")
-    ingest_cli(work, SAMPLE_CORPUS)
-    return work
+@contextmanager
+def _served(sample_index: BuiltIndex, embedder: Embedder, feedback: Path, **serve: str) -> Iterator[str]:
+    """The real app over the sample index, served over HTTP on 127.0.0.1; yields its URL."""
+    pytest.importorskip("gradio", reason="the ui extra is not installed (pip install -e .[ui])")
+    from alignment_qa.app.web import create_app
+
+    overrides = {"store.data_dir": str(sample_index.settings.store.data_dir), "serve.feedback_db": str(feedback)}
+    settings = load_settings(None, {**overrides, **{f"serve.{key}": value for key, value in serve.items()}}).settings
+    with serving_app(create_app(Assistant.open(settings, embedder=embedder), settings, embedder)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def api_url(api_work: Path) -> Iterator[str]:
-    process, url = start_serve(api_work)
-    yield url
-    stop(process)
+def api_url(tmp_path_factory: pytest.TempPathFactory, sample_index: BuiltIndex, embedder: Embedder) -> Iterator[str]:
+    with _served(sample_index, embedder, tmp_path_factory.mktemp("discord-api") / "feedback.sqlite") as url:
+        yield url
 
 
 def test_api_mode_answers_like_in_process(api_url: str, assistant: Assistant) -> None:
@@ -509,17 +515,14 @@ def test_api_mode_follow_up_in_a_thread(api_url: str) -> None:
     assert f"{api_url}/page/textbook/mesa-optimization.md" in mesa_links  # a page without a URL: the server's view
 
 
-def test_api_mode_with_a_login(api_work: Path) -> None:
-    process, url = start_serve(api_work, {**ENV, "ALIGNMENT_QA_SERVE__AUTH": "bot:s3cret"})
-    try:
+def test_api_mode_with_a_login(tmp_path: Path, sample_index: BuiltIndex, embedder: Embedder) -> None:
+    with _served(sample_index, embedder, tmp_path / "feedback.sqlite", auth="bot:s3cret") as url:
         anonymous = ApiAnswers(url)
         assert "asks for a login" in (anonymous.check() or "")
         with pytest.raises(AnswerUnavailableError, match="refused the login") as error:
             anonymous.ask("What is reward hacking?", [])
         assert "s3cret" not in str(error.value)
         assert ApiAnswers(url, auth="bot:s3cret").ask("What is reward hacking?", []).citations
-    finally:
-        stop(process)
 
 
 # -- token and login -------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from app_servers import ENV, ingest_cli
-from conftest import SAMPLE_CORPUS
+from app_servers import ENV
+from conftest import BuiltIndex, copy_index
 from llm_servers import free_port
 
 pytest.importorskip("mcp.server.mcpserver", reason="the mcp extra is not installed (pip install -e .[mcp])")
@@ -31,10 +31,9 @@ TOOLS = {"ask", "search", "get_page"}
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("mcp")
-    ingest_cli(work, SAMPLE_CORPUS)
-    return work
+def workdir(tmp_path_factory: pytest.TempPathFactory, sample_index: BuiltIndex) -> Path:
+    """A folder whose default index is a copy of the session's sample index (the servers run there)."""
+    return copy_index(sample_index, tmp_path_factory.mktemp("mcp"))
 
 
 def _stdio(work: Path) -> StdioServerParameters:

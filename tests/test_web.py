@@ -1,8 +1,10 @@
-"""The chat page and the HTTP API, served for real on 127.0.0.1 and driven by a real browser.
+"""The chat page and the HTTP API: the API in-process, the page served for real and driven by a real browser.
 
-The server is `alignment-qa serve` in its own process over a temp index of the sample corpus
-plus a page whose title is an HTML injection attempt. The browser is Debian's chromium driven by
-Playwright; the screenshot lands in test-output/.
+`alignment-qa serve` runs in its own process over a temp index of the sample corpus plus a page
+whose title is an HTML injection attempt; the browser is Debian's chromium driven by Playwright
+(the screenshot lands in test-output/). The API tests call the same app (`create_app`) over the
+same index in-process through Starlette's `TestClient`; the empty server that indexes from the
+page is served by uvicorn in a thread of this process.
 """
 
 from __future__ import annotations
@@ -10,27 +12,29 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import subprocess
-import sys
-import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from alignment_qa.engine.assistant import Assistant
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.settings import load_settings
-from app_servers import ENV, ingest_cli, start_serve
-from conftest import REPO, SAMPLE_CORPUS
-from llm_servers import free_port
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import Settings, load_settings
+from app_servers import ENV, start_serve
+from conftest import REPO, SAMPLE_CORPUS, CliRunner, serving_app
 
 pytest.importorskip("gradio", reason="the ui extra is not installed (pip install -e .[ui])")
+from fastapi.testclient import TestClient
+
+from alignment_qa.app.web import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 XSS_TITLE = "<img src=x onerror=alert(1)> Zorblax safety audits"
 OUTPUT = REPO / "test-output"
+LOCAL = "http://127.0.0.1"
 BROWSER_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -40,42 +44,52 @@ BROWSER_ARGS = [
 ]
 
 
-def _post(url: str, body: dict[str, object], auth: str | None = None) -> tuple[int, bytes]:
-    headers = {"content-type": "application/json"}
-    if auth:
-        headers["authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+def _basic(auth: str) -> dict[str, str]:
+    return {"authorization": "Basic " + base64.b64encode(auth.encode()).decode()}
+
+
+def _settings(work: Path, **overrides: object) -> Settings:
+    return load_settings(None, {"store.data_dir": str(work / ".alignment-qa"), **overrides}).settings
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workdir(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     work = tmp_path_factory.mktemp("web")
     corpus = work / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
     # tags are stripped at ingest, but an escaped tag becomes literal markup in the title
     escaped = XSS_TITLE.replace("<", "&lt;").replace(">", "&gt;")
     (corpus / "xss.md").write_text(f"# {escaped}\n\nZorblax safety audits check frontier models every week.\n")
-    ingest_cli(work, corpus)
+    settings = _settings(work)
+    ingest([corpus], settings, embedder, ChunkStore(settings.store))
     return work
 
 
 @pytest.fixture(scope="module")
 def server(workdir: Path) -> Iterator[str]:
+    """The one real `alignment-qa serve` process: the command's wiring, for the browser."""
     process, url = start_serve(workdir, ENV)
     yield url
     process.terminate()
     process.wait(timeout=30)
 
 
-def test_api_answers_with_citations(server: str) -> None:
-    status, body = _post(f"{server}/api/ask", {"question": "Is RLHF an inner alignment fix?", "top_k": 4})
-    assert status == 200
-    answer = json.loads(body)
+def _client(workdir: Path, embedder: Embedder, **serve: object) -> TestClient:
+    overrides = {f"serve.{key}": value for key, value in serve.items()}
+    settings = _settings(workdir, **{"serve.feedback_db": str(workdir / "api-feedback.sqlite"), **overrides})
+    return TestClient(create_app(Assistant.open(settings, embedder=embedder), settings, embedder), base_url=LOCAL)
+
+
+@pytest.fixture(scope="module")
+def api(workdir: Path, embedder: Embedder) -> Iterator[TestClient]:
+    with _client(workdir, embedder) as client:
+        yield client
+
+
+def test_api_answers_with_citations(api: TestClient) -> None:
+    response = api.post("/api/ask", json={"question": "Is RLHF an inner alignment fix?", "top_k": 4})
+    assert response.status_code == 200
+    answer = response.json()
     assert answer["citations"] and len(answer["retrieved"]) <= 4
     assert {"text", "mode", "notice", "citations", "sentences", "retrieved", "timings_ms"} <= set(answer)
 
@@ -90,30 +104,26 @@ def test_api_answers_with_citations(server: str) -> None:
         ({}, "question"),
     ],
 )
-def test_api_validation_is_422_with_a_message(server: str, body: dict[str, object], fragment: str) -> None:
-    status, raw = _post(f"{server}/api/ask", body)
-    assert status == 422 and fragment in raw.decode()
+def test_api_validation_is_422_with_a_message(api: TestClient, body: dict[str, object], fragment: str) -> None:
+    response = api.post("/api/ask", json=body)
+    assert response.status_code == 422 and fragment in response.text
 
 
-def test_api_stream_health_stats_and_schema(server: str) -> None:
-    status, raw = _post(f"{server}/api/ask/stream", {"question": "What is Goodhart's law?"})
-    assert status == 200
-    events = [block for block in raw.decode().split("\n\n") if block.strip()]
+def test_api_stream_health_stats_and_schema(api: TestClient) -> None:
+    response = api.post("/api/ask/stream", json={"question": "What is Goodhart's law?"})
+    assert response.status_code == 200
+    events = [block for block in response.text.split("\n\n") if block.strip()]
     assert events[0].startswith("event: status") and events[-1].startswith("event: answer")
     final = json.loads(events[-1].split("data: ", 1)[1])
     assert final["citations"][0]["page_id"] == "wiki/goodharts-law.md"
-    with urllib.request.urlopen(f"{server}/api/health", timeout=10) as response:
-        assert json.load(response)["index"] is True
-    with urllib.request.urlopen(f"{server}/api/stats", timeout=10) as response:
-        assert json.load(response)["pages"] == 8
-    with urllib.request.urlopen(f"{server}/openapi.json", timeout=10) as response:
-        assert "/api/ask" in json.load(response)["paths"]
-    with pytest.raises(urllib.error.HTTPError, match="404"):  # Swagger's page would load from a CDN
-        urllib.request.urlopen(f"{server}/docs", timeout=10)
+    assert api.get("/api/health").json()["index"] is True
+    assert api.get("/api/stats").json()["pages"] == 8
+    assert "/api/ask" in api.get("/openapi.json").json()["paths"]
+    assert api.get("/docs").status_code == 404  # Swagger's page would load from a CDN
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
-def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
+def test_chat_page_in_a_real_browser(server: str, workdir: Path, cli: CliRunner) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     OUTPUT.mkdir(exist_ok=True)
     dialogs: list[str] = []
@@ -172,28 +182,20 @@ def test_chat_page_in_a_real_browser(server: str, workdir: Path) -> None:
         browser.close()
     assert dialogs == []
     exported = workdir / "feedback.jsonl"
-    result = subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "feedback", "export", str(exported)],
-        cwd=workdir,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = cli("feedback", "export", str(exported), cwd=workdir)
     assert result.returncode == 0, result.stderr
     kinds = [json.loads(line)["kind"] for line in exported.read_text().splitlines()]
     assert "up" in kinds
 
 
-def test_api_feedback(server: str) -> None:
-    status, body = _post(f"{server}/api/ask", {"question": "What is Goodhart's law?"})
-    answer = json.loads(body)
-    status, body = _post(f"{server}/api/feedback", {"kind": "up", "answer": answer})
-    assert status == 200 and json.loads(body)["id"] >= 1
-    status, body = _post(f"{server}/api/feedback", {"kind": "wrong_source", "answer": answer, "citation": 99})
-    assert status == 422 and "no citation [99]" in body.decode()
-    status, body = _post(f"{server}/api/feedback", {"kind": "up", "answer": {"text": 1}})
-    assert status == 422 and "question" in body.decode()  # a malformed answer is the caller's mistake
+def test_api_feedback(api: TestClient) -> None:
+    answer = api.post("/api/ask", json={"question": "What is Goodhart's law?"}).json()
+    response = api.post("/api/feedback", json={"kind": "up", "answer": answer})
+    assert response.status_code == 200 and response.json()["id"] >= 1
+    response = api.post("/api/feedback", json={"kind": "wrong_source", "answer": answer, "citation": 99})
+    assert response.status_code == 422 and "no citation [99]" in response.text
+    response = api.post("/api/feedback", json={"kind": "up", "answer": {"text": 1}})
+    assert response.status_code == 422 and "question" in response.text  # a malformed answer is the caller's mistake
 
 
 def test_index_tab_folders_are_limited(tmp_path: Path) -> None:
@@ -211,40 +213,24 @@ def test_index_tab_folders_are_limited(tmp_path: Path) -> None:
     assert "outside" in (refusal(allowed / ".." / "..", index_roots=[str(allowed)]) or "")
 
 
-def test_login_protects_the_api(workdir: Path) -> None:
-    env = {**ENV, "ALIGNMENT_QA_SERVE__AUTH": "ada:s3cret-pass"}
-    process, url = start_serve(workdir, env)
-    try:
-        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"})
-        assert status == 401
-        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:wrong")
-        assert status == 401
-        status, _ = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:пароль")
-        assert status == 401  # not a 500 for a non-ASCII password
-        status, body = _post(f"{url}/api/ask", {"question": "What is reward hacking?"}, auth="ada:s3cret-pass")
-        assert status == 200 and json.loads(body)["citations"]
-        page_id = json.loads(body)["citations"][0]["page_id"]
-        with pytest.raises(urllib.error.HTTPError, match="401"):
-            urllib.request.urlopen(f"{url}/openapi.json", timeout=10)
+def test_login_protects_the_api(workdir: Path, embedder: Embedder, cli: CliRunner) -> None:
+    question = {"question": "What is reward hacking?"}
+    with _client(workdir, embedder, auth="ada:s3cret-pass") as client:
+        assert client.post("/api/ask", json=question).status_code == 401
+        assert client.post("/api/ask", json=question, headers=_basic("ada:wrong")).status_code == 401
+        # not a 500 for a non-ASCII password (httpx sends the header as bytes, as a browser would)
+        non_ascii = "Basic " + base64.b64encode("ada:пароль".encode()).decode()
+        assert client.post("/api/ask", json=question, headers={"authorization": non_ascii}).status_code == 401
+        response = client.post("/api/ask", json=question, headers=_basic("ada:s3cret-pass"))
+        assert response.status_code == 200 and response.json()["citations"]
+        page_id = response.json()["citations"][0]["page_id"]
+        assert client.get("/openapi.json").status_code == 401
         # a browser signed in to the chat page opens source pages without a second login
-        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-        with pytest.raises(urllib.error.HTTPError, match="401"):
-            jar.open(f"{url}/page/{page_id}", timeout=10)
-        form = urllib.parse.urlencode({"username": "ada", "password": "s3cret-pass"}).encode()
-        jar.open(f"{url}/login", data=form, timeout=10).close()
-        with jar.open(f"{url}/page/{page_id}", timeout=10) as response:
-            assert response.status == 200 and b"<h1>" in response.read()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    bad = subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "serve", "--port", str(free_port())],
-        cwd=workdir,
-        env={**ENV, "ALIGNMENT_QA_SERVE__AUTH": "ada-without-password"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+        assert client.get(f"/page/{page_id}").status_code == 401
+        client.post("/login", data={"username": "ada", "password": "s3cret-pass"})
+        page = client.get(f"/page/{page_id}")
+        assert page.status_code == 200 and "<h1>" in page.text
+    bad = cli("serve", "--port", "1", cwd=workdir, env={"ALIGNMENT_QA_SERVE__AUTH": "ada-without-password"})
     assert bad.returncode == 2 and "not 'user:password'" in bad.stderr
     assert "ada-without-password" not in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
 
@@ -270,10 +256,10 @@ def test_index_pages_fills_an_empty_server(tmp_path: Path, embedder: Embedder) -
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed (apt-get install -y chromium)")
-def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None:
+def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path, embedder: Embedder) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    process, url = start_serve(tmp_path, {**ENV, "ALIGNMENT_QA_SERVE__INDEX_ROOTS": json.dumps([str(SAMPLE_CORPUS)])})
-    try:
+    settings = _settings(tmp_path, **{"serve.index_roots": [str(SAMPLE_CORPUS)]})
+    with serving_app(create_app(None, settings, embedder)) as url:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -289,11 +275,12 @@ def test_empty_server_says_how_to_add_pages_then_indexes(tmp_path: Path) -> None
             page.locator("#aqa-ask").click()
             page.locator("#aqa-chat a.aqa-cite").first.wait_for(timeout=60_000)
             browser.close()
-        status, body = _post(f"{url}/api/ask", {"question": "What is Goodhart's law?"})
-        assert status == 200 and json.loads(body)["citations"]  # the API answers from the new index too
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+        request = urllib.request.Request(
+            f"{url}/api/ask", data=json.dumps({"question": "What is Goodhart's law?"}).encode(), method="POST"
+        )
+        request.add_header("content-type", "application/json")
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert json.load(response)["citations"]  # the API answers from the new index too
 
 
 def test_the_page_builds_around_an_empty_slot(tmp_path: Path, embedder: Embedder) -> None:
