@@ -96,38 +96,37 @@ def main() -> int:
 
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.engine.evidence import choose
-    from alignment_qa.index.embedder import Embedder
+    from alignment_qa.index.embedder import build_embedder
     from alignment_qa.index.store import ChunkStore
-    from alignment_qa.index.vector_cache import SentenceVectors
     from alignment_qa.ingest.pipeline import ingest
     from alignment_qa.settings import load_settings
 
     folder = args.data_dir or Path(tempfile.mkdtemp(prefix="evidence-bench-"))
     settings = load_settings(None, {"store.data_dir": str(folder), "support.judge": "similarity"}).settings
-    embedder = Embedder(settings.embedding.model, settings.embedding.device, settings.embedding.batch_size)
+    embedder = build_embedder(settings)
     if args.data_dir is None:
         ingest([args.corpus], settings, embedder, ChunkStore(settings.store))
     assistant = Assistant.open(settings, embedder=embedder)
-    view, analyzer, idf = assistant._view, assistant.analyzer, assistant.keyword_index.idf
+    engine, analyzer, idf = assistant.query_engine, assistant.analyzer, assistant.keyword_index.idf
     rows = tune_questions(args.limit)
     times: dict[str, list[float]] = {"today": [], "now_cold": [], "now_warm": [], "ask": []}
     found = {"today": 0, "now": 0}
     judged = 0
     for row in rows:
         bundle = QueryBundle(query_str=row["question"])
-        passages, view = assistant._retrieve(bundle, settings.retrieval.top_k, view)
+        passages = engine.retrieve(bundle, settings.retrieval.top_k)
         vector = np.asarray(bundle.embedding, dtype=np.float32)
-        expanded = view.retriever.expand(row["question"])
+        expanded = engine.retriever.expand(row["question"])
         started = time.perf_counter()
         today = todays_selection(expanded, vector, passages, embedder, analyzer, idf)
         times["today"].append((time.perf_counter() - started) * 1000)
         now: list[str] = []
         for cache in ("now_cold", "now_warm"):
             if cache == "now_cold":
-                assistant.sentence_vectors = SentenceVectors(embedder)
+                engine.parts.sentence_vectors.clear()
             started = time.perf_counter()
-            scored = assistant._score(row["question"], bundle, passages, view)
-            coverage = assistant.coverage(row["question"], passages, scored, view)
+            scored = engine.score(bundle, passages)
+            coverage = engine.coverage(row["question"], passages, scored)
             chosen = (
                 choose(scored, settings.answer.max_sentences, settings.answer.keep_ratio) if coverage.covered else []
             )

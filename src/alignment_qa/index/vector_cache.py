@@ -47,6 +47,11 @@ class SentenceVectors:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         return np.stack([found[i] for i in range(len(texts))])
 
+    def clear(self) -> None:
+        """Forget every vector (benchmarks measure a cold cache with it)."""
+        with self._lock:
+            self._cache.clear()
+
     def lookup(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """``text -> vector`` for the distinct ``texts`` (one ``encode`` call)."""
         unique = list(dict.fromkeys(texts))
