@@ -15,18 +15,6 @@ from llm_servers import free_port
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
-def ingest_cli(work: Path, corpus: Path, env: dict[str, str] | None = None) -> None:
-    """Index ``corpus`` into ``work``'s default data folder with the real CLI."""
-    subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "ingest", str(corpus)],
-        cwd=work,
-        env=env or ENV,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 def start_serve(work: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`alignment-qa serve` in ``work`` on a free port; returns the process and its URL once it answers."""
     port = free_port()

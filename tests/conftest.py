@@ -1,22 +1,27 @@
 """Shared fixtures: the real packaged embedding model, temp stores, corpus locations, and the
 command line run in-process (``cli``) with that model, so a test about output and exit codes
-pays neither a Python start nor a model load."""
+pays neither a Python start nor a model load. ``HashedEmbedder`` stands in for the model where a
+test is about ranking logic, not meaning."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import itertools
 import logging
 import os
+import re
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from alignment_qa.index import embedder as embedder_module
@@ -189,3 +194,50 @@ def serving_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+_TOKEN = re.compile(r"[0-9a-z]+")
+
+
+class HashedEmbedder:
+    """A deterministic stand-in for the embedding model, for tests of ranking logic (fusion, merging,
+    diversity): a hashed bag of lower-cased words (weight 1) and word bigrams (weight 0.5) in 384
+    signed dimensions, L2-normalised. Texts sharing words are near and texts sharing none are
+    (collisions aside) orthogonal, so it still ranks texts differently; it knows no synonyms, so
+    anything about meaning needs the real model. A word is plain unless it is a number or in ``rare``."""
+
+    name = "tests/hashed-bag-of-words"
+    backend = "torch"
+    device = "cpu"
+    dimension = 384
+    max_tokens = 256
+    special_tokens = 2
+
+    def __init__(self, rare: Sequence[str] = ()) -> None:
+        self.rare = frozenset(word.lower() for word in rare)
+
+    def count(self, texts: Sequence[str]) -> list[int]:
+        return [len(_TOKEN.findall(text.lower())) for text in texts]
+
+    def is_plain_word(self, word: str) -> bool:
+        return word.isalpha() and word.lower() not in self.rare
+
+    def encode(
+        self, texts: Sequence[str], on_batch: Callable[[int], None] | None = None, lengths: Sequence[int] | None = None
+    ) -> np.ndarray:
+        result = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = _TOKEN.findall(text.lower())
+            features = [(word, 1.0) for word in words] + [(f"{a} {b}", 0.5) for a, b in itertools.pairwise(words)]
+            for feature, weight in features:
+                digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dimension
+                result[row, bucket] += weight if digest[4] & 1 else -weight
+            norm = float(np.linalg.norm(result[row]))
+            if norm > 0:
+                result[row] /= norm
+            else:
+                result[row, 0] = 1.0  # an empty text: still a unit vector
+        if on_batch and texts:
+            on_batch(len(texts))
+        return result

@@ -1,8 +1,10 @@
-"""`alignment-qa eval` for real: CLI processes over the sample corpus and question set.
+"""`alignment-qa eval` for real over the sample corpus and question set, run in-process through
+`cli.main` (the ``cli`` fixtures) except the second full run, a real process.
 
 Checks the files and their stable keys, that an evidence-mode run is deterministic (the same
-inputs give the same numbers), the baseline comparison, `--fail-under`/`--fail-over` exit codes,
-and that malformed question lines are reported and skipped while the run goes on.
+inputs give the same numbers, in another process with another hash seed), the baseline
+comparison, `--fail-under`/`--fail-over` exit codes, and that malformed question lines are
+reported and skipped while the run goes on.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 
 from alignment_qa.index.embedder import Embedder
 from app_servers import ENV
-from conftest import REPO, SAMPLE_CORPUS, BuiltIndex
+from conftest import REPO, SAMPLE_CORPUS, BuiltIndex, CliResult, CliRunner
 
 QUESTIONS = REPO / "eval" / "sample-questions.jsonl"
 STABLE_KEYS = {
@@ -44,37 +46,64 @@ STABLE_KEYS = {
 }
 
 
-def _eval(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "alignment_qa", "--data-dir", str(work / "data"), "eval", *args]
+def _args(work: Path, *args: str) -> list[str]:
+    return ["--data-dir", str(work / "data"), "eval", *args]
+
+
+def _eval_process(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``alignment-qa eval`` in a process of its own."""
+    command = [sys.executable, "-m", "alignment_qa", *_args(work, *args)]
     return subprocess.run(command, cwd=work, env=ENV, capture_output=True, text=True, timeout=600)
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def calibration_once() -> Iterator[None]:
+    """The judge's calibration on the shipped pairs, computed once for this module's in-process runs:
+    the same judge, pairs and seed give the same figures (second_run, a process of its own,
+    computes them afresh)."""
+    from alignment_qa.eval import evaluate
+
+    real = evaluate.calibrate
+    done: dict[tuple[Any, ...], Any] = {}
+
+    def once(judge: Any, threshold: float, pairs: list[Any], samples: int = 1000, seed: int = 0) -> Any:
+        key = (judge.name, threshold, tuple((p.passage, p.sentence, p.supported) for p in pairs), samples, seed)
+        if key not in done:
+            done[key] = real(judge, threshold, pairs, samples, seed)
+        return done[key]
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(evaluate, "calibrate", once)
+        yield
+
+
+@pytest.fixture(scope="module")
+def first_run(
+    tmp_path_factory: pytest.TempPathFactory, module_cli: CliRunner, calibration_once: None
+) -> tuple[Path, CliResult]:
     work = tmp_path_factory.mktemp("eval")
     questions = work / "questions.jsonl"
     lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
     questions.write_text("\n".join([lines[0], "{broken", *lines[1:]]) + "\n", encoding="utf-8")
-    run = _eval(
-        work,
-        str(questions),
-        "--corpus",
-        str(SAMPLE_CORPUS),
-        "--out",
-        str(work / "run1"),
-        "--fail-under",
-        "hit@5=0.9",
-        "--fail-over",
-        "false_abstention_rate=0.2",
-    )
-    return work, run
+    args = ["--corpus", str(SAMPLE_CORPUS), "--out", str(work / "run1")]
+    gates = ["--fail-under", "hit@5=0.9", "--fail-over", "false_abstention_rate=0.2"]
+    return work, module_cli(*_args(work, str(questions), *args, *gates), cwd=work)
+
+
+@pytest.fixture(scope="module")
+def second_run(first_run: tuple[Path, CliResult]) -> subprocess.CompletedProcess[str]:
+    """The same questions against run1 as the baseline, in a real process, with a gate it cannot pass."""
+    work, _ = first_run
+    baseline = str(work / "run1" / "summary.json")
+    args = ["--corpus", str(SAMPLE_CORPUS), "--out", str(work / "run2"), "--baseline", baseline]
+    return _eval_process(work, str(QUESTIONS), *args, "--fail-under", "hit@5=1.01")
 
 
 def _summary(folder: Path) -> dict[str, Any]:
     return dict(json.loads((folder / "summary.json").read_text(encoding="utf-8")))
 
 
-def test_a_run_writes_results_summary_and_report(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_a_run_writes_results_summary_and_report(first_run: tuple[Path, CliResult]) -> None:
     work, run = first_run
     assert run.returncode == 0, run.stderr
     assert "questions.jsonl:2 skipped: not valid JSON" in run.stderr  # reported with its line, the rest ran
@@ -105,40 +134,38 @@ def test_a_run_writes_results_summary_and_report(first_run: tuple[Path, subproce
     assert "http" not in report.split("<body>", 1)[1].replace("http://www.w3.org/2000/svg", "")  # nothing fetched
 
 
-def test_same_inputs_same_numbers_and_the_baseline(first_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_same_inputs_same_numbers_and_the_baseline(
+    first_run: tuple[Path, CliResult], second_run: subprocess.CompletedProcess[str]
+) -> None:
     work, _ = first_run
-    baseline = work / "run1" / "summary.json"
-    run = _eval(
-        work, str(QUESTIONS), "--corpus", str(SAMPLE_CORPUS), "--out", str(work / "run2"), "--baseline", str(baseline)
-    )
-    assert run.returncode == 0, run.stderr
+    assert (work / "run2" / "summary.json").is_file(), second_run.stderr  # written though the gate failed
     first, second = _summary(work / "run1")["metrics"], _summary(work / "run2")["metrics"]
     timing = {"latency_p50_ms", "latency_p95_ms"}
     assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in second.items() if k not in timing}
     report = (work / "run2" / "report.html").read_text(encoding="utf-8")
     assert "<th>Baseline</th>" in report and "+0 (same)" in report
-    assert "baseline" in run.stdout
+    assert "baseline" in second_run.stdout
     # run1 read a file with a broken line: not the same question file, and the report says so
-    assert "the question file differs" in run.stderr and "Not like for like" in report
+    assert "the question file differs" in second_run.stderr and "Not like for like" in report
 
 
 def test_thresholds_fail_the_run_and_bad_input_is_a_usage_error(
-    first_run: tuple[Path, subprocess.CompletedProcess[str]],
+    first_run: tuple[Path, CliResult], second_run: subprocess.CompletedProcess[str], cli: CliRunner
 ) -> None:
     work, _ = first_run
-    out = str(work / "run3")
-    failed = _eval(work, str(QUESTIONS), "--corpus", str(SAMPLE_CORPUS), "--out", out, "--fail-under", "hit@5=1.01")
-    assert failed.returncode == 1 and "FAIL: hit@5 = 1.0 is below 1.01" in failed.stderr
-    unknown = _eval(work, str(QUESTIONS), "--fail-under", "hits=0.5")
-    assert unknown.returncode == 2 and "metric among" in unknown.stderr and "Traceback" not in unknown.stderr
-    missing = _eval(work, str(work / "nope.jsonl"))
+    assert second_run.returncode == 1 and "FAIL: hit@5 = 1.0 is below 1.01" in second_run.stderr
+
+    def usage_error(*args: str) -> str:
+        run = cli(*_args(work, str(QUESTIONS), *args), cwd=work)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        return run.stderr
+
+    assert "metric among" in usage_error("--fail-under", "hits=0.5")
+    missing = cli(*_args(work, str(work / "nope.jsonl")), cwd=work)
     assert missing.returncode == 2 and "question file not found" in missing.stderr
-    no_baseline = _eval(work, str(QUESTIONS), "--baseline", str(work / "none.json"))
-    assert no_baseline.returncode == 2 and "baseline not found" in no_baseline.stderr
-    backwards = _eval(work, str(QUESTIONS), "--fail-under", "false_abstention_rate=0.1")
-    assert backwards.returncode == 2 and "gate it with --fail-over" in backwards.stderr
-    nan = _eval(work, str(QUESTIONS), "--fail-under", "hit@5=nan")
-    assert nan.returncode == 2 and "not a finite number" in nan.stderr
+    assert "baseline not found" in usage_error("--baseline", str(work / "none.json"))
+    assert "gate it with --fail-over" in usage_error("--fail-under", "false_abstention_rate=0.1")
+    assert "not a finite number" in usage_error("--fail-under", "hit@5=nan")
 
 
 def test_a_question_that_fails_is_kept_with_its_error(sample_index: BuiltIndex, embedder: Embedder) -> None:
@@ -162,7 +189,10 @@ def test_a_question_that_fails_is_kept_with_its_error(sample_index: BuiltIndex, 
     assert all(result.answer is not None and result.metrics == {} for result in results)  # the answer is kept
 
 
-def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(tmp_path: Path) -> None:
+def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(
+    tmp_path: Path, first_run: tuple[Path, CliResult], cli: CliRunner
+) -> None:
+    work, _ = first_run  # its index of the sample corpus: nothing to embed again
     goodhart = "It was first stated by the economist Charles Goodhart in 1975 about monetary policy"
     second = "Second, people compare pairs of answers and a reward model learns to predict which answer they prefer."
     rows = [
@@ -180,7 +210,9 @@ def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(tmp_p
     questions = tmp_path / "questions.jsonl"
     questions.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
     out = tmp_path / "out"
-    run = _eval(tmp_path, str(questions), "--corpus", str(SAMPLE_CORPUS), "--out", str(out), "--split", "test")
+    run = cli(
+        *_args(work, str(questions), "--corpus", str(SAMPLE_CORPUS), "--out", str(out), "--split", "test"), cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     summary = _summary(out)
     assert summary["split"] == "test" and summary["counts"]["questions"] == 3
@@ -201,5 +233,5 @@ def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(tmp_p
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "<h2>By question kind</h2>" in report and "evidence retrieved" in report
 
-    bad = _eval(tmp_path, str(questions), "--split", "dev")
+    bad = cli(*_args(work, str(questions), "--split", "dev"), cwd=tmp_path)
     assert bad.returncode == 2 and "--split must be one of tune, test" in bad.stderr and "Traceback" not in bad.stderr

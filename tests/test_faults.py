@@ -23,8 +23,8 @@ import httpx
 
 from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.settings import StoreSettings, load_settings
-from app_servers import ENV, ingest_cli, start_serve, stop
-from conftest import SAMPLE_CORPUS
+from app_servers import ENV, start_serve, stop
+from conftest import BuiltIndex, copy_index
 from llm_servers import free_port
 
 QUESTIONS = ["What is reward hacking?", "Is RLHF an inner alignment fix?", "What is Goodhart's law?"]
@@ -35,11 +35,11 @@ def feedback_on(answer: dict[str, Any], n: int) -> dict[str, Any]:
     return {"kind": "up" if n % 2 else "down", "answer": answer, "comment": f"write {n}"}
 
 
-def test_kill_9_during_feedback_writes_leaves_a_sound_database(tmp_path: Path) -> None:
+def test_kill_9_during_feedback_writes_leaves_a_sound_database(tmp_path: Path, sample_index: BuiltIndex) -> None:
     """Writers post feedback as fast as they can; the server is killed with SIGKILL among them. The
     SQLite file passes integrity_check, every row parses, every acknowledged write is there, and the
     file takes new writes."""
-    ingest_cli(tmp_path, SAMPLE_CORPUS)
+    copy_index(sample_index, tmp_path)
     env = {**ENV, "ALIGNMENT_QA_SERVE__FEEDBACK_PER_MINUTE": "100000"}  # the rate limit is tested elsewhere
     process, url = start_serve(tmp_path, env)
     acknowledged: list[int] = []
@@ -132,11 +132,11 @@ def stream_events(url: str, payload: dict[str, Any], on_token: Any = None) -> li
     return events
 
 
-def test_llm_server_killed_mid_stream_falls_back_over_http(tmp_path: Path) -> None:
+def test_llm_server_killed_mid_stream_falls_back_over_http(tmp_path: Path, sample_index: BuiltIndex) -> None:
     """The LLM server's process is killed with SIGKILL after the first token `serve` streamed: the
     stream still ends with an answer event, quoted evidence with the notice, and `serve` answers the
     next question too. (A real llama.cpp server dying in-process: test_llm_backend.py.)"""
-    ingest_cli(tmp_path, SAMPLE_CORPUS)
+    copy_index(sample_index, tmp_path)
     with scripted_llm() as (llm, llm_url):
         env = {**ENV, "ALIGNMENT_QA_LLM__BASE_URL": llm_url, "ALIGNMENT_QA_LLM__TIMEOUT_S": "10"}
         process, url = start_serve(tmp_path, env)

@@ -60,7 +60,7 @@ def test_two_replicas_on_one_chroma_server_serve_50_clients_through_an_ingest(
         def client(index: int) -> None:
             ask = askers[index % 2]
             for turn in range(PER_CLIENT):
-                if ingest.poll() is not None and turn > 0 or time.monotonic() > stop_at:
+                if (ingest.poll() is not None and turn > 0) or time.monotonic() > stop_at:
                     return
                 question = QUESTIONS[(index + turn) % len(QUESTIONS)]
                 try:

@@ -38,11 +38,16 @@ def test_swapped_numbers_and_names_are_caught(judge: SimilaritySupport) -> None:
     assert judge.support(PREMISE, "OpenAI found that most large language models were overparameterized.") < 0.55
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known weakness: the similarity judge scores a negation of the premise as supported (the reason "
+    "judges are calibrated and every report carries its balanced accuracy; the structured judge catches it)",
+)
 def test_what_it_cannot_see(judge: SimilaritySupport) -> None:
-    """A negation of the premise still scores as supported: the reason the judge is calibrated and
-    every report carries its balanced accuracy (an NLI judge can be plugged in instead)."""
+    """A negation of the premise should not score as supported; today it does (xfail, strict: an
+    XPASS says the weakness is gone and the mark should go)."""
     negated = "DeepMind found that most large language models were not overparameterized."
-    assert judge.support(PREMISE, negated) >= 0.55
+    assert judge.support(PREMISE, negated) < 0.55
 
 
 # -- the structured judge (the default) ------------------------------------------------------

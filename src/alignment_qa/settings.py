@@ -345,6 +345,7 @@ class ServeSettings(_Section):
         if value is not None and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
             raise ValueError("must start with postgresql://, postgres:// or sqlite:///")
         return value
+
     index_roots: list[Path] = Field(
         default_factory=list,
         description="Folders under which the Index tab may index a server folder (symlinks leading outside are "

@@ -1,0 +1,210 @@
+"""Ranking logic with a deterministic embedding double (``HashedEmbedder``) and an in-memory chunk
+collection: weighted reciprocal rank fusion in ``HybridRetriever`` against the formula computed from
+its two rankings, comparison questions searched per side, page diversity and the merging of
+neighbouring chunks with their page offsets. No model and no Chroma: retrieval quality with the real
+model is test_dev_questions.py's job, a real store test_ingest.py's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from llama_index.core.schema import NodeWithScore
+
+from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity
+from alignment_qa.engine.retrieval import HybridRetriever, node_from_hit
+from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.store_api import SearchHit
+from alignment_qa.settings import RetrievalSettings
+from conftest import HashedEmbedder
+
+# page id -> (section of each chunk, chunk texts in page order)
+PAGES: dict[str, list[tuple[str, str]]] = {
+    "wiki/reward-hacking.md": [
+        ("Reward hacking", "Reward hacking is when an agent exploits a flaw in its reward signal."),
+        ("Reward hacking", "A boat racing agent circled forever to collect points instead of finishing the race."),
+        ("Reward hacking", "Reward hacking is also called specification gaming in some papers."),
+        ("Examples", "Specification gaming examples include a robot arm that hid the ball from the camera."),
+    ],
+    "wiki/goodharts-law.md": [
+        ("Goodhart's law", "Goodhart's law says a measure that becomes a target stops being a good measure."),
+    ],
+    "wiki/inner-alignment.md": [
+        ("Inner alignment", "Inner alignment asks whether a learned model pursues the objective it was trained on."),
+        ("Inner alignment", "A mesa optimizer may pursue a proxy objective that differs from its reward."),
+    ],
+}
+
+
+class MemoryCollection:
+    """The reads ``HybridRetriever`` makes of a ``ChunkCollection`` (search, get_chunks, vectors),
+    over chunks held in memory; search is exact cosine, best first."""
+
+    def __init__(self, embedder: HashedEmbedder) -> None:
+        self.hits: dict[str, SearchHit] = {}
+        self.page_text: dict[str, str] = {}
+        for page_id, chunks in PAGES.items():
+            offset = 0
+            for index, (section, text) in enumerate(chunks):
+                chunk_id = f"{page_id}#{index}"
+                meta = {"page_id": page_id, "section_path": section, "title": page_id, "chunk_index": index}
+                meta.update(start=offset, end=offset + len(text))
+                self.hits[chunk_id] = SearchHit(chunk_id, 0, 0.0, text, meta)
+                offset += len(text) + len(JOINER)
+            self.page_text[page_id] = JOINER.join(text for _, text in chunks)
+        self.ids = list(self.hits)
+        self.matrix = embedder.encode([hit.text for hit in self.hits.values()])
+
+    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        cosines = self.matrix @ vector
+        order = sorted(range(len(self.ids)), key=lambda i: -float(cosines[i]))[:k]
+        return [
+            SearchHit(
+                self.ids[i], rank, float(cosines[i]), self.hits[self.ids[i]].text, self.hits[self.ids[i]].metadata
+            )
+            for rank, i in enumerate(order, 1)
+        ]
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
+        return {chunk_id: self.hits[chunk_id] for chunk_id in ids if chunk_id in self.hits}
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        return {chunk_id: self.matrix[self.ids.index(chunk_id)] for chunk_id in ids if chunk_id in self.hits}
+
+
+@pytest.fixture(scope="module")
+def embedder() -> HashedEmbedder:
+    return HashedEmbedder()
+
+
+@pytest.fixture(scope="module")
+def collection(embedder: HashedEmbedder) -> MemoryCollection:
+    return MemoryCollection(embedder)
+
+
+@pytest.fixture(scope="module")
+def keywords(collection: MemoryCollection) -> KeywordIndex:
+    records = [(hit.id, str(hit.metadata["title"]), hit.text) for hit in collection.hits.values()]
+    return KeywordIndex.build(records, "r1", Analyzer())
+
+
+def retriever(collection: MemoryCollection, keywords: KeywordIndex, **settings: Any) -> HybridRetriever:
+    chosen = RetrievalSettings(**{"aliases": False, "split_comparisons": False, **settings})
+    return HybridRetriever(collection, embedder=HashedEmbedder(), keyword_index=keywords, settings=chosen)  # type: ignore[arg-type]
+
+
+def expected_fusion(
+    collection: MemoryCollection, keywords: KeywordIndex, queries: list[tuple[str, float]], k: int = 30
+) -> dict[str, float]:
+    """``sum(weight * w / (rrf_k + rank))`` over each query's dense and BM25 rankings, from the rankings themselves."""
+    scores: dict[str, float] = {}
+    for query, weight in queries:
+        for hit in collection.search(HashedEmbedder().encode([query])[0], k):
+            scores[hit.id] = scores.get(hit.id, 0.0) + weight / (60 + hit.rank)
+        for found in keywords.search(query, k):
+            scores[found.chunk_id] = scores.get(found.chunk_id, 0.0) + weight / (60 + found.rank)
+    return scores
+
+
+def test_the_double_is_deterministic_normalised_and_ranks_by_shared_words(embedder: HashedEmbedder) -> None:
+    texts = ["reward hacking in agents", "Reward hacking, in agents!", "inner alignment of mesa optimizers", ""]
+    vectors = embedder.encode(texts)
+    assert vectors.shape == (4, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0)
+    assert np.array_equal(vectors, HashedEmbedder().encode(texts))  # no per-process hash seed
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0)  # case and punctuation do not count
+    query = embedder.encode(["what is reward hacking"])[0]
+    assert float(query @ vectors[0]) > 0.4 > 0.1 > abs(float(query @ vectors[2]))
+    assert embedder.count(["Reward hacking, twice."]) == [3] and not HashedEmbedder(["rlhf"]).is_plain_word("RLHF")
+
+
+def test_fusion_is_weighted_reciprocal_rank_of_both_rankings(
+    collection: MemoryCollection, keywords: KeywordIndex
+) -> None:
+    question = "What is reward hacking, also called specification gaming?"
+    nodes = retriever(collection, keywords).retrieve(question)
+    expected = expected_fusion(collection, keywords, [(question, 1.0)])
+    assert {item.node.node_id: item.score for item in nodes} == pytest.approx(expected)
+    scores = [item.score or 0.0 for item in nodes]
+    assert scores == sorted(scores, reverse=True)
+    top = nodes[0].node.node_id
+    dense_rank = {hit.id: hit.rank for hit in collection.search(HashedEmbedder().encode([question])[0], 30)}
+    keyword_rank = {found.chunk_id: found.rank for found in keywords.search(question, 30)}
+    assert top in keyword_rank and top in dense_rank  # found by both beats the best of one alone
+    stored = collection.matrix[collection.ids.index(top)]
+    assert nodes[0].node.metadata["dense_score"] == pytest.approx(
+        float(stored @ HashedEmbedder().encode([question])[0])
+    )
+
+
+def test_one_weight_at_zero_leaves_the_other_ranking(collection: MemoryCollection, keywords: KeywordIndex) -> None:
+    question = "Which agent circled the race collecting points?"
+    query = HashedEmbedder().encode([question])[0]
+    dense_only = retriever(collection, keywords, bm25_weight=0).retrieve(question)
+    assert [item.node.node_id for item in dense_only] == [hit.id for hit in collection.search(query, 30)]
+    keyword_only = retriever(collection, keywords, dense_weight=0).retrieve(question)
+    assert [item.node.node_id for item in keyword_only] == [found.chunk_id for found in keywords.search(question, 30)]
+    for item in keyword_only:  # a keyword-only find still carries its cosine, from its stored vector
+        stored = collection.matrix[collection.ids.index(item.node.node_id)]
+        assert item.node.metadata["dense_score"] == pytest.approx(float(stored @ query))
+        assert item.node.metadata["keyword_score"] > 0
+
+
+def test_a_comparison_is_searched_per_side_at_the_expansion_weight(
+    collection: MemoryCollection, keywords: KeywordIndex
+) -> None:
+    question = "What is the difference between Goodhart's law and inner alignment?"
+    split = retriever(collection, keywords, split_comparisons=True)
+    queries = split.queries(question)
+    assert queries == [(question, 1.0), ("Goodhart's law", 0.5), ("inner alignment", 0.5)]
+    nodes = split.retrieve(question)
+    assert {item.node.node_id: item.score for item in nodes} == pytest.approx(
+        expected_fusion(collection, keywords, queries)
+    )
+    pages = [item.node.metadata["page_id"] for item in nodes[:3]]
+    assert {"wiki/goodharts-law.md", "wiki/inner-alignment.md"} <= set(pages)
+    query = HashedEmbedder().encode([question])[0]  # the dense score is the cosine with the question, not a side
+    for item in nodes:
+        stored = collection.matrix[collection.ids.index(item.node.node_id)]
+        assert item.node.metadata["dense_score"] == pytest.approx(float(stored @ query))
+
+
+def test_page_diversity_keeps_the_order_at_most_n_a_page_and_top_k(
+    collection: MemoryCollection, keywords: KeywordIndex
+) -> None:
+    nodes = retriever(collection, keywords).retrieve("reward hacking specification gaming reward signal agent")
+    pages = [item.node.metadata["page_id"] for item in nodes]
+    assert pages[:3] == ["wiki/reward-hacking.md"] * 3  # one page would fill the answer
+    kept = PageDiversity(per_page=2, top_k=3).postprocess_nodes(nodes)
+    assert len(kept) == 3 and [item.node.metadata["page_id"] for item in kept].count("wiki/reward-hacking.md") == 2
+    ids = [item.node.node_id for item in nodes]
+    assert [ids.index(item.node.node_id) for item in kept] == sorted(ids.index(item.node.node_id) for item in kept)
+    assert kept[2].node.metadata["page_id"] != "wiki/reward-hacking.md"  # the third source is another page
+    assert len(PageDiversity(per_page=1, top_k=10).postprocess_nodes(nodes)) == len(PAGES)
+
+
+def _nodes(collection: MemoryCollection, order: list[tuple[str, float]]) -> list[NodeWithScore]:
+    return [NodeWithScore(node=node_from_hit(collection.hits[chunk_id]), score=score) for chunk_id, score in order]
+
+
+def test_neighbours_merge_into_one_passage_that_maps_back_to_the_page(collection: MemoryCollection) -> None:
+    rh = "wiki/reward-hacking.md"
+    order = [(f"{rh}#1", 0.9), ("wiki/goodharts-law.md#0", 0.8), (f"{rh}#0", 0.7), (f"{rh}#2", 0.6), (f"{rh}#3", 0.5)]
+    merged = AdjacentChunkMerger(max_chunks=3).postprocess_nodes(_nodes(collection, order))
+    assert [item.node.metadata["page_id"] for item in merged] == [rh, "wiki/goodharts-law.md", rh]  # rank kept
+    passage = merged[0]
+    assert passage.node.metadata["chunk_ids"] == [f"{rh}#0", f"{rh}#1", f"{rh}#2"]  # page order, before and after
+    assert passage.score == 0.9 and passage.node.get_content() == JOINER.join(text for _, text in PAGES[rh][:3])
+    page = collection.page_text[rh]
+    for at, start, end in passage.node.metadata["spans"]:  # every span maps the passage back to the page
+        assert passage.node.get_content()[at : at + end - start] == page[start:end]
+    assert merged[2].node.metadata["chunk_ids"] == [f"{rh}#3"]  # another section of the page: not joined
+    capped = AdjacentChunkMerger(max_chunks=2).postprocess_nodes(_nodes(collection, order[:4]))
+    assert [item.node.metadata["chunk_ids"] for item in capped] == [
+        [f"{rh}#0", f"{rh}#1"],
+        ["wiki/goodharts-law.md#0"],
+        [f"{rh}#2"],
+    ]
