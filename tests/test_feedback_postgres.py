@@ -64,8 +64,10 @@ def test_two_replicas_share_one_feedback_database(url: str, tmp_path: Path) -> N
         replicas[0].record("up", {"question": "made up", "text": "x"}, {})
     exported, left_out = replicas[0].export_jsonl(tmp_path / "feedback.jsonl")
     assert (exported, left_out) == (41, 0)
-    first = json.loads((tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert first["kind"] == "up" and first["gold_pages"] == []  # its question was flagged: no gold page left
+    lines = [json.loads(line) for line in (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()]
+    thumbs = {row["question"]: row["gold_pages"] for row in lines if row["kind"] == "up"}
+    assert thumbs["question 0-0"] == []  # its source was flagged as wrong: no gold page left
+    assert thumbs["question 1-0"] == ["wiki/a.md"]
 
     with psycopg.connect(url) as connection:
         names = [row[0] for row in connection.execute("SELECT name FROM schema_migrations ORDER BY name")]
