@@ -199,6 +199,7 @@ EVAL_HEADLINE = [
     "citation_recall",
     "citation_precision",
     "faithfulness",
+    "fallback_rate",
     "key_fact_recall",
     "evidence_in_answer",
     "evidence_retrieved",
