@@ -68,12 +68,15 @@ class BuiltIndex:
 
     settings: Settings
     summary: IngestSummary
+    pristine: Path  # a copy taken with the store closed, which no client ever opens: what copy_index copies
 
 
 def _build(folder: Path, corpus: Path, embedder: Embedder) -> BuiltIndex:
-    built = load_settings(None, {"store.data_dir": str(folder)}).settings
-    summary = ingest([corpus], built, embedder, ChunkStore(built.store))
-    return BuiltIndex(built, summary)
+    built = load_settings(None, {"store.data_dir": str(folder / "data")}).settings
+    with ChunkStore(built.store) as store:  # closed: everything is on disk before the snapshot
+        summary = ingest([corpus], built, embedder, store)
+    shutil.copytree(folder / "data", folder / "pristine")
+    return BuiltIndex(built, summary, folder / "pristine")
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +94,7 @@ def dev_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path, emb
 def copy_index(built: BuiltIndex, work: Path) -> Path:
     """A copy of ``built``'s data folder as ``work``'s default one (``.alignment-qa``), for tests
     that write to an index or run the CLI in ``work``; returns ``work``."""
-    shutil.copytree(built.settings.store.data_dir, work / ".alignment-qa")
+    shutil.copytree(built.pristine, work / ".alignment-qa")  # never the live folder: other tests hold clients on it
     return work
 
 
