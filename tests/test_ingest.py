@@ -323,3 +323,25 @@ def test_a_second_named_collection_sits_beside_the_chunks(
     assert chunks is not None and chunks.count() > 1 and "goodhart#0" not in chunks.get_chunks(["goodhart#0"])
     store.drop("sentences")
     assert not store.exists("sentences") and store.exists()
+
+
+def test_a_relative_data_dir_follows_the_working_directory(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma keeps one system per path string in a process: a relative ``store.data_dir`` opened from two
+    working directories must still reach each one's own index (found when the CLI ran in-process)."""
+    relative = load_settings(None, {"store.data_dir": ".alignment-qa"}).settings
+    counts = {}
+    corpora = {"one": ["wiki/reward-hacking.md"], "two": ["wiki/reward-hacking.md", "wiki/goodharts-law.md"]}
+    for name, pages in corpora.items():
+        work = tmp_path / name
+        for page in pages:
+            (work / "corpus" / page).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SAMPLE_CORPUS / page, work / "corpus" / page)
+        monkeypatch.chdir(work)
+        counts[name] = len(ingest([Path("corpus")], relative, embedder, ChunkStore(relative.store)).added)
+    for name in ("one", "two"):
+        monkeypatch.chdir(tmp_path / name)
+        collection = ChunkStore(relative.store).collection(relative.embedding.identity)
+        assert collection is not None and len(collection.page_states()) == counts[name]
+    assert counts == {"one": 1, "two": 2}

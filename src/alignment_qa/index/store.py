@@ -324,7 +324,9 @@ class ChunkStore:
                     raise
                 return client
             self.chroma_path.mkdir(parents=True, exist_ok=True)
-            return chromadb.PersistentClient(path=str(self.chroma_path), settings=chroma_settings)
+            # absolute: Chroma caches one system per path string in the process, so a relative path
+            # opened from two working directories would reach the first one's files
+            return chromadb.PersistentClient(path=str(self.chroma_path.resolve()), settings=chroma_settings)
         except Exception as exc:  # connection and file errors come in many types
             where = without_login(url) if url else str(self.chroma_path)
             raise StoreUnavailableError(f"cannot open the Chroma store at {where}: {exc}") from exc
