@@ -244,7 +244,7 @@ def _order(claim_terms: Sequence[str], premise_terms: Sequence[str], claim: str,
             seen.append(term)
     pairs = reversed_pairs = 0
     example: tuple[str, str] = ("", "")
-    passive = (" by " in f" {claim.lower()} ") != (" by " in f" {premise.lower()} ")
+    passive = _passive(claim) != _passive(premise)
     for i, a in enumerate(seen):
         for b in seen[i + 1 :]:
             pairs += 1
@@ -303,7 +303,7 @@ def _opposite(analyzer: Analyzer, claim_tokens: Sequence[str], premise_sequence:
         word
         for sequence in (claim_tokens, premise_sequence)
         for index, word in enumerate(sequence)
-        if _NEGATIONS & set(sequence[max(0, index - 3) : index]) or "lack" in sequence[max(0, index - 3) : index]
+        if _NEGATIONS & set(sequence[max(0, index - 3) : index])  # "lack" and "not" are both negations
     }
     premise_tokens = {word for word in premise_sequence if word not in negated}
     claim_tokens = [word for word in claim_tokens if word not in negated]
@@ -421,7 +421,7 @@ def extract(
     plain = [analyzer.stem(word) for word, joined in analyzer.tagged_words(claim) if not joined]
     if coverage >= 0.75:
         for sentence in sentences:
-            if (" by " in f" {claim.lower()} ") != (" by " in f" {sentence.lower()} "):
+            if _passive(claim) != _passive(sentence):
                 continue  # one side in the passive voice: its order is reversed on purpose
             terms = [analyzer.stem(word) for word, joined in analyzer.tagged_words(sentence) if not joined]
             gain, pair = _swap(plain, terms)
