@@ -40,14 +40,14 @@ def settings_used(settings: Mapping[str, Any], answer: Mapping[str, Any]) -> dic
     return used
 
 
-# (name, {dialect: statement}); append new ones, never edit or reorder applied ones
-MIGRATIONS: tuple[tuple[str, dict[str, str]], ...] = (
+# (name, statement); append new ones, never edit or reorder applied ones. ``{serial}`` is the dialect's
+# auto-numbered primary key, the one place where SQLite and PostgreSQL differ here.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
         "0001_feedback_table",
-        {
-            "sqlite": """
+        """
 CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     created TEXT NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('up', 'down', 'wrong_source')),
     question TEXT NOT NULL,
@@ -56,27 +56,10 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL,
     settings TEXT NOT NULL
 )""",
-            "postgresql": """
-CREATE TABLE IF NOT EXISTS feedback (
-    id BIGSERIAL PRIMARY KEY,
-    created TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('up', 'down', 'wrong_source')),
-    question TEXT NOT NULL,
-    citation INTEGER,
-    comment TEXT NOT NULL DEFAULT '',
-    answer TEXT NOT NULL,
-    settings TEXT NOT NULL
-)""",
-        },
     ),
-    (
-        "0002_feedback_created_index",
-        {
-            "sqlite": "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created)",
-            "postgresql": "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created)",
-        },
-    ),
+    ("0002_feedback_created_index", "CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created)"),
 )
+_SERIAL = {"sqlite": "INTEGER PRIMARY KEY AUTOINCREMENT", "postgresql": "BIGSERIAL PRIMARY KEY"}
 _COLUMNS = ("created", "kind", "question", "citation", "comment", "answer", "settings")
 _MIGRATION_LOCK = 727_274  # PostgreSQL advisory lock id: one replica migrates, the others wait
 
@@ -119,9 +102,9 @@ class _Database:
             "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied TEXT NOT NULL)"
         )
         done = {row[0] for row in connection.execute("SELECT name FROM schema_migrations").fetchall()}
-        for name, statements in MIGRATIONS:
+        for name, statement in MIGRATIONS:
             if name not in done:
-                connection.execute(statements[self.dialect])
+                connection.execute(statement.format(serial=_SERIAL[self.dialect]))
                 connection.execute(
                     f"INSERT INTO schema_migrations (name, applied) VALUES ({self.marker}, {self.marker})",
                     (name, datetime.now(UTC).isoformat(timespec="seconds")),
