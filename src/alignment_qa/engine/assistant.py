@@ -32,7 +32,7 @@ from alignment_qa.engine.answer import Answer, AnswerEvent, Mode, RetrievedPassa
 from alignment_qa.engine.condense import cap, cap_turns, condense, user_turns
 from alignment_qa.engine.generation import LlmModes, condense_with_llm
 from alignment_qa.engine.postprocess import build_reranker
-from alignment_qa.engine.query_engine import AnswerEngine, EngineParts, Turn, describe
+from alignment_qa.engine.query_engine import AnswerEngine, EngineParts, Turn, describe, elapsed_ms
 from alignment_qa.engine.retrieval import HybridRetriever
 from alignment_qa.engine.rwlock import ReadersWriterLock
 from alignment_qa.engine.support import SupportJudge, build_judge
@@ -174,13 +174,13 @@ class Assistant:
         clock = time.perf_counter()
         standalone, notices, llm_alive = self._standalone(question, history, mode)
         turn = Turn(question, standalone, mode, top_k, history or (), notices, llm_alive, started)
-        turn.timings["condense"] = _ms(clock)
+        turn.timings["condense"] = elapsed_ms(clock)
 
         yield StatusEvent("Searching the pages…")
         clock = time.perf_counter()
         bundle = QueryBundle(query_str=standalone)
         passages, view = self._retrieve(bundle, top_k)
-        turn.timings["retrieve"] = _ms(clock)
+        turn.timings["retrieve"] = elapsed_ms(clock)
         yield from view.engine.answer(turn, bundle, passages)  # one index for the whole answer
 
     def check_question(self, question: str) -> str:
@@ -339,7 +339,3 @@ class Assistant:
                 )
                 return condense(question, earlier, limit), [notice], False
         return condense(question, earlier, limit), [], True
-
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)

@@ -140,7 +140,7 @@ class AnswerEngine(CustomQueryEngine):
         clock = time.perf_counter()
         scored = self.score(bundle, passages)
         coverage = self.coverage(turn.standalone, passages, scored)
-        timings["coverage"] = _ms(clock)
+        timings["coverage"] = elapsed_ms(clock)
         if not coverage.covered:  # decided before any LLM is called
             yield AnswerEvent(self._not_covered(turn, base, passages, coverage.reason))
             return
@@ -161,7 +161,7 @@ class AnswerEngine(CustomQueryEngine):
                         yield TokenEvent(token)
                     draft = llm_draft(text, len(passages))
                 except Refusal:
-                    timings["generate"] = _ms(clock)
+                    timings["generate"] = elapsed_ms(clock)
                     notices.append("The language model found no answer in the sources.")
                     yield AnswerEvent(self._not_covered(turn, base, passages))
                     return
@@ -170,12 +170,12 @@ class AnswerEngine(CustomQueryEngine):
                     notices.append(f"The language model failed ({describe(exc)}); showing quoted evidence instead.")
                     yield StatusEvent("The language model failed; falling back to quoted evidence.")
                     base["mode"] = "evidence"
-                timings["generate"] = _ms(clock)
+                timings["generate"] = elapsed_ms(clock)
         if draft is None:
             clock = time.perf_counter()
             quoted = self._evidence.synthesize(bundle, passages, scored=scored, history=turn.history)
             draft = quoted.metadata["draft"] if quoted.metadata else None
-            timings["select_evidence"] = _ms(clock)
+            timings["select_evidence"] = elapsed_ms(clock)
             if draft is None or not draft.parsed.sentences:  # nothing quotable: "not covered" beats an empty answer
                 notices.append("No sentence of the retrieved passages answers it directly.")
                 yield AnswerEvent(self._not_covered(turn, base, passages))
@@ -184,8 +184,8 @@ class AnswerEngine(CustomQueryEngine):
         clock = time.perf_counter()
         settings = self.parts.settings
         checked = verify(draft, passages, self.parts.judge, settings.answer.support_threshold)
-        timings["verify"] = _ms(clock)
-        timings["total"] = _ms(turn.started)
+        timings["verify"] = elapsed_ms(clock)
+        timings["total"] = elapsed_ms(turn.started)
         cited = set(draft.parsed.order)
         yield AnswerEvent(
             Answer(
@@ -245,7 +245,7 @@ class AnswerEngine(CustomQueryEngine):
         bundle = QueryBundle(query_str=question)
         clock = time.perf_counter()
         passages = self.retrieve(bundle, turn.top_k)
-        turn.timings["retrieve"] = _ms(clock)
+        turn.timings["retrieve"] = elapsed_ms(clock)
         return turn, bundle, passages
 
     def _generate(self, mode: str, question: str, passages: list[NodeWithScore]) -> Iterator[str]:
@@ -280,7 +280,7 @@ class AnswerEngine(CustomQueryEngine):
             text = f"{NOT_COVERED[:-1]}: {reason[0].lower()}{reason[1:]}"
         if nearest:
             text += " The nearest pages are: " + "; ".join(nearest) + "."
-        turn.timings["total"] = _ms(turn.started)
+        turn.timings["total"] = elapsed_ms(turn.started)
         return Answer(
             **base,
             text=text,
@@ -339,7 +339,8 @@ def _final(events: Iterator[StreamEvent]) -> Answer:
     raise AssertionError("the answer path ended without an answer")  # pragma: no cover
 
 
-def _ms(since: float) -> float:
+def elapsed_ms(since: float) -> float:
+    """Milliseconds since ``since`` (a ``time.perf_counter()`` reading), for ``timings_ms``."""
     return round((time.perf_counter() - since) * 1000, 2)
 
 
