@@ -50,7 +50,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 class OnnxEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from an exported ONNX graph."""
 
-    def __init__(self, folder: str, cache_dir: Path, quantized: bool = False, threads: int = 0) -> None:
+    def __init__(self, folder: str, cache_dir: Path, quantized: bool = False) -> None:
         self.folder = Path(folder)
         if not (self.folder / "tokenizer.json").is_file():
             raise ModelLoadError(
@@ -65,7 +65,6 @@ class OnnxEncoder:
             )
         self.cache_dir = cache_dir
         self.quantized = quantized
-        self.threads = threads
         self.max_tokens = int(_read_json(self.folder / "sentence_bert_config.json").get("max_seq_length", 256))
         self._lock = threading.Lock()
 
@@ -153,8 +152,6 @@ class OnnxEncoder:
 
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if self.threads:
-            options.intra_op_num_threads = self.threads
         options.log_severity_level = 3  # errors only
         path = self.path
         try:
