@@ -70,11 +70,12 @@ def public_settings(settings: BaseModel) -> dict[str, Any]:
     return masked
 
 
-def _optional_http_url(value: str | None) -> str | None:
+def _optional_url(value: str | None, schemes: tuple[str, ...] = ("http://", "https://")) -> str | None:
+    """``value``, ``None`` when blank; a ``ValueError`` naming ``schemes`` when it starts with none of them."""
     if value is not None and not value.strip():
         return None
-    if value is not None and not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
+    if value is not None and not value.startswith(schemes):
+        raise ValueError(f"must start with {', '.join(schemes[:-1])} or {schemes[-1]}")
     return value
 
 
@@ -109,7 +110,7 @@ class StoreSettings(_Section):
     @field_validator("chroma_url")
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:
-        return _optional_http_url(value)
+        return _optional_url(value)
 
 
 class EmbeddingSettings(_Section):
@@ -278,7 +279,7 @@ class LlmSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        return _optional_http_url(value)
+        return _optional_url(value)
 
 
 class LlamaCppSettings(_Section):
@@ -340,11 +341,7 @@ class ServeSettings(_Section):
     @field_validator("feedback_url")
     @classmethod
     def _feedback_url_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
-        if value is not None and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
-            raise ValueError("must start with postgresql://, postgres:// or sqlite:///")
-        return value
+        return _optional_url(value, ("postgresql://", "postgres://", "sqlite:///"))
 
     index_roots: list[Path] = Field(
         default_factory=list,
@@ -428,7 +425,7 @@ class DiscordSettings(_Section):
     @field_validator("api_url", "page_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        value = _optional_http_url(value)
+        value = _optional_url(value)
         return value.rstrip("/") if value else value
 
 
