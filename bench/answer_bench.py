@@ -122,7 +122,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from alignment_qa.engine.assistant import Assistant
-    from alignment_qa.index.embedder import Embedder, resolve_model_location
+    from alignment_qa.index.embedder import build_embedder, resolve_model_location
     from alignment_qa.index.store import ChunkStore
     from alignment_qa.ingest.pipeline import ingest
     from alignment_qa.settings import load_settings
@@ -135,7 +135,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(None, {"store.data_dir": str(Path(tmp) / "ours")}).settings
-        embedder = Embedder(settings.embedding.model)
+        embedder = build_embedder(settings)  # the product's default backend
         ingest([corpus], settings, embedder, ChunkStore(settings.store))
         assistant = Assistant.open(settings, embedder=embedder)
         assistant.ask(questions[0])  # warm caches

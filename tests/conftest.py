@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from alignment_qa.index import embedder as embedder_module
-from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.embedder import Embedder, resolve_backend, resolve_model_location
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import IngestSummary, ingest
 from alignment_qa.settings import Settings, load_settings
@@ -34,15 +34,34 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "sample-corpus"
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 
+# The ONNX export of the packaged model, made once and shared by every test and every process a test
+# starts (each data directory would otherwise export its own copy, a torch import and ~8 s each).
+ONNX_MODELS = REPO / "test-output" / "onnx-models"
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ALIGNMENT_QA_EMBEDDING__CACHE_DIR", str(ONNX_MODELS))
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real packaged all-MiniLM-L6-v2, loaded once per test session."""
-    model = Embedder("sentence-transformers/all-MiniLM-L6-v2")
-    _ = model.model
+    """The real packaged all-MiniLM-L6-v2 with the default backend (onnx: the torch vectors exactly,
+    see test_onnx_backend), loaded once per test session."""
+    model = Embedder("sentence-transformers/all-MiniLM-L6-v2", backend="auto", cache_dir=ONNX_MODELS)
+    _ = model.dimension
     return model
+
+
+@pytest.fixture(scope="session")
+def count_pieces() -> Callable[[str], int]:
+    """Word-pieces of a text, special tokens included, by the model's own tokenizer.json (loaded here,
+    apart from the embedder, so a test of the embedder's counts checks them against another count)."""
+    from tokenizers import Tokenizer
+
+    folder = Path(resolve_model_location("sentence-transformers/all-MiniLM-L6-v2"))
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return lambda text: len(tokenizer.encode(text).ids)
 
 
 @pytest.fixture
@@ -155,7 +174,8 @@ def cli_runner(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> CliRunner
 
     def shared(settings: Settings) -> Embedder:
         wanted = settings.embedding
-        if (wanted.model, wanted.backend, wanted.device) == (embedder.name, embedder.backend, embedder.device):
+        backend = resolve_backend(wanted.model, wanted.device, wanted.backend)
+        if (wanted.model, backend, wanted.device) == (embedder.name, embedder.backend, embedder.device):
             return embedder
         return build(settings)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from alignment_qa.errors import IndexMismatchError, ModelLoadError
-from alignment_qa.index.embedder import Embedder, resolve_model_location
+from alignment_qa.index.embedder import Embedder, resolve_backend, resolve_model_location
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.settings import load_settings
@@ -31,16 +31,23 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
+def torch_embedder() -> Embedder:
+    """sentence-transformers itself: the reference the ONNX backends are held to."""
+    return Embedder(MODEL, backend="torch")
+
+
+@pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("onnx-cache")
 
 
-def test_onnx_fp32_gives_the_torch_vectors_and_counts(embedder: Embedder, cache: Path) -> None:
+def test_onnx_fp32_gives_the_torch_vectors_and_counts(torch_embedder: Embedder, cache: Path) -> None:
     onnx = Embedder(MODEL, backend="onnx", cache_dir=cache)
-    reference, vectors = embedder.encode(TEXTS), onnx.encode(TEXTS)
+    reference, vectors = torch_embedder.encode(TEXTS), onnx.encode(TEXTS)
     assert vectors.dtype == np.float32 and vectors.shape == reference.shape
     assert np.min(np.sum(vectors * reference, axis=1)) > 0.9999
-    assert onnx.count(TEXTS) == embedder.count(TEXTS)
+    assert onnx.count(TEXTS) == torch_embedder.count(TEXTS)
+    assert onnx.special_tokens == torch_embedder.special_tokens
     assert (onnx.dimension, onnx.max_tokens, onnx.special_tokens) == (384, 256, 2)
     assert onnx.is_plain_word("reward") and not onnx.is_plain_word("mesaoptimizer")
     exported = list(cache.glob("*-fp32-*.onnx"))
@@ -50,9 +57,11 @@ def test_onnx_fp32_gives_the_torch_vectors_and_counts(embedder: Embedder, cache:
     assert exported[0].stat().st_mtime_ns == stamp and not list(cache.glob(".export-*"))
 
 
-def test_int8_stays_close_and_an_index_remembers_it(embedder: Embedder, cache: Path, tmp_path: Path) -> None:
+def test_int8_stays_close_and_an_index_remembers_it(
+    embedder: Embedder, torch_embedder: Embedder, cache: Path, tmp_path: Path
+) -> None:
     int8 = Embedder(MODEL, backend="onnx-int8", cache_dir=cache)
-    cosines = np.sum(int8.encode(TEXTS) * embedder.encode(TEXTS), axis=1)
+    cosines = np.sum(int8.encode(TEXTS) * torch_embedder.encode(TEXTS), axis=1)
     assert cosines.min() > 0.97, cosines
     assert cosines.min() < 0.9999  # int8 really is another computation, so the index must record it
 
@@ -78,3 +87,17 @@ def test_a_folder_the_onnx_backend_cannot_run_is_a_clear_error(tmp_path: Path) -
         Embedder(str(folder), backend="onnx", cache_dir=tmp_path / "cache")
     with pytest.raises(ModelLoadError, match=r"unknown embedding\.backend"):
         Embedder(MODEL, backend="tensorrt")
+
+
+def test_auto_picks_onnx_where_it_can_and_torch_elsewhere(tmp_path: Path) -> None:
+    """The default: the packaged model runs on ONNX Runtime; a hub name, another pooling or a GPU device
+    stays on sentence-transformers (nothing is loaded to decide)."""
+    assert resolve_backend(MODEL, "cpu", "auto") == "onnx"
+    assert resolve_backend(MODEL, "cuda", "auto") == "torch"
+    assert resolve_backend("BAAI/bge-small-en-v1.5", "cpu", "auto") == "torch"  # a name to download
+    folder = tmp_path / "cls-pooled"
+    shutil.copytree(resolve_model_location(MODEL), folder)
+    (folder / "1_Pooling" / "config.json").write_text('{"pooling_mode_cls_token": true}', encoding="utf-8")
+    assert resolve_backend(str(folder), "cpu", "auto") == "torch"
+    assert resolve_backend(MODEL, "cpu", "onnx-int8") == "onnx-int8"
+    assert load_settings(None, {}).settings.embedding.backend == "auto"

@@ -6,7 +6,8 @@ other name or local folder is loaded by sentence-transformers as usual. The mode
 first use, never at import. Vectors are L2-normalised float32. ``backend`` picks how they are
 computed: ``torch`` (sentence-transformers), ``onnx`` (the same model exported to ONNX Runtime,
 the same vectors) or ``onnx-int8`` (int8 matrix multiplications: faster, vectors a little off,
-so an index remembers it; see ``onnx_encoder``). Storing them is left to ``store``.
+so an index remembers it; see ``onnx_encoder``); ``auto`` picks onnx where it can run the model.
+Storing them is left to ``store``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from alignment_qa.errors import ModelLoadError
-from alignment_qa.index.onnx_encoder import OnnxEncoder
+from alignment_qa.index.onnx_encoder import OnnxEncoder, unsupported_reason
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -50,6 +51,17 @@ def resolve_model_location(name: str) -> str:
     return name
 
 
+def resolve_backend(model: str, device: str, backend: str) -> str:
+    """``backend`` itself, or for ``auto``: onnx when the model is a local folder the exporter can run and
+    the device is the CPU (ONNX Runtime runs on the CPU here), else torch (a hub name, another pooling)."""
+    if backend not in ("auto", "torch", "onnx", "onnx-int8"):
+        raise ModelLoadError(f"unknown embedding.backend '{backend}': use auto, torch, onnx or onnx-int8")
+    if backend != "auto":
+        return backend
+    folder = Path(resolve_model_location(model))
+    return "onnx" if device == "cpu" and folder.is_dir() and unsupported_reason(folder) is None else "torch"
+
+
 class Embedder:
     """A sentence-transformers model, loaded lazily, with the helpers ingest and search need."""
 
@@ -61,15 +73,13 @@ class Embedder:
         backend: str = "torch",
         cache_dir: Path | None = None,
     ) -> None:
-        if backend not in ("torch", "onnx", "onnx-int8"):
-            raise ModelLoadError(f"unknown embedding.backend '{backend}': use torch, onnx or onnx-int8")
         self.name = model
         self.device = device
         self.batch_size = batch_size
-        self.backend = backend
+        self.backend = resolve_backend(model, device, backend)
         self._onnx = (
-            OnnxEncoder(resolve_model_location(model), cache_dir or Path(".onnx-cache"), backend == "onnx-int8")
-            if backend != "torch"
+            OnnxEncoder(resolve_model_location(model), cache_dir or Path(".onnx-cache"), self.backend == "onnx-int8")
+            if self.backend != "torch"
             else None
         )
 
@@ -173,12 +183,13 @@ class Embedder:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    """The embedder ``settings.embedding`` describes; ONNX exports are cached under the data directory."""
+    """The embedder ``settings.embedding`` describes; ONNX exports are cached in ``embedding.cache_dir``
+    (by default under the data directory)."""
     embedding = settings.embedding
     return Embedder(
         embedding.model,
         embedding.device,
         embedding.batch_size,
         backend=embedding.backend,
-        cache_dir=settings.store.data_dir / "models",
+        cache_dir=embedding.cache_dir or settings.store.data_dir / "models",
     )

@@ -47,22 +47,24 @@ def _read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def unsupported_reason(folder: Path) -> str | None:
+    """Why this exporter cannot run the model in ``folder``, or None when it can."""
+    if not (folder / "tokenizer.json").is_file():
+        return f"needs a local model folder with tokenizer.json; '{folder}' is not one"
+    pooling = _read_json(folder / "1_Pooling" / "config.json")
+    if pooling and not pooling.get("pooling_mode_mean_tokens", False):
+        return f"supports mean-pooling models only; '{folder}' pools otherwise"
+    return None
+
+
 class OnnxEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from an exported ONNX graph."""
 
     def __init__(self, folder: str, cache_dir: Path, quantized: bool = False) -> None:
         self.folder = Path(folder)
-        if not (self.folder / "tokenizer.json").is_file():
-            raise ModelLoadError(
-                f"embedding.backend onnx needs a local model folder with tokenizer.json; '{folder}' is not one "
-                "(use embedding.backend = torch for this model)"
-            )
-        pooling = _read_json(self.folder / "1_Pooling" / "config.json")
-        if pooling and not pooling.get("pooling_mode_mean_tokens", False):
-            raise ModelLoadError(
-                f"embedding.backend onnx supports mean-pooling models only; '{folder}' pools otherwise "
-                "(use embedding.backend = torch)"
-            )
+        reason = unsupported_reason(self.folder)
+        if reason:
+            raise ModelLoadError(f"embedding.backend onnx {reason} (use embedding.backend = torch for this model)")
         self.cache_dir = cache_dir
         self.quantized = quantized
         self.max_tokens = int(_read_json(self.folder / "sentence_bert_config.json").get("max_seq_length", 256))
