@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("corpus", nargs="?", default=str(REPO.parent / "shared" / "corpus"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "answer.json")
     args = parser.parse_args()
-    corpus = Path(args.corpus)
+    corpus = Path(args.corpus).resolve()  # the baseline reader gives absolute paths
     if not corpus.is_dir():
         sys.exit(f"corpus not found: {corpus}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

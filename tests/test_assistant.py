@@ -214,3 +214,12 @@ def test_the_query_engine_declines_what_the_pages_do_not_cover(assistant: Assist
     assert response.response is not None and response.response.startswith(NOT_COVERED[:-1])
     assert not response.metadata["answer"].covered  # type: ignore[index]
     assert response.source_nodes  # the nearest passages are still the sources
+
+
+def test_batched_dense_search_equals_one_search_per_vector(assistant: Assistant, embedder: Embedder) -> None:
+    """Chroma answers the question and its expansions in one request, each with its own ranking."""
+    vectors = embedder.encode(["What is reward hacking?", "inner alignment", "Goodhart's law"])
+    batched = assistant.collection.search_many(list(vectors), 4)
+    single = [assistant.collection.search(vector, 4) for vector in vectors]
+    assert [[hit.id for hit in hits] for hits in batched] == [[hit.id for hit in hits] for hits in single]
+    assert [hit.rank for hit in batched[1]] == [1, 2, 3, 4] and batched[0][0].id != batched[1][0].id

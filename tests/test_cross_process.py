@@ -245,13 +245,13 @@ class _GatedCollection:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def search(self, vector: Any, k: int) -> Any:
+    def search_many(self, vectors: Any, k: int) -> Any:
         gate = self._gate
         if gate.armed:
             gate.armed = False
             gate.in_search.set()
             gate.go_on.wait(10)
-        return self._inner.search(vector, k)
+        return self._inner.search_many(vectors, k)
 
 
 def test_a_refresh_waits_for_a_search_in_flight(

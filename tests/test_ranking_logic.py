@@ -68,6 +68,9 @@ class MemoryCollection:
             for rank, i in enumerate(order, 1)
         ]
 
+    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+        return [self.search(vector, k) for vector in vectors]
+
     def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
         return {chunk_id: self.hits[chunk_id] for chunk_id in ids if chunk_id in self.hits}
 
@@ -208,3 +211,13 @@ def test_neighbours_merge_into_one_passage_that_maps_back_to_the_page(collection
         ["wiki/goodharts-law.md#0"],
         [f"{rh}#2"],
     ]
+
+
+def test_batched_keyword_search_equals_one_search_per_query(keywords: KeywordIndex) -> None:
+    """One BM25 pass for a question and its expansions gives each query's own hits, in order; a query
+    of words no chunk has matches nothing and does not shift the others."""
+    queries = ["reward hacking", "zzzz qqqq", "inner alignment objective", "reward"]
+    batched = keywords.search_many(queries, 5)
+    assert batched == [keywords.search_many([query], 5)[0] for query in queries]
+    assert batched[1] == [] and batched[0] and batched[2]
+    assert keywords.search_many([], 5) == []

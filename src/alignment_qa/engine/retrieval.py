@@ -126,18 +126,23 @@ class HybridRetriever(BaseRetriever):
         fused: dict[str, _Ranked] = {}
         k = self.settings.candidates
         dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
-        for position, ((query, weight), vector) in enumerate(zip(queries, vectors, strict=True)):
-            if dense_weight > 0:
-                for hit in self.collection.search(vector, k):
+        weights = [weight for _, weight in queries]
+        if dense_weight > 0:  # one request for every query's nearest chunks
+            nearest = self.collection.search_many(list(vectors), k)
+            for position, (weight, hits) in enumerate(zip(weights, nearest, strict=True)):
+                for hit in hits:
                     entry = fused.setdefault(hit.id, _Ranked(hit))
                     entry.score += weight * dense_weight / (rrf_k + hit.rank)
                     if position == 0:  # similarity with the question itself, not an expansion
                         entry.dense = hit.score
-            if bm25_weight > 0:
-                keyword_hits = self.keyword_index.search(query, k)
-                missing = [found.chunk_id for found in keyword_hits if found.chunk_id not in fused]
-                loaded = self.collection.get_chunks(missing)
-                for found in keyword_hits:
+        if bm25_weight > 0:  # one BM25 pass, then one read of the chunks dense search did not bring
+            keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k)
+            missing = list(
+                dict.fromkeys(found.chunk_id for row in keyword_hits for found in row if found.chunk_id not in fused)
+            )
+            loaded = self.collection.get_chunks(missing)
+            for weight, row in zip(weights, keyword_hits, strict=True):
+                for found in row:
                     if found.chunk_id not in fused:
                         if found.chunk_id not in loaded:
                             continue  # the keyword index is a step behind the store

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,21 +82,32 @@ class KeywordIndex:
         ]
 
     def search(self, query: str, k: int) -> list[KeywordHit]:
+        return self.search_many([query], k)[0]
+
+    def search_many(self, queries: Sequence[str], k: int) -> list[list[KeywordHit]]:
+        """The best ``k`` BM25 matches of each query (one scoring pass for all), best first; a query
+        with no indexed term matches nothing."""
+        found: list[list[KeywordHit]] = [[] for _ in queries]
         if self.bm25 is None or not self.ids:
-            return []
+            return found
         vocab = self.bm25.vocab_dict
-        terms = [term for term in self.analyzer.terms(query) if term in vocab]
-        if not terms:
-            return []
-        token_ids = [[vocab[term] for term in terms]]
+        asked = []
+        for position, query in enumerate(queries):
+            token_ids = [vocab[term] for term in self.analyzer.terms(query) if term in vocab]
+            if token_ids:
+                asked.append((position, token_ids))
+        if not asked:
+            return found
         k = min(k, self.size)
-        documents, scores = self.bm25.retrieve(token_ids, k=k, show_progress=False, n_threads=1)
-        hits = []
-        for rank, (doc, score) in enumerate(zip(documents[0], scores[0], strict=True), 1):
-            if score <= 0:
-                break
-            hits.append(KeywordHit(self.ids[int(doc)], float(score), rank))
-        return hits
+        documents, scores = self.bm25.retrieve(
+            [token_ids for _, token_ids in asked], k=k, show_progress=False, n_threads=1
+        )
+        for (position, _), row_documents, row_scores in zip(asked, documents, scores, strict=True):
+            for rank, (doc, score) in enumerate(zip(row_documents, row_scores, strict=True), 1):
+                if score <= 0:
+                    break
+                found[position].append(KeywordHit(self.ids[int(doc)], float(score), rank))
+        return found
 
     # -- building and storage ------------------------------------------------------------
     @classmethod

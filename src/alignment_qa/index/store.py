@@ -128,22 +128,33 @@ class ChromaCollection:
         return states
 
     def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        return self.search_many([vector], k)[0]
+
+    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+        if not len(vectors):
+            return []
         with _failures(self.location, "search"):
             result = self._raw.query(
-                query_embeddings=[vector.astype(np.float32).tolist()],
+                query_embeddings=[np.asarray(vector, dtype=np.float32).tolist() for vector in vectors],
                 n_results=k,
                 include=["documents", "metadatas", "distances"],
             )
-        hits: list[SearchHit] = []
-        ids = result["ids"][0]
-        documents = (result["documents"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
-        distances = (result["distances"] or [[]])[0]
-        for chunk_id, text, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
-            if meta is None or text is None:  # deleted since this client's vector index was loaded
-                continue
-            hits.append(SearchHit(chunk_id, len(hits) + 1, 1.0 - float(distance), text, dict(meta)))
-        return hits
+        rows = zip(
+            result["ids"],
+            result["documents"] or [[]] * len(vectors),
+            result["metadatas"] or [[]] * len(vectors),
+            result["distances"] or [[]] * len(vectors),
+            strict=True,
+        )
+        found: list[list[SearchHit]] = []
+        for ids, documents, metadatas, distances in rows:
+            hits: list[SearchHit] = []
+            for chunk_id, text, meta, distance in zip(ids, documents, metadatas, distances, strict=True):
+                if meta is None or text is None:  # deleted since this client's vector index was loaded
+                    continue
+                hits.append(SearchHit(chunk_id, len(hits) + 1, 1.0 - float(distance), text, dict(meta)))
+            found.append(hits)
+        return found
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
         if not ids:

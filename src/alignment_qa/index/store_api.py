@@ -82,6 +82,10 @@ class ChunkCollection(Protocol):
         """The ``k`` chunks nearest ``vector`` (cosine), best first; chunks deleted meanwhile are left out."""
         ...
 
+    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+        """``search`` for several vectors in one request: one list of hits per vector, in order."""
+        ...
+
     def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
         """The chunks with these ids (missing ids are left out), as unranked hits."""
         ...
