@@ -29,7 +29,7 @@ from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.settings import load_settings
 from app_servers import start_serve, stop
 from chroma_servers import ChromaServer
-from conftest import SAMPLE_CORPUS
+from conftest import ONNX_MODELS, SAMPLE_CORPUS
 
 REFRESH_S = 0.5
 FILES = ["wiki/reward-hacking.md", "wiki/goodharts-law.md", "wiki/outer-vs-inner-alignment.txt", "textbook/rlhf.md"]
@@ -86,6 +86,7 @@ def overrides(tmp_path: Path, chroma_url: str | None) -> dict[str, Any]:
 def env_for(values: dict[str, Any]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ALIGNMENT_QA_")}
     env.update({"HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "ANONYMIZED_TELEMETRY": "False"})
+    env["ALIGNMENT_QA_EMBEDDING__CACHE_DIR"] = str(ONNX_MODELS)  # the session's export, not one per data directory
     for key, value in values.items():
         env["ALIGNMENT_QA_" + key.upper().replace(".", "__")] = str(value)
     return env
