@@ -104,6 +104,10 @@ class OnnxEncoder:
                     input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
                 ).last_hidden_state
 
+        from transformers.utils import logging as transformers_logging
+
+        bar_was_on = transformers_logging.is_progress_bar_enabled()
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar for a one-time export
         try:
             model = AutoModel.from_pretrained(str(self.folder), attn_implementation="eager").eval()
             sample = self.tokenizer.encode_batch(["an example", "a somewhat longer example sentence"])
@@ -128,6 +132,9 @@ class OnnxEncoder:
             raise
         except Exception as exc:  # export raises many types for an unsupported architecture
             raise ModelLoadError(f"cannot export embedding model {self.folder} to ONNX: {exc}") from exc
+        finally:
+            if bar_was_on:
+                transformers_logging.enable_progress_bar()
 
     @cached_property
     def tokenizer(self) -> Any:
