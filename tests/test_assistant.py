@@ -125,13 +125,13 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     assert collection is not None
     saved = KeywordIndex.load(folder, Analyzer())
     assert saved is not None and saved.revision == collection.revision()
-    assert [hit.chunk_id.split("#")[0] for hit in saved.search("zorblax", 3)] == ["b.md"]
+    assert [hit.chunk_id.split("#")[0] for hit in saved.search_many(["zorblax"], 3)[0]] == ["b.md"]
     assert saved.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
 
     (corpus / "b.md").unlink()  # removal is followed too
     ingest([corpus], settings, embedder, store)
     saved = KeywordIndex.load(folder, Analyzer())
-    assert saved is not None and saved.search("zorblax", 3) == []
+    assert saved is not None and saved.search_many(["zorblax"], 3)[0] == []
 
     collection.new_revision()  # as after an interrupted ingest: the next open rebuilds
     assistant = Assistant.open(settings, embedder=embedder, store=store)
@@ -220,6 +220,6 @@ def test_batched_dense_search_equals_one_search_per_vector(assistant: Assistant,
     """Chroma answers the question and its expansions in one request, each with its own ranking."""
     vectors = embedder.encode(["What is reward hacking?", "inner alignment", "Goodhart's law"])
     batched = assistant.collection.search_many(list(vectors), 4)
-    single = [assistant.collection.search(vector, 4) for vector in vectors]
+    single = [assistant.collection.search_many([vector], 4)[0] for vector in vectors]
     assert [[hit.id for hit in hits] for hits in batched] == [[hit.id for hit in hits] for hits in single]
     assert [hit.rank for hit in batched[1]] == [1, 2, 3, 4] and batched[0][0].id != batched[1][0].id

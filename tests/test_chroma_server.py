@@ -43,7 +43,7 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     assert again.chunks_written == 0 and len(again.unchanged) == 7
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    hits = collection.search(embedder.encode(["boat racing agent circling bonus targets"])[0], 3)
+    hits = collection.search_many([embedder.encode(["boat racing agent circling bonus targets"])[0]], 3)[0]
     assert hits[0].metadata["page_id"] == "wiki/reward-hacking.md"
     assert collection.info()["pages"] == 7
 

@@ -17,7 +17,7 @@ def test_whole_dev_corpus(shared_corpus: Path, dev_index: BuiltIndex, embedder: 
     assert len(summary.added) == 73
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    hits = collection.search(embedder.encode(["behavioral cloning"])[0], 5)
+    hits = collection.search_many([embedder.encode(["behavioral cloning"])[0]], 5)[0]
     assert hits[0].metadata["page_id"] == "atlas/06/04.md"
     for hit in collection.read_chunks():
         meta, text = hit.metadata, hit.text

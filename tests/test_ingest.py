@@ -77,7 +77,7 @@ def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStor
     assert "wiki/goodharts-law.md" not in pages
     collection = store.collection(settings.embedding.model)
     assert collection is not None
-    hits = collection.search(embedder.encode(["red teaming new section"])[0], 3)
+    hits = collection.search_many([embedder.encode(["red teaming new section"])[0]], 3)[0]
     assert hits[0].metadata["page_id"] == "textbook/rlhf.md"
     assert hits[0].metadata["anchor"] == "03"
 
@@ -301,7 +301,7 @@ def test_a_changed_page_embeds_only_its_changed_chunks(
     for section, vector in after.items():
         same = bool(np.allclose(vector, before[section]))
         assert same == ("Red teaming" not in section), section
-    hits = collection.search(real_encode(["jailbreaks"])[0], 1)
+    hits = collection.search_many([real_encode(["jailbreaks"])[0]], 1)[0]
     assert "jailbreaks" in hits[0].text
 
 
@@ -318,7 +318,7 @@ def test_a_second_named_collection_sits_beside_the_chunks(
     record = StoredChunk("goodhart#0", text, {"page_id": "wiki/goodharts-law.md", "page_hash": "h", "n_chunks": 1})
     sentences.write_pages([], [record], embedder.encode([text]))
     assert sentences.count() == 1 and sentences.name == "sentences"
-    assert sentences.search(embedder.encode(["targets and measures"])[0], 1)[0].id == "goodhart#0"
+    assert sentences.search_many([embedder.encode(["targets and measures"])[0]], 1)[0][0].id == "goodhart#0"
     chunks = store.collection(model)
     assert chunks is not None and chunks.count() > 1 and "goodhart#0" not in chunks.get_chunks(["goodhart#0"])
     store.drop("sentences")

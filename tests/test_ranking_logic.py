@@ -58,7 +58,7 @@ class MemoryCollection:
         self.ids = list(self.hits)
         self.matrix = embedder.encode([hit.text for hit in self.hits.values()])
 
-    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+    def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         cosines = self.matrix @ vector
         order = sorted(range(len(self.ids)), key=lambda i: -float(cosines[i]))[:k]
         return [
@@ -69,7 +69,7 @@ class MemoryCollection:
         ]
 
     def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
-        return [self.search(vector, k) for vector in vectors]
+        return [self.nearest(vector, k) for vector in vectors]
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
         return {chunk_id: self.hits[chunk_id] for chunk_id in ids if chunk_id in self.hits}
@@ -105,9 +105,9 @@ def expected_fusion(
     """``sum(weight * w / (rrf_k + rank))`` over each query's dense and BM25 rankings, from the rankings themselves."""
     scores: dict[str, float] = {}
     for query, weight in queries:
-        for hit in collection.search(HashedEmbedder().encode([query])[0], k):
+        for hit in collection.nearest(HashedEmbedder().encode([query])[0], k):
             scores[hit.id] = scores.get(hit.id, 0.0) + weight / (60 + hit.rank)
-        for found in keywords.search(query, k):
+        for found in keywords.search_many([query], k)[0]:
             scores[found.chunk_id] = scores.get(found.chunk_id, 0.0) + weight / (60 + found.rank)
     return scores
 
@@ -134,8 +134,8 @@ def test_fusion_is_weighted_reciprocal_rank_of_both_rankings(
     scores = [item.score or 0.0 for item in nodes]
     assert scores == sorted(scores, reverse=True)
     top = nodes[0].node.node_id
-    dense_rank = {hit.id: hit.rank for hit in collection.search(HashedEmbedder().encode([question])[0], 30)}
-    keyword_rank = {found.chunk_id: found.rank for found in keywords.search(question, 30)}
+    dense_rank = {hit.id: hit.rank for hit in collection.nearest(HashedEmbedder().encode([question])[0], 30)}
+    keyword_rank = {found.chunk_id: found.rank for found in keywords.search_many([question], 30)[0]}
     assert top in keyword_rank and top in dense_rank  # found by both beats the best of one alone
     stored = collection.matrix[collection.ids.index(top)]
     assert nodes[0].node.metadata["dense_score"] == pytest.approx(
@@ -147,9 +147,10 @@ def test_one_weight_at_zero_leaves_the_other_ranking(collection: MemoryCollectio
     question = "Which agent circled the race collecting points?"
     query = HashedEmbedder().encode([question])[0]
     dense_only = retriever(collection, keywords, bm25_weight=0).retrieve(question)
-    assert [item.node.node_id for item in dense_only] == [hit.id for hit in collection.search(query, 30)]
+    assert [item.node.node_id for item in dense_only] == [hit.id for hit in collection.nearest(query, 30)]
     keyword_only = retriever(collection, keywords, dense_weight=0).retrieve(question)
-    assert [item.node.node_id for item in keyword_only] == [found.chunk_id for found in keywords.search(question, 30)]
+    keyword_hits = keywords.search_many([question], 30)[0]
+    assert [item.node.node_id for item in keyword_only] == [found.chunk_id for found in keyword_hits]
     for item in keyword_only:  # a keyword-only find still carries its cosine, from its stored vector
         stored = collection.matrix[collection.ids.index(item.node.node_id)]
         assert item.node.metadata["dense_score"] == pytest.approx(float(stored @ query))

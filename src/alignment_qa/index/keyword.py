@@ -81,9 +81,6 @@ class KeywordIndex:
             and not is_plain_word(word)
         ]
 
-    def search(self, query: str, k: int) -> list[KeywordHit]:
-        return self.search_many([query], k)[0]
-
     def search_many(self, queries: Sequence[str], k: int) -> list[list[KeywordHit]]:
         """The best ``k`` BM25 matches of each query (one scoring pass for all), best first; a query
         with no indexed term matches nothing."""

@@ -127,9 +127,6 @@ class ChromaCollection:
             states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url)
         return states
 
-    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
-        return self.search_many([vector], k)[0]
-
     def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
         if not len(vectors):
             return []

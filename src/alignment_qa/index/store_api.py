@@ -78,12 +78,9 @@ class ChunkCollection(Protocol):
         """Per page id: content hash, root, declared and stored chunk counts, title and URL."""
         ...
 
-    def search(self, vector: np.ndarray, k: int) -> list[SearchHit]:
-        """The ``k`` chunks nearest ``vector`` (cosine), best first; chunks deleted meanwhile are left out."""
-        ...
-
     def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
-        """``search`` for several vectors in one request: one list of hits per vector, in order."""
+        """For each vector, in one request: the ``k`` chunks nearest it (cosine), best first; chunks deleted
+        meanwhile are left out."""
         ...
 
     def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
