@@ -140,6 +140,12 @@ def print_ingest_summary(console: Console, summary: IngestSummary, location: str
         f"chunks in the index: {summary.chunks_total} ({escape(location)}).",
         highlight=False,
     )
+    if summary.sentence_pages:
+        console.print(
+            f"Sentence vectors stored for {summary.sentence_pages} page(s): {summary.sentences_embedded} "
+            "sentences embedded, the others already stored.",
+            highlight=False,
+        )
     if summary.skipped:
         console.print(f"Skipped {len(summary.skipped)} file(s):", highlight=False)
         for item in summary.skipped:

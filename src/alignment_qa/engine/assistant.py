@@ -23,6 +23,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, get_args
 
+import numpy as np
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.llms import LLM
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
@@ -43,7 +44,7 @@ from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store
-from alignment_qa.index.vector_cache import SentenceVectors
+from alignment_qa.index.vector_cache import KEY_FIELD, SentenceVectors, sentence_collection_name
 from alignment_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class IndexView:
     collection: ChunkCollection
     keyword_index: KeywordIndex
     engine: AnswerEngine
+    sentences: ChunkCollection | None = None  # the stored sentence vectors, when ingest wrote them
 
 
 class Assistant:
@@ -79,7 +81,8 @@ class Assistant:
         self.reranker = reranker
         self._callbacks = CallbackManager([])
         self._llms = LlmModes(settings, llm)
-        sentence_vectors = SentenceVectors(embedder)  # cached per sentence, shared by calls and index views
+        # cached per sentence, shared by calls and index views; read from the store before they are computed
+        sentence_vectors = SentenceVectors(embedder, stored=self._stored_sentence_vectors)
         self._parts = EngineParts(settings, embedder, judge, sentence_vectors, self._llms, reranker)
         self._refresh_lock = threading.Lock()
         self._store_use = ReadersWriterLock()  # searches read the store together; a reopen waits for them
@@ -91,7 +94,21 @@ class Assistant:
         retriever = HybridRetriever(collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks)
         engine = AnswerEngine(retriever=retriever, parts=self._parts, callback_manager=self._callbacks)
         self.analyzer = keyword_index.analyzer
-        self._view = IndexView(collection, keyword_index, engine)  # one assignment: readers never see a mix
+        sentences = self._sentence_collection()
+        self._view = IndexView(collection, keyword_index, engine, sentences)  # one assignment: readers never see a mix
+
+    def _sentence_collection(self) -> ChunkCollection | None:
+        """The stored sentence vectors; none when there are none (sentences are then embedded as needed)."""
+        name = sentence_collection_name(self.settings.store.collection)
+        try:
+            return self.store.collection(self.settings.embedding.identity, name)
+        except AlignmentQAError as exc:  # unreachable or built with another model: embed sentences instead
+            log.warning("not using the stored sentence vectors: %s", exc)
+            return None
+
+    def _stored_sentence_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        sentences = self._view.sentences
+        return sentences.vectors_where(KEY_FIELD, keys) if sentences is not None else {}
 
     @property
     def collection(self) -> ChunkCollection:

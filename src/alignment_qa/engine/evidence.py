@@ -37,11 +37,8 @@ from alignment_qa.engine.answer_type import AnswerType, carries
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
-from alignment_qa.ingest.chunk import split_sentences
+from alignment_qa.ingest.chunk import QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
 
-MIN_WORDS = 6
-_LIST_MARK = re.compile(r"(?:[-*•]|\d{1,2}[.)])\s+")
-MAX_CHARS = 600
 HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a label, not a claim
 _HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b[^.]*$", re.I)
 # "Figure 4.12: Announced AI Safety Institutes (…)": a caption, not a claim
@@ -111,8 +108,8 @@ def _title_like(sentence: str) -> bool:
 def quotable(sentence: str) -> bool:
     """Whether ``sentence`` reads as a claim: not a heading, caption, reference, link list or instruction."""
     return not (
-        len(sentence.split()) < MIN_WORDS
-        or len(sentence) > MAX_CHARS
+        len(sentence.split()) < QUOTE_MIN_WORDS
+        or len(sentence) > QUOTE_MAX_CHARS
         or sentence.endswith((":", "?"))
         or (len(sentence.split()) < HEADING_WORDS and sentence[-1].isalnum())
         or _HEADING_LIKE.match(sentence)
@@ -131,10 +128,7 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, st
     for index, item in enumerate(passages):
         text = item.node.get_content()
         spans = item.node.metadata["spans"]
-        for start, end in split_sentences(text, 0, len(text)):
-            mark = _LIST_MARK.match(text, start, end)
-            if mark:
-                start = mark.end()  # quote the list item, not its bullet
+        for start, end in quote_spans(text):
             sentence = text[start:end]
             if quotable(sentence):
                 found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))

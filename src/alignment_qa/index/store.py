@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from alignment_qa.errors import AlignmentQAError, IndexMismatchError, StoreUnavailableError
-from alignment_qa.index.store_api import PageState, SearchHit, StoredChunk
+from alignment_qa.index.store_api import SENTENCES_FLAG, PageState, SearchHit, StoredChunk
 from alignment_qa.settings import StoreSettings, without_login
 
 if TYPE_CHECKING:
@@ -107,11 +107,14 @@ class ChromaCollection:
             records = self._raw.get(include=["metadatas"])
         counts: dict[tuple[str, str], int] = {}
         declared: dict[tuple[str, str], tuple[str, int, str, str]] = {}
+        unflagged: set[tuple[str, str]] = set()  # a chunk without the sentence-vectors flag
         for meta in records["metadatas"] or []:
             if meta is None:  # deleted by another process since the ids were read
                 continue
             key = (str(meta["page_id"]), str(meta["page_hash"]))
             counts[key] = counts.get(key, 0) + 1
+            if meta.get(SENTENCES_FLAG) is not True:
+                unflagged.add(key)
             declared[key] = (
                 str(meta.get("root", "")),
                 int(meta["n_chunks"]),  # type: ignore[arg-type]
@@ -124,7 +127,8 @@ class ChromaCollection:
             if page_id in states:  # two versions of a page: only an interrupted write leaves that
                 stored += states[page_id].stored_chunks
                 n_chunks = -1
-            states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url)
+            flagged = (page_id, page_hash) not in unflagged
+            states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url, flagged)
         return states
 
     def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
@@ -175,6 +179,19 @@ class ChromaCollection:
             chunk_id: np.asarray(vector)
             for chunk_id, vector in zip(stored["ids"], embeddings, strict=False)
             if vector is not None
+        }
+
+    def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
+        if not values:
+            return {}
+        with _failures(self.location, "read vectors"):
+            where: Any = {key: {"$in": list(values)}}
+            stored = self._raw.get(where=where, include=["metadatas", "embeddings"])
+        embeddings = stored["embeddings"] if stored["embeddings"] is not None else []
+        return {
+            str(meta[key]): np.asarray(vector, dtype=np.float32)
+            for meta, vector in zip(stored["metadatas"] or [], embeddings, strict=False)
+            if meta is not None and vector is not None
         }
 
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
@@ -253,6 +270,14 @@ class ChromaCollection:
             records = self._raw.get(where={"page_id": page_id}, include=[])
             if records["ids"]:
                 self._raw.update(ids=records["ids"], metadatas=[{"root": root}] * len(records["ids"]))
+
+    def flag_pages(self, page_ids: Sequence[str], key: str) -> None:
+        if not page_ids:
+            return
+        with _failures(self.location, "update pages"):
+            records = self._raw.get(where=_page_in(page_ids), include=[])
+            if records["ids"]:
+                self._raw.update(ids=records["ids"], metadatas=[{key: True}] * len(records["ids"]))
 
     def record_ingest(self, when: str, summary: dict[str, Any]) -> None:
         self._set_metadata({"last_ingest": when, "last_ingest_summary": json.dumps(summary)})

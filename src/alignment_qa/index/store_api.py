@@ -18,6 +18,7 @@ import numpy as np
 from alignment_qa.settings import StoreSettings
 
 Metadata = dict[str, str | int | float | bool]
+SENTENCES_FLAG = "sentences"  # chunk metadata: the sentence vectors of the chunk's page are stored
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class PageState:
     stored_chunks: int
     title: str = ""
     url: str = ""
+    sentences: bool = False  # every chunk says its page's sentence vectors were stored
 
     @property
     def complete(self) -> bool:
@@ -91,6 +93,10 @@ class ChunkCollection(Protocol):
         """The stored vectors of these chunk ids (missing ids are left out)."""
         ...
 
+    def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of records whose metadata ``key`` is one of ``values``, by that value."""
+        ...
+
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
         ...
@@ -115,6 +121,10 @@ class ChunkCollection(Protocol):
 
     def set_root(self, page_id: str, root: str) -> None:
         """Record that an unchanged page now comes from another folder (a moved corpus)."""
+        ...
+
+    def flag_pages(self, page_ids: Sequence[str], key: str) -> None:
+        """Set the metadata flag ``key`` on every chunk of these pages."""
         ...
 
     def record_ingest(self, when: str, summary: dict[str, Any]) -> None: ...

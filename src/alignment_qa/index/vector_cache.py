@@ -1,32 +1,54 @@
 """Sentence embeddings kept in memory: a bounded, thread-safe LRU keyed by a hash of the text.
 
-Misses are encoded in one batch. Shared by evidence selection and the support judges, which score the
-same sentences again and again; what is evicted is simply encoded again. Nothing is written to disk.
+Misses are first looked up in ``stored`` (the sentence vectors ingest wrote, see ``ingest.sentence_vectors``),
+and what is still missing is encoded in one batch. Shared by evidence selection and the support judges,
+which score the same sentences again and again; what is evicted is simply read or encoded again. A vector
+depends only on the text and the model, so a stored one is never stale. Nothing is written here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from alignment_qa.index.embedder import Embedder
 
+log = logging.getLogger(__name__)
+
+KEY_FIELD = "sentence"  # the metadata field of a stored sentence vector that holds its key
+StoredLookup = Callable[[Sequence[str]], dict[str, np.ndarray]]  # sentence keys -> the stored vectors found
+
+
+def sentence_key(text: str) -> str:
+    """The key of ``text``'s vector: a hash of its exact characters."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def sentence_collection_name(chunk_collection: str) -> str:
+    """The collection holding the sentence vectors of the pages in ``chunk_collection``."""
+    return f"{chunk_collection}-sentences"
+
 
 class SentenceVectors:
-    """Sentence embeddings with a bounded LRU cache keyed by the text's hash; misses are encoded in one batch."""
+    """Sentence embeddings with a bounded LRU cache keyed by the text's hash; misses are read from
+    ``stored`` when given, and the rest encoded in one batch."""
 
-    def __init__(self, embedder: Embedder, capacity: int = 20_000) -> None:
+    def __init__(self, embedder: Embedder, capacity: int = 20_000, stored: StoredLookup | None = None) -> None:
         self.embedder = embedder
         self.capacity = capacity
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self.stored = stored
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest() for text in texts]
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        keys = [sentence_key(text) for text in texts]
         found: dict[int, np.ndarray] = {}
         with self._lock:
             for i, key in enumerate(keys):
@@ -35,17 +57,35 @@ class SentenceVectors:
                     self._cache.move_to_end(key)
                     found[i] = vector
         missing = [i for i in range(len(texts)) if i not in found]
+        if missing and self.stored is not None:
+            from_store = self._read_stored([keys[i] for i in missing])
+            for i in missing:
+                if keys[i] in from_store:
+                    found[i] = from_store[keys[i]]
+            self._remember([(keys[i], found[i]) for i in missing if i in found])
+            missing = [i for i in missing if i not in found]
         if missing:
             encoded = self.embedder.encode([texts[i] for i in missing])
-            with self._lock:
-                for row, i in enumerate(missing):
-                    found[i] = encoded[row]
-                    self._cache[keys[i]] = encoded[row]
-                while len(self._cache) > self.capacity:
-                    self._cache.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+            for row, i in enumerate(missing):
+                found[i] = encoded[row]
+            self._remember([(keys[i], found[i]) for i in missing])
         return np.stack([found[i] for i in range(len(texts))])
+
+    def _read_stored(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of ``keys``; none when the store fails (they are then encoded)."""
+        assert self.stored is not None
+        try:
+            return self.stored(list(dict.fromkeys(keys)))
+        except Exception as exc:  # a store that is down or being reopened costs speed, never an answer
+            log.debug("reading stored sentence vectors failed: %s", exc)
+            return {}
+
+    def _remember(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self._lock:
+            for key, vector in items:
+                self._cache[key] = vector
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
 
     def clear(self) -> None:
         """Forget every vector (benchmarks measure a cold cache with it)."""

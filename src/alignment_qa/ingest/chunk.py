@@ -97,6 +97,33 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return trimmed
 
 
+# A sentence worth its own vector (a quote candidate): at least this many words and at most this many characters.
+QUOTE_MIN_WORDS = 6
+QUOTE_MAX_CHARS = 600
+_LIST_MARK = re.compile(r"(?:[-*•]|\d{1,2}[.)])\s+")
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans of ``text`` as they would be quoted: a list item without its bullet or number."""
+    spans = []
+    for start, end in split_sentences(text, 0, len(text)):
+        mark = _LIST_MARK.match(text, start, end)
+        spans.append((mark.end() if mark else start, end))
+    return spans
+
+
+def vector_sentences(texts: Sequence[str]) -> list[str]:
+    """The distinct sentences of ``texts`` that could be quoted (by length), in order: what ingest stores a
+    vector for, so that scoring them at question time encodes nothing."""
+    found: dict[str, None] = {}
+    for text in texts:
+        for start, end in quote_spans(text):
+            sentence = text[start:end]
+            if len(sentence.split()) >= QUOTE_MIN_WORDS and len(sentence) <= QUOTE_MAX_CHARS:
+                found[sentence] = None
+    return list(found)
+
+
 def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCounter) -> list[tuple[int, int]]:
     """Split one over-long sentence at word boundaries into spans of at most ``budget`` tokens."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]

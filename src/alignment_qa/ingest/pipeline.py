@@ -2,8 +2,9 @@
 
 For each page file: read it, compare its content hash with the store, and only for new or
 changed pages clean, chunk and embed; a chunk of a changed page whose text (``content_hash``) is
-unchanged keeps its stored vector instead of being embedded again. At the end the keyword index (BM25 and aliases) is
-brought in step with the store. Pages of a synced folder that are gone from disk are
+unchanged keeps its stored vector instead of being embedded again. Then each of those pages' quotable sentences
+gets its own vector (``sentence_vectors``; also done for unchanged pages that lack them). At the end the keyword
+index (BM25 and aliases) is brought in step with the store. Pages of a synced folder that are gone from disk are
 removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
 good version); what a kept page lost in cleaning (an unusable source URL) is listed in
 ``warnings``. Work is written page by page after each window of embedded chunks, so an
@@ -28,10 +29,12 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
+from alignment_qa.index.vector_cache import sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
 from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
+from alignment_qa.ingest.sentence_vectors import PageText, write_sentence_vectors
 from alignment_qa.settings import Settings
 
 # Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
@@ -82,6 +85,8 @@ class IngestSummary:
     chunks_written: int = 0
     chunks_embedded: int = 0
     chunks_total: int = 0
+    sentence_pages: int = 0
+    sentences_embedded: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
@@ -101,6 +106,8 @@ class IngestSummary:
             "chunks_written": self.chunks_written,
             "chunks_embedded": self.chunks_embedded,
             "chunks_total": self.chunks_total,
+            "sentence_pages": self.sentence_pages,
+            "sentences_embedded": self.sentences_embedded,
         }
 
 
@@ -222,9 +229,11 @@ def ingest(
 
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
+    sentence_name = sentence_collection_name(settings.store.collection)
     if pending:
         if rebuild:
             store.drop()
+            store.drop(sentence_name)
         collection = store.create(settings.embedding.identity, embedder.dimension)
         collection.new_revision()
         progress.start("Embedding chunks", to_embed)
@@ -251,14 +260,43 @@ def ingest(
         if gone:
             collection.new_revision()
             collection.remove_pages(gone)
+            if store.exists(sentence_name):
+                store.create(settings.embedding.identity, embedder.dimension, sentence_name).remove_pages(gone)
         summary.removed.extend(gone)
+        texts: list[PageText] = []
+        if settings.ingest.sentence_vectors:
+            texts = [
+                PageText(item.file.page_id, item.page_hash, str(item.file.root), [chunk.text for chunk in item.chunks])
+                for item in pending
+            ]
+            texts.extend(_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states))
+            if texts:
+                sentences = store.create(settings.embedding.identity, embedder.dimension, sentence_name)
+                summary.sentence_pages = len(texts)
+                progress.start("Embedding sentences", len(texts))
+                summary.sentences_embedded = write_sentence_vectors(
+                    texts, collection, sentences, embedder, progress.advance
+                )
+                progress.finish()
         summary.chunks_total = collection.count()
         collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
-        if pending or gone:  # a reader may have built a keyword index from half-written data meanwhile
+        # a reader may have built a keyword index from half-written data meanwhile, or open no sentence vectors
+        if pending or gone or texts:
             collection.new_revision()
         sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[str]:
+    """The pages among ``page_ids`` whose sentence vectors were never (completely) stored."""
+    return [page_id for page_id in page_ids if page_id in states and not states[page_id].sentences]
+
+
+def _stored_page_text(collection: ChunkCollection, page_id: str) -> PageText:
+    chunks = collection.page_chunks(page_id)
+    meta = chunks[0][1] if chunks else {}
+    return PageText(page_id, str(meta.get("page_hash", "")), str(meta.get("root", "")), [text for text, _ in chunks])
 
 
 def _skip(file: PageFile, reason: str, states: dict[str, PageState]) -> Skipped:

@@ -1,0 +1,125 @@
+"""Sentence vectors stored at ingest (real Chroma, real model): written for every quotable sentence, read at
+question time instead of computed, completed for pages that lack them, reused by text, removed with pages."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alignment_qa.engine.assistant import Assistant
+from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.store_api import ChunkCollection
+from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name
+from alignment_qa.ingest.chunk import vector_sentences
+from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.settings import Settings, load_settings
+from conftest import SAMPLE_CORPUS
+
+
+class CountingEmbedder:
+    """The real embedder, remembering every text it was asked to encode."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.encoded: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
+        self.encoded.extend(texts)
+        return self.inner.encode(texts, **kwargs)
+
+
+def _sentences(store: ChunkStore, settings: Settings) -> ChunkCollection:
+    found = store.collection(settings.embedding.identity, sentence_collection_name(settings.store.collection))
+    assert found is not None, "ingest wrote no sentence vectors"
+    return found
+
+
+def _with(settings: Settings, **ingest_settings: Any) -> Settings:
+    return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=ingest_settings)})
+
+
+def test_ingest_stores_the_vector_of_every_quotable_sentence_and_answers_read_them(
+    settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    summary = ingest([SAMPLE_CORPUS], settings, embedder, store)
+    assert summary.sentence_pages == len(summary.added) and summary.sentences_embedded > 50
+    chunks = store.collection(settings.embedding.identity)
+    assert chunks is not None
+    sentences = vector_sentences([hit.text for hit in chunks.read_chunks()])
+    stored = _sentences(store, settings)
+    vectors = SentenceVectors(embedder, stored=lambda keys: stored.vectors_where("sentence", keys))
+    sample = sentences[:: max(1, len(sentences) // 25)]
+    fresh = embedder.encode(sample)
+    assert np.allclose(vectors.encode(sample), fresh, atol=1e-5), "a stored vector is not the sentence's own"
+
+    counting = CountingEmbedder(embedder)
+    assistant = Assistant.open(settings, embedder=counting, store=store)  # type: ignore[arg-type]
+    counting.encoded.clear()
+    answer = assistant.ask("Why is reward hacking a problem for reinforcement learning?", mode="evidence")
+    assert answer.covered and answer.citations
+    quoted = [text for text in counting.encoded if text in set(sentences)]
+    assert not quoted, f"answering embedded {len(quoted)} passage sentences instead of reading them"
+
+
+def test_sentence_vectors_are_completed_reused_and_removed_with_their_pages(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    without = ingest([corpus], _with(settings, sentence_vectors=False), embedder, store)
+    assert without.sentence_pages == 0
+    assert not store.exists(sentence_collection_name(settings.store.collection))
+
+    completed = ingest([corpus], settings, embedder, store)  # an index built without them gets them
+    assert completed.chunks_embedded == 0 and completed.sentence_pages == len(without.added)
+    again = ingest([corpus], settings, embedder, store)
+    assert again.sentence_pages == 0 and again.sentences_embedded == 0
+
+    page = corpus / "wiki" / "reward-hacking.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n\nA brand new closing sentence about proxies.\n")
+    changed = ingest([corpus], settings, embedder, store)
+    assert changed.updated == ["wiki/reward-hacking.md"] and changed.sentence_pages == 1
+    assert changed.sentences_embedded == 1, "unchanged sentences of a changed page must reuse their vectors"
+    stored = _sentences(store, settings)
+    texts = [text for text, _ in stored.page_chunks("wiki/reward-hacking.md")]
+    assert "A brand new closing sentence about proxies." in texts
+
+    page.unlink()
+    ingest([corpus], settings, embedder, store)
+    assert stored.page_chunks("wiki/reward-hacking.md") == []
+
+
+def test_rebuild_drops_the_sentence_vectors_too(tmp_path: Path, embedder: Embedder) -> None:
+    settings = load_settings(None, {"store.data_dir": str(tmp_path / "data")}).settings
+    with ChunkStore(settings.store) as store:
+        ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
+        ingest([SAMPLE_CORPUS / "textbook"], settings, embedder, store, rebuild=True)
+        sentences = _sentences(store, settings)
+        assert sentences.page_chunks("reward-hacking.md") == []  # page ids are relative to the folder given
+        assert sentences.page_chunks("rlhf.md")
+
+
+def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
+    def broken(keys: Sequence[str]) -> dict[str, np.ndarray]:
+        raise ConnectionError("the store is down")
+
+    lookup: Callable[[Sequence[str]], dict[str, np.ndarray]] = broken
+    vectors = SentenceVectors(embedder, stored=lookup)
+    text = "Reward hacking exploits a misspecified objective."
+    assert np.allclose(vectors.encode([text]), embedder.encode([text]), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "text", ["- A list item that is long enough to quote.", "3. A numbered item that is long enough."]
+)
+def test_list_items_are_stored_without_their_marks(text: str) -> None:
+    assert vector_sentences([text]) == [text.split(" ", 1)[1]]
