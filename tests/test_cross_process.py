@@ -246,13 +246,13 @@ class _GatedCollection:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def search_many(self, vectors: Any, k: int) -> Any:
+    def search_many(self, vectors: Any, k: int, with_text: bool = True) -> Any:
         gate = self._gate
         if gate.armed:
             gate.armed = False
             gate.in_search.set()
             gate.go_on.wait(10)
-        return self._inner.search_many(vectors, k)
+        return self._inner.search_many(vectors, k, with_text)
 
 
 def test_a_refresh_waits_for_a_search_in_flight(

@@ -7,6 +7,7 @@ model is test_dev_questions.py's job, a real store test_ingest.py's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -68,11 +69,14 @@ class MemoryCollection:
             for rank, i in enumerate(order, 1)
         ]
 
-    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+    def search_many(self, vectors: Sequence[np.ndarray], k: int, with_text: bool = True) -> list[list[SearchHit]]:
         return [self.nearest(vector, k) for vector in vectors]
 
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
-        return {chunk_id: self.hits[chunk_id] for chunk_id in ids if chunk_id in self.hits}
+    def get_chunks(self, ids: Sequence[str], with_vectors: bool = False) -> dict[str, SearchHit]:
+        found = {chunk_id: self.hits[chunk_id] for chunk_id in ids if chunk_id in self.hits}
+        if with_vectors:
+            found = {key: replace(hit, vector=self.vectors([key])[key]) for key, hit in found.items()}
+        return found
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         return {chunk_id: self.matrix[self.ids.index(chunk_id)] for chunk_id in ids if chunk_id in self.hits}

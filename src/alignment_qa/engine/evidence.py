@@ -1,8 +1,8 @@
 """Evidence-only answers: pick the source sentences that best answer the question, verbatim.
 
 Every quotable sentence of the retrieved passages is scored: cosine between its own vector and
-the question's (vectors come from ``SentenceVectors``, a bounded in-memory cache keyed by the
-sentence's hash, so a passage seen before costs nothing), IDF-weighted overlap with the
+the question's (vectors come from ``SentenceVectors``: stored at ingest, else embedded once and
+kept in a bounded in-memory cache keyed by the sentence's hash), IDF-weighted overlap with the
 question's terms, the rank of its passage, and whether it carries the kind of token the question
 asks for (a year, a count, a share, a name: ``answer_type``). The weights were fitted on the
 ``tune`` questions (a logistic regression, see ``WEIGHTS``). The answer leads with the best sentence

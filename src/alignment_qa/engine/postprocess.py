@@ -1,6 +1,5 @@
-"""Node postprocessors between retrieval and answering: cut, rerank, merge neighbours, diversify.
+"""Node postprocessors between retrieval and answering: rerank, merge neighbours, diversify.
 
-- ``TopN`` keeps the best fused candidates (the reranker's input size).
 - ``build_reranker`` loads an optional cross-encoder by name or folder (LlamaIndex's
   ``SentenceTransformerRerank``); none ships here, so it is off by default.
 - ``AdjacentChunkMerger`` joins chunks that follow each other in the same section of a page into
@@ -22,21 +21,6 @@ from alignment_qa.errors import ModelLoadError
 
 # Text put between two merged chunks (their gap in the page is whitespace or a heading).
 JOINER = "\n\n"
-
-
-class TopN(BaseNodePostprocessor):
-    """Keep the first ``top_n`` nodes."""
-
-    top_n: int = Field(default=20)
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "TopN"
-
-    def _postprocess_nodes(
-        self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
-    ) -> list[NodeWithScore]:
-        return nodes[: self.top_n]
 
 
 def build_reranker(model: str, top_n: int, device: str) -> BaseNodePostprocessor:

@@ -35,7 +35,7 @@ from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
-from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity, TopN
+from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity
 from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hide_from_llm
 from alignment_qa.engine.support import SupportJudge
 from alignment_qa.engine.verify import passage_model, verify
@@ -113,16 +113,13 @@ class AnswerEngine(CustomQueryEngine):
         return StreamingAnswer.relaying(self.answer(turn, bundle, passages), passages)
 
     def retrieve(self, query_bundle: QueryBundle, top_k: int | None = None) -> list[NodeWithScore]:
-        """The passages for ``query_bundle``: hybrid retrieval, then cut, rerank, merge and diversity
+        """The passages for ``query_bundle``: hybrid retrieval (its best fused chunks), then rerank, merge and diversity
         (``top_k`` passages, the configured number by default). Fills ``query_bundle.embedding``."""
         retrieval = self.parts.settings.retrieval
         top_k = top_k or retrieval.top_k
-        steps = [
-            TopN(top_n=max(retrieval.rerank_candidates, top_k * 4)),
-            *self._steps,
-            PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k),
-        ]
-        nodes = self.retriever.retrieve(query_bundle)
+        top_n = max(retrieval.rerank_candidates, top_k * 4)
+        steps = [*self._steps, PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k)]
+        nodes = self.retriever.retrieve_top(query_bundle, top_n)  # the best top_n fused chunks
         for step in steps:
             nodes = step.postprocess_nodes(nodes, query_bundle=query_bundle)
         return nodes

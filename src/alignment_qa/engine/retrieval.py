@@ -2,7 +2,9 @@
 
 ``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
 for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
-reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Each node keeps its cosine
+reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Both searches return ids and scores only;
+the chunks that rank best after fusion (all, or ``retrieve_top``'s ``keep``) are then read in one request,
+with their vectors. Each node keeps its cosine
 with the question itself (not an expansion) and its BM25 score in metadata, for the coverage
 check and the UI. Merging, diversity and
 reranking are node postprocessors (``postprocess``).
@@ -11,6 +13,7 @@ reranking are node postprocessors (``postprocess``).
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,10 +82,12 @@ def hide_from_llm(node: BaseNode) -> BaseNode:
 
 @dataclass
 class _Ranked:
-    hit: SearchHit
     score: float = 0.0
     dense: float | None = None
     keyword: float | None = None
+
+
+_KEEP: ContextVar[int | None] = ContextVar("alignment_qa_retrieval_keep", default=None)
 
 
 class HybridRetriever(BaseRetriever):
@@ -119,6 +124,14 @@ class HybridRetriever(BaseRetriever):
             queries.append((self.expand(side), weight))
         return queries
 
+    def retrieve_top(self, query_bundle: QueryBundle, keep: int) -> list[NodeWithScore]:
+        """``retrieve``, keeping only the ``keep`` best fused chunks: only those are read from the store."""
+        token = _KEEP.set(keep)
+        try:
+            return self.retrieve(query_bundle)
+        finally:
+            _KEEP.reset(token)
+
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         queries = self.queries(query_bundle.query_str)
         vectors = self.embedder.encode([text for text, _ in queries])
@@ -127,44 +140,30 @@ class HybridRetriever(BaseRetriever):
         k = self.settings.candidates
         dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
         weights = [weight for _, weight in queries]
-        if dense_weight > 0:  # one request for every query's nearest chunks
-            nearest = self.collection.search_many(list(vectors), k)
+        if dense_weight > 0:  # one request for every query's nearest chunks, ids and scores only
+            nearest = self.collection.search_many(list(vectors), k, with_text=False)
             for position, (weight, hits) in enumerate(zip(weights, nearest, strict=True)):
                 for hit in hits:
-                    entry = fused.setdefault(hit.id, _Ranked(hit))
+                    entry = fused.setdefault(hit.id, _Ranked())
                     entry.score += weight * dense_weight / (rrf_k + hit.rank)
                     if position == 0:  # similarity with the question itself, not an expansion
                         entry.dense = hit.score
-        if bm25_weight > 0:  # one BM25 pass, then one read of the chunks dense search did not bring
+        if bm25_weight > 0:  # one BM25 pass for every query
             keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k)
-            missing = list(
-                dict.fromkeys(found.chunk_id for row in keyword_hits for found in row if found.chunk_id not in fused)
-            )
-            loaded = self.collection.get_chunks(missing)
             for weight, row in zip(weights, keyword_hits, strict=True):
                 for found in row:
-                    if found.chunk_id not in fused:
-                        if found.chunk_id not in loaded:
-                            continue  # the keyword index is a step behind the store
-                        fused[found.chunk_id] = _Ranked(loaded[found.chunk_id])
-                    entry = fused[found.chunk_id]
+                    entry = fused.setdefault(found.chunk_id, _Ranked())
                     entry.score += weight * bm25_weight / (rrf_k + found.rank)
                     entry.keyword = max(entry.keyword or 0.0, found.score)
-        ranked = sorted(fused.values(), key=lambda entry: -entry.score)
+        ranked = sorted(fused.items(), key=lambda item: -item[1].score)[: _KEEP.get()]
+        loaded = self.collection.get_chunks([chunk_id for chunk_id, _ in ranked], with_vectors=True)  # one read
         nodes = []
-        for entry in ranked:
-            node = node_from_hit(entry.hit, entry.dense, entry.keyword)
-            nodes.append(NodeWithScore(node=node, score=entry.score))
-        self._fill_dense_scores(nodes, vectors[0])
+        for chunk_id, entry in ranked:
+            chunk = loaded.get(chunk_id)
+            if chunk is None:
+                continue  # deleted since the vector or keyword index was loaded
+            dense = entry.dense
+            if dense is None and chunk.vector is not None:  # found by keywords or an expansion only
+                dense = float(np.dot(chunk.vector, vectors[0]))
+            nodes.append(NodeWithScore(node=node_from_hit(chunk, dense, entry.keyword), score=entry.score))
         return nodes
-
-    def _fill_dense_scores(self, nodes: list[NodeWithScore], query_vector: np.ndarray) -> None:
-        """Cosine with the question for keyword-only finds, from their stored vectors."""
-        missing = [item.node.node_id for item in nodes if item.node.metadata.get("dense_score") is None]
-        if not missing:
-            return
-        vectors = self.collection.vectors(missing)
-        for item in nodes:
-            vector = vectors.get(item.node.node_id)
-            if vector is not None and item.node.metadata.get("dense_score") is None:
-                item.node.metadata["dense_score"] = float(np.dot(vector, query_vector))

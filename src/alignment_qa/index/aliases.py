@@ -63,6 +63,8 @@ def _clean_phrase(phrase: str) -> str:
 
 
 def _mentions(question: str, lowered: str, name: str, exact_case: set[str]) -> bool:
+    if name.lower() not in lowered:  # every match below contains it: skip the regex for most names
+        return False
     if name.isupper():  # an abbreviation: a whole word, plural allowed; "rlhf" is fine, "sad" is not "SAD"
         if name in exact_case:
             return re.search(rf"\b{re.escape(name)}s?\b", question) is not None

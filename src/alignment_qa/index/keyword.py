@@ -97,7 +97,10 @@ class KeywordIndex:
             return found
         k = min(k, self.size)
         documents, scores = self.bm25.retrieve(
-            [token_ids for _, token_ids in asked], k=k, show_progress=False, n_threads=1
+            [token_ids for _, token_ids in asked],
+            k=k,
+            show_progress=False,
+            n_threads=0,  # 0: no thread pool
         )
         for (position, _), row_documents, row_scores in zip(asked, documents, scores, strict=True):
             for rank, (doc, score) in enumerate(zip(row_documents, row_scores, strict=True), 1):

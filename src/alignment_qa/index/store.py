@@ -131,19 +131,22 @@ class ChromaCollection:
             states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url, flagged)
         return states
 
-    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+    def search_many(self, vectors: Sequence[np.ndarray], k: int, with_text: bool = True) -> list[list[SearchHit]]:
         if not len(vectors):
             return []
+        include: Any = ["documents", "metadatas", "distances"] if with_text else ["distances"]
         with _failures(self.location, "search"):
             result = self._raw.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32).tolist() for vector in vectors],
                 n_results=k,
-                include=["documents", "metadatas", "distances"],
+                include=include,
             )
+        documents: Any = result["documents"] if with_text else None
+        metadatas: Any = result["metadatas"] if with_text else None
         rows = zip(
             result["ids"],
-            result["documents"] or [[]] * len(vectors),
-            result["metadatas"] or [[]] * len(vectors),
+            documents or [[""] * len(ids) for ids in result["ids"]],
+            metadatas or [[{}] * len(ids) for ids in result["ids"]],
             result["distances"] or [[]] * len(vectors),
             strict=True,
         )
@@ -157,15 +160,19 @@ class ChromaCollection:
             found.append(hits)
         return found
 
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
+    def get_chunks(self, ids: Sequence[str], with_vectors: bool = False) -> dict[str, SearchHit]:
         if not ids:
             return {}
+        include: Any = ["documents", "metadatas", "embeddings"] if with_vectors else ["documents", "metadatas"]
         with _failures(self.location, "read chunks"):
-            result = self._raw.get(ids=list(ids), include=["documents", "metadatas"])
-        found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True)
+            result = self._raw.get(ids=list(ids), include=include)
+        embeddings = result["embeddings"] if with_vectors and result["embeddings"] is not None else []
+        vectors: list[np.ndarray | None] = [np.asarray(vector, dtype=np.float32) for vector in embeddings]
+        vectors = vectors or [None] * len(result["ids"])
+        found = zip(result["ids"], result["documents"] or [], result["metadatas"] or [], vectors, strict=True)
         return {
-            chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta))
-            for chunk_id, text, meta in found
+            chunk_id: SearchHit(chunk_id, 0, 0.0, text or "", dict(meta), vector)
+            for chunk_id, text, meta, vector in found
             if meta is not None
         }
 

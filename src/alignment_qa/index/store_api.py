@@ -10,7 +10,7 @@ types, with no backend imported.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,13 +49,15 @@ class StoredChunk:
 
 @dataclass(frozen=True)
 class SearchHit:
-    """One chunk found by a search: its id, rank (1 = best), score, text and metadata."""
+    """One chunk found by a search: its id, rank (1 = best), score, text and metadata (and its vector, when
+    the read asked for it)."""
 
     id: str
     rank: int
     score: float
     text: str
     metadata: dict[str, Any]
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class ChunkCollection(Protocol):
@@ -80,13 +82,15 @@ class ChunkCollection(Protocol):
         """Per page id: content hash, root, declared and stored chunk counts, title and URL."""
         ...
 
-    def search_many(self, vectors: Sequence[np.ndarray], k: int) -> list[list[SearchHit]]:
+    def search_many(self, vectors: Sequence[np.ndarray], k: int, with_text: bool = True) -> list[list[SearchHit]]:
         """For each vector, in one request: the ``k`` chunks nearest it (cosine), best first; chunks deleted
-        meanwhile are left out."""
+        meanwhile are left out. Without ``with_text`` only ids, ranks and scores (much faster; text and metadata
+        are empty, and a deleted chunk may still be named)."""
         ...
 
-    def get_chunks(self, ids: Sequence[str]) -> dict[str, SearchHit]:
-        """The chunks with these ids (missing ids are left out), as unranked hits."""
+    def get_chunks(self, ids: Sequence[str], with_vectors: bool = False) -> dict[str, SearchHit]:
+        """The chunks with these ids (missing ids are left out), as unranked hits; ``with_vectors``: with
+        their stored vectors."""
         ...
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
