@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from llama_index.core.schema import NodeWithScore
+from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity
 from alignment_qa.engine.retrieval import HybridRetriever, node_from_hit
@@ -226,3 +226,22 @@ def test_batched_keyword_search_equals_one_search_per_query(keywords: KeywordInd
     assert batched == [keywords.search_many([query], 5)[0] for query in queries]
     assert batched[1] == [] and batched[0] and batched[2]
     assert keywords.search_many([], 5) == []
+
+
+def test_retrieve_top_reads_only_the_chunks_it_keeps_and_gives_keyword_finds_their_cosine(
+    collection: MemoryCollection, keywords: KeywordIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "What is reward hacking, also called specification gaming?"
+    everything = retriever(collection, keywords).retrieve(question)
+    read: list[list[str]] = []
+    real_get = collection.get_chunks
+    monkeypatch.setattr(
+        collection, "get_chunks", lambda ids, with_vectors=False: read.append(list(ids)) or real_get(ids, with_vectors)
+    )
+    kept = retriever(collection, keywords).retrieve_top(QueryBundle(question), 3)
+    assert [item.node.node_id for item in kept] == [item.node.node_id for item in everything[:3]]
+    assert read == [[item.node.node_id for item in kept]], "only the kept chunks are read, in one request"
+    query = HashedEmbedder().encode([question])[0]
+    for item in everything:
+        vector = collection.vectors([item.node.node_id])[item.node.node_id]
+        assert item.node.metadata["dense_score"] == pytest.approx(float(vector @ query), abs=1e-5)
