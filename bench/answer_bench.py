@@ -151,6 +151,7 @@ def main() -> None:
                 1 for i, a in enumerate(answers) if not rows[i]["answerable"] and not a.covered
             ),
             "declined_answerable": sum(1 for i in answerable if not answers[i].covered),
+            "declined_answerable_ids": [rows[i]["id"] for i in answerable if not answers[i].covered],
         }
 
         model_path = resolve_model_location(settings.embedding.model)

@@ -16,7 +16,7 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
 
 
 def start_serve(work: Path, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """`alignment-qa serve` in ``work`` on a free port; returns the process and its URL once it answers."""
+    """`alignment-qa serve` in ``work`` on a free port; returns the process and its URL once its page is up."""
     port = free_port()
     log_path = work / f"serve-{port}.log"
     process = subprocess.Popen(
@@ -30,10 +30,12 @@ def start_serve(work: Path, env: dict[str, str] | None = None) -> tuple[subproce
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2):
+            with urllib.request.urlopen(f"{url}/", timeout=2):  # the page is built after the API answers
                 return process, url
-        except urllib.error.HTTPError:
-            return process, url  # up, but asking for a login
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503:
+                return process, url  # up, but asking for a login
+            time.sleep(0.2)  # the API answers; the chat page is still being built
         except OSError:
             if process.poll() is not None:
                 raise RuntimeError(log_path.read_text()) from None

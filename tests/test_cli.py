@@ -164,10 +164,13 @@ def test_other_model_on_existing_index_is_refused(indexed: Path, cli: CliRunner)
 
 def test_missing_extra_names_it() -> None:
     from alignment_qa.errors import MissingExtraError
-    from alignment_qa.extras import require_extra
+    from alignment_qa.extras import check_extra, require_extra
 
     with pytest.raises(MissingExtraError, match=r"pip install 'alignment-qa\[ui\]'"):
         require_extra("surely_not_installed_module", "ui", "The web UI")
+    with pytest.raises(MissingExtraError, match=r"pip install 'alignment-qa\[ui\]'"):
+        check_extra("surely_not_installed_module.sub", "ui", "The web UI")
+    check_extra("tomllib", "core", "checking")  # installed: no error
 
 
 def test_the_cli_logs_through_the_package_logger_not_the_root() -> None:

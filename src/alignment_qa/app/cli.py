@@ -300,9 +300,9 @@ def serve(
     and the OpenAI-compatible /v1/chat/completions and /v1/models."""
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
-    from alignment_qa.extras import require_extra
+    from alignment_qa.extras import check_extra
 
-    require_extra("gradio", "ui", "The web UI")
+    check_extra("gradio", "ui", "The web UI")  # imported while the page is built, after the API answers
     import uvicorn
 
     from alignment_qa.app.serve_protocol import header_timeout_protocol
@@ -325,7 +325,7 @@ def serve(
         assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
         assistant = None  # the page explains how to add pages
-    app_ = create_app(assistant, loaded.settings, embedder)
+    app_ = create_app(assistant, loaded.settings, embedder, page_later=True)  # the API answers while it builds
     where = f"http://{serve_settings.host}:{serve_settings.port}/"
     err.print(f"alignment-qa is serving {where} (API schema at /openapi.json). Ctrl-C stops it.")
     uvicorn.run(

@@ -1,4 +1,5 @@
 """The chat page (Gradio) mounted on the HTTP API: ``create_app(assistant, settings, embedder)``.
+``serve`` mounts it once the server answers (``page_mount``), so the API starts seconds sooner.
 
 Thin glue: ``build_ui`` lays out the components and wires each event to a plain function of
 ``chat_turn`` (a turn streamed from ``Assistant.stream``, a chosen message, feedback, a new
@@ -40,6 +41,7 @@ from alignment_qa.app.feedback import FeedbackStore
 from alignment_qa.app.format import sources_html, status_line
 from alignment_qa.app.guards import LOOPBACK_NAMES
 from alignment_qa.app.openai_compat import load_api_keys
+from alignment_qa.app.page_mount import mount_later, mount_now
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.errors import AlignmentQAError, ConfigError
 from alignment_qa.extras import require_extra
@@ -470,15 +472,17 @@ def _message_index(data: Any) -> int:
     return int(index)
 
 
-def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedder) -> FastAPI:
-    """The HTTP API with the chat page mounted at ``/``; login on both when logins are configured."""
-    import gradio as gr
+def create_app(
+    assistant: Assistant | None, settings: Settings, embedder: Embedder, page_later: bool = False
+) -> FastAPI:
+    """The HTTP API with the chat page mounted at ``/``; login on both when logins are configured. With
+    ``page_later`` the page is built once the server runs, so the API answers seconds sooner (``page_mount``)."""
     from fastapi.exceptions import RequestValidationError
+    from starlette.routing import Mount
 
     logins = load_logins(settings)
     feedback = FeedbackStore.for_settings(settings)
     slot = AssistantSlot(assistant)
-    ui = build_ui(slot, settings, embedder, feedback)
     gradio_apps: list[Any] = []  # Gradio's own app, known once mounted: it holds the login sessions
     serve = settings.serve
     api = create_api(
@@ -490,23 +494,26 @@ def create_app(assistant: Assistant | None, settings: Settings, embedder: Embedd
         serve=serve,
         throttle=login_throttle(serve),
     )
-    app = gr.mount_gradio_app(
-        api,
-        ui,
-        path="/",
-        css=CSS,
-        head=HEAD,
-        footer_links=["api"],
-        auth=logins or None,
-        max_file_size=int(serve.max_upload_mb * 1_000_000),
-    )
-    # mount_gradio_app, unlike launch(), leaves this False, which turns off Gradio's own check
-    # that a file handed to an event was uploaded (a forged entry could name any server file)
-    ui.has_launched = True
-    gradio_apps.extend(route.app for route in app.routes if hasattr(getattr(route, "app", None), "tokens"))
-    for server in gradio_apps:  # Gradio's 422s must not echo a large input back either
-        server.add_exception_handler(RequestValidationError, short_validation_errors)
-    return app
+    options: dict[str, Any] = {
+        "css": CSS,
+        "head": HEAD,
+        "footer_links": ["api"],
+        "auth": logins or None,
+        "max_file_size": int(serve.max_upload_mb * 1_000_000),
+    }
+
+    def mounted(ui: gr.Blocks, app: FastAPI) -> None:
+        # mount_gradio_app, unlike launch(), leaves this False, which turns off Gradio's own check
+        # that a file handed to an event was uploaded (a forged entry could name any server file)
+        ui.has_launched = True
+        mounts = [route.app for route in app.routes if isinstance(route, Mount)]
+        gradio_apps.extend(sub for sub in mounts if hasattr(sub, "tokens"))
+        for server in gradio_apps:  # Gradio's 422s must not echo a large input back either
+            server.add_exception_handler(RequestValidationError, short_validation_errors)
+
+    mount = mount_later if page_later else mount_now
+    mount(api, lambda: build_ui(slot, settings, embedder, feedback), options, mounted)
+    return api
 
 
 def _signed_in(gradio_apps: list[Any], request: Any) -> bool:
