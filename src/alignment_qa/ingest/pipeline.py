@@ -260,8 +260,9 @@ def ingest(
         if gone:
             collection.new_revision()
             collection.remove_pages(gone)
-            if store.exists(sentence_name):
-                store.create(settings.embedding.identity, embedder.dimension, sentence_name).remove_pages(gone)
+            stored_sentences = store.collection(settings.embedding.identity, sentence_name)
+            if stored_sentences is not None:
+                stored_sentences.remove_pages(gone)
         summary.removed.extend(gone)
         texts: list[PageText] = []
         if settings.ingest.sentence_vectors:
