@@ -12,7 +12,7 @@ Then, in a fresh data folder and with the product's default settings:
 The 1x run is the baseline: every figure is also given as a ratio to it, beside the ratio of the corpus sizes.
 Writes bench/results/scale.json and docs/scale.png (needs the `bench` extra, for matplotlib).
 
-Usage: python bench/scale_bench.py [CORPUS] [--scales 1,10,100] [--out FILE.json] [--plot FILE.png]
+Usage: python bench/scale_bench.py [CORPUS] [--scales 1,10,100] [--out FILE.json] [--plot FILE.png] [--replot]
 """
 
 from __future__ import annotations
@@ -121,10 +121,12 @@ def measure(source: Path, scale: int, work: Path) -> dict[str, Any]:
     pages = synthetic_corpus(source, corpus, scale)
     row: dict[str, Any] = {"scale": scale, "pages": pages}
     row["ingest_s"] = round(cli_seconds(data_dir, corpus), 1)
+    print(f"{scale}x: fresh ingest {row['ingest_s']} s", flush=True)  # partial figures survive an interrupted run
     row["reingest_unchanged_s"] = round(cli_seconds(data_dir, corpus), 2)
     edited = next(path for path in sorted(corpus.rglob("*.md")))
     edited.write_text(edited.read_text(encoding="utf-8") + "\n\nOne more sentence, written by the benchmark.\n")
     row["one_page_change_s"] = round(cli_seconds(data_dir, corpus), 2)
+    print(f"{scale}x: unchanged re-ingest {row['reingest_unchanged_s']} s, one page {row['one_page_change_s']} s")
 
     questions = dev_questions()
     seconds, server, url = cold_start(data_dir, questions[0])
@@ -133,6 +135,7 @@ def measure(source: Path, scale: int, work: Path) -> dict[str, Any]:
         for question in questions[:20]:
             ask_http(url, question)
         row["serve_memory"] = resident_mb(server.pid)
+        print(f"{scale}x: serve first answer {row['serve_first_answer_s']} s, {row['serve_memory']}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -180,9 +183,12 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     right.plot(chunks, [row["reingest_unchanged_s"] for row in rows], "s-", label="unchanged re-ingest (s)")
     right.plot(chunks, [row["one_page_change_s"] for row in rows], "^-", label="one-page change (s)")
     right.set(xscale="log", yscale="log", xlabel="chunks", title="Memory (MB) and re-ingest (s)")
+    from matplotlib.ticker import NullFormatter
+
     for axis in axes:
         axis.legend(fontsize=8)
         axis.grid(True, alpha=0.3)
+        axis.xaxis.set_minor_formatter(NullFormatter())  # log axes: label the decades only
     figure.suptitle(f"alignment-qa at {', '.join(str(row['scale']) + 'x' for row in rows)} ({os.cpu_count()} cores)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -195,7 +201,11 @@ def main() -> None:
     parser.add_argument("--scales", default="1,10,100", help="comma-separated, the first is the baseline")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "scale.json")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "scale.png")
+    parser.add_argument("--replot", action="store_true", help="only draw the plot again from --out")
     args = parser.parse_args()
+    if args.replot:
+        plot(json.loads(args.out.read_text())["rows"], args.plot)
+        return
     source = Path(args.corpus)
     if not source.is_dir():
         sys.exit(f"corpus not found: {source}")
