@@ -33,8 +33,11 @@ def start_serve(work: Path, env: dict[str, str] | None = None) -> tuple[subproce
             with urllib.request.urlopen(f"{url}/", timeout=2):  # the page is built after the API answers
                 return process, url
         except urllib.error.HTTPError as exc:
-            if exc.code != 503:
+            if exc.code in (401, 403):
                 return process, url  # up, but asking for a login
+            if exc.code != 503:  # 500: the chat page could not be built
+                process.kill()
+                raise RuntimeError(f"GET / gave {exc.code}: {log_path.read_text()}") from None
             time.sleep(0.2)  # the API answers; the chat page is still being built
         except OSError:
             if process.poll() is not None:

@@ -15,7 +15,7 @@ import pytest
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity
-from alignment_qa.engine.retrieval import HybridRetriever, node_from_hit
+from alignment_qa.engine.retrieval import SPARE, HybridRetriever, node_from_hit
 from alignment_qa.index.keyword import KeywordIndex
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store_api import SearchHit
@@ -240,8 +240,25 @@ def test_retrieve_top_reads_only_the_chunks_it_keeps_and_gives_keyword_finds_the
     )
     kept = retriever(collection, keywords).retrieve_top(QueryBundle(question), 3)
     assert [item.node.node_id for item in kept] == [item.node.node_id for item in everything[:3]]
-    assert read == [[item.node.node_id for item in kept]], "only the kept chunks are read, in one request"
+    spares = [item.node.node_id for item in everything[: 3 + SPARE]]
+    assert read == [spares], "only the kept chunks (and a few spares) are read, in one request"
     query = HashedEmbedder().encode([question])[0]
     for item in everything:
         vector = collection.vectors([item.node.node_id])[item.node.node_id]
         assert item.node.metadata["dense_score"] == pytest.approx(float(vector @ query), abs=1e-5)
+
+
+def test_a_chunk_deleted_since_the_indexes_loaded_does_not_cost_a_kept_place(
+    collection: MemoryCollection, keywords: KeywordIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "What is reward hacking, also called specification gaming?"
+    everything = retriever(collection, keywords).retrieve(question)
+    gone = everything[0].node.node_id
+    real_get = collection.get_chunks
+    monkeypatch.setattr(
+        collection,
+        "get_chunks",
+        lambda ids, with_vectors=False: {k: v for k, v in real_get(ids, with_vectors).items() if k != gone},
+    )
+    kept = retriever(collection, keywords).retrieve_top(QueryBundle(question), 3)
+    assert [item.node.node_id for item in kept] == [item.node.node_id for item in everything[1:4]]

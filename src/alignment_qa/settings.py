@@ -172,8 +172,8 @@ class IngestSettings(_Section):
     sentence_vectors: bool = Field(
         True,
         description="Also store a vector for every sentence that could be quoted (collection "
-        "`<store.collection>-sentences`), so evidence answers and the support judge embed no passage "
-        "sentence at question time. Roughly doubles the embedding work of an ingest; off, sentences are "
+        "`<store.collection>-sentences`), so evidence answers embed no passage sentence at question "
+        "time. Roughly doubles the embedding work of an ingest; off, sentences are "
         "embedded when first scored and kept in memory only.",
     )
 

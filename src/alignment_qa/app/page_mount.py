@@ -66,7 +66,10 @@ def mount_later(api: FastAPI, build: Build, options: dict[str, Any], on_mounted:
                 if not later.ready:  # still building: do not hold the shutdown for it
                     task.cancel()
                 with suppress(asyncio.CancelledError):
-                    await task
+                    try:
+                        await task
+                    except Exception as exc:  # the page's own shutdown failed: the server still stops cleanly
+                        log.warning("stopping the chat page failed: %s", exc)
 
     api.router.lifespan_context = lifespan
 
@@ -88,20 +91,31 @@ class _Later:
         return HTMLResponse(_note(message, reload=True), 503, headers={"Retry-After": "1"})
 
     async def run(self, stop: asyncio.Event) -> None:
+        routes = self.api.router.routes
         try:
             ui = await asyncio.to_thread(self.build)  # imports Gradio: seconds, off the event loop
             import gradio as gr
 
+            ours = self.api.router.lifespan_context
             gr.mount_gradio_app(self.api, ui, path="/", **self.options)
-            mounted: Any = next(route.app for route in reversed(self.api.router.routes) if isinstance(route, Mount))
+            self.api.router.lifespan_context = ours  # its wrapper would mount the page again on another start
+            mounted: Any = next(route.app for route in reversed(routes) if isinstance(route, Mount))
             self.on_mounted(ui, self.api)
-            self.api.router.routes.remove(self.placeholder)  # on the loop: no request sees half a swap
         except Exception as exc:  # a broken page must not take the API down with it
-            log.error("the chat page could not be built: %s", exc, exc_info=True)
-            self.failure = f"{type(exc).__name__}: {exc}"
+            self._failed(exc)
             return
-        async with mounted.router.lifespan_context(mounted):
-            ui.run_startup_events()
-            await ui.run_extra_startup_events()
-            self.ready = True
-            await stop.wait()
+        routes.remove(self.placeholder)  # on the loop: no request sees half a swap
+        try:
+            async with mounted.router.lifespan_context(mounted):
+                ui.run_startup_events()
+                await ui.run_extra_startup_events()
+                self.ready = True
+                await stop.wait()
+        except Exception as exc:  # its queue did not start: say so at / rather than serve a page that hangs
+            routes.remove(next(route for route in routes if isinstance(route, Mount) and route.app is mounted))
+            routes.insert(0, self.placeholder)
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        log.error("the chat page could not be built: %s", exc, exc_info=True)
+        self.failure = f"{type(exc).__name__}: {exc}"

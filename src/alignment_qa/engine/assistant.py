@@ -107,8 +107,9 @@ class Assistant:
             return None
 
     def _stored_sentence_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        sentences = self._view.sentences
-        return sentences.vectors_where(KEY_FIELD, keys) if sentences is not None else {}
+        with self._store_use.reading():  # a reopen waits for this read, as for searches
+            sentences = self._view.sentences
+            return sentences.vectors_where(KEY_FIELD, keys) if sentences is not None else {}
 
     @property
     def collection(self) -> ChunkCollection:

@@ -88,6 +88,7 @@ class _Ranked:
 
 
 _KEEP: ContextVar[int | None] = ContextVar("alignment_qa_retrieval_keep", default=None)
+SPARE = 8  # chunks read beyond ``keep``, standing in for any deleted since the vector or keyword index was loaded
 
 
 class HybridRetriever(BaseRetriever):
@@ -155,7 +156,10 @@ class HybridRetriever(BaseRetriever):
                     entry = fused.setdefault(found.chunk_id, _Ranked())
                     entry.score += weight * bm25_weight / (rrf_k + found.rank)
                     entry.keyword = max(entry.keyword or 0.0, found.score)
-        ranked = sorted(fused.items(), key=lambda item: -item[1].score)[: _KEEP.get()]
+        keep = _KEEP.get()
+        ranked = sorted(fused.items(), key=lambda item: -item[1].score)
+        if keep is not None:  # a few more, in case some were deleted since the indexes were loaded
+            ranked = ranked[: keep + SPARE]
         loaded = self.collection.get_chunks([chunk_id for chunk_id, _ in ranked], with_vectors=True)  # one read
         nodes = []
         for chunk_id, entry in ranked:
@@ -166,4 +170,4 @@ class HybridRetriever(BaseRetriever):
             if dense is None and chunk.vector is not None:  # found by keywords or an expansion only
                 dense = float(np.dot(chunk.vector, vectors[0]))
             nodes.append(NodeWithScore(node=node_from_hit(chunk, dense, entry.keyword), score=entry.score))
-        return nodes
+        return nodes[:keep]

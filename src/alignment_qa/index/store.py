@@ -176,18 +176,6 @@ class ChromaCollection:
             if meta is not None
         }
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        with _failures(self.location, "read vectors"):
-            stored = self._raw.get(ids=list(ids), include=["embeddings"])
-        embeddings = stored["embeddings"] if stored["embeddings"] is not None else []
-        return {
-            chunk_id: np.asarray(vector)
-            for chunk_id, vector in zip(stored["ids"], embeddings, strict=False)
-            if vector is not None
-        }
-
     def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
         if not values:
             return {}

@@ -93,10 +93,6 @@ class ChunkCollection(Protocol):
         their stored vectors."""
         ...
 
-    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of these chunk ids (missing ids are left out)."""
-        ...
-
     def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of records whose metadata ``key`` is one of ``values``, by that value."""
         ...

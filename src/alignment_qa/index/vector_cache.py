@@ -42,6 +42,7 @@ class SentenceVectors:
         self.embedder = embedder
         self.capacity = capacity
         self.stored = stored
+        self._warned = False  # a failing store is logged as a warning once
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -77,7 +78,12 @@ class SentenceVectors:
         try:
             return self.stored(list(dict.fromkeys(keys)))
         except Exception as exc:  # a store that is down or being reopened costs speed, never an answer
-            log.debug("reading stored sentence vectors failed: %s", exc)
+            log.log(
+                logging.DEBUG if self._warned else logging.WARNING,
+                "reading stored sentence vectors failed (embedding them instead): %s",
+                exc,
+            )
+            self._warned = True
             return {}
 
     def _remember(self, items: Sequence[tuple[str, np.ndarray]]) -> None:

@@ -259,10 +259,10 @@ def ingest(
     if collection is not None:
         if gone:
             collection.new_revision()
-            collection.remove_pages(gone)
             stored_sentences = store.collection(settings.embedding.identity, sentence_name)
-            if stored_sentences is not None:
+            if stored_sentences is not None:  # first: an interruption then leaves no orphan sentence records
                 stored_sentences.remove_pages(gone)
+            collection.remove_pages(gone)
         summary.removed.extend(gone)
         texts: list[PageText] = []
         if settings.ingest.sentence_vectors:
