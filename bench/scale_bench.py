@@ -22,14 +22,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from serve_bench import ENV, REPO, ask_http, cold_start, dev_questions, percentiles
+from serve_bench import ENV, REPO, ask_http, cold_start, dev_questions, ingest_cli, percentiles
 
 SUBSTITUTIONS = (
     ("model", "system"),
@@ -83,14 +82,9 @@ def synthetic_corpus(source: Path, target: Path, scale: int) -> int:
 
 
 def cli_seconds(data_dir: Path, corpus: Path) -> float:
+    """Seconds a whole `alignment-qa ingest` process takes."""
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "alignment_qa", "--data-dir", str(data_dir), "ingest", str(corpus)],
-        env=ENV,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    ingest_cli(data_dir, corpus)
     return time.perf_counter() - started
 
 
