@@ -57,6 +57,27 @@ def test_onnx_fp32_gives_the_torch_vectors_and_counts(torch_embedder: Embedder, 
     assert exported[0].stat().st_mtime_ns == stamp and not list(cache.glob(".export-*"))
 
 
+def test_span_vectors_are_the_same_on_both_backends_and_the_text_vectors_unchanged(
+    torch_embedder: Embedder, cache: Path
+) -> None:
+    """``encode_spans`` pools a span's token states in its text's context: the same on torch and ONNX, with the
+    text's own vector exactly ``encode``'s; a span cut off by truncation comes back as a zero row."""
+    onnx = Embedder(MODEL, backend="onnx", cache_dir=cache)
+    first, long = TEXTS[0], TEXTS[3]
+    spans = [[(0, 14), (15, len(first))], [], [(0, 5)], [(0, 69), (len(long) - 69, len(long))]]
+    results = [backend.encode_spans(TEXTS, spans) for backend in (torch_embedder, onnx)]
+    for vectors, parts in results:
+        assert np.allclose(vectors, torch_embedder.encode(TEXTS), atol=1e-4)
+        assert [part.shape for part in parts] == [(2, 384), (0, 384), (1, 384), (2, 384)]
+        assert not parts[3][1].any() and abs(float(np.linalg.norm(parts[3][0])) - 1) < 1e-5
+    (_, torch_parts), (_, onnx_parts) = results
+    for torch_part, onnx_part in zip(torch_parts, onnx_parts, strict=True):
+        assert np.allclose(torch_part, onnx_part, atol=1e-4)
+    alone = torch_embedder.encode([first[:14], first[15:]])
+    in_context = np.sum(onnx_parts[0] * alone, axis=1)
+    assert np.all(in_context > 0.5) and np.all(in_context < 0.999)  # context moves a span's vector, not its sense
+
+
 def test_int8_stays_close_and_an_index_remembers_it(
     embedder: Embedder, torch_embedder: Embedder, cache: Path, tmp_path: Path
 ) -> None:

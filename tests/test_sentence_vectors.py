@@ -1,5 +1,6 @@
-"""Sentence vectors stored at ingest (real Chroma, real model): written for every quotable sentence, read at
-question time instead of computed, completed for pages that lack them, reused by text, removed with pages."""
+"""Sentence vectors stored at ingest (real Chroma, real model): pooled from their chunk's model pass, written for
+every quotable sentence, read at question time instead of computed, completed for pages that lack them, kept
+for unchanged chunks, removed with pages."""
 
 from __future__ import annotations
 
@@ -15,19 +16,21 @@ from alignment_qa.engine.assistant import Assistant
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection
-from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name
-from alignment_qa.ingest.chunk import vector_sentences
+from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name, sentence_key
+from alignment_qa.ingest.chunk import vector_sentence_spans
 from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.ingest.sentence_vectors import ChunkText, embed_chunks
 from alignment_qa.settings import Settings, load_settings
 from conftest import SAMPLE_CORPUS
 
 
 class CountingEmbedder:
-    """The real embedder, remembering every text it was asked to encode."""
+    """The real embedder, remembering every text it was asked to encode, alone or with spans."""
 
     def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.encoded: list[str] = []
+        self.with_spans: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -35,6 +38,10 @@ class CountingEmbedder:
     def encode(self, texts: Sequence[str], **kwargs: Any) -> np.ndarray:
         self.encoded.extend(texts)
         return self.inner.encode(texts, **kwargs)
+
+    def encode_spans(self, texts: Sequence[str], *args: Any, **kwargs: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+        self.with_spans.extend(texts)
+        return self.inner.encode_spans(texts, *args, **kwargs)
 
 
 def _sentences(store: ChunkStore, settings: Settings) -> ChunkCollection:
@@ -47,19 +54,36 @@ def _with(settings: Settings, **ingest_settings: Any) -> Settings:
     return settings.model_copy(update={"ingest": settings.ingest.model_copy(update=ingest_settings)})
 
 
-def test_ingest_stores_the_vector_of_every_quotable_sentence_and_answers_read_them(
+def _quotable(text: str) -> list[str]:
+    return [text[start:end] for start, end in vector_sentence_spans(text)]
+
+
+def test_ingest_pools_every_quotable_sentence_from_its_chunk_and_answers_read_them(
     settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
-    summary = ingest([SAMPLE_CORPUS], settings, embedder, store)
+    counting = CountingEmbedder(embedder)
+    summary = ingest([SAMPLE_CORPUS], settings, counting, store)  # type: ignore[arg-type]
     assert summary.sentence_pages == len(summary.added) and summary.sentences_embedded > 50
     chunks = store.collection(settings.embedding.identity)
     assert chunks is not None
-    sentences = vector_sentences([hit.text for hit in chunks.read_chunks()])
+    hits = list(chunks.read_chunks())
+    assert len(counting.with_spans) == len(hits) and not counting.encoded, "one model pass per chunk, none per sentence"
+
     stored = _sentences(store, settings)
-    vectors = SentenceVectors(embedder, stored=lambda keys: stored.vectors_where("sentence", keys))
-    sample = sentences[:: max(1, len(sentences) // 25)]
-    fresh = embedder.encode(sample)
-    assert np.allclose(vectors.encode(sample), fresh, atol=1e-5), "a stored vector is not the sentence's own"
+    sample = hits[:: max(1, len(hits) // 8)]
+    expected: dict[str, np.ndarray] = {}
+    for hit in sample:  # the sentence's tokens in its chunk's context, title and section line included
+        expected.update(embed_chunks(embedder, [ChunkText(str(hit.metadata["prefix"]), hit.text)])[1])
+    found = stored.vectors_where("sentence", list(expected))
+    assert set(found) == set(expected)
+    for key, vector in expected.items():
+        assert float(found[key] @ vector) > 0.9999, "a stored vector is not its sentence's vector in its chunk"
+    sentences = [sentence for hit in hits for sentence in _quotable(hit.text)]
+    first = sentences[:20]
+    in_context = stored.vectors_where("sentence", [sentence_key(sentence) for sentence in first])
+    pooled = np.stack([in_context[sentence_key(sentence)] for sentence in first])
+    cosines = np.sum(pooled * embedder.encode(first), axis=1)
+    assert 0.5 < cosines.mean() < 0.99, "in context, a sentence's vector moves, but keeps its meaning"
 
     counting = CountingEmbedder(embedder)
     assistant = Assistant.open(settings, embedder=counting, store=store)  # type: ignore[arg-type]
@@ -70,7 +94,7 @@ def test_ingest_stores_the_vector_of_every_quotable_sentence_and_answers_read_th
     assert not quoted, f"answering embedded {len(quoted)} passage sentences instead of reading them"
 
 
-def test_sentence_vectors_are_completed_reused_and_removed_with_their_pages(
+def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_with_their_pages(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
     corpus = tmp_path / "corpus"
@@ -85,13 +109,18 @@ def test_sentence_vectors_are_completed_reused_and_removed_with_their_pages(
     assert again.sentence_pages == 0 and again.sentences_embedded == 0
 
     page = corpus / "wiki" / "reward-hacking.md"
-    page.write_text(page.read_text(encoding="utf-8") + "\n\nA brand new closing sentence about proxies.\n")
-    changed = ingest([corpus], settings, embedder, store)
+    page.write_text(
+        page.read_text(encoding="utf-8") + "\n\n## Closing\n\nA brand new closing sentence about proxies.\n"
+    )
+    counting = CountingEmbedder(embedder)
+    changed = ingest([corpus], settings, counting, store)  # type: ignore[arg-type]
     assert changed.updated == ["wiki/reward-hacking.md"] and changed.sentence_pages == 1
-    assert changed.sentences_embedded == 1, "unchanged sentences of a changed page must reuse their vectors"
+    assert changed.chunks_embedded == 1 and len(counting.with_spans) == 1 and not counting.encoded
+    assert changed.sentences_embedded == 1, "the sentences of unchanged chunks must keep their vectors"
     stored = _sentences(store, settings)
-    texts = [text for text, _ in stored.page_chunks("wiki/reward-hacking.md")]
-    assert "A brand new closing sentence about proxies." in texts
+    keys = [str(meta["sentence"]) for _, meta in stored.page_chunks("wiki/reward-hacking.md")]
+    assert sentence_key("A brand new closing sentence about proxies.") in keys
+    assert len(keys) == len(set(keys)) > 5
 
     page.unlink()
     ingest([corpus], settings, embedder, store)
@@ -122,4 +151,4 @@ def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
     "text", ["- A list item that is long enough to quote.", "3. A numbered item that is long enough."]
 )
 def test_list_items_are_stored_without_their_marks(text: str) -> None:
-    assert vector_sentences([text]) == [text.split(" ", 1)[1]]
+    assert _quotable(text) == [text.split(" ", 1)[1]]

@@ -143,7 +143,7 @@ def print_ingest_summary(console: Console, summary: IngestSummary, location: str
     if summary.sentence_pages:
         console.print(
             f"Sentence vectors stored for {summary.sentence_pages} page(s): {summary.sentences_embedded} "
-            "sentences embedded, the others already stored.",
+            "new (from their chunks' model pass), the others already stored.",
             highlight=False,
         )
     if summary.skipped:

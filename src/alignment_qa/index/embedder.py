@@ -16,12 +16,12 @@ import importlib
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from alignment_qa.errors import ModelLoadError
-from alignment_qa.index.onnx_encoder import OnnxEncoder, unsupported_reason
+from alignment_qa.index.onnx_encoder import OnnxEncoder, normalise, pool_spans, unsupported_reason
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -159,27 +159,76 @@ class Embedder:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        sizes = lengths if lengths is not None else [len(text) for text in texts]
-        order = sorted(range(len(texts)), key=lambda i: -sizes[i])
+        if self._onnx is not None:
+            return self.encode_spans(texts, [() for _ in texts], on_batch, lengths)[0]
         result = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for first in range(0, len(order), self.batch_size):
-            batch = order[first : first + self.batch_size]
-            if self._onnx is not None:
-                result[batch] = self._onnx.encode([texts[i] for i in batch])
-                if on_batch:
-                    on_batch(len(batch))
-                continue
-            vectors = self.model.encode(
+        for batch in self._batches(texts, lengths):
+            result[batch] = self.model.encode(
                 [texts[i] for i in batch],
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-            result[batch] = vectors
             if on_batch:
                 on_batch(len(batch))
         return result
+
+    def encode_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        on_batch: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode(texts)``, and for each text one normalised vector per character span of it (``spans[i]``
+        holds ``(start, end)`` pairs into ``texts[i]``): the mean of the span's token states in the whole
+        text's context, from the same model pass ("late chunking"). A span the model never saw (cut off by
+        truncation) gets a zero row."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        result = np.empty((len(texts), self.dimension), dtype=np.float32)
+        parts: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        for batch in self._batches(texts, lengths):
+            chosen = [texts[i] for i in batch]
+            wanted = [spans[i] for i in batch]
+            vectors, pooled = (
+                self._onnx.encode_spans(chosen, wanted) if self._onnx is not None else self._torch_spans(chosen, wanted)
+            )
+            result[batch] = vectors
+            for i, part in zip(batch, pooled, strict=True):
+                parts[i] = part
+            if on_batch:
+                on_batch(len(batch))
+        return result, parts
+
+    def _batches(self, texts: Sequence[str], lengths: Sequence[int] | None) -> list[list[int]]:
+        """Positions of ``texts`` in batches, longest first (by ``lengths``, else characters)."""
+        sizes = lengths if lengths is not None else [len(text) for text in texts]
+        order = sorted(range(len(texts)), key=lambda i: -sizes[i])
+        return [order[first : first + self.batch_size] for first in range(0, len(order), self.batch_size)]
+
+    def _torch_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``encode_spans`` for one batch through sentence-transformers: its outputs keep the token states,
+        and the model's tokenizer (as the model calls it) gives each token's characters."""
+        model = self.model
+        outputs: Any = model.encode(list(texts), batch_size=len(texts), output_value=None, show_progress_bar=False)
+        vectors = np.stack([item["sentence_embedding"].float().cpu().numpy() for item in outputs])
+        parts = []
+        for text, wanted, item in zip(texts, spans, outputs, strict=True):
+            if not wanted:
+                parts.append(np.zeros((0, vectors.shape[1]), dtype=np.float32))
+                continue
+            lead = len(text) - len(text.lstrip())  # sentence-transformers strips each text before tokenising
+            tokens = model.tokenizer(
+                text.strip(), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+            )
+            offsets = np.array(tokens["offset_mapping"], dtype=np.int64).reshape(-1, 2) + lead  # specials: empty
+            states = item["token_embeddings"].float().cpu().numpy()[: len(offsets)]
+            parts.append(pool_spans(states, offsets, wanted))
+        return normalise(vectors), parts
 
 
 def build_embedder(settings: Settings) -> Embedder:

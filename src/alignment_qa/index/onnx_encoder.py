@@ -4,10 +4,12 @@
 folder is used (into ``cache_dir``, named by a digest of the model's files and the options, written
 atomically so concurrent processes never read half a file), then runs it with ONNX Runtime,
 tokenising with the model's own ``tokenizer.json`` and mean-pooling like the model's pooling
-module. ``quantized`` adds dynamic int8 quantization of the matrix multiplications, per output
-channel (per-tensor scales cost too much accuracy: a mean cosine of 0.94 to the fp32 vectors on
-this corpus, against 0.993 per channel). Models whose pooling is not mean pooling are refused;
-``sentence_transformers`` stays the path for them. Choosing a backend is left to ``embedder``.
+module; ``encode_spans`` also pools the token states inside given character spans of each text (a
+sentence's vector in the context of its chunk, at no extra model cost). ``quantized`` adds dynamic
+int8 quantization of the matrix multiplications, per output channel (per-tensor scales cost too
+much accuracy: a mean cosine of 0.94 to the fp32 vectors on this corpus, against 0.993 per channel).
+Models whose pooling is not mean pooling are refused; ``sentence_transformers`` stays the path for
+them. Choosing a backend is left to ``embedder``.
 """
 
 from __future__ import annotations
@@ -175,6 +177,13 @@ class OnnxEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One normalised vector per text (one padded batch: the caller sorts and slices)."""
+        return self.encode_spans(texts, [() for _ in texts])[0]
+
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One normalised vector per text, and for each text one per character span of it: the mean of the
+        span's token states in the text's context (see ``pool_spans``). One padded batch."""
         encoded = self.tokenizer.encode_batch(list(texts))
         ids = np.array([item.ids for item in encoded], dtype=np.int64)
         mask = np.array([item.attention_mask for item in encoded], dtype=np.int64)
@@ -183,8 +192,35 @@ class OnnxEncoder:
             hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        parts = [
+            pool_spans(hidden[row], np.array(item.offsets, dtype=np.int64).reshape(-1, 2), spans[row])
+            if spans[row]
+            else np.zeros((0, hidden.shape[-1]), dtype=np.float32)
+            for row, item in enumerate(encoded)
+        ]
+        return normalise(pooled), parts
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, as float32 (a zero row stays zero)."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """For each character span, the normalised mean of the token ``states`` whose ``offsets`` lie inside it
+    (special and padding tokens, which cover no characters, never do). A span with no token inside it (cut off
+    by truncation) gets a zero row: the caller embeds that text on its own."""
+    result = np.zeros((len(spans), states.shape[-1]), dtype=np.float32)
+    if not len(spans):
+        return result
+    starts, ends = offsets[: len(states), 0], offsets[: len(states), 1]
+    real = ends > starts
+    for row, (start, end) in enumerate(spans):
+        inside = real & (starts >= start) & (ends <= end)
+        if inside.any():
+            result[row] = states[inside].mean(axis=0)
+    return normalise(result)
 
 
 def _quantize(source: Path, target: Path) -> None:

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 SCHEMA_VERSION = 1
+# the HNSW graph of a collection only read by key: as small as Chroma allows to build (adds cost a third)
+LOOKUP_ONLY_HNSW = {"ef_construction": 16, "max_neighbors": 4}
 log = logging.getLogger(__name__)
 
 
@@ -251,7 +253,8 @@ class ChromaCollection:
                 self._raw.add(
                     ids=[chunk.id for chunk in part],
                     embeddings=vectors[first : first + step].astype(np.float32),
-                    documents=[chunk.text for chunk in part],
+                    # no texts at all (records read by key): Chroma then skips its full-text index
+                    documents=[chunk.text for chunk in part] if any(chunk.text for chunk in part) else None,
                     metadatas=[chunk.metadata for chunk in part],
                 )
 
@@ -388,18 +391,20 @@ class ChunkStore:
         self._check_model(raw, model)
         return self._wrap(raw)
 
-    def create(self, model: str, dimension: int, name: str | None = None) -> ChromaCollection:
-        """Get or create the collection for ``model`` vectors of ``dimension``."""
+    def create(self, model: str, dimension: int, name: str | None = None, searched: bool = True) -> ChromaCollection:
+        """Get or create the collection for ``model`` vectors of ``dimension``; one never ``searched`` gets a
+        minimal HNSW graph, which is what Chroma spends most of an add on."""
         existing = self.collection(model, name)
         if existing is not None:
             return existing
         name = name or self.settings.collection
         client = self._connect()
+        hnsw: Any = {"space": "cosine"} if searched else {"space": "cosine", **LOOKUP_ONLY_HNSW}
         with _failures(self._location(name), "create the collection"):
             raw = client.create_collection(
                 name,
                 metadata={"embed_model": model, "embed_dim": dimension, "schema": SCHEMA_VERSION},
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration={"hnsw": hnsw},
                 embedding_function=None,
             )
         return self._wrap(raw)

@@ -40,7 +40,8 @@ class PageState:
 
 @dataclass(frozen=True)
 class StoredChunk:
-    """A chunk as written: id, text and flat metadata (its vector travels beside it)."""
+    """A chunk as written: id, text and flat metadata (its vector travels beside it). A record that is only
+    looked up by key may leave its text empty."""
 
     id: str
     text: str
@@ -151,7 +152,10 @@ class Store(Protocol):
         """The existing collection, checked against ``model``; ``None`` if there is none yet."""
         ...
 
-    def create(self, model: str, dimension: int, name: str | None = None) -> ChunkCollection: ...
+    def create(self, model: str, dimension: int, name: str | None = None, searched: bool = True) -> ChunkCollection:
+        """Get or create a collection; ``searched=False``: its records are only read by key (``vectors_where``),
+        never searched by vector, so the backend may skip building a good search structure."""
+        ...
 
     def drop(self, name: str | None = None) -> None: ...
 

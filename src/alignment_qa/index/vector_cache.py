@@ -1,9 +1,11 @@
 """Sentence embeddings kept in memory: a bounded, thread-safe LRU keyed by a hash of the text.
 
-Misses are first looked up in ``stored`` (the sentence vectors ingest wrote, see ``ingest.sentence_vectors``),
-and what is still missing is encoded in one batch. Shared by evidence selection and the support judges,
-which score the same sentences again and again; what is evicted is simply read or encoded again. A vector
-depends only on the text and the model, so a stored one is never stale. Nothing is written here.
+Misses are first looked up in ``stored`` (the sentence vectors ingest wrote, pooled from each sentence's chunk,
+see ``ingest.sentence_vectors``), and what is still missing is encoded on its own, in one batch (close to the
+stored kind, not identical). Used by evidence selection (with ``stored``) and by the support judges (without:
+their weights were fitted on sentences embedded alone), which score the same sentences again and again; what
+is evicted is simply read or encoded again. Ingest replaces a sentence's stored vector only with its chunk's,
+so a cached one is never stale in meaning. Nothing is written here.
 """
 
 from __future__ import annotations

@@ -112,16 +112,19 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def vector_sentences(texts: Sequence[str]) -> list[str]:
-    """The distinct sentences of ``texts`` that could be quoted (by length), in order: what ingest stores a
+def vector_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of ``text``'s sentences that could be quoted (by length), in order: what ingest stores a
     vector for, so that scoring them at question time encodes nothing."""
-    found: dict[str, None] = {}
-    for text in texts:
-        for start, end in quote_spans(text):
-            sentence = text[start:end]
-            if len(sentence.split()) >= QUOTE_MIN_WORDS and len(sentence) <= QUOTE_MAX_CHARS:
-                found[sentence] = None
-    return list(found)
+    return [
+        (start, end)
+        for start, end in quote_spans(text)
+        if len(text[start:end].split()) >= QUOTE_MIN_WORDS and end - start <= QUOTE_MAX_CHARS
+    ]
+
+
+def vector_sentences(texts: Sequence[str]) -> list[str]:
+    """The distinct sentences of ``texts`` that could be quoted (``vector_sentence_spans``), in order."""
+    return list(dict.fromkeys(text[start:end] for text in texts for start, end in vector_sentence_spans(text)))
 
 
 def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCounter) -> list[tuple[int, int]]:

@@ -2,9 +2,10 @@
 
 For each page file: read it, compare its content hash with the store, and only for new or
 changed pages clean, chunk and embed; a chunk of a changed page whose text (``content_hash``) is
-unchanged keeps its stored vector instead of being embedded again. Then each of those pages' quotable sentences
-gets its own vector (``sentence_vectors``; also done for unchanged pages that lack them). At the end the keyword
-index (BM25 and aliases) is brought in step with the store. Pages of a synced folder that are gone from disk are
+unchanged keeps its stored vector instead of being embedded again. Each of those pages' quotable
+sentences gets its own vector, pooled from the same model pass as its chunk (``sentence_vectors``;
+unchanged pages that lack them are completed after). At the end the keyword index (BM25 and
+aliases) is brought in step with the store. Pages of a synced folder that are gone from disk are
 removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
 good version); what a kept page lost in cleaning (an unusable source URL) is listed in
 ``warnings``. Work is written page by page after each window of embedded chunks, so an
@@ -34,7 +35,7 @@ from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
 from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
-from alignment_qa.ingest.sentence_vectors import PageText, write_sentence_vectors
+from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chunks, write_sentence_vectors
 from alignment_qa.settings import Settings
 
 # Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
@@ -230,12 +231,15 @@ def ingest(
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
     sentence_name = sentence_collection_name(settings.store.collection)
+    sentences: ChunkCollection | None = None
     if pending:
         if rebuild:
             store.drop()
             store.drop(sentence_name)
         collection = store.create(settings.embedding.identity, embedder.dimension)
         collection.new_revision()
+        if settings.ingest.sentence_vectors:
+            sentences = store.create(settings.embedding.identity, embedder.dimension, sentence_name, searched=False)
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
         window_chunks = 0
@@ -243,9 +247,9 @@ def ingest(
             window.append(item)
             window_chunks += len(item.chunks)
             if window_chunks >= settings.ingest.write_window:
-                _embed_and_write(window, embedder, collection, progress, summary)
+                _embed_and_write(window, embedder, collection, sentences, progress, summary)
                 window, window_chunks = [], 0
-        _embed_and_write(window, embedder, collection, progress, summary)
+        _embed_and_write(window, embedder, collection, sentences, progress, summary)
         progress.finish()
 
     synced = {str(root) for root in found.synced_roots} | moved_from
@@ -265,18 +269,16 @@ def ingest(
             collection.remove_pages(gone)
         summary.removed.extend(gone)
         texts: list[PageText] = []
-        if settings.ingest.sentence_vectors:
-            texts = [
-                PageText(item.file.page_id, item.page_hash, str(item.file.root), [chunk.text for chunk in item.chunks])
-                for item in pending
-            ]
-            texts.extend(_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states))
+        if settings.ingest.sentence_vectors:  # unchanged pages whose sentence vectors were never (all) stored
+            texts = [_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states)]
             if texts:
-                sentences = store.create(settings.embedding.identity, embedder.dimension, sentence_name)
-                summary.sentence_pages = len(texts)
+                sentences = sentences or store.create(
+                    settings.embedding.identity, embedder.dimension, sentence_name, searched=False
+                )
+                summary.sentence_pages += len(texts)
                 progress.start("Embedding sentences", len(texts))
-                summary.sentences_embedded = write_sentence_vectors(
-                    texts, collection, sentences, embedder, progress.advance
+                summary.sentences_embedded += write_sentence_vectors(
+                    texts, collection, sentences, embedder, on_page=progress.advance
                 )
                 progress.finish()
         summary.chunks_total = collection.count()
@@ -296,8 +298,7 @@ def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[st
 
 def _stored_page_text(collection: ChunkCollection, page_id: str) -> PageText:
     chunks = collection.page_chunks(page_id)
-    meta = chunks[0][1] if chunks else {}
-    return PageText(page_id, str(meta.get("page_hash", "")), str(meta.get("root", "")), [text for text, _ in chunks])
+    return PageText(page_id, [ChunkText(str(meta.get("prefix", "")), text) for text, meta in chunks])
 
 
 def _skip(file: PageFile, reason: str, states: dict[str, PageState]) -> Skipped:
@@ -348,11 +349,12 @@ def _embed_and_write(
     window: list[_PendingPage],
     embedder: Embedder,
     collection: ChunkCollection,
+    sentences: ChunkCollection | None,
     progress: ProgressReporter,
     summary: IngestSummary,
 ) -> None:
     """Embed the window's chunks (reusing the stored vector of any chunk whose text is unchanged) and write
-    its pages."""
+    its pages; with ``sentences``, then their sentence vectors, pooled from the same model pass."""
     if not window:
         return
     chunks = [chunk for item in window for chunk in item.chunks]
@@ -365,9 +367,11 @@ def _embed_and_write(
             vectors[position] = known[chunk.content_hash]
     if len(fresh) < len(chunks):
         progress.advance(len(chunks) - len(fresh))
+    pooled: dict[str, np.ndarray] = {}
     if fresh:
-        vectors[fresh] = embedder.encode(
-            [chunks[position].embed_text for position in fresh],
+        vectors[fresh], pooled = embed_chunks(
+            embedder,
+            [ChunkText(chunks[position].prefix, chunks[position].text) for position in fresh],
             on_batch=progress.advance,
             lengths=[chunks[position].tokens for position in fresh],
         )
@@ -377,3 +381,10 @@ def _embed_and_write(
     summary.chunks_embedded += len(fresh)
     for item in window:
         (summary.added if item.is_new else summary.updated).append(item.file.page_id)
+    if sentences is not None:
+        pages = [
+            PageText(item.file.page_id, [ChunkText(chunk.prefix, chunk.text) for chunk in item.chunks])
+            for item in window
+        ]
+        summary.sentences_embedded += write_sentence_vectors(pages, collection, sentences, embedder, pooled)
+        summary.sentence_pages += len(pages)

@@ -1,18 +1,20 @@
 """Sentence vectors at ingest: store a vector for every sentence of a page that could be quoted.
 
 Evidence answers score each sentence of the retrieved passages by its own vector. Stored here once, those
-vectors are read at question time instead of computed (``index.vector_cache``). They live in a second
-collection (``<collection>-sentences``), one record per distinct sentence of a page, keyed by a hash of its
-text; a vector depends only on the text and the model, so one already stored under the same key (an
-unchanged sentence of a changed page, a sentence two pages share) is reused, not computed again. A page's
-chunks are flagged once its sentences are written, so an interrupted run, or an index built with
-``ingest.sentence_vectors`` off, is completed by the next ingest. Which sentences are quoted is left to
-``engine.evidence``.
+vectors are read at question time instead of computed (``index.vector_cache``). A sentence's vector comes from
+the same model pass that embeds its chunk ("late chunking"): the mean of the sentence's token states in the
+context of its chunk, title and section included (``Embedder.encode_spans``), so storing them costs no model
+time beyond the chunks'. They live in a second collection (``<collection>-sentences``), one record per distinct
+sentence of a page, keyed by a hash of its text. The sentences of a chunk that was embedded again get fresh
+vectors; those of a chunk kept as it was (an unchanged chunk of a changed page) keep their stored vectors; a
+chunk whose sentences have none (an index built with ``ingest.sentence_vectors`` off, an interrupted run) is run
+through the model again. A page's chunks are flagged once its sentences are written, so an interrupted run is
+completed by the next ingest. Which sentences are quoted is left to ``engine.evidence``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,9 +23,17 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store_api import SENTENCES_FLAG, ChunkCollection, StoredChunk
 from alignment_qa.index.vector_cache import KEY_FIELD as KEY
 from alignment_qa.index.vector_cache import sentence_key
-from alignment_qa.ingest.chunk import vector_sentences
+from alignment_qa.ingest.chunk import vector_sentence_spans
 
 LOOKUP_BATCH = 500  # keys per "which of these are stored" query
+
+
+@dataclass(frozen=True)
+class ChunkText:
+    """A chunk as the model reads it: its context line (title and section) and its text."""
+
+    prefix: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -31,28 +41,41 @@ class PageText:
     """What the sentence records of one page are made from."""
 
     page_id: str
-    page_hash: str
-    root: str
-    chunk_texts: Sequence[str]
+    chunks: Sequence[ChunkText]
 
 
 def sentence_records(page: PageText) -> list[StoredChunk]:
-    """One record per distinct quotable sentence of ``page``."""
-    sentences = vector_sentences(page.chunk_texts)
+    """One record per distinct quotable sentence of ``page``: its page and key, no text (its chunk has it, and
+    records with text cost Chroma a full-text index)."""
+    keys = dict.fromkeys(
+        sentence_key(chunk.text[start:end]) for chunk in page.chunks for start, end in vector_sentence_spans(chunk.text)
+    )
     return [
-        StoredChunk(
-            id=f"{page.page_id}#s-{key}",
-            text=sentence,
-            metadata={
-                "page_id": page.page_id,
-                "page_hash": page.page_hash,
-                "root": page.root,
-                "n_chunks": len(sentences),
-                KEY: key,
-            },
-        )
-        for sentence, key in ((sentence, sentence_key(sentence)) for sentence in sentences)
+        StoredChunk(id=f"{page.page_id}#s-{key}", text="", metadata={"page_id": page.page_id, KEY: key}) for key in keys
     ]
+
+
+def embed_chunks(
+    embedder: Embedder,
+    chunks: Sequence[ChunkText],
+    on_batch: Callable[[int], None] | None = None,
+    lengths: Sequence[int] | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The vectors of ``chunks`` (as ``embedder.encode`` gives them) and, from the same pass, the vector of
+    each quotable sentence in them by its key (the first chunk holding a sentence wins)."""
+    spans = [vector_sentence_spans(chunk.text) for chunk in chunks]
+    texts = [chunk.prefix + chunk.text for chunk in chunks]
+    shifted = [
+        [(len(chunk.prefix) + s, len(chunk.prefix) + e) for s, e in found]
+        for chunk, found in zip(chunks, spans, strict=True)
+    ]
+    vectors, pooled = embedder.encode_spans(texts, shifted, on_batch, lengths)
+    sentences: dict[str, np.ndarray] = {}
+    for chunk, found, part in zip(chunks, spans, pooled, strict=True):
+        for (start, end), vector in zip(found, part, strict=True):
+            if vector.any():  # a zero row: cut off by truncation, embedded on its own below
+                sentences.setdefault(sentence_key(chunk.text[start:end]), vector)
+    return vectors, sentences
 
 
 def write_sentence_vectors(
@@ -60,24 +83,28 @@ def write_sentence_vectors(
     chunks: ChunkCollection,
     sentences: ChunkCollection,
     embedder: Embedder,
+    computed: Mapping[str, np.ndarray] | None = None,
     on_page: Callable[[int], None] = lambda count: None,
     window: int = 64,
 ) -> int:
-    """Store the sentence vectors of ``pages`` (``window`` pages per write) and flag their chunks; returns
-    how many sentences had to be embedded."""
-    embedded = 0
+    """Store the sentence vectors of ``pages`` (``window`` pages per write) and flag their chunks; returns how many
+    vectors were new. A sentence's vector is taken from ``computed`` (the chunks just embedded), else the store
+    (its chunk was kept), else its chunk is run through the model again."""
+    fresh_count = 0
+    computed = computed or {}
     for first in range(0, len(pages), window):
         part = pages[first : first + window]
         records = [record for page in part for record in sentence_records(page)]
         keys = list(dict.fromkeys(str(record.metadata[KEY]) for record in records))
-        known: dict[str, np.ndarray] = {}
-        for start in range(0, len(keys), LOOKUP_BATCH):
-            known.update(sentences.vectors_where(KEY, keys[start : start + LOOKUP_BATCH]))
-        fresh = {record.metadata[KEY]: record.text for record in records if record.metadata[KEY] not in known}
-        if fresh:
-            encoded = embedder.encode(list(fresh.values()))
-            known.update(zip(map(str, fresh), encoded, strict=True))
-            embedded += len(fresh)
+        known: dict[str, np.ndarray] = {key: computed[key] for key in keys if key in computed}
+        fresh_count += len(known)
+        stored_keys = [key for key in keys if key not in known]
+        for start in range(0, len(stored_keys), LOOKUP_BATCH):
+            known.update(sentences.vectors_where(KEY, stored_keys[start : start + LOOKUP_BATCH]))
+        missing = {key for key in keys if key not in known}
+        if missing:
+            fresh_count += len(missing)
+            known.update(_embed_missing(embedder, part, missing))
         vectors = (
             np.stack([known[str(record.metadata[KEY])] for record in records])
             if records
@@ -87,4 +114,28 @@ def write_sentence_vectors(
         sentences.write_pages(page_ids, records, vectors)
         chunks.flag_pages(page_ids, SENTENCES_FLAG)
         on_page(len(part))
-    return embedded
+    return fresh_count
+
+
+def _embed_missing(embedder: Embedder, pages: Sequence[PageText], missing: set[str]) -> dict[str, np.ndarray]:
+    """Vectors for the ``missing`` sentence keys: their chunks run through the model again; a sentence the model
+    cut off there is embedded on its own."""
+    holders = [
+        chunk
+        for page in pages
+        for chunk in page.chunks
+        if any(sentence_key(chunk.text[s:e]) in missing for s, e in vector_sentence_spans(chunk.text))
+    ]
+    _, found = embed_chunks(embedder, holders)
+    found = {key: vector for key, vector in found.items() if key in missing}
+    alone = list(
+        dict.fromkeys(
+            chunk.text[s:e]
+            for chunk in holders
+            for s, e in vector_sentence_spans(chunk.text)
+            if sentence_key(chunk.text[s:e]) in missing and sentence_key(chunk.text[s:e]) not in found
+        )
+    )
+    if alone:
+        found.update(zip(map(sentence_key, alone), embedder.encode(alone), strict=True))
+    return found
