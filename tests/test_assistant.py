@@ -127,6 +127,7 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     assert saved is not None and saved.revision == collection.revision()
     assert [hit.chunk_id.split("#")[0] for hit in saved.search_many(["zorblax"], 3)[0]] == ["b.md"]
     assert saved.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
+    assert saved.has_phrase("Zorblax Bridge Exchange") and not saved.has_phrase("Exchange Bridge")  # pairs kept
 
     (corpus / "b.md").unlink()  # removal is followed too
     ingest([corpus], settings, embedder, store)

@@ -52,6 +52,8 @@ def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assist
     assert authors.covered and "Garrabrant" in authors.sentences[0].text, authors.text  # the authors lead
     asilomar = dev_assistant.ask("What did the 2017 Asilomar AI Principles say about an AI arms race?")
     assert not asilomar.covered and "no indexed page mentions the Asilomar AI Principles" in asilomar.text
+    forum = dev_assistant.ask("What is the Frontier Model Forum and which labs founded it?")
+    assert not forum.covered and "no indexed page mentions the Frontier Model Forum" in forum.text, forum.text
     budget = dev_assistant.ask("What is the annual budget of the UK AI Safety Institute?")
     assert not budget.covered and "budget" in budget.text.split("The nearest pages")[0]
     for answer in (authors, dev_assistant.ask("Which AI Safety Institutes have been announced?")):

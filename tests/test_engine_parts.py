@@ -153,6 +153,62 @@ def test_the_best_sentence_leads_and_weak_ones_are_left_out() -> None:
     assert next(item.text for item in again) == "near copy of best"
 
 
+def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> None:
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    lead = replace(_scored("A well-known example is a chest X-ray classifier.", 0, 0.9, [1, 0, 0, 0]), position=4)  # type: ignore[type-var]
+    follower = replace(_scored("It used scanner marks, not lungs.", 0, 0.5, [0, 1, 0, 0]), position=5)  # type: ignore[type-var]
+    other = _scored("Another page's close second.", 1, 0.8, [0, 0, 1, 0])
+    unrelated = replace(_scored("The next section starts here.", 0, 0.3, [0, 0, 0, 1]), position=5)  # type: ignore[type-var]
+    chosen = choose([lead, other, follower], 4, 0.8, follow_ratio=0.5)  # type: ignore[list-item]
+    assert [item.text for item in chosen] == [lead.text, follower.text, other.text]  # type: ignore[attr-defined]
+    assert [item.text for item in choose([lead, other, follower], 4, 0.8)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
+    assert [item.text for item in choose([lead, other, unrelated], 4, 0.8, follow_ratio=0.5)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
+
+
+def test_names_of_several_words_are_looked_up_as_phrases() -> None:
+    from alignment_qa.engine.abstain import name_phrases, unknown_names
+    from alignment_qa.index.keyword import KeywordIndex
+
+    plain = {
+        "what",
+        "is",
+        "the",
+        "who",
+        "why",
+        "did",
+        "frontier",
+        "model",
+        "forum",
+        "machine",
+        "intelligence",
+    }.__contains__
+    assert name_phrases("What is the Frontier Model Forum and which labs founded it?", plain) == [
+        "Frontier Model Forum"
+    ]
+    assert name_phrases("Why did DeepMind's Chinchilla paper say 20?", plain) == []  # a possessive ends a name
+    assert name_phrases("Who won the 2018 FIFA World Cup?", plain) == ["FIFA World Cup"]  # a year is a date
+    assert name_phrases("What does NIST AI RMF 1.0 say?", plain) == ["NIST AI RMF 1.0"]
+    assert name_phrases("What Is The Difference Between Inner And Outer Alignment?", plain) == []  # title case
+    records = [
+        ("1", "Models", "Frontier model developers publish a forum post about the AI Office of the EU."),
+        ("2", "Labs", "MIRI studies agent foundations, and so do research groups in universities."),
+        ("3", "Acronyms", "MIRI was founded early; the Department of Energy funds the UK AI Safety Institute."),
+    ]
+    index = KeywordIndex.build(records, "r1", Analyzer())
+    assert index.has_phrase("frontier model") and index.has_phrase("AI Office") and index.has_phrase("forum")
+    assert not index.has_phrase("Frontier Model Forum") and not index.has_phrase("model frontier")
+    assert unknown_names("What is the Frontier Model Forum?", index, plain) == ["the Frontier Model Forum"]
+    assert unknown_names("Why can the EU AI Office fine labs?", index, plain) == []  # "AI Office" is there
+    assert unknown_names("What does the Department of Energy fund?", index, plain) == []
+    assert unknown_names("who leads the Model Institute Research team these days?", index, plain) == [
+        "the Model Institute Research"
+    ]
+    assert unknown_names("what did the Machine Intelligence Research Institute publish?", index, plain) == []  # MIRI
+
+
 def test_unknown_names_are_named_and_typos_are_not() -> None:
     from alignment_qa.engine.abstain import unknown_names
     from alignment_qa.index.keyword import KeywordIndex

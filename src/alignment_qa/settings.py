@@ -266,6 +266,13 @@ class AnswerSettings(_Section):
         description="An evidence answer adds sentences after the best one only while they score at least this "
         "fraction of it (up to max_sentences).",
     )
+    follow_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="An evidence answer quotes the sentence after the best one in its passage right after it when "
+        "that scores at least this fraction of the best (over 1: never).",
+    )
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."
     )

@@ -3,8 +3,9 @@
 Signals: the best passage's cosine with the question; names in the question (capitalised
 words, or words with digits) that no page contains (the keyword index knows the corpus's
 vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
-raises the cosine bar); the question's rarer terms that the corpus has but no retrieved
-passage does; and whether a question asking for a year, a count,
+raises the cosine bar), and names of several words whose words no page has side by side ("the
+Frontier Model Forum", though pages say "frontier model" and "forum"); the question's rarer
+terms that the corpus has but no retrieved passage does; and whether a question asking for a year, a count,
 a share, an amount or a person finds a sentence carrying one. A decline names what is missing
 ("No indexed page mentions the Asilomar AI Principles."). For a comparison whose one side the
 pages do not mention, the answer covers the other side and a notice names the missing one.
@@ -23,6 +24,12 @@ from alignment_qa.index.keyword import KeywordIndex
 
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _CONNECTORS = frozenset({"of", "for", "on", "and", "de", "van", "von", "&"})
+# inside a name of several words ("Department of Energy"); "and" joins two names, so it ends one
+_NAME_CONNECTORS = frozenset({"of", "for", "on", "de", "van", "von", "the"})
+_NAME_TOKEN = re.compile(r"[A-Za-z0-9](?:[\w'’./-]*[A-Za-z0-9])?(?:['’]s)?")
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_THE_BEFORE = re.compile(r"\bthe\s+(?:(?:1[89]|20)\d\d\s+)?$", re.I)  # "the 2017 Asilomar AI Principles"
+TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,16 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
     capitalised phrase around them ("the Asilomar AI Principles")."""
     unknown = set(index.unknown_words(question, is_plain_word))
-    if not unknown:
-        return []
+    names = _unknown_word_names(question, unknown) if unknown else []
+    for phrase in absent_phrases(question, index, is_plain_word):
+        if not any(phrase in name or name in phrase for name in names):
+            at = question.find(phrase)
+            names.append(f"the {phrase}" if at > 0 and _THE_BEFORE.search(question, 0, at) else phrase)
+    return names
+
+
+def _unknown_word_names(question: str, unknown: set[str]) -> list[str]:
+    """The capitalised words of ``question`` among ``unknown``, widened to the capitalised phrase around them."""
     tokens = [match.group() for match in _TOKEN.finditer(question)]
     names: list[str] = []
     for i, token in enumerate(tokens):
@@ -68,6 +83,62 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         if phrase not in names and not any(phrase in name for name in names):
             names.append(phrase)
     return names
+
+
+def name_phrases(question: str, is_plain_word: Callable[[str], bool]) -> list[str]:
+    """Names of two or more words in ``question``: runs of capitalised words or words with digits ("Frontier
+    Model Forum", "NIST AI RMF 1.0"), joined by "of", "for" and the like. A possessive ends a name ("DeepMind's
+    Chinchilla" is two), a leading year is a date, not part of the name, and a capitalised ordinary word that
+    opens the question ("What", "Does") is not a name. A question in title case has none."""
+    tokens = _NAME_TOKEN.findall(question)
+    lettered = [token for token in tokens[1:] if any(ch.isalpha() for ch in token)]
+    if lettered and sum(token[:1].isupper() for token in lettered) > TITLE_CASE_SHARE * len(lettered):
+        return []
+    names: list[str] = []
+    run: list[str] = []
+
+    def close() -> None:
+        while run and run[-1].lower() in _NAME_CONNECTORS:
+            run.pop()
+        while run and (_YEAR.fullmatch(run[0]) or run[0].lower() in _NAME_CONNECTORS):
+            run.pop(0)
+        words = [token for token in run if token.lower() not in _NAME_CONNECTORS]
+        if len(words) >= 2 and any(ch.isalpha() for token in words for ch in token):
+            names.append(" ".join(run))
+        run.clear()
+
+    for position, token in enumerate(tokens):
+        possessive = token.endswith(("'s", "’s"))
+        word = token[:-2] if possessive else token
+        named = word[:1].isupper() or any(ch.isdigit() for ch in word)
+        if position == 0 and named and is_plain_word(word.lower()):
+            named = False  # "What", "Does": the question's first word
+        if named or (run and word.lower() in _NAME_CONNECTORS):
+            run.append(word)
+        else:
+            close()
+        if possessive:
+            close()
+    close()
+    return names
+
+
+def absent_phrases(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
+    """The names of several words in ``question`` (``name_phrases``) whose words no page has side by side. A
+    short capitalised qualifier may be left off ("EU AI Office" where pages say "AI Office"), and a name whose
+    initials are a word of the corpus is known by them ("Machine Intelligence Research Institute": MIRI)."""
+    missing = []
+    for name in name_phrases(question, is_plain_word):
+        words = name.split()
+        if index.has_phrase(name):
+            continue
+        if len(words) >= 3 and words[0].isupper() and len(words[0]) <= 3 and index.has_phrase(" ".join(words[1:])):
+            continue
+        initials = "".join(word[0] for word in words if word.lower() not in _NAME_CONNECTORS).lower()
+        if len(initials) >= 2 and index.doc_freq.get(index.analyzer.stem(initials), 0):
+            continue
+        missing.append(name)
+    return missing
 
 
 def absent_terms(

@@ -174,18 +174,31 @@ def choose(
     max_sentences: int,
     keep_ratio: float,
     already_said: Callable[[str], bool] = lambda sentence: False,
+    follow_ratio: float = 1.1,
 ) -> list[Evidence]:
-    """The sentences to quote, best first: the best one, then the next while they score at least
-    ``keep_ratio`` of it, skipping near-duplicates, what ``already_said`` says was quoted before,
-    and a third sentence from one passage while other passages have candidates."""
+    """The sentences to quote: the best one; right after it, the sentence that follows it in its passage when
+    that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
+    answer: the sentence-window idea); then the next best while they score at least ``keep_ratio`` of it.
+    Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a third sentence
+    from one passage while other passages have candidates."""
     fresh = [item for item in scored if not already_said(item.text)]
     if not fresh:
         return []
-    best = fresh[0].score
+    lead = fresh[0]
+    best = lead.score
+    follower = next(
+        (
+            item
+            for item in fresh
+            if item.passage == lead.passage and item.position == lead.position + 1 and item.score >= follow_ratio * best
+        ),
+        None,
+    )
+    ordered = [lead, *([follower] if follower else []), *(item for item in fresh[1:] if item is not follower)]
     passages = {item.passage for item in fresh}
     chosen: list[Scored] = []
-    for item in fresh:
-        if len(chosen) >= max_sentences or (chosen and item.score < keep_ratio * best):
+    for item in ordered:
+        if len(chosen) >= max_sentences or (item is not follower and chosen and item.score < keep_ratio * best):
             break
         if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
             continue  # says the same as a chosen sentence
@@ -236,7 +249,12 @@ class EvidenceSynthesizer(BaseSynthesizer):
     """
 
     def __init__(
-        self, scorer: Scorer, max_sentences: int, keep_ratio: float, callback_manager: CallbackManager | None = None
+        self,
+        scorer: Scorer,
+        max_sentences: int,
+        keep_ratio: float,
+        callback_manager: CallbackManager | None = None,
+        follow_ratio: float = 1.1,
     ) -> None:
         # BaseSynthesizer.__init__ insists on an LLM (or LlamaIndex's global one); quoting needs none, so this
         # sets only what the methods kept from it read, and replaces synthesize, which would pass it text alone.
@@ -245,6 +263,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         self._scorer = scorer
         self._max_sentences = max_sentences
         self._keep_ratio = keep_ratio
+        self._follow_ratio = follow_ratio
 
     def _get_prompts(self) -> PromptDictType:
         return {}
@@ -270,9 +289,9 @@ class EvidenceSynthesizer(BaseSynthesizer):
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
 
-        chosen = choose(scored, self._max_sentences, self._keep_ratio, said)
+        chosen = choose(scored, self._max_sentences, self._keep_ratio, said, self._follow_ratio)
         if not chosen:  # everything was said before: saying it again beats saying nothing
-            chosen = choose(scored, self._max_sentences, self._keep_ratio)
+            chosen = choose(scored, self._max_sentences, self._keep_ratio, follow_ratio=self._follow_ratio)
         draft = evidence_draft(chosen)
         sources = [*nodes, *(additional_source_nodes or [])]
         return Response(draft.parsed.text(), source_nodes=sources, metadata={"draft": draft})

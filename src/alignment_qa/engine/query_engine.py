@@ -92,7 +92,9 @@ class AnswerEngine(CustomQueryEngine):
         if settings.retrieval.merge_adjacent:
             self._steps.append(AdjacentChunkMerger())
         answer = settings.answer
-        self._evidence = EvidenceSynthesizer(self.score, answer.max_sentences, answer.keep_ratio, self.callback_manager)
+        self._evidence = EvidenceSynthesizer(
+            self.score, answer.max_sentences, answer.keep_ratio, self.callback_manager, answer.follow_ratio
+        )
 
     @property
     def evidence(self) -> EvidenceSynthesizer:

@@ -1,4 +1,5 @@
-"""The keyword side of the index: BM25 over the stored chunks plus the learned alias table.
+"""The keyword side of the index: BM25 over the stored chunks, the learned alias table, and which terms stand next
+to each other somewhere (so a question's name can be looked up as a phrase: "Frontier Model Forum").
 
 Both are derived from the chunk collection (``store_api.ChunkCollection``) and kept in a folder next to it
 (``data_dir/keyword/<collection>``). The collection's metadata carries a ``revision`` that every
@@ -29,7 +30,7 @@ from alignment_qa.index.store_api import ChunkCollection, Store
 if TYPE_CHECKING:
     import bm25s
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adjacent term pairs (pairs.npy)
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +42,8 @@ class KeywordHit:
 
 
 class KeywordIndex:
-    """BM25 over chunk texts (title and section included), with the alias table and term statistics."""
+    """BM25 over chunk texts (title and section included), with the alias table, term statistics and the adjacent
+    term pairs (``pairs``: sorted keys ``first_id * vocabulary + second_id`` of BM25's term ids)."""
 
     def __init__(
         self,
@@ -51,6 +53,7 @@ class KeywordIndex:
         doc_freq: dict[str, int],
         revision: str,
         analyzer: Analyzer,
+        pairs: np.ndarray | None = None,
     ) -> None:
         self.ids = ids
         self.bm25 = bm25
@@ -58,6 +61,7 @@ class KeywordIndex:
         self.doc_freq = doc_freq
         self.revision = revision
         self.analyzer = analyzer
+        self.pairs = pairs if pairs is not None else np.zeros(0, dtype=np.int64)
 
     @property
     def size(self) -> int:
@@ -80,6 +84,23 @@ class KeywordIndex:
             and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
             and not is_plain_word(word)
         ]
+
+    def has_phrase(self, phrase: str) -> bool:
+        """Whether the words of ``phrase`` stand next to each other, in this order, somewhere in the corpus (stop
+        words aside; each adjacent pair is checked, so a long phrase may pass on pairs from different places).
+        A phrase of fewer than two words always passes."""
+        sequence = self.analyzer.sequence(phrase)
+        if len(sequence) < 2:
+            return True
+        if self.bm25 is None:
+            return False
+        vocab = self.bm25.vocab_dict
+        if any(term not in vocab for term in sequence):
+            return False
+        ids = np.array([vocab[term] for term in sequence], dtype=np.int64)
+        keys = _pair_keys(ids, len(vocab))
+        found = np.searchsorted(self.pairs, keys)
+        return bool(np.all((found < len(self.pairs)) & (self.pairs[np.minimum(found, len(self.pairs) - 1)] == keys)))
 
     def search_many(self, queries: Sequence[str], k: int) -> list[list[KeywordHit]]:
         """The best ``k`` BM25 matches of each query (one scoring pass for all), best first; a query
@@ -122,17 +143,27 @@ class KeywordIndex:
         import bm25s
 
         ids = [chunk_id for chunk_id, _, _ in records]
-        corpus = [analyzer.terms(text) for _, _, text in records]
+        analysed = [analyzer.terms_and_sequence(text) for _, _, text in records]
+        corpus = [terms for terms, _ in analysed]
         doc_freq: dict[str, int] = {}
         for terms in corpus:
             for term in set(terms):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         bm25 = None
+        pairs = np.zeros(0, dtype=np.int64)
         if records:
             bm25 = bm25s.BM25()
             bm25.index(corpus, show_progress=False)
+            vocab = bm25.vocab_dict
+            keys = [
+                _pair_keys(np.array([vocab[term] for term in sequence], dtype=np.int64), len(vocab))
+                for _, sequence in analysed
+                if len(sequence) > 1
+            ]
+            if keys:
+                pairs = np.unique(np.concatenate(keys))
         aliases = learn_aliases(((title, text) for _, title, text in records), is_plain_word)
-        return cls(ids, bm25, aliases, doc_freq, revision, analyzer)
+        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, pairs)
 
     def save(self, folder: Path) -> None:
         """Write to ``folder`` atomically (a sibling temp folder renamed into place)."""
@@ -141,6 +172,7 @@ class KeywordIndex:
         try:
             if self.bm25 is not None:
                 self.bm25.save(str(staging / "bm25"))
+            np.save(staging / "pairs.npy", self.pairs)
             manifest = {
                 "format": FORMAT_VERSION,
                 "revision": self.revision,
@@ -168,11 +200,17 @@ class KeywordIndex:
                 return None
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
             aliases = AliasTable.from_json(manifest["aliases"])
+            pairs = np.load(folder / "pairs.npy")
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
             return None  # read while another process replaced the folder
-        return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer)
+        return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer, pairs)
+
+
+def _pair_keys(ids: np.ndarray, vocabulary: int) -> np.ndarray:
+    """One int64 key per adjacent pair of term ids."""
+    return ids[:-1] * vocabulary + ids[1:]
 
 
 def keyword_folder(store: Store) -> Path:
