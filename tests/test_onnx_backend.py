@@ -17,7 +17,7 @@ from alignment_qa.index.embedder import Embedder, resolve_backend, resolve_model
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.settings import load_settings
-from conftest import REPO
+from conftest import ONNX_MODELS, REPO
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 TEXTS = [
@@ -37,8 +37,10 @@ def torch_embedder() -> Embedder:
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("onnx-cache")
+def cache() -> Path:
+    """The session's export folder: the session's embedder exported the model there (on a fresh checkout, from
+    scratch), and int8 is quantized from that export."""
+    return ONNX_MODELS
 
 
 def test_onnx_fp32_gives_the_torch_vectors_and_counts(torch_embedder: Embedder, cache: Path) -> None:

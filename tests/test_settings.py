@@ -22,7 +22,7 @@ def test_layers_apply_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert loaded.settings.retrieval.top_k == 7
     assert loaded.settings.store.collection == "from_env"
     assert loaded.settings.ingest.max_file_mb == 9
-    assert loaded.settings.embedding.batch_size == 32
+    assert loaded.settings.embedding.batch_size is None  # 4 on the CPU, 64 on a GPU
     assert loaded.sources["retrieval.top_k"] == f"file {config}"
     assert loaded.sources["store.collection"] == "env ALIGNMENT_QA_STORE__COLLECTION"
     assert loaded.sources["ingest.max_file_mb"] == "cli"

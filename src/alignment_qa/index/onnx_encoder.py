@@ -72,16 +72,22 @@ class OnnxEncoder:
         self.max_tokens = int(_read_json(self.folder / "sentence_bert_config.json").get("max_seq_length", 256))
         self._lock = threading.Lock()
 
+    def _cached(self, quantized: bool) -> Path:
+        kind = "int8" if quantized else "fp32"
+        return self.cache_dir / f"{self.folder.name}-{kind}-{_digest(self.folder, quantized)}.onnx"
+
     @cached_property
     def path(self) -> Path:
-        """The exported (and, when asked, quantized) graph, created on first use."""
-        kind = "int8" if self.quantized else "fp32"
-        target = self.cache_dir / f"{self.folder.name}-{kind}-{_digest(self.folder, self.quantized)}.onnx"
+        """The exported (and, when asked, quantized) graph, created on first use; int8 is quantized from the
+        cached fp32 export when there is one (no torch needed then)."""
+        target = self._cached(self.quantized)
         if not target.is_file():
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=self.cache_dir, prefix=".export-") as scratch:
-                exported = Path(scratch) / "model.onnx"
-                self._export(exported)
+                exported = self._cached(False)
+                if not (self.quantized and exported.is_file()):
+                    exported = Path(scratch) / "model.onnx"
+                    self._export(exported)
                 if self.quantized:
                     quantized = Path(scratch) / "model-int8.onnx"
                     _quantize(exported, quantized)
