@@ -6,6 +6,7 @@ Real embedding model, real embedded Chroma, real BM25 files; no LLM (see test_ll
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,43 @@ def test_bad_questions_get_a_message(assistant: Assistant, question: str, messag
 def test_no_index_is_a_clear_error(settings: Settings, embedder: Embedder) -> None:
     with pytest.raises(NoIndexError, match="alignment-qa ingest"):
         Assistant.open(settings, embedder=embedder)
+
+
+def test_an_ingest_updates_the_keyword_index_like_a_rebuild_without_reading_every_chunk(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ingest that knows what it changed updates the saved keyword index (only the new chunks are analysed,
+    nothing is read back from the store); the result searches, counts terms and learns aliases like a rebuild."""
+    from alignment_qa.index import keyword
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    store = ChunkStore(settings.store)
+    reads: list[int] = []
+    real_read = keyword.read_all_chunks
+    monkeypatch.setattr(keyword, "read_all_chunks", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    ingest([corpus], settings, embedder, store)  # a new collection: built from what was added
+    page = corpus / "wiki" / "reward-hacking.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n\nThe Zorblax Bridge Exchange (ZBE) audits proxies.\n")
+    (corpus / "wiki" / "goodharts-law.md").unlink()
+    ingest([corpus], settings, embedder, store)  # one page changed, one gone
+    assert reads == [], "the keyword index was rebuilt from the store instead of updated"
+
+    folder = keyword_folder(store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    updated = KeywordIndex.load(folder, Analyzer())
+    assert updated is not None and updated.revision == collection.revision()
+    rebuilt = KeywordIndex.build(real_read(collection), "r", Analyzer())
+    assert sorted(updated.ids) == sorted(rebuilt.ids) and updated.doc_freq == rebuilt.doc_freq
+    assert sorted(map(sorted, updated.aliases.groups)) == sorted(map(sorted, rebuilt.aliases.groups))
+    assert updated.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
+    questions = ["reward hacking proxies", "what does ZBE audit", "goodhart measure target", "inner alignment"]
+    for got, want in zip(updated.search_many(questions, 5), rebuilt.search_many(questions, 5), strict=True):
+        assert [(hit.chunk_id, round(hit.score, 4)) for hit in got] == [
+            (hit.chunk_id, round(hit.score, 4)) for hit in want
+        ]
+    assert updated.has_phrase("Zorblax Bridge Exchange") and not any("goodharts-law" in i for i in updated.ids)
 
 
 def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:

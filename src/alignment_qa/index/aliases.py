@@ -128,6 +128,83 @@ def _known_term_before(before: str, known: set[str]) -> str | None:
     return best
 
 
+Evidence = list[
+    tuple[str, str, str]
+]  # one chunk's: ("pair", name, name), ("known", term, ""), ("synonym", before, name)
+
+
+def alias_evidence(title: str, text: str) -> Evidence:
+    """What one page or chunk says about names: abbreviation and key-facts pairs, terms it defines, and synonym
+    phrases with the text before them (resolved against every known term by ``table_from_evidence``)."""
+    found: Evidence = [("known", term, "") for term in _DEFINITION.findall(text)]
+    for match in _ABBR_AFTER.finditer(text):
+        abbr = match.group(1)
+        if len(abbr) > 2 and not any(ch.isupper() for ch in abbr[1:]):
+            continue  # "(Ought)" or "(Christiano)": a name, not an abbreviation
+        long_form = _long_form_before(text, match.start(), abbr)
+        if long_form and long_form.upper() != long_form:
+            found.append(("pair", long_form, abbr))
+    for match in _ABBR_BEFORE.finditer(text):
+        abbr, words = match.group(1), _WORD_RE.findall(match.group(3))
+        if words and _initials(words) == abbr.lower():
+            found.append(("pair", " ".join(words), abbr))
+    for match in _SYNONYM.finditer(text):
+        found.append(("synonym", text[max(0, match.start() - 80) : match.start()], match.group(1)))
+    for row in _FACT_ROW.findall(text):
+        found.extend(("pair", title, name) for name in row.split(","))
+    return found
+
+
+def table_from_evidence(
+    titles: Iterable[str], evidence: Iterable[Evidence], is_plain_word: Callable[[str], bool] = lambda word: False
+) -> AliasTable:
+    """The alias table from every chunk's title and ``alias_evidence``, in order: the same groups, in the same
+    order, as adding each pair to an ``AliasTable`` one by one, in time linear in the pairs (union-find)."""
+    evidence = list(evidence)
+    known = {title.lower() for title in titles if title}
+    known.update(term.lower() for items in evidence for kind, term, _ in items if kind == "known")
+    parent: dict[str, str] = {}
+    spellings: dict[str, set[str]] = {}
+    touched: dict[str, int] = {}  # a group's root -> when a pair last touched it (the group order of AliasTable.add)
+    step = 0
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for items in evidence:
+        for kind, first, second in items:
+            if kind == "known":
+                continue
+            if kind == "synonym":
+                subject = _known_term_before(first, known)
+                if subject is None:
+                    continue
+                first = subject
+            a, b = _clean_phrase(first), _clean_phrase(second)
+            if len(a) < 2 or len(b) < 2 or a.lower() == b.lower():
+                continue
+            for name in (a, b):
+                key = name.lower()
+                if key not in parent:
+                    parent[key], spellings[key] = key, set()
+                spellings[root(key)].add(name)
+            ra, rb = root(a.lower()), root(b.lower())
+            if ra != rb:
+                parent[rb] = ra
+                spellings[ra] |= spellings.pop(rb)
+                touched.pop(rb, None)
+            step += 1
+            touched[ra] = step
+    table = AliasTable([spellings[key] for key in sorted(touched, key=touched.__getitem__)])
+    table.exact_case = {
+        name for group in table.groups for name in group if name.isupper() and is_plain_word(name.lower())
+    }
+    return table
+
+
 def learn_aliases(
     pages: Iterable[tuple[str, str]], is_plain_word: Callable[[str], bool] = lambda word: False
 ) -> AliasTable:
@@ -137,30 +214,4 @@ def learn_aliases(
     "sad"); such abbreviations then match a question only in capitals.
     """
     pages = list(pages)
-    known = {title.lower() for title, _ in pages if title}
-    for _, text in pages:
-        known.update(term.lower() for term in _DEFINITION.findall(text))
-    table = AliasTable()
-    for title, text in pages:
-        for match in _ABBR_AFTER.finditer(text):
-            abbr = match.group(1)
-            if len(abbr) > 2 and not any(ch.isupper() for ch in abbr[1:]):
-                continue  # "(Ought)" or "(Christiano)": a name, not an abbreviation
-            long_form = _long_form_before(text, match.start(), abbr)
-            if long_form and long_form.upper() != long_form:
-                table.add(long_form, abbr)
-        for match in _ABBR_BEFORE.finditer(text):
-            abbr, words = match.group(1), _WORD_RE.findall(match.group(3))
-            if words and _initials(words) == abbr.lower():
-                table.add(" ".join(words), abbr)
-        for match in _SYNONYM.finditer(text):
-            subject = _known_term_before(text[max(0, match.start() - 80) : match.start()], known)
-            if subject:
-                table.add(subject, match.group(1))
-        for row in _FACT_ROW.findall(text):
-            for name in row.split(","):
-                table.add(title, name)
-    table.exact_case = {
-        name for group in table.groups for name in group if name.isupper() and is_plain_word(name.lower())
-    }
-    return table
+    return table_from_evidence((title for title, _ in pages), (alias_evidence(*page) for page in pages), is_plain_word)

@@ -1,12 +1,15 @@
 """The keyword side of the index: BM25 over the stored chunks, the learned alias table, and which terms stand next
 to each other somewhere (so a question's name can be looked up as a phrase: "Frontier Model Forum").
 
-Both are derived from the chunk collection (``store_api.ChunkCollection``) and kept in a folder next to it
-(``data_dir/keyword/<collection>``). The collection's metadata carries a ``revision`` that every
-ingest changes before it writes; this folder records the revision it was built from, so a stale
-or missing keyword index (an interrupted ingest, another host writing to a shared Chroma server)
-is rebuilt from the collection the next time it is opened. Writes go to a temporary folder that
-is renamed into place, so readers never see half an index. Dense search stays in ``store``.
+All of it is derived from the chunk collection (``store_api.ChunkCollection``) and kept in a folder next to it
+(``data_dir/keyword/<collection>``), with what an update needs: each chunk's term counts, its title and what it
+says about names (``ChunkTerms``). The collection's metadata carries a ``revision`` that every ingest changes before
+it writes; this folder records the revision it matches. An ingest that knows what it changed since that revision
+(``KeywordChanges``: the chunks it removed and added) updates the index: only the new chunks are analysed, BM25's
+scores are recomputed from the kept counts, and the alias table from the kept evidence. Anything else (a missing or
+stale index: an interrupted ingest, another host writing to a shared Chroma server) rebuilds it from the collection
+the next time it is opened. Writes go to a temporary folder that is renamed into place, so readers never see half
+an index. Dense search stays in ``store``.
 """
 
 from __future__ import annotations
@@ -16,22 +19,25 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from alignment_qa.index.aliases import AliasTable, learn_aliases
+from alignment_qa.index.aliases import AliasTable, Evidence, alias_evidence, table_from_evidence
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store_api import ChunkCollection, Store
 
 if TYPE_CHECKING:
     import bm25s
 
-FORMAT_VERSION = 2  # 2: adjacent term pairs (pairs.npy)
+FORMAT_VERSION = 3  # 2: adjacent term pairs; 3: kept term counts, titles and alias evidence (updates)
+K1, B = 1.5, 0.75  # BM25 (Lucene's variant, bm25s's default)
 log = logging.getLogger(__name__)
+
+Record = tuple[str, str, str]  # (chunk id, page title, prefix + text)
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,124 @@ class KeywordHit:
     rank: int
 
 
+@dataclass(frozen=True)
+class KeywordChanges:
+    """What an ingest changed since the keyword index matched ``base_revision``: the chunks it removed and the
+    ones it added; the collection's revision is then ``revision``."""
+
+    base_revision: str | None  # None: a collection created by this ingest
+    revision: str
+    removed: Collection[str]
+    added: Sequence[Record]
+
+
+@dataclass
+class ChunkTerms:
+    """What updating the index needs, one row per chunk: term counts (a CSR matrix over ``vocabulary``, which only
+    grows), titles and alias evidence."""
+
+    vocabulary: list[str] = field(default_factory=list)
+    indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    term_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    titles: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def appended(self, records: Sequence[Record], analyzer: Analyzer) -> tuple[ChunkTerms, np.ndarray]:
+        """These rows followed by one row per record (analysed now), and the records' adjacent-pair keys."""
+        vocabulary = list(self.vocabulary)
+        ids = {term: i for i, term in enumerate(vocabulary)}
+        lengths, term_ids, counts, pairs = [], [], [], []
+        for _, _, text in records:
+            terms, sequence = analyzer.terms_and_sequence(text)
+            for term in terms:
+                if term not in ids:
+                    ids[term] = len(vocabulary)
+                    vocabulary.append(term)
+            unique, repeats = np.unique(np.array([ids[term] for term in terms], dtype=np.int32), return_counts=True)
+            lengths.append(len(unique))
+            term_ids.append(unique)
+            counts.append(repeats.astype(np.int32))
+            if len(sequence) > 1:
+                pairs.append(pair_keys(np.array([ids[term] for term in sequence], dtype=np.int64)))
+        return (
+            ChunkTerms(
+                vocabulary,
+                np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(lengths, dtype=np.int64)]),
+                np.concatenate([self.term_ids, *term_ids]).astype(np.int32),
+                np.concatenate([self.counts, *counts]).astype(np.int32),
+                [*self.titles, *(title for _, title, _ in records)],
+                [*self.evidence, *(alias_evidence(title, text) for _, title, text in records)],
+            ),
+            np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64),
+        )
+
+    def kept(self, rows: np.ndarray) -> ChunkTerms:
+        """Only the rows where ``rows`` (a boolean mask) is true."""
+        lengths = np.diff(self.indptr)
+        entries = np.repeat(rows, lengths)
+        return ChunkTerms(
+            self.vocabulary,
+            np.concatenate([[0], np.cumsum(lengths[rows], dtype=np.int64)]),
+            self.term_ids[entries],
+            self.counts[entries],
+            [title for title, keep in zip(self.titles, rows, strict=True) if keep],
+            [items for items, keep in zip(self.evidence, rows, strict=True) if keep],
+        )
+
+    def doc_freq(self) -> dict[str, int]:
+        found = np.bincount(self.term_ids, minlength=len(self.vocabulary))
+        return {self.vocabulary[i]: int(found[i]) for i in np.flatnonzero(found)}
+
+    def bm25(self) -> bm25s.BM25 | None:
+        """BM25 (bm25s, Lucene's variant) over these rows, its scores computed from the kept counts."""
+        import bm25s
+        import scipy.sparse
+
+        rows = len(self.indptr) - 1
+        if rows == 0:
+            return None
+        row_of = np.repeat(np.arange(rows, dtype=np.int32), np.diff(self.indptr))
+        lengths = np.bincount(row_of, weights=self.counts, minlength=rows).astype(np.float32)
+        found = np.bincount(self.term_ids, minlength=len(self.vocabulary)).astype(np.float32)
+        idf = np.log(1 + (rows - found + 0.5) / (found + 0.5)).astype(np.float32)
+        counts = self.counts.astype(np.float32)
+        saturation = counts / (K1 * ((1 - B) + B * lengths[row_of] / lengths.mean()) + counts)
+        matrix = scipy.sparse.csc_matrix(
+            ((idf[self.term_ids] * saturation).astype(np.float32), (row_of, self.term_ids)),
+            shape=(rows, len(self.vocabulary)),
+            dtype=np.float32,
+        )
+        model = bm25s.BM25(k1=K1, b=B)
+        model.scores = {"data": matrix.data, "indices": matrix.indices, "indptr": matrix.indptr, "num_docs": rows}
+        model.vocab_dict = {term: i for i, term in enumerate(self.vocabulary)}
+        model.unique_token_ids_set = set(model.vocab_dict.values())  # what bm25s.BM25.index sets
+        model.nonoccurrence_array = None  # Lucene's variant has none
+        return model
+
+    def save(self, folder: Path) -> None:
+        np.savez(folder / "terms.npz", indptr=self.indptr, term_ids=self.term_ids, counts=self.counts)
+        extra = {"vocabulary": self.vocabulary, "titles": self.titles, "evidence": self.evidence}
+        (folder / "terms.json").write_text(json.dumps(extra), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> ChunkTerms:
+        with np.load(folder / "terms.npz") as arrays:
+            indptr, term_ids, counts = arrays["indptr"], arrays["term_ids"], arrays["counts"]
+        extra = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        evidence = [[tuple(item) for item in items] for items in extra["evidence"]]
+        return cls(extra["vocabulary"], indptr, term_ids, counts, extra["titles"], evidence)
+
+
+def pair_keys(term_ids: np.ndarray) -> np.ndarray:
+    """One int64 key per adjacent pair of term ids (ids below 2**31)."""
+    return (term_ids[:-1] << 32) | term_ids[1:]
+
+
 class KeywordIndex:
     """BM25 over chunk texts (title and section included), with the alias table, term statistics and the adjacent
-    term pairs (``pairs``: sorted keys ``first_id * vocabulary + second_id`` of BM25's term ids)."""
+    term pairs (``pairs``: sorted ``pair_keys`` of the vocabulary's ids; a removed chunk's pairs stay until the
+    next rebuild, so a phrase check may pass on them, never fail)."""
 
     def __init__(
         self,
@@ -54,6 +175,7 @@ class KeywordIndex:
         revision: str,
         analyzer: Analyzer,
         pairs: np.ndarray | None = None,
+        terms: ChunkTerms | None = None,
     ) -> None:
         self.ids = ids
         self.bm25 = bm25
@@ -62,6 +184,7 @@ class KeywordIndex:
         self.revision = revision
         self.analyzer = analyzer
         self.pairs = pairs if pairs is not None else np.zeros(0, dtype=np.int64)
+        self.terms = terms  # kept for updates; None in a reader's copy (loaded without them)
 
     @property
     def size(self) -> int:
@@ -92,13 +215,10 @@ class KeywordIndex:
         sequence = self.analyzer.sequence(phrase)
         if len(sequence) < 2:
             return True
-        if self.bm25 is None:
+        if self.bm25 is None or any(self.doc_freq.get(term, 0) == 0 for term in sequence):
             return False
         vocab = self.bm25.vocab_dict
-        if any(term not in vocab for term in sequence):
-            return False
-        ids = np.array([vocab[term] for term in sequence], dtype=np.int64)
-        keys = _pair_keys(ids, len(vocab))
+        keys = pair_keys(np.array([vocab[term] for term in sequence], dtype=np.int64))
         found = np.searchsorted(self.pairs, keys)
         return bool(np.all((found < len(self.pairs)) & (self.pairs[np.minimum(found, len(self.pairs) - 1)] == keys)))
 
@@ -111,7 +231,7 @@ class KeywordIndex:
         vocab = self.bm25.vocab_dict
         asked = []
         for position, query in enumerate(queries):
-            token_ids = [vocab[term] for term in self.analyzer.terms(query) if term in vocab]
+            token_ids = [vocab[term] for term in self.analyzer.terms(query) if self.doc_freq.get(term, 0)]
             if token_ids:
                 asked.append((position, token_ids))
         if not asked:
@@ -130,40 +250,48 @@ class KeywordIndex:
                 found[position].append(KeywordHit(self.ids[int(doc)], float(score), rank))
         return found
 
-    # -- building and storage ------------------------------------------------------------
+    # -- building, updating and storage --------------------------------------------------
     @classmethod
     def build(
         cls,
-        records: list[tuple[str, str, str]],
+        records: list[Record],
         revision: str,
         analyzer: Analyzer,
         is_plain_word: Callable[[str], bool] = lambda word: False,
     ) -> KeywordIndex:
         """Index ``(chunk_id, title, text_with_prefix)`` records."""
-        import bm25s
+        terms, pairs = ChunkTerms().appended(records, analyzer)
+        return cls._from_terms(
+            [chunk_id for chunk_id, _, _ in records], terms, pairs, revision, analyzer, is_plain_word
+        )
 
-        ids = [chunk_id for chunk_id, _, _ in records]
-        analysed = [analyzer.terms_and_sequence(text) for _, _, text in records]
-        corpus = [terms for terms, _ in analysed]
-        doc_freq: dict[str, int] = {}
-        for terms in corpus:
-            for term in set(terms):
-                doc_freq[term] = doc_freq.get(term, 0) + 1
-        bm25 = None
-        pairs = np.zeros(0, dtype=np.int64)
-        if records:
-            bm25 = bm25s.BM25()
-            bm25.index(corpus, show_progress=False)
-            vocab = bm25.vocab_dict
-            keys = [
-                _pair_keys(np.array([vocab[term] for term in sequence], dtype=np.int64), len(vocab))
-                for _, sequence in analysed
-                if len(sequence) > 1
-            ]
-            if keys:
-                pairs = np.unique(np.concatenate(keys))
-        aliases = learn_aliases(((title, text) for _, title, text in records), is_plain_word)
-        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, pairs)
+    def updated(
+        self, changes: KeywordChanges, is_plain_word: Callable[[str], bool] = lambda word: False
+    ) -> KeywordIndex:
+        """This index without the ``changes.removed`` chunks and with the ``changes.added`` ones (analysed now),
+        at ``changes.revision``. Needs the kept ``terms``."""
+        if self.terms is None:
+            raise ValueError("this keyword index was loaded without its term counts")
+        removed = set(changes.removed)
+        rows = np.array([chunk_id not in removed for chunk_id in self.ids], dtype=bool)
+        kept = [chunk_id for chunk_id in self.ids if chunk_id not in removed]
+        terms, pairs = self.terms.kept(rows).appended(changes.added, self.analyzer)
+        ids = [*kept, *(chunk_id for chunk_id, _, _ in changes.added)]
+        merged = np.union1d(self.pairs, pairs)
+        return self._from_terms(ids, terms, merged, changes.revision, self.analyzer, is_plain_word)
+
+    @classmethod
+    def _from_terms(
+        cls,
+        ids: list[str],
+        terms: ChunkTerms,
+        pairs: np.ndarray,
+        revision: str,
+        analyzer: Analyzer,
+        is_plain_word: Callable[[str], bool],
+    ) -> KeywordIndex:
+        aliases = table_from_evidence(terms.titles, terms.evidence, is_plain_word)
+        return cls(ids, terms.bm25(), aliases, terms.doc_freq(), revision, analyzer, pairs, terms)
 
     def save(self, folder: Path) -> None:
         """Write to ``folder`` atomically (a sibling temp folder renamed into place)."""
@@ -173,6 +301,8 @@ class KeywordIndex:
             if self.bm25 is not None:
                 self.bm25.save(str(staging / "bm25"))
             np.save(staging / "pairs.npy", self.pairs)
+            if self.terms is not None:
+                self.terms.save(staging)
             manifest = {
                 "format": FORMAT_VERSION,
                 "revision": self.revision,
@@ -190,8 +320,9 @@ class KeywordIndex:
             shutil.rmtree(staging, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path, analyzer: Analyzer) -> KeywordIndex | None:
-        """The saved index, or ``None`` when there is none or it cannot be read."""
+    def load(cls, folder: Path, analyzer: Analyzer, with_terms: bool = False) -> KeywordIndex | None:
+        """The saved index, or ``None`` when there is none or it cannot be read; ``with_terms``: with what an
+        update needs (a reader does without)."""
         import bm25s
 
         try:
@@ -201,16 +332,15 @@ class KeywordIndex:
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
             aliases = AliasTable.from_json(manifest["aliases"])
             pairs = np.load(folder / "pairs.npy")
+            terms = ChunkTerms.load(folder) if with_terms else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
             return None  # read while another process replaced the folder
-        return cls(manifest["ids"], bm25, aliases, manifest["doc_freq"], manifest["revision"], analyzer, pairs)
-
-
-def _pair_keys(ids: np.ndarray, vocabulary: int) -> np.ndarray:
-    """One int64 key per adjacent pair of term ids."""
-    return ids[:-1] * vocabulary + ids[1:]
+        if terms is not None and len(terms.titles) != len(manifest["ids"]):
+            return None
+        ids, doc_freq, revision = manifest["ids"], manifest["doc_freq"], manifest["revision"]
+        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, pairs, terms)
 
 
 def keyword_folder(store: Store) -> Path:
@@ -223,7 +353,7 @@ def keyword_folder(store: Store) -> Path:
     return settings.data_dir / "keyword" / name
 
 
-def read_all_chunks(collection: ChunkCollection, page_size: int = 5000) -> list[tuple[str, str, str]]:
+def read_all_chunks(collection: ChunkCollection, page_size: int = 5000) -> list[Record]:
     """``(id, title, prefix + text)`` of every chunk, read in pages."""
     return [
         (hit.id, str(hit.metadata.get("title", "")), f"{hit.metadata.get('prefix', '')}{hit.text}")
@@ -236,14 +366,26 @@ def sync_keyword_index(
     collection: ChunkCollection,
     analyzer: Analyzer,
     is_plain_word: Callable[[str], bool] = lambda word: False,
+    changes: KeywordChanges | None = None,
 ) -> KeywordIndex:
-    """The keyword index for ``collection``, rebuilt first when it is missing or stale."""
+    """The keyword index for ``collection``: the saved one when it matches the collection's revision; else, given
+    the ``changes`` an ingest made since the saved one's revision, that one updated; else rebuilt from the
+    collection."""
     folder = keyword_folder(store)
     revision = collection.revision()
-    current = KeywordIndex.load(folder, analyzer)
-    if current is not None and current.revision == revision:
-        return current
-    fresh = KeywordIndex.build(read_all_chunks(collection), revision, analyzer, is_plain_word)
+    fresh = None
+    if changes is not None and changes.revision == revision:
+        if changes.base_revision is None:  # a new collection: everything in it was just added
+            base: KeywordIndex | None = KeywordIndex([], None, AliasTable(), {}, "", analyzer, None, ChunkTerms())
+        else:
+            base = KeywordIndex.load(folder, analyzer, with_terms=True)
+        if base is not None and base.revision == (changes.base_revision or ""):
+            fresh = base.updated(changes, is_plain_word)
+    if fresh is None:
+        current = KeywordIndex.load(folder, analyzer)
+        if current is not None and current.revision == revision:
+            return current
+        fresh = KeywordIndex.build(read_all_chunks(collection), revision, analyzer, is_plain_word)
     try:
         fresh.save(folder)
     except OSError as exc:  # read-only data_dir, or another process saving at the same moment

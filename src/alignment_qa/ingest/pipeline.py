@@ -27,7 +27,7 @@ import numpy as np
 
 from alignment_qa.errors import ConfigError
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.keyword import sync_keyword_index
+from alignment_qa.index.keyword import KeywordChanges, Record, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
 from alignment_qa.index.vector_cache import sentence_collection_name
@@ -194,6 +194,7 @@ def ingest(
     # with --rebuild the old collection is dropped only once new chunks are ready to be written
     collection = None if rebuild else store.collection(settings.embedding.identity)
     states = collection.page_states() if collection is not None else {}
+    ledger = _KeywordLedger(collection.revision() if collection is not None else None)
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
@@ -237,7 +238,10 @@ def ingest(
             store.drop()
             store.drop(sentence_name)
         collection = store.create(settings.embedding.identity, embedder.dimension)
-        collection.new_revision()
+        ledger.ours = collection.new_revision()
+        for item in pending:
+            if not item.is_new:
+                ledger.remove_page(item.file.page_id, states[item.file.page_id])
         if settings.ingest.sentence_vectors:
             sentences = store.create(settings.embedding.identity, embedder.dimension, sentence_name, searched=False)
         progress.start("Embedding chunks", to_embed)
@@ -247,9 +251,9 @@ def ingest(
             window.append(item)
             window_chunks += len(item.chunks)
             if window_chunks >= settings.ingest.write_window:
-                _embed_and_write(window, embedder, collection, sentences, progress, summary)
+                _embed_and_write(window, embedder, collection, sentences, progress, summary, ledger)
                 window, window_chunks = [], 0
-        _embed_and_write(window, embedder, collection, sentences, progress, summary)
+        _embed_and_write(window, embedder, collection, sentences, progress, summary, ledger)
         progress.finish()
 
     synced = {str(root) for root in found.synced_roots} | moved_from
@@ -262,7 +266,9 @@ def ingest(
     gone.extend(summary.emptied)
     if collection is not None:
         if gone:
-            collection.new_revision()
+            ledger.ours = collection.new_revision()
+            for page_id in gone:
+                ledger.remove_page(page_id, states[page_id])
             stored_sentences = store.collection(settings.embedding.identity, sentence_name)
             if stored_sentences is not None:  # first: an interruption then leaves no orphan sentence records
                 stored_sentences.remove_pages(gone)
@@ -284,11 +290,37 @@ def ingest(
         summary.chunks_total = collection.count()
         collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
         # a reader may have built a keyword index from half-written data meanwhile, or open no sentence vectors
+        changes = None
         if pending or gone or texts:
-            collection.new_revision()
-        sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
+            changes = ledger.changes(collection)
+        sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word, changes)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+@dataclass
+class _KeywordLedger:
+    """What a run changed for the keyword index, so that it can be updated instead of rebuilt: the chunks removed
+    (their ids follow from the page states) and added since revision ``base`` (None: a new collection)."""
+
+    base: str | None
+    exact: bool = True  # False once a removed page's chunk ids cannot be told (an incomplete page)
+    removed: set[str] = field(default_factory=set)
+    added: list[Record] = field(default_factory=list)
+    ours: str | None = None  # the last revision this run set
+
+    def remove_page(self, page_id: str, state: PageState) -> None:
+        if not state.complete or state.n_chunks < 0:
+            self.exact = False
+            return
+        self.removed.update(f"{page_id}#{state.page_hash[:12]}-{index}" for index in range(state.n_chunks))
+
+    def changes(self, collection: ChunkCollection) -> KeywordChanges | None:
+        """Marks the collection changed (a new revision) and returns what changed since ``base``; None when
+        that cannot be told (an incomplete page, or another process wrote since this run's last revision)."""
+        intact = self.exact and (self.ours is None or collection.revision() == self.ours)
+        revision = collection.new_revision()
+        return KeywordChanges(self.base, revision, self.removed, self.added) if intact else None
 
 
 def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[str]:
@@ -352,6 +384,7 @@ def _embed_and_write(
     sentences: ChunkCollection | None,
     progress: ProgressReporter,
     summary: IngestSummary,
+    ledger: _KeywordLedger,
 ) -> None:
     """Embed the window's chunks (reusing the stored vector of any chunk whose text is unchanged) and write
     its pages; with ``sentences``, then their sentence vectors, pooled from the same model pass."""
@@ -377,6 +410,9 @@ def _embed_and_write(
         )
     records = [record for item in window for record in stored_chunks(item.file, item.page_hash, item.page, item.chunks)]
     collection.write_pages(replaced, records, vectors)
+    ledger.added.extend(
+        (record.id, str(record.metadata["title"]), f"{record.metadata['prefix']}{record.text}") for record in records
+    )
     summary.chunks_written += len(records)
     summary.chunks_embedded += len(fresh)
     for item in window:
