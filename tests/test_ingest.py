@@ -46,6 +46,29 @@ def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
     return counts
 
 
+def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Page states read every chunk id and only each page's first chunk; a page whose first chunk is missing (a
+    write cut off) is read the long way, found incomplete, and ingested again."""
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    states = collection.page_states()
+    assert states == collection._page_states_from_every_chunk() and all(
+        s.complete and s.sentences for s in states.values()
+    )
+    page = "wiki/reward-hacking.md"
+    state = states[page]
+    collection._raw.delete(ids=[f"{page}#{state.page_hash[:12]}-0"])  # as if the write had been cut off
+    broken = collection.page_states()
+    assert not broken[page].complete and broken[page].stored_chunks == state.n_chunks - 1
+    assert {k: v for k, v in broken.items() if k != page} == {k: v for k, v in states.items() if k != page}
+    again = ingest([corpus], settings, embedder, store)
+    assert again.updated == [page] and collection.page_states() == states
+
+
 def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
     corpus = _copy_sample(tmp_path)
     first = ingest([corpus], settings, embedder, store)

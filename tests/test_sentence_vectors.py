@@ -16,7 +16,7 @@ from alignment_qa.engine.assistant import Assistant
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection
-from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name, sentence_key
+from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name, sentence_key, sentence_record_id
 from alignment_qa.ingest.chunk import vector_sentence_spans
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.ingest.sentence_vectors import ChunkText, embed_chunks
@@ -73,16 +73,19 @@ def test_ingest_pools_every_quotable_sentence_from_its_chunk_and_answers_read_th
     sample = hits[:: max(1, len(hits) // 8)]
     expected: dict[str, np.ndarray] = {}
     for hit in sample:  # the sentence's tokens in its chunk's context, title and section line included
-        expected.update(embed_chunks(embedder, [ChunkText(str(hit.metadata["prefix"]), hit.text)])[1])
-    found = stored.vectors_where("sentence", list(expected))
+        pooled_here = embed_chunks(embedder, [ChunkText(str(hit.metadata["prefix"]), hit.text)])[1]
+        page = str(hit.metadata["page_id"])
+        expected.update((sentence_record_id(page, key), vector) for key, vector in pooled_here.items())
+    found = stored.vectors(list(expected))
     assert set(found) == set(expected)
-    for key, vector in expected.items():
-        assert float(found[key] @ vector) > 0.9999, "a stored vector is not its sentence's vector in its chunk"
-    sentences = [sentence for hit in hits for sentence in _quotable(hit.text)]
-    first = sentences[:20]
-    in_context = stored.vectors_where("sentence", [sentence_key(sentence) for sentence in first])
-    pooled = np.stack([in_context[sentence_key(sentence)] for sentence in first])
-    cosines = np.sum(pooled * embedder.encode(first), axis=1)
+    for record_id, vector in expected.items():
+        assert float(found[record_id] @ vector) > 0.9999, "a stored vector is not its sentence's vector in its chunk"
+    placed = [(str(hit.metadata["page_id"]), sentence) for hit in hits for sentence in _quotable(hit.text)]
+    sentences = [sentence for _, sentence in placed]
+    first = placed[:20]
+    in_context = stored.vectors([sentence_record_id(page, sentence_key(sentence)) for page, sentence in first])
+    pooled = np.stack([in_context[sentence_record_id(page, sentence_key(sentence))] for page, sentence in first])
+    cosines = np.sum(pooled * embedder.encode([sentence for _, sentence in first]), axis=1)
     assert 0.5 < cosines.mean() < 0.99, "in context, a sentence's vector moves, but keeps its meaning"
 
     counting = CountingEmbedder(embedder)
@@ -144,7 +147,7 @@ def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
     lookup: Callable[[Sequence[str]], dict[str, np.ndarray]] = broken
     vectors = SentenceVectors(embedder, stored=lookup)
     text = "Reward hacking exploits a misspecified objective."
-    assert np.allclose(vectors.encode([text]), embedder.encode([text]), atol=1e-5)
+    assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), embedder.encode([text]), atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store
-from alignment_qa.index.vector_cache import KEY_FIELD, SentenceVectors, sentence_collection_name
+from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name
 from alignment_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,10 +106,10 @@ class Assistant:
             log.warning("not using the stored sentence vectors: %s", exc)
             return None
 
-    def _stored_sentence_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+    def _stored_sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         with self._store_use.reading():  # a reopen waits for this read, as for searches
             sentences = self._view.sentences
-            return sentences.vectors_where(KEY_FIELD, keys) if sentences is not None else {}
+            return sentences.vectors(ids) if sentences is not None else {}
 
     @property
     def collection(self) -> ChunkCollection:

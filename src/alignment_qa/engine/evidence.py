@@ -151,7 +151,8 @@ def score_sentences(
         return []
     wanted = analyzer.term_set(question)
     total = sum(idf(term) for term in wanted) or 1.0
-    encoded = vectors.encode([sentence for _, sentence, _, _ in candidates])
+    pages = [str(passages[index].node.metadata.get("page_id", "")) for index, _, _, _ in candidates]
+    encoded = vectors.encode([sentence for _, sentence, _, _ in candidates], pages)
     cosines = encoded @ np.asarray(question_vector, dtype=np.float32)
     w_cos, w_lex, w_rank, w_type, w_first = weights
     scored = []

@@ -68,6 +68,34 @@ def _failures(where: str, action: str) -> Iterator[None]:
         raise StoreUnavailableError(f"the Chroma store at {where} failed to {action}: {exc}") from exc
 
 
+def _declared(meta: Any) -> tuple[str, int, str, str]:
+    """What a chunk says about its page: root, chunk count, title, URL."""
+    return (
+        str(meta.get("root", "")),
+        int(meta["n_chunks"]),
+        str(meta.get("title", "") or ""),
+        str(meta.get("url", "") or ""),
+    )
+
+
+def _states(
+    counts: dict[tuple[str, str], int],
+    declared: dict[tuple[str, str], tuple[str, int, str, str]],
+    unflagged: set[tuple[str, str]],
+) -> dict[str, PageState]:
+    """Page states from the stored chunk count of each (page, hash) version, what its chunks declare and which
+    versions have a chunk without the sentence-vectors flag."""
+    states: dict[str, PageState] = {}
+    for (page_id, page_hash), stored in counts.items():
+        root, n_chunks, title, url = declared[(page_id, page_hash)]
+        if page_id in states:  # two versions of a page: only an interrupted write leaves that
+            stored += states[page_id].stored_chunks
+            n_chunks = -1
+        flagged = (page_id, page_hash) not in unflagged
+        states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url, flagged)
+    return states
+
+
 class ChromaCollection:
     """One Chroma collection of chunks (``store_api.ChunkCollection``)."""
 
@@ -105,6 +133,36 @@ class ChromaCollection:
 
     # -- reading -------------------------------------------------------------------------
     def page_states(self) -> dict[str, PageState]:
+        """Read from every chunk's id (``page#hash12-n``: how many chunks of each version of a page are stored) and
+        the metadata of each page's first chunk only, so it costs little on a large index; the metadata of every
+        chunk is read only when a page lacks its first chunk (an interrupted write)."""
+        with _failures(self.location, "read page states"):
+            ids = self._raw.get(include=[])["ids"]
+            firsts = self._raw.get(where={"chunk_index": 0}, include=["metadatas"])
+        versions: dict[tuple[str, str], int] = {}
+        for chunk_id in ids:
+            page_id, marker, rest = chunk_id.rpartition("#")
+            if not marker or "-" not in rest:
+                return self._page_states_from_every_chunk()  # not written by this version's ingest
+            key = (page_id, rest.rpartition("-")[0])
+            versions[key] = versions.get(key, 0) + 1
+        heads = {
+            (str(meta["page_id"]), str(meta["page_hash"])[:12]): meta
+            for meta in firsts["metadatas"] or []
+            if meta is not None
+        }
+        if any(key not in heads for key in versions):
+            return self._page_states_from_every_chunk()
+        counts = {(page_id, str(heads[(page_id, short)]["page_hash"])): n for (page_id, short), n in versions.items()}
+        declared = {(page_id, str(meta["page_hash"])): _declared(meta) for (page_id, _), meta in heads.items()}
+        unflagged = {
+            (page_id, str(meta["page_hash"]))
+            for (page_id, _), meta in heads.items()
+            if meta.get(SENTENCES_FLAG) is not True
+        }
+        return _states(counts, declared, unflagged)
+
+    def _page_states_from_every_chunk(self) -> dict[str, PageState]:
         with _failures(self.location, "read page states"):
             records = self._raw.get(include=["metadatas"])
         counts: dict[tuple[str, str], int] = {}
@@ -117,21 +175,8 @@ class ChromaCollection:
             counts[key] = counts.get(key, 0) + 1
             if meta.get(SENTENCES_FLAG) is not True:
                 unflagged.add(key)
-            declared[key] = (
-                str(meta.get("root", "")),
-                int(meta["n_chunks"]),  # type: ignore[arg-type]
-                str(meta.get("title", "") or ""),
-                str(meta.get("url", "") or ""),
-            )
-        states: dict[str, PageState] = {}
-        for (page_id, page_hash), stored in counts.items():
-            root, n_chunks, title, url = declared[(page_id, page_hash)]
-            if page_id in states:  # two versions of a page: only an interrupted write leaves that
-                stored += states[page_id].stored_chunks
-                n_chunks = -1
-            flagged = (page_id, page_hash) not in unflagged
-            states[page_id] = PageState(page_hash, root, n_chunks, stored, title, url, flagged)
-        return states
+            declared[key] = _declared(meta)
+        return _states(counts, declared, unflagged)
 
     def search_many(self, vectors: Sequence[np.ndarray], k: int, with_text: bool = True) -> list[list[SearchHit]]:
         if not len(vectors):
@@ -178,17 +223,16 @@ class ChromaCollection:
             if meta is not None
         }
 
-    def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
-        if not values:
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
             return {}
         with _failures(self.location, "read vectors"):
-            where: Any = {key: {"$in": list(values)}}
-            stored = self._raw.get(where=where, include=["metadatas", "embeddings"])
+            stored = self._raw.get(ids=list(ids), include=["embeddings"])
         embeddings = stored["embeddings"] if stored["embeddings"] is not None else []
         return {
-            str(meta[key]): np.asarray(vector, dtype=np.float32)
-            for meta, vector in zip(stored["metadatas"] or [], embeddings, strict=False)
-            if meta is not None and vector is not None
+            str(record_id): np.asarray(vector, dtype=np.float32)
+            for record_id, vector in zip(stored["ids"], embeddings, strict=False)
+            if vector is not None
         }
 
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:

@@ -41,7 +41,7 @@ class PageState:
 @dataclass(frozen=True)
 class StoredChunk:
     """A chunk as written: id, text and flat metadata (its vector travels beside it). A record that is only
-    looked up by key may leave its text empty."""
+    looked up by id may leave its text empty."""
 
     id: str
     text: str
@@ -94,8 +94,8 @@ class ChunkCollection(Protocol):
         their stored vectors."""
         ...
 
-    def vectors_where(self, key: str, values: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of records whose metadata ``key`` is one of ``values``, by that value."""
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of the records with these ids (missing ids are left out), by id."""
         ...
 
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
@@ -153,8 +153,8 @@ class Store(Protocol):
         ...
 
     def create(self, model: str, dimension: int, name: str | None = None, searched: bool = True) -> ChunkCollection:
-        """Get or create a collection; ``searched=False``: its records are only read by key (``vectors_where``),
-        never searched by vector, so the backend may skip building a good search structure."""
+        """Get or create a collection; ``searched=False``: its records are only read by id (``vectors``), never
+        searched by vector, so the backend may skip building a good search structure."""
         ...
 
     def drop(self, name: str | None = None) -> None: ...

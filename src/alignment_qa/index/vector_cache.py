@@ -1,7 +1,8 @@
 """Sentence embeddings kept in memory: a bounded, thread-safe LRU keyed by a hash of the text.
 
-Misses are first looked up in ``stored`` (the sentence vectors ingest wrote, pooled from each sentence's chunk,
-see ``ingest.sentence_vectors``), and what is still missing is encoded on its own, in one batch (close to the
+Misses are first looked up in ``stored`` by record id, when the caller says which page each sentence is from (the
+sentence vectors ingest wrote, pooled from each sentence's chunk, see ``ingest.sentence_vectors``; an id lookup
+costs the same at any index size), and what is still missing is encoded on its own, in one batch (close to the
 stored kind, not identical). Used by evidence selection (with ``stored``) and by the support judges (without:
 their weights were fitted on sentences embedded alone), which score the same sentences again and again; what
 is evicted is simply read or encoded again. Ingest replaces a sentence's stored vector only with its chunk's,
@@ -23,12 +24,17 @@ from alignment_qa.index.embedder import Embedder
 log = logging.getLogger(__name__)
 
 KEY_FIELD = "sentence"  # the metadata field of a stored sentence vector that holds its key
-StoredLookup = Callable[[Sequence[str]], dict[str, np.ndarray]]  # sentence keys -> the stored vectors found
+StoredLookup = Callable[[Sequence[str]], dict[str, np.ndarray]]  # record ids -> the stored vectors found
 
 
 def sentence_key(text: str) -> str:
     """The key of ``text``'s vector: a hash of its exact characters."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def sentence_record_id(page_id: str, key: str) -> str:
+    """The id of the stored vector of the sentence with ``key`` (``sentence_key``) on page ``page_id``."""
+    return f"{page_id}#s-{key}"
 
 
 def sentence_collection_name(chunk_collection: str) -> str:
@@ -48,7 +54,8 @@ class SentenceVectors:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], pages: Sequence[str] | None = None) -> np.ndarray:
+        """One vector per text; ``pages`` (the page each text is from) lets misses be read from ``stored``."""
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         keys = [sentence_key(text) for text in texts]
@@ -60,11 +67,12 @@ class SentenceVectors:
                     self._cache.move_to_end(key)
                     found[i] = vector
         missing = [i for i in range(len(texts)) if i not in found]
-        if missing and self.stored is not None:
-            from_store = self._read_stored([keys[i] for i in missing])
+        if missing and self.stored is not None and pages is not None:
+            ids = {i: sentence_record_id(pages[i], keys[i]) for i in missing}
+            from_store = self._read_stored(list(ids.values()))
             for i in missing:
-                if keys[i] in from_store:
-                    found[i] = from_store[keys[i]]
+                if ids[i] in from_store:
+                    found[i] = from_store[ids[i]]
             self._remember([(keys[i], found[i]) for i in missing if i in found])
             missing = [i for i in missing if i not in found]
         if missing:
@@ -74,11 +82,11 @@ class SentenceVectors:
             self._remember([(keys[i], found[i]) for i in missing])
         return np.stack([found[i] for i in range(len(texts))])
 
-    def _read_stored(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of ``keys``; none when the store fails (they are then encoded)."""
+    def _read_stored(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors with these record ids; none when the store fails (they are then encoded)."""
         assert self.stored is not None
         try:
-            return self.stored(list(dict.fromkeys(keys)))
+            return self.stored(list(dict.fromkeys(ids)))
         except Exception as exc:  # a store that is down or being reopened costs speed, never an answer
             log.log(
                 logging.DEBUG if self._warned else logging.WARNING,

@@ -5,11 +5,12 @@ vectors are read at question time instead of computed (``index.vector_cache``). 
 the same model pass that embeds its chunk ("late chunking"): the mean of the sentence's token states in the
 context of its chunk, title and section included (``Embedder.encode_spans``), so storing them costs no model
 time beyond the chunks'. They live in a second collection (``<collection>-sentences``), one record per distinct
-sentence of a page, keyed by a hash of its text. The sentences of a chunk that was embedded again get fresh
-vectors; those of a chunk kept as it was (an unchanged chunk of a changed page) keep their stored vectors; a
-chunk whose sentences have none (an index built with ``ingest.sentence_vectors`` off, an interrupted run) is run
-through the model again. A page's chunks are flagged once its sentences are written, so an interrupted run is
-completed by the next ingest. Which sentences are quoted is left to ``engine.evidence``.
+sentence of a page, its id made of the page id and a hash of the text (so it is read by id). The sentences of a
+chunk that was embedded again get fresh vectors; those of a chunk kept as it was (an unchanged chunk of a changed
+page) keep their stored vectors; a chunk whose sentences have none (an index built with
+``ingest.sentence_vectors`` off, an interrupted run) is run through the model again. A page's chunks are flagged
+once its sentences are written, so an interrupted run is completed by the next ingest. Which sentences are quoted
+is left to ``engine.evidence``.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import numpy as np
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store_api import SENTENCES_FLAG, ChunkCollection, StoredChunk
 from alignment_qa.index.vector_cache import KEY_FIELD as KEY
-from alignment_qa.index.vector_cache import sentence_key
+from alignment_qa.index.vector_cache import sentence_key, sentence_record_id
 from alignment_qa.ingest.chunk import vector_sentence_spans
 
-LOOKUP_BATCH = 500  # keys per "which of these are stored" query
+LOOKUP_BATCH = 500  # ids per "which of these are stored" query
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ def sentence_records(page: PageText) -> list[StoredChunk]:
         sentence_key(chunk.text[start:end]) for chunk in page.chunks for start, end in vector_sentence_spans(chunk.text)
     )
     return [
-        StoredChunk(id=f"{page.page_id}#s-{key}", text="", metadata={"page_id": page.page_id, KEY: key}) for key in keys
+        StoredChunk(id=sentence_record_id(page.page_id, key), text="", metadata={"page_id": page.page_id, KEY: key})
+        for key in keys
     ]
 
 
@@ -98,9 +100,11 @@ def write_sentence_vectors(
         keys = list(dict.fromkeys(str(record.metadata[KEY]) for record in records))
         known: dict[str, np.ndarray] = {key: computed[key] for key in keys if key in computed}
         fresh_count += len(known)
-        stored_keys = [key for key in keys if key not in known]
-        for start in range(0, len(stored_keys), LOOKUP_BATCH):
-            known.update(sentences.vectors_where(KEY, stored_keys[start : start + LOOKUP_BATCH]))
+        stored = [record for record in records if record.metadata[KEY] not in known]  # this page's, kept chunks
+        for start in range(0, len(stored), LOOKUP_BATCH):
+            part_records = stored[start : start + LOOKUP_BATCH]
+            found = sentences.vectors([record.id for record in part_records])
+            known.update((str(record.metadata[KEY]), found[record.id]) for record in part_records if record.id in found)
         missing = {key for key in keys if key not in known}
         if missing:
             fresh_count += len(missing)
