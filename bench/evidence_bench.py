@@ -128,7 +128,14 @@ def main() -> int:
             scored = engine.score(bundle, passages)
             coverage = engine.coverage(row["question"], passages, scored)
             chosen = (
-                choose(scored, settings.answer.max_sentences, settings.answer.keep_ratio) if coverage.covered else []
+                choose(
+                    scored,
+                    settings.answer.max_sentences,
+                    settings.answer.keep_ratio,
+                    follow_ratio=settings.answer.follow_ratio,
+                )
+                if coverage.covered
+                else []
             )
             times[cache].append((time.perf_counter() - started) * 1000)
             now = [item.text for item in chosen]

@@ -126,6 +126,7 @@ def test_an_ingest_updates_the_keyword_index_like_a_rebuild_without_reading_ever
     reads: list[int] = []
     real_read = keyword.read_all_chunks
     monkeypatch.setattr(keyword, "read_all_chunks", lambda *a, **k: reads.append(1) or real_read(*a, **k))
+    monkeypatch.setattr(keyword, "STALE_SHARE", 1.0)  # the sample is small: one page is over a quarter of it
     ingest([corpus], settings, embedder, store)  # a new collection: built from what was added
     page = corpus / "wiki" / "reward-hacking.md"
     page.write_text(page.read_text(encoding="utf-8") + "\n\nThe Zorblax Bridge Exchange (ZBE) audits proxies.\n")
@@ -147,7 +148,7 @@ def test_an_ingest_updates_the_keyword_index_like_a_rebuild_without_reading_ever
         assert [(hit.chunk_id, round(hit.score, 4)) for hit in got] == [
             (hit.chunk_id, round(hit.score, 4)) for hit in want
         ]
-    assert updated.has_phrase("Zorblax Bridge Exchange") and not any("goodharts-law" in i for i in updated.ids)
+    assert updated.in_one_chunk("Zorblax Bridge Exchange") and not any("goodharts-law" in i for i in updated.ids)
 
 
 def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
@@ -165,7 +166,7 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     assert saved is not None and saved.revision == collection.revision()
     assert [hit.chunk_id.split("#")[0] for hit in saved.search_many(["zorblax"], 3)[0]] == ["b.md"]
     assert saved.aliases.expansions("what does ZBE do") == ["Zorblax Bridge Exchange"]
-    assert saved.has_phrase("Zorblax Bridge Exchange") and not saved.has_phrase("Exchange Bridge")  # pairs kept
+    assert saved.in_one_chunk("Zorblax Bridge Exchange") and not saved.in_one_chunk("Zorblax Agents")
 
     (corpus / "b.md").unlink()  # removal is followed too
     ingest([corpus], settings, embedder, store)

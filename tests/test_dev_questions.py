@@ -52,8 +52,8 @@ def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assist
     assert authors.covered and "Garrabrant" in authors.sentences[0].text, authors.text  # the authors lead
     asilomar = dev_assistant.ask("What did the 2017 Asilomar AI Principles say about an AI arms race?")
     assert not asilomar.covered and "no indexed page mentions the Asilomar AI Principles" in asilomar.text
-    forum = dev_assistant.ask("What is the Frontier Model Forum and which labs founded it?")
-    assert not forum.covered and "no indexed page mentions the Frontier Model Forum" in forum.text, forum.text
+    bank = dev_assistant.ask("What does the European Central Bank say about AI risk?")  # words known, never together
+    assert bank.covered and "No indexed page mentions the European Central Bank by that name" in bank.notice
     budget = dev_assistant.ask("What is the annual budget of the UK AI Safety Institute?")
     assert not budget.covered and "budget" in budget.text.split("The nearest pages")[0]
     for answer in (authors, dev_assistant.ask("Which AI Safety Institutes have been announced?")):
@@ -64,3 +64,6 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
     answer = dev_assistant.ask("What is the difference between outer alignment and Asilomar alignment?")
     assert answer.covered and answer.sentences
     assert "No indexed page mentions Asilomar" in answer.notice and "outer alignment" in answer.notice
+    bank = dev_assistant.ask("What is the difference between the European Central Bank and the AI Safety Institutes?")
+    assert bank.covered and "No indexed page mentions the European Central Bank" in bank.notice, bank.text
+    assert "answers only about the AI Safety Institutes" in bank.notice

@@ -47,7 +47,7 @@ def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
 
 
 def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write(
-    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Page states read every chunk id and only each page's first chunk; a page whose first chunk is missing (a
     write cut off) is read the long way, found incomplete, and ingested again."""
@@ -65,8 +65,41 @@ def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write
     broken = collection.page_states()
     assert not broken[page].complete and broken[page].stored_chunks == state.n_chunks - 1
     assert {k: v for k, v in broken.items() if k != page} == {k: v for k, v in states.items() if k != page}
+    from alignment_qa.index import keyword
+
+    rebuilt: list[int] = []
+    real_read = keyword.read_all_chunks
+    monkeypatch.setattr(keyword, "read_all_chunks", lambda *a, **k: rebuilt.append(1) or real_read(*a, **k))
     again = ingest([corpus], settings, embedder, store)
     assert again.updated == [page] and collection.page_states() == states
+    assert rebuilt, "an incomplete page's chunk ids cannot be told: the keyword index must be rebuilt"
+
+
+def test_the_keyword_ledger_gives_up_when_another_process_writes(
+    settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Another writer between this run's revisions makes its changes unknown; changes that do not fit the saved
+    index, or too many removals since its last build, make it rebuild."""
+    from alignment_qa.index.keyword import KeywordChanges, KeywordIndex
+    from alignment_qa.index.lexical import Analyzer
+    from alignment_qa.ingest.pipeline import _KeywordLedger
+
+    ingest([SAMPLE_CORPUS], settings, embedder, store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    ledger = _KeywordLedger(collection.revision())
+    ledger.new_revision(collection)
+    assert ledger.exact
+    collection.new_revision()  # another process
+    assert ledger.changes(collection) is None
+
+    records = [("a#1-0", "A", "alpha beta"), *((f"{page}#1-0", page, "gamma delta") for page in "bcde")]
+    index = KeywordIndex.build(records, "r0", Analyzer())
+    fits = KeywordChanges("r0", "r1", {"a#1-0"}, [("a#2-0", "A", "alpha beta gamma")])
+    assert index.updated(fits) is not None
+    assert index.updated(KeywordChanges("r0", "r1", {"zzz#1-0"}, [])) is None  # removes what it does not have
+    assert index.updated(KeywordChanges("r0", "r1", set(), [("b#1-0", "B", "x")])) is None  # adds what it has
+    assert index.updated(KeywordChanges("r0", "r1", {"a#1-0", "b#1-0"}, [])) is None  # 2 of 5 removed: rebuild
 
 
 def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:

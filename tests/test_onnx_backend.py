@@ -63,15 +63,16 @@ def test_span_vectors_are_the_same_on_both_backends_and_the_text_vectors_unchang
     torch_embedder: Embedder, cache: Path
 ) -> None:
     """``encode_spans`` pools a span's token states in its text's context: the same on torch and ONNX, with the
-    text's own vector exactly ``encode``'s; a span cut off by truncation comes back as a zero row."""
+    text's own vector exactly ``encode``'s; a span cut off by truncation, even in part, comes back as a zero row."""
     onnx = Embedder(MODEL, backend="onnx", cache_dir=cache)
     first, long = TEXTS[0], TEXTS[3]
-    spans = [[(0, 14), (15, len(first))], [], [(0, 5)], [(0, 69), (len(long) - 69, len(long))]]
+    spans = [[(0, 14), (15, len(first))], [], [(0, 5)], [(0, 69), (len(long) - 69, len(long)), (0, len(long))]]
     results = [backend.encode_spans(TEXTS, spans) for backend in (torch_embedder, onnx)]
     for vectors, parts in results:
         assert np.allclose(vectors, torch_embedder.encode(TEXTS), atol=1e-4)
-        assert [part.shape for part in parts] == [(2, 384), (0, 384), (1, 384), (2, 384)]
-        assert not parts[3][1].any() and abs(float(np.linalg.norm(parts[3][0])) - 1) < 1e-5
+        assert [part.shape for part in parts] == [(2, 384), (0, 384), (1, 384), (3, 384)]
+        assert abs(float(np.linalg.norm(parts[3][0])) - 1) < 1e-5
+        assert not parts[3][1].any() and not parts[3][2].any()  # cut off, wholly or in part: embedded alone
     (_, torch_parts), (_, onnx_parts) = results
     for torch_part, onnx_part in zip(torch_parts, onnx_parts, strict=True):
         assert np.allclose(torch_part, onnx_part, atol=1e-4)

@@ -155,3 +155,18 @@ def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
 )
 def test_list_items_are_stored_without_their_marks(text: str) -> None:
     assert _quotable(text) == [text.split(" ", 1)[1]]
+
+
+def test_a_stored_vector_is_preferred_to_one_embedded_alone(embedder: Embedder) -> None:
+    """Until a sentence's pooled vector is stored, it is embedded on its own and cached by its text; once stored,
+    the stored one is read (cached by its record id), while callers that name no page keep the one embedded alone."""
+    stored: dict[str, np.ndarray] = {}
+    vectors = SentenceVectors(embedder, stored=lambda ids: {i: stored[i] for i in ids if i in stored})
+    text = "Reward hacking exploits a misspecified objective."
+    alone = vectors.encode([text], ["wiki/reward-hacking.md"])
+    assert np.allclose(alone, embedder.encode([text]), atol=1e-5)
+    pooled = np.eye(embedder.dimension, dtype=np.float32)[:1]
+    stored[sentence_record_id("wiki/reward-hacking.md", sentence_key(text))] = pooled[0]
+    assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), pooled)
+    assert np.allclose(vectors.encode([text]), alone, atol=1e-5)
+    assert np.allclose(vectors.encode([text], ["another-page.md"]), alone, atol=1e-5)  # stored for another page only

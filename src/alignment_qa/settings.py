@@ -178,9 +178,9 @@ class IngestSettings(_Section):
     sentence_vectors: bool = Field(
         True,
         description="Also store a vector for every sentence that could be quoted (collection "
-        "`<store.collection>-sentences`), so evidence answers embed no passage sentence at question "
-        "time. Roughly doubles the embedding work of an ingest; off, sentences are "
-        "embedded when first scored and kept in memory only.",
+        "`<store.collection>-sentence-vectors`), pooled from its chunk's model pass, so evidence answers embed no "
+        "passage sentence at question time; adds a few percent to an ingest. Off, sentences are embedded on their "
+        "own when first scored and kept in memory only.",
     )
 
     @field_validator("extensions")
@@ -276,8 +276,8 @@ class AnswerSettings(_Section):
         0.5,
         ge=0,
         le=2,
-        description="An evidence answer quotes the sentence after the best one in its passage right after it when "
-        "that scores at least this fraction of the best (over 1: never).",
+        description="An evidence answer quotes the next quotable sentence of the best one's passage right after it "
+        "when that scores at least this fraction of the best (over 1: never).",
     )
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."

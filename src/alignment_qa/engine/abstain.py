@@ -3,14 +3,15 @@
 Signals: the best passage's cosine with the question; names in the question (capitalised
 words, or words with digits) that no page contains (the keyword index knows the corpus's
 vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
-raises the cosine bar), and names of several words whose words no page has side by side ("the
-Frontier Model Forum", though pages say "frontier model" and "forum"); the question's rarer
-terms that the corpus has but no retrieved passage does; and whether a question asking for a year, a count,
-a share, an amount or a person finds a sentence carrying one. A decline names what is missing
-("No indexed page mentions the Asilomar AI Principles."). For a comparison whose one side the
-pages do not mention, the answer covers the other side and a notice names the missing one.
-Thresholds live in ``AnswerSettings`` and were chosen on the ``tune`` questions. Retrieval and
-sentence scoring are left to ``retrieval`` and ``evidence``.
+raises the cosine bar); the question's rarer terms that the corpus has but no retrieved passage
+does; and whether a question asking for a year, a count, a share, an amount or a person finds a
+sentence carrying one. A decline names what is missing ("No indexed page mentions the Asilomar AI
+Principles."). A name of several words whose words no chunk holds together ("the Frontier Model
+Forum", though pages say "frontier model" and "forum") only adds a notice: users often name a
+thing in other words than the pages do ("Three Lines of Defence" for "three lines of defense"). For a
+comparison whose one side the pages do not mention, the answer covers the other side and a notice
+names the missing one. Thresholds live in ``AnswerSettings`` and were chosen on the ``tune``
+questions. Retrieval and sentence scoring are left to ``retrieval`` and ``evidence``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _NAME_CONNECTORS = frozenset({"of", "for", "on", "de", "van", "von", "the"})
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9](?:[\w'’./-]*[A-Za-z0-9])?(?:['’]s)?")
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _THE_BEFORE = re.compile(r"\bthe\s+(?:(?:1[89]|20)\d\d\s+)?$", re.I)  # "the 2017 Asilomar AI Principles"
+_MONTHS = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
 TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
 
 
@@ -46,16 +51,8 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
     capitalised phrase around them ("the Asilomar AI Principles")."""
     unknown = set(index.unknown_words(question, is_plain_word))
-    names = _unknown_word_names(question, unknown) if unknown else []
-    for phrase in absent_phrases(question, index, is_plain_word):
-        if not any(phrase in name or name in phrase for name in names):
-            at = question.find(phrase)
-            names.append(f"the {phrase}" if at > 0 and _THE_BEFORE.search(question, 0, at) else phrase)
-    return names
-
-
-def _unknown_word_names(question: str, unknown: set[str]) -> list[str]:
-    """The capitalised words of ``question`` among ``unknown``, widened to the capitalised phrase around them."""
+    if not unknown:
+        return []
     tokens = [match.group() for match in _TOKEN.finditer(question)]
     names: list[str] = []
     for i, token in enumerate(tokens):
@@ -85,25 +82,30 @@ def _unknown_word_names(question: str, unknown: set[str]) -> list[str]:
     return names
 
 
-def name_phrases(question: str, is_plain_word: Callable[[str], bool]) -> list[str]:
+def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_question: bool = True) -> list[str]:
     """Names of two or more words in ``question``: runs of capitalised words or words with digits ("Frontier
-    Model Forum", "NIST AI RMF 1.0"), joined by "of", "for" and the like. A possessive ends a name ("DeepMind's
-    Chinchilla" is two), a leading year is a date, not part of the name, and a capitalised ordinary word that
-    opens the question ("What", "Does") is not a name. A question in title case has none."""
+    Model Forum", "NIST AI RMF 1.0"), joined by "of", "for" and the like, with at least two words of letters. A
+    possessive ends a name ("DeepMind's Chinchilla" is two); years and month names at either end are a date, not
+    part of the name ("March 2024" is none); a capitalised ordinary word that opens the question ("What", "Does")
+    is not a name. A whole question in title case has none."""
     tokens = _NAME_TOKEN.findall(question)
     lettered = [token for token in tokens[1:] if any(ch.isalpha() for ch in token)]
-    if lettered and sum(token[:1].isupper() for token in lettered) > TITLE_CASE_SHARE * len(lettered):
+    title_case = lettered and sum(token[:1].isupper() for token in lettered) > TITLE_CASE_SHARE * len(lettered)
+    if whole_question and title_case:
         return []
     names: list[str] = []
     run: list[str] = []
 
+    def date_or_connector(token: str) -> bool:
+        return bool(_YEAR.fullmatch(token)) or token.lower() in _NAME_CONNECTORS or token.lower() in _MONTHS
+
     def close() -> None:
-        while run and run[-1].lower() in _NAME_CONNECTORS:
+        while run and date_or_connector(run[-1]):
             run.pop()
-        while run and (_YEAR.fullmatch(run[0]) or run[0].lower() in _NAME_CONNECTORS):
+        while run and date_or_connector(run[0]):
             run.pop(0)
         words = [token for token in run if token.lower() not in _NAME_CONNECTORS]
-        if len(words) >= 2 and any(ch.isalpha() for token in words for ch in token):
+        if sum(any(ch.isalpha() for ch in token) for token in words) >= 2:
             names.append(" ".join(run))
         run.clear()
 
@@ -123,22 +125,22 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool]) -> list[st
     return names
 
 
-def absent_phrases(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
-    """The names of several words in ``question`` (``name_phrases``) whose words no page has side by side. A
-    short capitalised qualifier may be left off ("EU AI Office" where pages say "AI Office"), and a name whose
+def unheard_names(
+    question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], whole_question: bool = True
+) -> list[str]:
+    """The names of several words in ``question`` (``name_phrases``) whose words no chunk holds together,
+    although each is in the corpus ("the European Central Bank"), as the question spells them. A name whose
     initials are a word of the corpus is known by them ("Machine Intelligence Research Institute": MIRI)."""
-    missing = []
-    for name in name_phrases(question, is_plain_word):
-        words = name.split()
-        if index.has_phrase(name):
+    found = []
+    for name in name_phrases(question, is_plain_word, whole_question):
+        if index.in_one_chunk(name):
             continue
-        if len(words) >= 3 and words[0].isupper() and len(words[0]) <= 3 and index.has_phrase(" ".join(words[1:])):
-            continue
-        initials = "".join(word[0] for word in words if word.lower() not in _NAME_CONNECTORS).lower()
+        initials = "".join(word[0] for word in name.split() if word.lower() not in _NAME_CONNECTORS).lower()
         if len(initials) >= 2 and index.doc_freq.get(index.analyzer.stem(initials), 0):
             continue
-        missing.append(name)
-    return missing
+        at = question.find(name)
+        found.append(f"the {name}" if at > 0 and _THE_BEFORE.search(question, 0, at) else name)
+    return found
 
 
 def absent_terms(
@@ -187,14 +189,20 @@ def decide(
     if not passages_text or not scored:
         return Coverage(False, "")
     names = unknown_names(question, index, is_plain_word)
-    if names and sides:
-        known = [side for side in sides if not unknown_names(side, index, is_plain_word)]
+    unheard = unheard_names(question, index, is_plain_word)
+    if (names or unheard) and sides:
+        known = [
+            side
+            for side in sides
+            if not (unknown_names(side, index, is_plain_word) or unheard_names(side, index, is_plain_word, False))
+        ]
         if len(known) == 1 and best_passage_cosine >= min_relevance:
             missing_side = next(side for side in sides if side not in known)
+            missing = names or unheard
             return Coverage(
                 True,
-                missing=names,
-                notice=f"No indexed page mentions {names_phrase(names)}, so this answers only about {known[0]} "
+                missing=missing,
+                notice=f"No indexed page mentions {names_phrase(missing)}, so this answers only about {known[0]} "
                 f"and not about {missing_side}.",
             )
     if names:
@@ -211,4 +219,9 @@ def decide(
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):
         quoted = ", ".join(f"“{word}”" for word in absent)
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
+    if unheard:  # a warning, not a decline: users name things in other words than the pages do
+        notice = (
+            f"No indexed page mentions {names_phrase(unheard)} by that name; the answer quotes the nearest passages."
+        )
+        return Coverage(True, missing=unheard, notice=notice)
     return Coverage(True)

@@ -175,11 +175,12 @@ def choose(
     max_sentences: int,
     keep_ratio: float,
     already_said: Callable[[str], bool] = lambda sentence: False,
-    follow_ratio: float = 1.1,
+    follow_ratio: float | None = None,
 ) -> list[Evidence]:
-    """The sentences to quote: the best one; right after it, the sentence that follows it in its passage when
+    """The sentences to quote: the best one; right after it, the next quotable sentence of its passage when
     that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
-    answer: the sentence-window idea); then the next best while they score at least ``keep_ratio`` of it.
+    answer: the sentence-window idea; None: never); then the next best while they score at least ``keep_ratio``
+    of it.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a third sentence
     from one passage while other passages have candidates."""
     fresh = [item for item in scored if not already_said(item.text)]
@@ -187,14 +188,18 @@ def choose(
         return []
     lead = fresh[0]
     best = lead.score
-    follower = next(
-        (
-            item
-            for item in fresh
-            if item.passage == lead.passage and item.position == lead.position + 1 and item.score >= follow_ratio * best
-        ),
-        None,
-    )
+    follower = None
+    if follow_ratio is not None:
+        follower = next(
+            (
+                item
+                for item in fresh
+                if item.passage == lead.passage
+                and item.position == lead.position + 1
+                and item.score >= follow_ratio * best
+            ),
+            None,
+        )
     ordered = [lead, *([follower] if follower else []), *(item for item in fresh[1:] if item is not follower)]
     passages = {item.passage for item in fresh}
     chosen: list[Scored] = []
@@ -254,8 +259,8 @@ class EvidenceSynthesizer(BaseSynthesizer):
         scorer: Scorer,
         max_sentences: int,
         keep_ratio: float,
+        follow_ratio: float | None,
         callback_manager: CallbackManager | None = None,
-        follow_ratio: float = 1.1,
     ) -> None:
         # BaseSynthesizer.__init__ insists on an LLM (or LlamaIndex's global one); quoting needs none, so this
         # sets only what the methods kept from it read, and replaces synthesize, which would pass it text alone.

@@ -93,7 +93,7 @@ class AnswerEngine(CustomQueryEngine):
             self._steps.append(AdjacentChunkMerger())
         answer = settings.answer
         self._evidence = EvidenceSynthesizer(
-            self.score, answer.max_sentences, answer.keep_ratio, self.callback_manager, answer.follow_ratio
+            self.score, answer.max_sentences, answer.keep_ratio, answer.follow_ratio, self.callback_manager
         )
 
     @property

@@ -79,15 +79,6 @@ class AliasTable:
     groups: list[set[str]] = field(default_factory=list)
     exact_case: set[str] = field(default_factory=set)  # abbreviations that are also plain words ("LAW")
 
-    def add(self, first: str, second: str) -> None:
-        a, b = _clean_phrase(first), _clean_phrase(second)
-        if len(a) < 2 or len(b) < 2 or a.lower() == b.lower():
-            return
-        keys = {a.lower(), b.lower()}
-        touching = [group for group in self.groups if keys & {name.lower() for name in group}]
-        merged = {a, b}.union(*touching)
-        self.groups = [group for group in self.groups if group not in touching] + [merged]
-
     def expansions(self, question: str) -> list[str]:
         """Other names for the names in ``question`` that it does not already use."""
         lowered = question.lower()

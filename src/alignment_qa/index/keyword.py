@@ -1,5 +1,5 @@
-"""The keyword side of the index: BM25 over the stored chunks, the learned alias table, and which terms stand next
-to each other somewhere (so a question's name can be looked up as a phrase: "Frontier Model Forum").
+"""The keyword side of the index: BM25 over the stored chunks and the learned alias table (and, from BM25's postings,
+whether some chunk holds all the words of a name: "European Central Bank").
 
 All of it is derived from the chunk collection (``store_api.ChunkCollection``) and kept in a folder next to it
 (``data_dir/keyword/<collection>``), with what an update needs: each chunk's term counts, its title and what it
@@ -33,8 +33,11 @@ from alignment_qa.index.store_api import ChunkCollection, Store
 if TYPE_CHECKING:
     import bm25s
 
-FORMAT_VERSION = 3  # 2: adjacent term pairs; 3: kept term counts, titles and alias evidence (updates)
+FORMAT_VERSION = 3  # 3: kept term counts, titles and alias evidence (updates)
 K1, B = 1.5, 0.75  # BM25 (Lucene's variant, bm25s's default)
+# an update is refused, and the index rebuilt, once the chunks removed since the last build pass this share of it:
+# words no chunk uses any more stay in the vocabulary until a rebuild
+STALE_SHARE = 0.25
 log = logging.getLogger(__name__)
 
 Record = tuple[str, str, str]  # (chunk id, page title, prefix + text)
@@ -69,14 +72,15 @@ class ChunkTerms:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     titles: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    stale: int = 0  # chunks removed since these rows were last built from scratch
 
-    def appended(self, records: Sequence[Record], analyzer: Analyzer) -> tuple[ChunkTerms, np.ndarray]:
-        """These rows followed by one row per record (analysed now), and the records' adjacent-pair keys."""
+    def appended(self, records: Sequence[Record], analyzer: Analyzer) -> ChunkTerms:
+        """These rows followed by one row per record (analysed now)."""
         vocabulary = list(self.vocabulary)
         ids = {term: i for i, term in enumerate(vocabulary)}
-        lengths, term_ids, counts, pairs = [], [], [], []
+        lengths, term_ids, counts = [], [], []
         for _, _, text in records:
-            terms, sequence = analyzer.terms_and_sequence(text)
+            terms = analyzer.terms(text)
             for term in terms:
                 if term not in ids:
                     ids[term] = len(vocabulary)
@@ -85,18 +89,14 @@ class ChunkTerms:
             lengths.append(len(unique))
             term_ids.append(unique)
             counts.append(repeats.astype(np.int32))
-            if len(sequence) > 1:
-                pairs.append(pair_keys(np.array([ids[term] for term in sequence], dtype=np.int64)))
-        return (
-            ChunkTerms(
-                vocabulary,
-                np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(lengths, dtype=np.int64)]),
-                np.concatenate([self.term_ids, *term_ids]).astype(np.int32),
-                np.concatenate([self.counts, *counts]).astype(np.int32),
-                [*self.titles, *(title for _, title, _ in records)],
-                [*self.evidence, *(alias_evidence(title, text) for _, title, text in records)],
-            ),
-            np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64),
+        return ChunkTerms(
+            vocabulary,
+            np.concatenate([self.indptr, self.indptr[-1] + np.cumsum(lengths, dtype=np.int64)]),
+            np.concatenate([self.term_ids, *term_ids]).astype(np.int32),
+            np.concatenate([self.counts, *counts]).astype(np.int32),
+            [*self.titles, *(title for _, title, _ in records)],
+            [*self.evidence, *(alias_evidence(title, text) for _, title, text in records)],
+            self.stale,
         )
 
     def kept(self, rows: np.ndarray) -> ChunkTerms:
@@ -110,6 +110,7 @@ class ChunkTerms:
             self.counts[entries],
             [title for title, keep in zip(self.titles, rows, strict=True) if keep],
             [items for items, keep in zip(self.evidence, rows, strict=True) if keep],
+            self.stale + int(len(rows) - rows.sum()),
         )
 
     def doc_freq(self) -> dict[str, int]:
@@ -142,29 +143,32 @@ class ChunkTerms:
         model.nonoccurrence_array = None  # Lucene's variant has none
         return model
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, revision: str) -> None:
         np.savez(folder / "terms.npz", indptr=self.indptr, term_ids=self.term_ids, counts=self.counts)
-        extra = {"vocabulary": self.vocabulary, "titles": self.titles, "evidence": self.evidence}
+        extra = {
+            "revision": revision,  # checked against the manifest: a read never mixes two saves
+            "vocabulary": self.vocabulary,
+            "titles": self.titles,
+            "evidence": self.evidence,
+            "stale": self.stale,
+        }
         (folder / "terms.json").write_text(json.dumps(extra), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> ChunkTerms:
+    def load(cls, folder: Path, revision: str) -> ChunkTerms:
+        extra = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        if extra["revision"] != revision:
+            raise ValueError("the term counts belong to another save")
         with np.load(folder / "terms.npz") as arrays:
             indptr, term_ids, counts = arrays["indptr"], arrays["term_ids"], arrays["counts"]
-        extra = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        if len(indptr) != len(extra["titles"]) + 1:
+            raise ValueError("the term counts do not match their titles")
         evidence = [[tuple(item) for item in items] for items in extra["evidence"]]
-        return cls(extra["vocabulary"], indptr, term_ids, counts, extra["titles"], evidence)
-
-
-def pair_keys(term_ids: np.ndarray) -> np.ndarray:
-    """One int64 key per adjacent pair of term ids (ids below 2**31)."""
-    return (term_ids[:-1] << 32) | term_ids[1:]
+        return cls(extra["vocabulary"], indptr, term_ids, counts, extra["titles"], evidence, int(extra["stale"]))
 
 
 class KeywordIndex:
-    """BM25 over chunk texts (title and section included), with the alias table, term statistics and the adjacent
-    term pairs (``pairs``: sorted ``pair_keys`` of the vocabulary's ids; a removed chunk's pairs stay until the
-    next rebuild, so a phrase check may pass on them, never fail)."""
+    """BM25 over chunk texts (title and section included), with the alias table and term statistics."""
 
     def __init__(
         self,
@@ -174,7 +178,6 @@ class KeywordIndex:
         doc_freq: dict[str, int],
         revision: str,
         analyzer: Analyzer,
-        pairs: np.ndarray | None = None,
         terms: ChunkTerms | None = None,
     ) -> None:
         self.ids = ids
@@ -183,7 +186,6 @@ class KeywordIndex:
         self.doc_freq = doc_freq
         self.revision = revision
         self.analyzer = analyzer
-        self.pairs = pairs if pairs is not None else np.zeros(0, dtype=np.int64)
         self.terms = terms  # kept for updates; None in a reader's copy (loaded without them)
 
     @property
@@ -208,19 +210,44 @@ class KeywordIndex:
             and not is_plain_word(word)
         ]
 
-    def has_phrase(self, phrase: str) -> bool:
-        """Whether the words of ``phrase`` stand next to each other, in this order, somewhere in the corpus (stop
-        words aside; each adjacent pair is checked, so a long phrase may pass on pairs from different places).
-        A phrase of fewer than two words always passes."""
-        sequence = self.analyzer.sequence(phrase)
-        if len(sequence) < 2:
+    def in_one_chunk(self, words: str) -> bool:
+        """Whether some chunk holds every word of ``words`` (stop words aside; a hyphenated compound counts in
+        either spelling: all its parts, or the joined word), from BM25's postings. Fewer than two words always
+        pass."""
+        wanted: list[tuple[list[str], str | None]] = []  # per word: the terms it needs, or else one joined term
+        for token in words.split():
+            tagged = self.analyzer.tagged_words(token)
+            joined = next((word for word, is_joined in tagged if is_joined), None)
+            parts = [self.analyzer.stem(word) for word, is_joined in tagged if not is_joined]
+            if joined is not None:
+                wanted.append((parts, self.analyzer.stem(joined)))
+            else:
+                wanted.extend(([part], None) for part in parts)
+        if sum(len(parts) for parts, _ in wanted) < 2:
             return True
-        if self.bm25 is None or any(self.doc_freq.get(term, 0) == 0 for term in sequence):
+        if self.bm25 is None:
             return False
-        vocab = self.bm25.vocab_dict
-        keys = pair_keys(np.array([vocab[term] for term in sequence], dtype=np.int64))
-        found = np.searchsorted(self.pairs, keys)
-        return bool(np.all((found < len(self.pairs)) & (self.pairs[np.minimum(found, len(self.pairs) - 1)] == keys)))
+        common: np.ndarray | None = None
+        for parts, joined in wanted:
+            found = self._chunks_with_all(parts)
+            if joined is not None:
+                found = np.union1d(found, self._chunks_with_all([joined]))
+            common = found if common is None else np.intersect1d(common, found, assume_unique=True)
+            if not len(common):
+                return False
+        return True
+
+    def _chunks_with_all(self, terms: list[str]) -> np.ndarray:
+        """Row numbers of the chunks holding every one of ``terms`` (sorted, unique)."""
+        assert self.bm25 is not None
+        scores, vocab = self.bm25.scores, self.bm25.vocab_dict
+        common: np.ndarray | None = None
+        for term in terms:
+            if not self.doc_freq.get(term, 0):
+                return np.zeros(0, dtype=np.int32)
+            rows = np.unique(scores["indices"][scores["indptr"][vocab[term]] : scores["indptr"][vocab[term] + 1]])
+            common = rows if common is None else np.intersect1d(common, rows, assume_unique=True)
+        return common if common is not None else np.zeros(0, dtype=np.int32)
 
     def search_many(self, queries: Sequence[str], k: int) -> list[list[KeywordHit]]:
         """The best ``k`` BM25 matches of each query (one scoring pass for all), best first; a query
@@ -260,38 +287,42 @@ class KeywordIndex:
         is_plain_word: Callable[[str], bool] = lambda word: False,
     ) -> KeywordIndex:
         """Index ``(chunk_id, title, text_with_prefix)`` records."""
-        terms, pairs = ChunkTerms().appended(records, analyzer)
-        return cls._from_terms(
-            [chunk_id for chunk_id, _, _ in records], terms, pairs, revision, analyzer, is_plain_word
-        )
+        terms = ChunkTerms().appended(records, analyzer)
+        return cls._from_terms([chunk_id for chunk_id, _, _ in records], terms, revision, analyzer, is_plain_word)
 
     def updated(
         self, changes: KeywordChanges, is_plain_word: Callable[[str], bool] = lambda word: False
-    ) -> KeywordIndex:
+    ) -> KeywordIndex | None:
         """This index without the ``changes.removed`` chunks and with the ``changes.added`` ones (analysed now),
-        at ``changes.revision``. Needs the kept ``terms``."""
+        at ``changes.revision``; None when the changes do not fit this index (a removed chunk it lacks, an added
+        one it has: someone else wrote meanwhile) or too many chunks were removed since it was built (see
+        ``STALE_SHARE``), so that it is rebuilt instead. Needs the kept ``terms``."""
         if self.terms is None:
             raise ValueError("this keyword index was loaded without its term counts")
         removed = set(changes.removed)
-        rows = np.array([chunk_id not in removed for chunk_id in self.ids], dtype=bool)
+        present = set(self.ids)
         kept = [chunk_id for chunk_id in self.ids if chunk_id not in removed]
-        terms, pairs = self.terms.kept(rows).appended(changes.added, self.analyzer)
+        added = [chunk_id for chunk_id, _, _ in changes.added]
+        if not removed <= present or len(set(added)) < len(added) or not set(added).isdisjoint(kept):
+            return None
+        if self.terms.stale + len(removed) > STALE_SHARE * max(len(self.ids), 1):
+            return None
+        rows = np.array([chunk_id not in removed for chunk_id in self.ids], dtype=bool)
+        terms = self.terms.kept(rows).appended(changes.added, self.analyzer)
         ids = [*kept, *(chunk_id for chunk_id, _, _ in changes.added)]
-        merged = np.union1d(self.pairs, pairs)
-        return self._from_terms(ids, terms, merged, changes.revision, self.analyzer, is_plain_word)
+        return self._from_terms(ids, terms, changes.revision, self.analyzer, is_plain_word)
 
     @classmethod
     def _from_terms(
         cls,
         ids: list[str],
         terms: ChunkTerms,
-        pairs: np.ndarray,
         revision: str,
         analyzer: Analyzer,
         is_plain_word: Callable[[str], bool],
     ) -> KeywordIndex:
         aliases = table_from_evidence(terms.titles, terms.evidence, is_plain_word)
-        return cls(ids, terms.bm25(), aliases, terms.doc_freq(), revision, analyzer, pairs, terms)
+        return cls(ids, terms.bm25(), aliases, terms.doc_freq(), revision, analyzer, terms)
 
     def save(self, folder: Path) -> None:
         """Write to ``folder`` atomically (a sibling temp folder renamed into place)."""
@@ -300,9 +331,8 @@ class KeywordIndex:
         try:
             if self.bm25 is not None:
                 self.bm25.save(str(staging / "bm25"))
-            np.save(staging / "pairs.npy", self.pairs)
             if self.terms is not None:
-                self.terms.save(staging)
+                self.terms.save(staging, self.revision)
             manifest = {
                 "format": FORMAT_VERSION,
                 "revision": self.revision,
@@ -331,8 +361,7 @@ class KeywordIndex:
                 return None
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
             aliases = AliasTable.from_json(manifest["aliases"])
-            pairs = np.load(folder / "pairs.npy")
-            terms = ChunkTerms.load(folder) if with_terms else None
+            terms = ChunkTerms.load(folder, manifest["revision"]) if with_terms else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
@@ -340,7 +369,7 @@ class KeywordIndex:
         if terms is not None and len(terms.titles) != len(manifest["ids"]):
             return None
         ids, doc_freq, revision = manifest["ids"], manifest["doc_freq"], manifest["revision"]
-        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, pairs, terms)
+        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, terms)
 
 
 def keyword_folder(store: Store) -> Path:
@@ -376,11 +405,11 @@ def sync_keyword_index(
     fresh = None
     if changes is not None and changes.revision == revision:
         if changes.base_revision is None:  # a new collection: everything in it was just added
-            base: KeywordIndex | None = KeywordIndex([], None, AliasTable(), {}, "", analyzer, None, ChunkTerms())
+            base: KeywordIndex | None = KeywordIndex([], None, AliasTable(), {}, "", analyzer, ChunkTerms())
         else:
             base = KeywordIndex.load(folder, analyzer, with_terms=True)
         if base is not None and base.revision == (changes.base_revision or ""):
-            fresh = base.updated(changes, is_plain_word)
+            fresh = base.updated(changes, is_plain_word)  # None: the changes do not fit it, rebuild below
     if fresh is None:
         current = KeywordIndex.load(folder, analyzer)
         if current is not None and current.revision == revision:

@@ -68,17 +68,3 @@ class Analyzer:
 
     def term_set(self, text: str) -> set[str]:
         return set(self.terms(text))
-
-    def terms_and_sequence(self, text: str) -> tuple[list[str], list[str]]:
-        """``terms(text)``, and the same stems without the joined compounds: the words in the order they stand,
-        for matching phrases (one analysis for both)."""
-        tagged = self.tagged_words(text)
-        if not tagged:
-            return [], []
-        with self._lock:
-            stems = list(self._stemmer.stemWords([word for word, _ in tagged]))
-        return stems, [stem for stem, (_, joined) in zip(stems, tagged, strict=True) if not joined]
-
-    def sequence(self, text: str) -> list[str]:
-        """Stemmed words of ``text`` in order, stop words and joined compounds left out."""
-        return self.terms_and_sequence(text)[1]

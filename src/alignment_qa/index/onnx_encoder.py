@@ -215,16 +215,17 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 def pool_spans(states: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> np.ndarray:
     """For each character span, the normalised mean of the token ``states`` whose ``offsets`` lie inside it
-    (special and padding tokens, which cover no characters, never do). A span with no token inside it (cut off
-    by truncation) gets a zero row: the caller embeds that text on its own."""
+    (special and padding tokens, which cover no characters, never do). A span the model did not see whole (cut
+    off by truncation, even in part) gets a zero row: the caller embeds that text on its own."""
     result = np.zeros((len(spans), states.shape[-1]), dtype=np.float32)
     if not len(spans):
         return result
     starts, ends = offsets[: len(states), 0], offsets[: len(states), 1]
     real = ends > starts
+    seen = int(ends[real].max()) if real.any() else 0  # the last character the model read
     for row, (start, end) in enumerate(spans):
         inside = real & (starts >= start) & (ends <= end)
-        if inside.any():
+        if end <= seen and inside.any():
             result[row] = states[inside].mean(axis=0)
     return normalise(result)
 

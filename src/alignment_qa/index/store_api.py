@@ -18,7 +18,9 @@ import numpy as np
 from alignment_qa.settings import StoreSettings
 
 Metadata = dict[str, str | int | float | bool]
-SENTENCES_FLAG = "sentences"  # chunk metadata: the sentence vectors of the chunk's page are stored
+# chunk metadata: the sentence vectors of the chunk's page are stored, pooled in context (the flag "sentences" of
+# earlier versions meant vectors of sentences embedded on their own: such pages get new ones)
+SENTENCES_FLAG = "sentences_in_context"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -39,12 +39,19 @@ def sentence_record_id(page_id: str, key: str) -> str:
 
 def sentence_collection_name(chunk_collection: str) -> str:
     """The collection holding the sentence vectors of the pages in ``chunk_collection``."""
+    return f"{chunk_collection}-sentence-vectors"
+
+
+def former_sentence_collection_name(chunk_collection: str) -> str:
+    """Where earlier versions kept sentence vectors embedded on their own (ingest drops it)."""
     return f"{chunk_collection}-sentences"
 
 
 class SentenceVectors:
-    """Sentence embeddings with a bounded LRU cache keyed by the text's hash; misses are read from
-    ``stored`` when given, and the rest encoded in one batch."""
+    """Sentence embeddings with a bounded LRU cache; misses are read from ``stored`` when given (and the caller
+    says which page each sentence is from), the rest encoded on their own in one batch. A stored vector is cached
+    by its record id, an encoded one by the text's hash, and a stored one is preferred, so the two kinds never
+    stand in for each other."""
 
     def __init__(self, embedder: Embedder, capacity: int = 20_000, stored: StoredLookup | None = None) -> None:
         self.embedder = embedder
@@ -55,32 +62,38 @@ class SentenceVectors:
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], pages: Sequence[str] | None = None) -> np.ndarray:
-        """One vector per text; ``pages`` (the page each text is from) lets misses be read from ``stored``."""
+        """One vector per text; ``pages`` (the page each text is from) lets them be read from ``stored``."""
         if not texts:
             return np.zeros((0, self.embedder.dimension), dtype=np.float32)
         keys = [sentence_key(text) for text in texts]
         found: dict[int, np.ndarray] = {}
-        with self._lock:
-            for i, key in enumerate(keys):
-                vector = self._cache.get(key)
-                if vector is not None:
-                    self._cache.move_to_end(key)
-                    found[i] = vector
+        if self.stored is not None and pages is not None:
+            ids = [sentence_record_id(page, key) for page, key in zip(pages, keys, strict=True)]
+            found.update(self._cached(ids, range(len(texts))))
+            missing = [i for i in range(len(texts)) if i not in found]
+            if missing:
+                from_store = self._read_stored([ids[i] for i in missing])
+                found.update((i, from_store[ids[i]]) for i in missing if ids[i] in from_store)
+                self._remember([(ids[i], found[i]) for i in missing if i in found])
         missing = [i for i in range(len(texts)) if i not in found]
-        if missing and self.stored is not None and pages is not None:
-            ids = {i: sentence_record_id(pages[i], keys[i]) for i in missing}
-            from_store = self._read_stored(list(ids.values()))
-            for i in missing:
-                if ids[i] in from_store:
-                    found[i] = from_store[ids[i]]
-            self._remember([(keys[i], found[i]) for i in missing if i in found])
-            missing = [i for i in missing if i not in found]
+        found.update(self._cached(keys, missing))
+        missing = [i for i in missing if i not in found]
         if missing:
             encoded = self.embedder.encode([texts[i] for i in missing])
-            for row, i in enumerate(missing):
-                found[i] = encoded[row]
+            found.update((i, encoded[row]) for row, i in enumerate(missing))
             self._remember([(keys[i], found[i]) for i in missing])
         return np.stack([found[i] for i in range(len(texts))])
+
+    def _cached(self, keys: Sequence[str], positions: Iterable[int]) -> dict[int, np.ndarray]:
+        """The cached vectors of ``keys`` at ``positions``, by position."""
+        hits: dict[int, np.ndarray] = {}
+        with self._lock:
+            for i in positions:
+                vector = self._cache.get(keys[i])
+                if vector is not None:
+                    self._cache.move_to_end(keys[i])
+                    hits[i] = vector
+        return hits
 
     def _read_stored(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors with these record ids; none when the store fails (they are then encoded)."""

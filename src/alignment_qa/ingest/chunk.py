@@ -122,11 +122,6 @@ def vector_sentence_spans(text: str) -> list[tuple[int, int]]:
     ]
 
 
-def vector_sentences(texts: Sequence[str]) -> list[str]:
-    """The distinct sentences of ``texts`` that could be quoted (``vector_sentence_spans``), in order."""
-    return list(dict.fromkeys(text[start:end] for text in texts for start, end in vector_sentence_spans(text)))
-
-
 def _split_long(text: str, span: tuple[int, int], budget: int, counter: TokenCounter) -> list[tuple[int, int]]:
     """Split one over-long sentence at word boundaries into spans of at most ``budget`` tokens."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[span[0] : span[1]])]

@@ -30,7 +30,7 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
-from alignment_qa.index.vector_cache import sentence_collection_name
+from alignment_qa.index.vector_cache import former_sentence_collection_name, sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
@@ -193,8 +193,8 @@ def ingest(
     summary.ignored_files = found.ignored
     # with --rebuild the old collection is dropped only once new chunks are ready to be written
     collection = None if rebuild else store.collection(settings.embedding.identity)
+    ledger = _KeywordLedger(collection.revision() if collection is not None else None)  # before the states
     states = collection.page_states() if collection is not None else {}
-    ledger = _KeywordLedger(collection.revision() if collection is not None else None)
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
@@ -232,13 +232,16 @@ def ingest(
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
     sentence_name = sentence_collection_name(settings.store.collection)
+    former = former_sentence_collection_name(settings.store.collection)
+    if store.exists(former):  # sentences embedded on their own by an earlier version: replaced by pooled ones
+        store.drop(former)
     sentences: ChunkCollection | None = None
     if pending:
         if rebuild:
             store.drop()
             store.drop(sentence_name)
         collection = store.create(settings.embedding.identity, embedder.dimension)
-        ledger.ours = collection.new_revision()
+        ledger.new_revision(collection)
         for item in pending:
             if not item.is_new:
                 ledger.remove_page(item.file.page_id, states[item.file.page_id])
@@ -266,7 +269,7 @@ def ingest(
     gone.extend(summary.emptied)
     if collection is not None:
         if gone:
-            ledger.ours = collection.new_revision()
+            ledger.new_revision(collection)
             for page_id in gone:
                 ledger.remove_page(page_id, states[page_id])
             stored_sentences = store.collection(settings.embedding.identity, sentence_name)
@@ -304,7 +307,7 @@ class _KeywordLedger:
     (their ids follow from the page states) and added since revision ``base`` (None: a new collection)."""
 
     base: str | None
-    exact: bool = True  # False once a removed page's chunk ids cannot be told (an incomplete page)
+    exact: bool = True  # False once that cannot be told: an incomplete page, or another process wrote meanwhile
     removed: set[str] = field(default_factory=set)
     added: list[Record] = field(default_factory=list)
     ours: str | None = None  # the last revision this run set
@@ -315,12 +318,19 @@ class _KeywordLedger:
             return
         self.removed.update(f"{page_id}#{state.page_hash[:12]}-{index}" for index in range(state.n_chunks))
 
+    def new_revision(self, collection: ChunkCollection) -> str:
+        """Marks the collection changed; a revision other than the one this run saw last means another process
+        wrote in between, and the changes are no longer known."""
+        if collection.revision() != (self.ours if self.ours is not None else (self.base or "")):
+            self.exact = False
+        self.ours = collection.new_revision()
+        return self.ours
+
     def changes(self, collection: ChunkCollection) -> KeywordChanges | None:
-        """Marks the collection changed (a new revision) and returns what changed since ``base``; None when
-        that cannot be told (an incomplete page, or another process wrote since this run's last revision)."""
-        intact = self.exact and (self.ours is None or collection.revision() == self.ours)
-        revision = collection.new_revision()
-        return KeywordChanges(self.base, revision, self.removed, self.added) if intact else None
+        """Marks the collection changed (a new revision) and returns what changed since ``base``, or None when
+        that cannot be told."""
+        revision = self.new_revision(collection)
+        return KeywordChanges(self.base, revision, self.removed, self.added) if self.exact else None
 
 
 def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[str]:

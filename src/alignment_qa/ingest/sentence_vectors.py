@@ -4,13 +4,13 @@ Evidence answers score each sentence of the retrieved passages by its own vector
 vectors are read at question time instead of computed (``index.vector_cache``). A sentence's vector comes from
 the same model pass that embeds its chunk ("late chunking"): the mean of the sentence's token states in the
 context of its chunk, title and section included (``Embedder.encode_spans``), so storing them costs no model
-time beyond the chunks'. They live in a second collection (``<collection>-sentences``), one record per distinct
-sentence of a page, its id made of the page id and a hash of the text (so it is read by id). The sentences of a
-chunk that was embedded again get fresh vectors; those of a chunk kept as it was (an unchanged chunk of a changed
-page) keep their stored vectors; a chunk whose sentences have none (an index built with
-``ingest.sentence_vectors`` off, an interrupted run) is run through the model again. A page's chunks are flagged
-once its sentences are written, so an interrupted run is completed by the next ingest. Which sentences are quoted
-is left to ``engine.evidence``.
+time beyond the chunks'. They live in a second collection (``<collection>-sentence-vectors``), one record per
+distinct sentence of a page, its id made of the page id and a hash of the text (so it is read by id). The
+sentences of a chunk that was embedded again get fresh vectors; those of a chunk kept as it was (an unchanged
+chunk of a changed page) keep their stored vectors; a chunk whose sentences have none (an index built with
+``ingest.sentence_vectors`` off or by an earlier version, an interrupted run) is run through the model again. A
+page's chunks are flagged once its sentences are written, so an interrupted run is completed by the next ingest.
+Which sentences are quoted is left to ``engine.evidence``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def embed_chunks(
     lengths: Sequence[int] | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The vectors of ``chunks`` (as ``embedder.encode`` gives them) and, from the same pass, the vector of
-    each quotable sentence in them by its key (the first chunk holding a sentence wins)."""
+    each quotable sentence in them by its key (the first chunk holding a sentence wins); a sentence the model
+    did not see whole (a chunk cut off by the model's window) is embedded on its own."""
     spans = [vector_sentence_spans(chunk.text) for chunk in chunks]
     texts = [chunk.prefix + chunk.text for chunk in chunks]
     shifted = [
@@ -73,10 +74,17 @@ def embed_chunks(
     ]
     vectors, pooled = embedder.encode_spans(texts, shifted, on_batch, lengths)
     sentences: dict[str, np.ndarray] = {}
+    cut: dict[str, str] = {}
     for chunk, found, part in zip(chunks, spans, pooled, strict=True):
         for (start, end), vector in zip(found, part, strict=True):
-            if vector.any():  # a zero row: cut off by truncation, embedded on its own below
-                sentences.setdefault(sentence_key(chunk.text[start:end]), vector)
+            key = sentence_key(chunk.text[start:end])
+            if vector.any():
+                sentences.setdefault(key, vector)
+            else:
+                cut.setdefault(key, chunk.text[start:end])
+    alone = {key: text for key, text in cut.items() if key not in sentences}
+    if alone:
+        sentences.update(zip(alone, embedder.encode(list(alone.values())), strict=True))
     return vectors, sentences
 
 
@@ -122,24 +130,11 @@ def write_sentence_vectors(
 
 
 def _embed_missing(embedder: Embedder, pages: Sequence[PageText], missing: set[str]) -> dict[str, np.ndarray]:
-    """Vectors for the ``missing`` sentence keys: their chunks run through the model again; a sentence the model
-    cut off there is embedded on its own."""
+    """Vectors for the ``missing`` sentence keys: their chunks run through the model again."""
     holders = [
         chunk
         for page in pages
         for chunk in page.chunks
         if any(sentence_key(chunk.text[s:e]) in missing for s, e in vector_sentence_spans(chunk.text))
     ]
-    _, found = embed_chunks(embedder, holders)
-    found = {key: vector for key, vector in found.items() if key in missing}
-    alone = list(
-        dict.fromkeys(
-            chunk.text[s:e]
-            for chunk in holders
-            for s, e in vector_sentence_spans(chunk.text)
-            if sentence_key(chunk.text[s:e]) in missing and sentence_key(chunk.text[s:e]) not in found
-        )
-    )
-    if alone:
-        found.update(zip(map(sentence_key, alone), embedder.encode(alone), strict=True))
-    return found
+    return {key: vector for key, vector in embed_chunks(embedder, holders)[1].items() if key in missing}
