@@ -65,5 +65,5 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
     assert answer.covered and answer.sentences
     assert "No indexed page mentions Asilomar" in answer.notice and "outer alignment" in answer.notice
     bank = dev_assistant.ask("What is the difference between the European Central Bank and the AI Safety Institutes?")
-    assert bank.covered and "No indexed page mentions the European Central Bank" in bank.notice, bank.text
+    assert bank.covered and "No indexed page mentions the European Central Bank by that name" in bank.notice, bank.text
     assert "answers only about the AI Safety Institutes" in bank.notice

@@ -219,6 +219,11 @@ def test_names_of_several_words_are_looked_up_in_chunks() -> None:
     assert name_phrases("What did Anthropic publish in March 2024?", plain) == []  # a date is not a name
     assert name_phrases("What did OpenAI 2023 say about AlphaFold 3?", plain) == []  # one word of letters each
     assert name_phrases("the Frontier Model Forum", plain, whole_question=False) == ["Frontier Model Forum"]
+    assert name_phrases("What did Jan Leike say on May 5 2024?", plain) == ["Jan Leike"]  # a month only by a number
+    assert name_phrases("What did Theresa May say about the risks of the Frontier Model Forum?", plain) == [
+        "Theresa May",
+        "Frontier Model Forum",
+    ]
     records = [
         ("1", "Models", "Frontier model developers publish a post about the AI Office of the EU."),
         ("2", "Labs", "MIRI studies agent foundations, and so do research groups in universities."),
@@ -228,6 +233,7 @@ def test_names_of_several_words_are_looked_up_in_chunks() -> None:
     index = KeywordIndex.build(records, "r1", Analyzer())
     assert index.in_one_chunk("frontier model") and index.in_one_chunk("Office AI") and index.in_one_chunk("forum")
     assert not index.in_one_chunk("Frontier Model Forum")  # each word is there, never all in one chunk
+    assert not index.in_one_chunk("sparse forum")
     assert index.in_one_chunk("Sparse Auto-Encoders") and index.in_one_chunk("sparse autoencoders")
     assert unheard_names("What is the Frontier Model Forum?", index, plain) == ["the Frontier Model Forum"]
     assert unheard_names("Why can the AI Office of the EU fine labs?", index, plain) == []

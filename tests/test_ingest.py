@@ -90,8 +90,16 @@ def test_the_keyword_ledger_gives_up_when_another_process_writes(
     ledger = _KeywordLedger(collection.revision())
     ledger.new_revision(collection)
     assert ledger.exact
-    collection.new_revision()  # another process
+    with ChunkStore(settings.store) as elsewhere:  # another writer, through its own handle
+        other = elsewhere.collection(settings.embedding.model)
+        assert other is not None
+        other.new_revision()
     assert ledger.changes(collection) is None
+    from alignment_qa.index.store_api import PageState
+
+    cut_off = _KeywordLedger(collection.revision())
+    cut_off.remove_page("p.md", PageState("0" * 64, "/root", 3, 2, "P", ""))  # 2 of its 3 chunks stored
+    assert not cut_off.exact, "an incomplete page's chunk ids cannot be told"
 
     records = [("a#1-0", "A", "alpha beta"), *((f"{page}#1-0", page, "gamma delta") for page in "bcde")]
     index = KeywordIndex.build(records, "r0", Analyzer())
@@ -100,6 +108,26 @@ def test_the_keyword_ledger_gives_up_when_another_process_writes(
     assert index.updated(KeywordChanges("r0", "r1", {"zzz#1-0"}, [])) is None  # removes what it does not have
     assert index.updated(KeywordChanges("r0", "r1", set(), [("b#1-0", "B", "x")])) is None  # adds what it has
     assert index.updated(KeywordChanges("r0", "r1", {"a#1-0", "b#1-0"}, [])) is None  # 2 of 5 removed: rebuild
+
+
+def test_removed_chunks_add_up_until_a_rebuild() -> None:
+    """Each update keeps count of the chunks removed since the last build (their words linger in the vocabulary);
+    past the stale share the update is refused, and a rebuild starts the count again."""
+    from alignment_qa.index import keyword
+    from alignment_qa.index.keyword import KeywordChanges, KeywordIndex
+    from alignment_qa.index.lexical import Analyzer
+
+    records = [(f"p{n}#1-0", f"P{n}", f"topic{n} shared words") for n in range(8)]
+    index = KeywordIndex.build(records, "r0", Analyzer())
+    first = index.updated(KeywordChanges("r0", "r1", {"p0#1-0"}, [("p0#2-0", "P0", "topic0 new words")]))
+    assert first is not None and first.terms is not None and first.terms.stale == 1
+    second = first.updated(KeywordChanges("r1", "r2", {"p1#1-0"}, [("p1#2-0", "P1", "topic1 new words")]))
+    assert second is not None and second.terms is not None and second.terms.stale == 2  # 2 of 8: at the share
+    assert second.updated(KeywordChanges("r2", "r3", {"p2#1-0"}, [("p2#2-0", "P2", "x")])) is None  # 3 of 8
+    assert keyword.STALE_SHARE == 0.25
+    rebuilt = KeywordIndex.build([(i, "", t) for i, t in zip(second.ids, second.ids, strict=True)], "r2", Analyzer())
+    assert rebuilt.terms is not None and rebuilt.terms.stale == 0
+    assert rebuilt.updated(KeywordChanges("r2", "r3", {"p2#1-0"}, [("p2#2-0", "P2", "x")])) is not None
 
 
 def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder) -> None:
@@ -382,6 +410,25 @@ def test_a_second_named_collection_sits_beside_the_chunks(
     assert chunks is not None and chunks.count() > 1 and "goodhart#0" not in chunks.get_chunks(["goodhart#0"])
     store.drop("sentences")
     assert not store.exists("sentences") and store.exists()
+
+
+def test_only_former_sentence_vectors_are_dropped_by_their_old_name(
+    settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Earlier versions kept sentences in ``<collection>-sentences``; ingest drops that collection, unless it is
+    someone's index of pages that happens to have the name."""
+    model = settings.embedding.model
+    former = f"{settings.store.collection}-sentences"
+    old = store.create(model, embedder.dimension, former, searched=False)
+    text = "Reward hacking exploits a misspecified objective."
+    old.write_pages([], [StoredChunk("p#s-1", "", {"page_id": "p", "sentence": "1"})], embedder.encode([text]))
+    ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
+    assert not store.exists(former)
+    pages = settings.model_copy(update={"store": settings.store.model_copy(update={"collection": former})})
+    with ChunkStore(pages.store) as other:  # an index of pages named like the old sentences
+        ingest([SAMPLE_CORPUS / "wiki"], pages, embedder, other)
+    ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
+    assert store.exists(former)
 
 
 def test_a_relative_data_dir_follows_the_working_directory(

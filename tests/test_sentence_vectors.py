@@ -134,6 +134,8 @@ def test_rebuild_drops_the_sentence_vectors_too(tmp_path: Path, embedder: Embedd
     settings = load_settings(None, {"store.data_dir": str(tmp_path / "data")}).settings
     with ChunkStore(settings.store) as store:
         ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
+        assert store.collection(settings.embedding.identity).holds_chunks()  # type: ignore[union-attr]
+        assert not _sentences(store, settings).holds_chunks()
         ingest([SAMPLE_CORPUS / "textbook"], settings, embedder, store, rebuild=True)
         sentences = _sentences(store, settings)
         assert sentences.page_chunks("reward-hacking.md") == []  # page ids are relative to the folder given
@@ -170,3 +172,7 @@ def test_a_stored_vector_is_preferred_to_one_embedded_alone(embedder: Embedder) 
     assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), pooled)
     assert np.allclose(vectors.encode([text]), alone, atol=1e-5)
     assert np.allclose(vectors.encode([text], ["another-page.md"]), alone, atol=1e-5)  # stored for another page only
+    del stored[sentence_record_id("wiki/reward-hacking.md", sentence_key(text))]  # the index changed
+    assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), pooled)  # still cached
+    vectors.forget_stored()
+    assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), alone, atol=1e-5)

@@ -29,11 +29,12 @@ _CONNECTORS = frozenset({"of", "for", "on", "and", "de", "van", "von", "&"})
 _NAME_CONNECTORS = frozenset({"of", "for", "on", "de", "van", "von", "the"})
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9](?:[\w'’./-]*[A-Za-z0-9])?(?:['’]s)?")
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
-_THE_BEFORE = re.compile(r"\bthe\s+(?:(?:1[89]|20)\d\d\s+)?$", re.I)  # "the 2017 Asilomar AI Principles"
 _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+# "the 2017 Asilomar AI Principles", "the May 2024 Seoul Summit"
+_THE_BEFORE = re.compile(r"\bthe\s+(?:(?:" + "|".join(sorted(_MONTHS)) + r")\s+)?(?:(?:1[89]|20)\d\d\s+)?$", re.I)
 TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
 
 
@@ -85,8 +86,8 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
 def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_question: bool = True) -> list[str]:
     """Names of two or more words in ``question``: runs of capitalised words or words with digits ("Frontier
     Model Forum", "NIST AI RMF 1.0"), joined by "of", "for" and the like, with at least two words of letters. A
-    possessive ends a name ("DeepMind's Chinchilla" is two); years and month names at either end are a date, not
-    part of the name ("March 2024" is none); a capitalised ordinary word that opens the question ("What", "Does")
+    possessive ends a name ("DeepMind's Chinchilla" is two); a date at either end is not part of the name ("March
+    2024" is none, "Jan Leike" stays one); a capitalised ordinary word that opens the question ("What", "Does")
     is not a name. A whole question in title case has none."""
     tokens = _NAME_TOKEN.findall(question)
     lettered = [token for token in tokens[1:] if any(ch.isalpha() for ch in token)]
@@ -96,14 +97,9 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_ques
     names: list[str] = []
     run: list[str] = []
 
-    def date_or_connector(token: str) -> bool:
-        return bool(_YEAR.fullmatch(token)) or token.lower() in _NAME_CONNECTORS or token.lower() in _MONTHS
-
     def close() -> None:
-        while run and date_or_connector(run[-1]):
-            run.pop()
-        while run and date_or_connector(run[0]):
-            run.pop(0)
+        _trim_date(run, at_end=True)
+        _trim_date(run, at_end=False)
         words = [token for token in run if token.lower() not in _NAME_CONNECTORS]
         if sum(any(ch.isalpha() for ch in token) for token in words) >= 2:
             names.append(" ".join(run))
@@ -123,6 +119,34 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_ques
             close()
     close()
     return names
+
+
+def _is_month(token: str) -> bool:
+    return token.lower() in _MONTHS
+
+
+def _is_date_number(token: str) -> bool:
+    return bool(_YEAR.fullmatch(token)) or (token.isdigit() and 1 <= int(token) <= 31)
+
+
+def _trim_date(run: list[str], at_end: bool) -> None:
+    """Strip connectors and a date from one end of ``run``: years always, a day number or a month name only next
+    to another part of a date ("May 5 2024"), so "Jan Leike" and "Theresa May" stay names."""
+    dated = False  # a part of a date was stripped at this end
+    while run:
+        edge = -1 if at_end else 0
+        token = run[edge]
+        inner = run[-2] if at_end and len(run) > 1 else run[1] if len(run) > 1 else ""
+        date_part = (
+            bool(_YEAR.fullmatch(token))
+            or (_is_date_number(token) and (dated or _is_month(inner) or bool(_YEAR.fullmatch(inner))))
+            or (_is_month(token) and (dated or _is_date_number(inner)))
+        )
+        if token.lower() in _NAME_CONNECTORS or date_part:
+            run.pop(edge)
+            dated = dated or date_part
+        else:
+            return
 
 
 def unheard_names(
@@ -198,12 +222,16 @@ def decide(
         ]
         if len(known) == 1 and best_passage_cosine >= min_relevance:
             missing_side = next(side for side in sides if side not in known)
-            missing = names or unheard
+            missing = unknown_names(missing_side, index, is_plain_word)
+            by_name = ""
+            if not missing:  # its words are in the corpus, never together
+                missing = unheard_names(missing_side, index, is_plain_word, False)
+                by_name = " by that name"
             return Coverage(
                 True,
                 missing=missing,
-                notice=f"No indexed page mentions {names_phrase(missing)}, so this answers only about {known[0]} "
-                f"and not about {missing_side}.",
+                notice=f"No indexed page mentions {names_phrase(missing)}{by_name}, so this answers only about "
+                f"{known[0]} and not about {missing_side}.",
             )
     if names:
         return Coverage(False, f"No indexed page mentions {names_phrase(names)}.", names)
@@ -221,7 +249,7 @@ def decide(
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
     if unheard:  # a warning, not a decline: users name things in other words than the pages do
         notice = (
-            f"No indexed page mentions {names_phrase(unheard)} by that name; the answer quotes the nearest passages."
+            f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
         )
         return Coverage(True, missing=unheard, notice=notice)
     return Coverage(True)

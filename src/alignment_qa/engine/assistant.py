@@ -96,6 +96,7 @@ class Assistant:
         self.analyzer = keyword_index.analyzer
         sentences = self._sentence_collection()
         self._view = IndexView(collection, keyword_index, engine, sentences)  # one assignment: readers never see a mix
+        self._parts.sentence_vectors.forget_stored()
 
     def _sentence_collection(self) -> ChunkCollection | None:
         """The stored sentence vectors; none when there are none (sentences are then embedded as needed)."""

@@ -99,21 +99,36 @@ def _states(
 class ChromaCollection:
     """One Chroma collection of chunks (``store_api.ChunkCollection``)."""
 
-    def __init__(self, raw: Collection, location: str, max_batch: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        raw: Collection,
+        location: str,
+        max_batch: Callable[[], int],
+        reread: Callable[[], dict[str, Any]],
+    ) -> None:
         self._raw = raw
         self.location = location
         self._max_batch = max_batch
+        self._reread = reread  # the collection's metadata as stored now
 
     @property
     def name(self) -> str:
         return str(self._raw.name)
 
     def _meta(self) -> dict[str, Any]:
-        return dict(self._raw.metadata or {})
+        """The metadata as stored now: the copy Chroma hands out with a collection is never refreshed, so it
+        would hide another process's revision (and a merge into it would undo that process's fields)."""
+        with _failures(self.location, "read the collection's metadata"):
+            return self._reread()
 
     def count(self) -> int:
         with _failures(self.location, "count chunks"):
             return int(self._raw.count())
+
+    def holds_chunks(self) -> bool:
+        with _failures(self.location, "read chunks"):
+            first = self._raw.get(limit=1, include=["metadatas"])
+        return any(meta is not None and "n_chunks" in meta for meta in first["metadatas"] or [])
 
     # -- revision ------------------------------------------------------------------------
     def revision(self) -> str:
@@ -410,7 +425,11 @@ class ChunkStore:
         return int(self._connect().get_max_batch_size())
 
     def _wrap(self, raw: Collection) -> ChromaCollection:
-        return ChromaCollection(raw, self._location(str(raw.name)), self._max_batch)
+        name = str(raw.name)
+        return ChromaCollection(raw, self._location(name), self._max_batch, lambda: self._stored_metadata(name))
+
+    def _stored_metadata(self, name: str) -> dict[str, Any]:
+        return dict(self._connect().get_collection(name, embedding_function=None).metadata or {})
 
     def exists(self, name: str | None = None) -> bool:
         """Whether the collection exists, without creating anything."""

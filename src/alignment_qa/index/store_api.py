@@ -73,6 +73,11 @@ class ChunkCollection(Protocol):
         """How many chunks it holds."""
         ...
 
+    def holds_chunks(self) -> bool:
+        """Whether it holds page chunks (written by ingest), as opposed to other records such as sentence
+        vectors."""
+        ...
+
     def revision(self) -> str:
         """A token that changes whenever an ingest starts writing."""
         ...

@@ -5,8 +5,9 @@ sentence vectors ingest wrote, pooled from each sentence's chunk, see ``ingest.s
 costs the same at any index size), and what is still missing is encoded on its own, in one batch (close to the
 stored kind, not identical). Used by evidence selection (with ``stored``) and by the support judges (without:
 their weights were fitted on sentences embedded alone), which score the same sentences again and again; what
-is evicted is simply read or encoded again. Ingest replaces a sentence's stored vector only with its chunk's,
-so a cached one is never stale in meaning. Nothing is written here.
+is evicted is simply read or encoded again. Stored vectors are forgotten when the engine moves to another state
+of the index (``forget_stored``): a changed page may give the same sentence another context. Nothing is written
+here.
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ class SentenceVectors:
                 self._cache[key] = vector
             while len(self._cache) > self.capacity:
                 self._cache.popitem(last=False)
+
+    def forget_stored(self) -> None:
+        """Forget the vectors read from ``stored`` (another index is in use now); encoded ones stay valid."""
+        with self._lock:
+            for key in [key for key in self._cache if "#s-" in key]:
+                del self._cache[key]
 
     def clear(self) -> None:
         """Forget every vector (benchmarks measure a cold cache with it)."""

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from alignment_qa.errors import ConfigError
+from alignment_qa.errors import ConfigError, IndexMismatchError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
@@ -232,9 +232,7 @@ def ingest(
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
     sentence_name = sentence_collection_name(settings.store.collection)
-    former = former_sentence_collection_name(settings.store.collection)
-    if store.exists(former):  # sentences embedded on their own by an earlier version: replaced by pooled ones
-        store.drop(former)
+    _drop_former_sentence_vectors(store, settings)
     sentences: ChunkCollection | None = None
     if pending:
         if rebuild:
@@ -331,6 +329,20 @@ class _KeywordLedger:
         that cannot be told."""
         revision = self.new_revision(collection)
         return KeywordChanges(self.base, revision, self.removed, self.added) if self.exact else None
+
+
+def _drop_former_sentence_vectors(store: Store, settings: Settings) -> None:
+    """Drop the sentences an earlier version embedded on their own (replaced by pooled ones), unless the collection
+    of that name is someone's index of pages (its name is only a convention) or was built with another model."""
+    former = former_sentence_collection_name(settings.store.collection)
+    if not store.exists(former):
+        return
+    try:
+        collection = store.collection(settings.embedding.identity, former)
+    except IndexMismatchError:
+        return
+    if collection is not None and not collection.holds_chunks():
+        store.drop(former)
 
 
 def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[str]:
