@@ -220,6 +220,8 @@ def test_names_of_several_words_are_looked_up_in_chunks() -> None:
     assert name_phrases("What did OpenAI 2023 say about AlphaFold 3?", plain) == []  # one word of letters each
     assert name_phrases("the Frontier Model Forum", plain, whole_question=False) == ["Frontier Model Forum"]
     assert name_phrases("What did Jan Leike say on May 5 2024?", plain) == ["Jan Leike"]  # a month only by a number
+    assert name_phrases("What was agreed at the November AI Safety Summit?", plain) == ["AI Safety Summit"]
+    assert name_phrases("What does the 1²3 Foo Bar say?", plain) == ["1²3 Foo Bar"]  # "²" is a digit, not a day
     assert name_phrases("What did Theresa May say about the risks of the Frontier Model Forum?", plain) == [
         "Theresa May",
         "Frontier Model Forum",

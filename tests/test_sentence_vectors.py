@@ -176,3 +176,21 @@ def test_a_stored_vector_is_preferred_to_one_embedded_alone(embedder: Embedder) 
     assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), pooled)  # still cached
     vectors.forget_stored()
     assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), alone, atol=1e-5)
+
+
+def test_a_read_that_overlaps_an_index_change_is_not_cached(embedder: Embedder) -> None:
+    """A stored vector read from the index before a change must not enter the cache after ``forget_stored``."""
+    text = "Reward hacking exploits a misspecified objective."
+    record = sentence_record_id("wiki/reward-hacking.md", sentence_key(text))
+    old = np.eye(embedder.dimension, dtype=np.float32)[:1]
+    reads: list[str] = []
+
+    def stored_while_the_index_changes(ids: Sequence[str]) -> dict[str, np.ndarray]:
+        reads.extend(ids)
+        vectors.forget_stored()  # another thread moves the engine to the new index meanwhile
+        return {record: old[0]}
+
+    vectors = SentenceVectors(embedder, stored=stored_while_the_index_changes)
+    assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), old)  # this answer may use it
+    vectors.encode([text], ["wiki/reward-hacking.md"])
+    assert reads == [record, record], "the overlapping read was cached"

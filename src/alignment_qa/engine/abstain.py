@@ -33,6 +33,7 @@ _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+_ALSO_NAMES = frozenset({"april", "may", "june", "august", "jan"})  # months that are also given names or surnames
 # "the 2017 Asilomar AI Principles", "the May 2024 Seoul Summit"
 _THE_BEFORE = re.compile(r"\bthe\s+(?:(?:" + "|".join(sorted(_MONTHS)) + r")\s+)?(?:(?:1[89]|20)\d\d\s+)?$", re.I)
 TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
@@ -126,12 +127,13 @@ def _is_month(token: str) -> bool:
 
 
 def _is_date_number(token: str) -> bool:
-    return bool(_YEAR.fullmatch(token)) or (token.isdigit() and 1 <= int(token) <= 31)
+    return bool(_YEAR.fullmatch(token)) or (token.isdecimal() and token.isascii() and 1 <= int(token) <= 31)
 
 
 def _trim_date(run: list[str], at_end: bool) -> None:
-    """Strip connectors and a date from one end of ``run``: years always, a day number or a month name only next
-    to another part of a date ("May 5 2024"), so "Jan Leike" and "Theresa May" stay names."""
+    """Strip connectors and a date from one end of ``run``: years and month names always, a day number, or a month
+    that is also a name ("May", "Jan"), only next to another part of a date ("May 5 2024"), so "Jan Leike" and
+    "Theresa May" stay names."""
     dated = False  # a part of a date was stripped at this end
     while run:
         edge = -1 if at_end else 0
@@ -140,7 +142,7 @@ def _trim_date(run: list[str], at_end: bool) -> None:
         date_part = (
             bool(_YEAR.fullmatch(token))
             or (_is_date_number(token) and (dated or _is_month(inner) or bool(_YEAR.fullmatch(inner))))
-            or (_is_month(token) and (dated or _is_date_number(inner)))
+            or (_is_month(token) and (token.lower() not in _ALSO_NAMES or dated or _is_date_number(inner)))
         )
         if token.lower() in _NAME_CONNECTORS or date_part:
             run.pop(edge)

@@ -126,6 +126,8 @@ class ChromaCollection:
             return int(self._raw.count())
 
     def holds_chunks(self) -> bool:
+        if self.revision():  # ingest gives an index of pages a revision as soon as it creates it
+            return True
         with _failures(self.location, "read chunks"):
             first = self._raw.get(limit=1, include=["metadatas"])
         return any(meta is not None and "n_chunks" in meta for meta in first["metadatas"] or [])

@@ -61,6 +61,7 @@ class SentenceVectors:
         self._warned = False  # a failing store is logged as a warning once
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0  # counts forget_stored calls: a read that started before one is not cached
 
     def encode(self, texts: Sequence[str], pages: Sequence[str] | None = None) -> np.ndarray:
         """One vector per text; ``pages`` (the page each text is from) lets them be read from ``stored``."""
@@ -73,9 +74,10 @@ class SentenceVectors:
             found.update(self._cached(ids, range(len(texts))))
             missing = [i for i in range(len(texts)) if i not in found]
             if missing:
+                generation = self._generation
                 from_store = self._read_stored([ids[i] for i in missing])
                 found.update((i, from_store[ids[i]]) for i in missing if ids[i] in from_store)
-                self._remember([(ids[i], found[i]) for i in missing if i in found])
+                self._remember([(ids[i], found[i]) for i in missing if i in found], generation)
         missing = [i for i in range(len(texts)) if i not in found]
         found.update(self._cached(keys, missing))
         missing = [i for i in missing if i not in found]
@@ -110,8 +112,11 @@ class SentenceVectors:
             self._warned = True
             return {}
 
-    def _remember(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
+    def _remember(self, items: Sequence[tuple[str, np.ndarray]], generation: int | None = None) -> None:
+        """Cache ``items``; stored ones read in an earlier ``generation`` may be from the index before: dropped."""
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             for key, vector in items:
                 self._cache[key] = vector
             while len(self._cache) > self.capacity:
@@ -120,6 +125,7 @@ class SentenceVectors:
     def forget_stored(self) -> None:
         """Forget the vectors read from ``stored`` (another index is in use now); encoded ones stay valid."""
         with self._lock:
+            self._generation += 1
             for key in [key for key in self._cache if "#s-" in key]:
                 del self._cache[key]
 
