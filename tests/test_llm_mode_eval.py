@@ -47,7 +47,7 @@ def test_eval_metrics_separate_evidence_mode_from_llm_mode(
             "store.data_dir": str(sample_index.settings.store.data_dir),
             "llm.base_url": smollm2.url,
             "llm.max_tokens": 64,
-            "retrieval.top_k": 3,  # a shorter prompt for a 2-core machine; both modes see the same passages
+            "retrieval.top_k": 2,  # a shorter prompt for a 2-core machine; both modes see the same passages
             "llm.temperature": 0,
             "llm.timeout_s": 60,
             "eval.bootstrap_samples": 100,
