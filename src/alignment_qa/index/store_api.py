@@ -74,8 +74,8 @@ class ChunkCollection(Protocol):
         ...
 
     def holds_chunks(self) -> bool:
-        """Whether it holds page chunks (written by ingest), as opposed to other records such as sentence
-        vectors."""
+        """Whether it is an index of pages (ingest gave it a revision, or it holds chunk records), as opposed to
+        other records such as sentence vectors."""
         ...
 
     def revision(self) -> str:
