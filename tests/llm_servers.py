@@ -85,6 +85,15 @@ class LlamaServer:
             self._log.close()
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    """``body`` as a whole ``application/json`` response (whatever the bytes are)."""
+    handler.send_response(status)
+    handler.send_header("content-type", "application/json")
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 @contextmanager
 def misbehaving_endpoint(behaviour: str) -> Iterator[str]:
     """An OpenAI-like base URL that hangs ("hang"), fails ("500") or returns junk ("junk")."""
@@ -98,15 +107,9 @@ def misbehaving_endpoint(behaviour: str) -> Iterator[str]:
                 stop.wait(30)  # longer than the client's timeout, shorter than forever
                 return
             if behaviour == "500":
-                body = json.dumps({"error": {"message": "model crashed"}}).encode()
-                self.send_response(500)
+                send_json(self, 500, json.dumps({"error": {"message": "model crashed"}}).encode())
             else:
-                body = b"<html>this is not JSON</html>"
-                self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                send_json(self, 200, b"<html>this is not JSON</html>")
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -152,12 +155,7 @@ def scripted_endpoint(write: Callable[[str], str]) -> Iterator[tuple[str, list[d
                 return
             message = {"role": "assistant", "content": reply}
             choice = {"index": 0, "message": message, "finish_reason": "stop"}
-            data = json.dumps({**base, "object": "chat.completion", "choices": [choice]}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 200, json.dumps({**base, "object": "chat.completion", "choices": [choice]}).encode())
 
         def log_message(self, format: str, *args: object) -> None:
             pass
