@@ -151,6 +151,21 @@ def calibration_once() -> Iterator[None]:
         yield
 
 
+def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
+    """Settings for ``llm`` mode against ``url`` over ``index``, kept short for 2 cores; ``extra`` overrides."""
+    overrides = {
+        "store.data_dir": str(index.settings.store.data_dir),
+        "answer.mode": "llm",
+        "llm.base_url": url,
+        "llm.max_tokens": 64,  # enough for sentences with citations; the scripted endpoint pins longer answers
+        "llm.temperature": 0,
+        "llm.timeout_s": 20,
+        "retrieval.top_k": 3,  # a shorter prompt: the path under test is the same with 5 sources
+        **extra,
+    }
+    return load_settings(None, overrides).settings
+
+
 def copy_index(built: BuiltIndex, work: Path) -> Path:
     """A copy of ``built``'s data folder as ``work``'s default one (``.alignment-qa``), for tests
     that write to an index or run the CLI in ``work``; returns ``work``."""

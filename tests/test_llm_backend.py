@@ -16,28 +16,14 @@ from alignment_qa.engine.answer import AnswerEvent, TokenEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.citations import resolve
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.settings import Settings, load_settings
-from conftest import BuiltIndex
+from alignment_qa.settings import load_settings
+from conftest import BuiltIndex, llm_settings
 from llm_servers import LlamaServer, free_port, misbehaving_endpoint
 from test_assistant import page_text
 
 pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed (pip install -e .[llamacpp])")
 
 QUESTION = "Is RLHF an inner alignment fix?"
-
-
-def llm_settings(index: BuiltIndex, url: str, **extra: object) -> Settings:
-    overrides = {
-        "store.data_dir": str(index.settings.store.data_dir),
-        "answer.mode": "llm",
-        "llm.base_url": url,
-        "llm.max_tokens": 64,  # enough for sentences with citations; the scripted endpoint pins longer answers
-        "llm.temperature": 0,
-        "llm.timeout_s": 20,
-        "retrieval.top_k": 3,  # a shorter prompt: the path under test is the same with 5 sources
-        **extra,
-    }
-    return load_settings(None, overrides).settings
 
 
 @pytest.mark.parametrize("question", [QUESTION, "What is Goodhart's law?"])

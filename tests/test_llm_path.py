@@ -25,9 +25,8 @@ from alignment_qa.engine.query_engine import NOT_COVERED
 from alignment_qa.engine.verify import verify
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.ingest.chunk import split_sentences
-from alignment_qa.settings import load_settings
-from conftest import BuiltIndex
-from llm_servers import scripted_endpoint
+from conftest import BuiltIndex, llm_settings
+from llm_servers import free_port, scripted_endpoint
 from test_assistant import page_text
 
 QUESTION = "What is reward hacking?"
@@ -56,14 +55,7 @@ def ask(
     """The streamed answer to ``question`` from a model that writes ``write(prompt)``; the answer, its
     tokens and every prompt the model was sent."""
     with scripted_endpoint(write) as (url, requests):
-        overrides = {
-            "store.data_dir": str(sample_index.settings.store.data_dir),
-            "answer.mode": "llm",
-            "llm.base_url": url,
-            "llm.timeout_s": 10,
-            "retrieval.top_k": 3,
-        }
-        assistant = Assistant.open(load_settings(None, overrides).settings, embedder=embedder)
+        assistant = Assistant.open(llm_settings(sample_index, url, **{"llm.timeout_s": 10}), embedder=embedder)
         turns = [{"role": "user", "content": turn} for turn in history or []]
         events = list(assistant.stream(question, turns or None))
     final = events[-1]
@@ -144,9 +136,8 @@ def test_marker_forms_resolve(sample_index: BuiltIndex, embedder: Embedder, form
 
 def test_verdicts_on_text_the_way_a_weak_model_writes_it(sample_index: BuiltIndex, embedder: Embedder) -> None:
     """The verifier alone: a true sentence, an invented one citing a real source, and one citing nothing real."""
-    with scripted_endpoint(lambda prompt: "") as (url, _):
-        overrides = {"store.data_dir": str(sample_index.settings.store.data_dir), "answer.mode": "llm"}
-        assistant = Assistant.open(load_settings(None, {**overrides, "llm.base_url": url}).settings, embedder=embedder)
+    never_called = f"http://127.0.0.1:{free_port()}/v1"  # the model is not asked: the text is given
+    assistant = Assistant.open(llm_settings(sample_index, never_called), embedder=embedder)
     passages = assistant.query_engine.retrieve(QueryBundle("What is Goodhart's law?"), 4)
     goodhart = next(i for i, p in enumerate(passages, 1) if p.node.metadata["page_id"] == "wiki/goodharts-law.md")
     text = (
