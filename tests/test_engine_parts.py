@@ -63,6 +63,30 @@ def test_alias_groups_are_those_of_adding_each_pair_in_turn() -> None:
         assert table_from_evidence([], evidence).groups == naive(pairs)
 
 
+def test_the_subject_of_a_synonym_is_the_longest_known_term_that_ends_the_text_before_it() -> None:
+    """What "… is also called X" renames: the longest known term at the end of the text before it, starting at
+    a word boundary. Checked against comparing every known term, on random texts (one look-up per start now)."""
+    import random
+
+    from alignment_qa.index.aliases import _known_term_before
+
+    def every_term(before: str, known: set[str]) -> str | None:
+        lowered = before.lower().rstrip(" ,")
+        ends = [
+            t for t in known if lowered.endswith(t) and (len(lowered) == len(t) or not lowered[-len(t) - 1].isalnum())
+        ]
+        return max(ends, key=len, default=None)
+
+    assert _known_term_before("In RL, reward hacking", {"hacking", "reward hacking", "rl"}) == "reward hacking"
+    assert _known_term_before("the misreward hacking", {"reward hacking"}) is None  # not at a word boundary
+    rng = random.Random(11)
+    words = ["reward", "hacking", "goal", "mis", "-", "(", "rl", "x2", " "]
+    for _ in range(300):
+        known = {"".join(rng.choices(words, k=rng.randint(1, 3))).strip() or "goal" for _ in range(8)}
+        before = "".join(rng.choices(words, k=rng.randint(1, 9))) + rng.choice(["", ",", " , "])
+        assert _known_term_before(before, known) == every_term(before, known), (before, known)
+
+
 def test_comparison_sides() -> None:
     assert comparison_sides("outer vs inner alignment") == ("outer alignment", "inner alignment")
     assert comparison_sides("What is the difference between RLHF and RLAIF?") == ("RLHF", "RLAIF")

@@ -111,12 +111,12 @@ def _known_term_before(before: str, known: set[str]) -> str | None:
     if quoted:
         return quoted.group(1)
     lowered = before.lower().rstrip(" ,")
-    best = None
-    for term in known:
-        bounded = lowered.endswith(term) and (len(lowered) == len(term) or not lowered[-len(term) - 1].isalnum())
-        if bounded and (best is None or len(term) > len(best)):
-            best = term
-    return best
+    # the longest known term that ends the text and starts it or follows a character that is not a letter or digit:
+    # one look-up per place it could start (the text is short), not one comparison per known term
+    for start in range(len(lowered) + 1):
+        if (start == 0 or not lowered[start - 1].isalnum()) and lowered[start:] in known:
+            return lowered[start:]
+    return None
 
 
 Evidence = list[
