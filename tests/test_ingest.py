@@ -75,6 +75,30 @@ def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write
     assert rebuilt, "an incomplete page's chunk ids cannot be told: the keyword index must be rebuilt"
 
 
+def test_an_unchanged_ingest_checks_the_keyword_index_without_loading_it(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The keyword index records its revision in a small file; an ingest that changed nothing compares it and
+    loads nothing. An index saved by an earlier version, without that file, is loaded once and gets it."""
+    from alignment_qa.index.keyword import REVISION_FILE, KeywordIndex, keyword_folder, saved_revision
+
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    folder = keyword_folder(store)
+    assert saved_revision(folder) == collection.revision() != ""
+    loads: list[int] = []
+    real_load = KeywordIndex.load
+    monkeypatch.setattr(KeywordIndex, "load", lambda *args, **kwargs: loads.append(1) or real_load(*args, **kwargs))
+    assert ingest([corpus], settings, embedder, store).unchanged and not loads
+    (folder / REVISION_FILE).unlink()
+    ingest([corpus], settings, embedder, store)
+    assert loads == [1] and saved_revision(folder) == collection.revision()
+    ingest([corpus], settings, embedder, store)
+    assert loads == [1]
+
+
 def test_the_keyword_ledger_gives_up_when_another_process_writes(
     settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:

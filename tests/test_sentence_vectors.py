@@ -14,9 +14,10 @@ import pytest
 
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.sentence_shards import SHARDS, SentenceShards, shard_name, shard_of, unsharded_name
 from alignment_qa.index.store import ChunkStore
-from alignment_qa.index.store_api import ChunkCollection
-from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name, sentence_key, sentence_record_id
+from alignment_qa.index.store_api import ChunkCollection, StoredChunk
+from alignment_qa.index.vector_cache import SentenceVectors, sentence_key, sentence_record_id
 from alignment_qa.ingest.chunk import vector_sentence_spans
 from alignment_qa.ingest.pipeline import ingest
 from alignment_qa.ingest.sentence_vectors import ChunkText, embed_chunks
@@ -44,9 +45,16 @@ class CountingEmbedder:
         return self.inner.encode_spans(texts, *args, **kwargs)
 
 
-def _sentences(store: ChunkStore, settings: Settings) -> ChunkCollection:
-    found = store.collection(settings.embedding.identity, sentence_collection_name(settings.store.collection))
-    assert found is not None, "ingest wrote no sentence vectors"
+def _sentences(store: ChunkStore, settings: Settings) -> SentenceShards:
+    shards = SentenceShards(store, settings.embedding.identity, settings.store.collection)
+    assert shards.exists(), "ingest wrote no sentence vectors"
+    return shards
+
+
+def _shard(store: ChunkStore, settings: Settings, page_id: str) -> ChunkCollection:
+    """The collection that holds the sentence vectors of ``page_id``."""
+    found = store.collection(settings.embedding.identity, shard_name(settings.store.collection, shard_of(page_id)))
+    assert found is not None, f"no sentence vectors for {page_id}"
     return found
 
 
@@ -104,7 +112,7 @@ def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_wi
     shutil.copytree(SAMPLE_CORPUS, corpus)
     without = ingest([corpus], _with(settings, sentence_vectors=False), embedder, store)
     assert without.sentence_pages == 0
-    assert not store.exists(sentence_collection_name(settings.store.collection))
+    assert not SentenceShards(store, settings.embedding.identity, settings.store.collection).exists()
 
     completed = ingest([corpus], settings, embedder, store)  # an index built without them gets them
     assert completed.chunks_embedded == 0 and completed.sentence_pages == len(without.added)
@@ -120,7 +128,7 @@ def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_wi
     assert changed.updated == ["wiki/reward-hacking.md"] and changed.sentence_pages == 1
     assert changed.chunks_embedded == 1 and len(counting.with_spans) == 1 and not counting.encoded
     assert changed.sentences_embedded == 1, "the sentences of unchanged chunks must keep their vectors"
-    stored = _sentences(store, settings)
+    stored = _shard(store, settings, "wiki/reward-hacking.md")
     keys = [str(meta["sentence"]) for _, meta in stored.page_chunks("wiki/reward-hacking.md")]
     assert sentence_key("A brand new closing sentence about proxies.") in keys
     assert len(keys) == len(set(keys)) > 5
@@ -135,11 +143,13 @@ def test_rebuild_drops_the_sentence_vectors_too(tmp_path: Path, embedder: Embedd
     with ChunkStore(settings.store) as store:
         ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
         assert store.collection(settings.embedding.identity).holds_chunks()  # type: ignore[union-attr]
-        assert not _sentences(store, settings).holds_chunks()
+        assert not _shard(store, settings, "reward-hacking.md").holds_chunks()
         ingest([SAMPLE_CORPUS / "textbook"], settings, embedder, store, rebuild=True)
-        sentences = _sentences(store, settings)
-        assert sentences.page_chunks("reward-hacking.md") == []  # page ids are relative to the folder given
-        assert sentences.page_chunks("rlhf.md")
+        gone = store.collection(
+            settings.embedding.identity, shard_name(settings.store.collection, shard_of("reward-hacking.md"))
+        )
+        assert gone is None or gone.page_chunks("reward-hacking.md") == []  # page ids are relative to the folder given
+        assert _shard(store, settings, "rlhf.md").page_chunks("rlhf.md")
 
 
 def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
@@ -194,3 +204,45 @@ def test_a_read_that_overlaps_an_index_change_is_not_cached(embedder: Embedder) 
     assert np.allclose(vectors.encode([text], ["wiki/reward-hacking.md"]), old)  # this answer may use it
     vectors.encode([text], ["wiki/reward-hacking.md"])
     assert reads == [record, record], "the overlapping read was cached"
+
+
+def test_a_page_is_stored_in_one_shard_and_an_earlier_single_collection_is_moved_into_the_shards(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Each page's sentence vectors live in the one shard its id hashes to (a one-page ingest touches no other);
+    an index written by an earlier version, every vector in ``<collection>-sentence-vectors``, gets them moved
+    by the next ingest, nothing embedded again, and the old collection dropped."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    ingest([corpus], settings, embedder, store)
+    shards = _sentences(store, settings)
+    chunks = store.collection(settings.embedding.identity)
+    assert chunks is not None
+    pages = sorted(chunks.page_states())
+    used = {shard_of(page) for page in pages}
+    assert len(used) > 1
+    for shard in range(SHARDS):
+        collection = store.collection(settings.embedding.identity, shard_name(settings.store.collection, shard))
+        held = {str(meta["page_id"]) for meta, _ in collection.page_vectors(pages)} if collection else set()
+        assert held == {page for page in pages if shard_of(page) == shard}
+
+    # the layout of an earlier version: one collection with every record
+    ids, records, vectors = [], [], []
+    for page in pages:
+        for meta, vector in _shard(store, settings, page).page_vectors([page]):
+            ids.append(sentence_record_id(page, str(meta["sentence"])))
+            records.append(StoredChunk(ids[-1], "", dict(meta)))
+            vectors.append(vector)
+    shards.drop()
+    old = store.create(
+        settings.embedding.identity, embedder.dimension, unsharded_name(settings.store.collection), False
+    )
+    old.write_pages([], records, np.stack(vectors))
+
+    counting = CountingEmbedder(embedder)
+    again = ingest([corpus], settings, counting, store)  # type: ignore[arg-type]
+    assert again.unchanged == pages and not counting.with_spans and not counting.encoded
+    assert not store.exists(unsharded_name(settings.store.collection))
+    moved = SentenceShards(store, settings.embedding.identity, settings.store.collection).vectors(ids)
+    assert set(moved) == set(ids)
+    assert all(np.allclose(moved[record_id], vector) for record_id, vector in zip(ids, vectors, strict=True))

@@ -42,9 +42,10 @@ from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexE
 from alignment_qa.index.embedder import Embedder, build_embedder
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.sentence_shards import SentenceShards
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store
-from alignment_qa.index.vector_cache import SentenceVectors, sentence_collection_name
+from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class IndexView:
     collection: ChunkCollection
     keyword_index: KeywordIndex
     engine: AnswerEngine
-    sentences: ChunkCollection | None = None  # the stored sentence vectors, when ingest wrote them
+    sentences: SentenceShards | None = None  # the stored sentence vectors, when ingest wrote them
 
 
 class Assistant:
@@ -98,14 +99,10 @@ class Assistant:
         self._view = IndexView(collection, keyword_index, engine, sentences)  # one assignment: readers never see a mix
         self._parts.sentence_vectors.forget_stored()
 
-    def _sentence_collection(self) -> ChunkCollection | None:
-        """The stored sentence vectors; none when there are none (sentences are then embedded as needed)."""
-        name = sentence_collection_name(self.settings.store.collection)
-        try:
-            return self.store.collection(self.settings.embedding.identity, name)
-        except AlignmentQAError as exc:  # unreachable or built with another model: embed sentences instead
-            log.warning("not using the stored sentence vectors: %s", exc)
-            return None
+    def _sentence_collection(self) -> SentenceShards:
+        """The stored sentence vectors, read from a shard when it is first needed: a sentence that is not stored (no
+        shard, a store that fails or was built with another model) is embedded as needed (``SentenceVectors``)."""
+        return SentenceShards(self.store, self.settings.embedding.identity, self.settings.store.collection)
 
     def _stored_sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         with self._store_use.reading():  # a reopen waits for this read, as for searches

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import bm25s
 
 FORMAT_VERSION = 3  # 3: kept term counts, titles and alias evidence (updates)
+REVISION_FILE = "revision.json"  # the format and revision alone, so a check need not read the whole manifest
 K1, B = 1.5, 0.75  # BM25 (Lucene's variant, bm25s's default)
 # an update is refused, and the index rebuilt, once the chunks removed since the last build pass this share of it:
 # words no chunk uses any more stay in the vocabulary until a rebuild
@@ -341,6 +342,7 @@ class KeywordIndex:
                 "doc_freq": self.doc_freq,
             }
             (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            _write_revision(staging, self.revision)
             old = staging.with_name(staging.name + ".old")
             if folder.exists():
                 os.replace(folder, old)
@@ -390,6 +392,32 @@ def read_all_chunks(collection: ChunkCollection, page_size: int = 5000) -> list[
     ]
 
 
+def saved_revision(folder: Path) -> str | None:
+    """The revision the keyword index saved in ``folder`` matches, read without loading it; ``None`` when there is
+    none, it is of another format, or it was saved before it kept this record."""
+    try:
+        record = json.loads((folder / REVISION_FILE).read_text(encoding="utf-8"))
+        return str(record["revision"]) if record.get("format") == FORMAT_VERSION else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _write_revision(folder: Path, revision: str) -> None:
+    try:
+        staging = folder / f".{REVISION_FILE}.{os.getpid()}"
+        staging.write_text(json.dumps({"format": FORMAT_VERSION, "revision": revision}), encoding="utf-8")
+        os.replace(staging, folder / REVISION_FILE)
+    except OSError as exc:  # read-only, or the folder was just replaced by another process: the check reads it all
+        log.debug("keyword index revision not recorded in %s: %s", folder, exc)
+
+
+def keyword_index_current(store: Store, collection: ChunkCollection) -> bool:
+    """Whether the saved keyword index matches ``collection`` as it is now (an ingest that changed nothing then
+    leaves it alone instead of loading it to find that out)."""
+    revision = collection.revision()
+    return bool(revision) and saved_revision(keyword_folder(store)) == revision
+
+
 def sync_keyword_index(
     store: Store,
     collection: ChunkCollection,
@@ -413,6 +441,8 @@ def sync_keyword_index(
     if fresh is None:
         current = KeywordIndex.load(folder, analyzer)
         if current is not None and current.revision == revision:
+            if saved_revision(folder) is None:  # saved by an earlier version: add the record a check reads
+                _write_revision(folder, revision)
             return current
         fresh = KeywordIndex.build(read_all_chunks(collection), revision, analyzer, is_plain_word)
     try:

@@ -78,6 +78,11 @@ def _declared(meta: Any) -> tuple[str, int, str, str]:
     )
 
 
+def _last_chunk_id(meta: dict[str, Any]) -> str:
+    """The id of the last chunk of the page version that ``meta`` (a chunk's metadata) belongs to."""
+    return f"{meta['page_id']}#{str(meta['page_hash'])[:12]}-{int(meta['n_chunks']) - 1}"
+
+
 def _states(
     counts: dict[tuple[str, str], int],
     declared: dict[tuple[str, str], tuple[str, int, str, str]],
@@ -150,12 +155,37 @@ class ChromaCollection:
 
     # -- reading -------------------------------------------------------------------------
     def page_states(self) -> dict[str, PageState]:
-        """Read from every chunk's id (``page#hash12-n``: how many chunks of each version of a page are stored) and
-        the metadata of each page's first chunk only, so it costs little on a large index; the metadata of every
-        chunk is read only when a page lacks its first chunk (an interrupted write)."""
+        """Read from each page's first chunk (its metadata declares the page's chunk count ``n``) and whether its
+        last chunk (id ``page#hash12-<n-1>``) is stored: a page's chunks are written in order, so with its first
+        and last chunk stored and as many chunks in the collection as the pages declare, every page is whole. That
+        reads two records a page, not one a chunk. Anything else (an interrupted write, two versions of a page)
+        is read the long way, from every chunk id (``_page_states_from_ids``)."""
+        with _failures(self.location, "read page states"):
+            firsts = self._raw.get(where={"chunk_index": 0}, include=["metadatas"])
+            heads: list[dict[str, Any]] = [dict(meta) for meta in firsts["metadatas"] or [] if meta is not None]
+            lasts = {_last_chunk_id(meta): meta for meta in heads if {"page_id", "page_hash", "n_chunks"} <= set(meta)}
+            stored_lasts = set(self._raw.get(ids=list(lasts), include=[])["ids"]) if lasts else set()
+            total = int(self._raw.count())
+        pages = {str(meta["page_id"]) for meta in lasts.values()}
+        declared_total = sum(int(meta["n_chunks"]) for meta in lasts.values())
+        if (
+            len(pages) != len(heads)
+            or len(lasts) != len(heads)
+            or stored_lasts != set(lasts)
+            or declared_total != total
+        ):
+            return self._page_states_from_ids(heads)
+        declared = {(str(meta["page_id"]), str(meta["page_hash"])): _declared(meta) for meta in heads}
+        counts = {key: value[1] for key, value in declared.items()}
+        unflagged = {key for key, meta in zip(declared, heads, strict=True) if meta.get(SENTENCES_FLAG) is not True}
+        return _states(counts, declared, unflagged)
+
+    def _page_states_from_ids(self, first_chunks: Sequence[dict[str, Any]]) -> dict[str, PageState]:
+        """Page states from every chunk's id (``page#hash12-n``: how many chunks of each version of a page are
+        stored) and the metadata of each page's first chunk; the metadata of every chunk is read only when a page
+        lacks its first chunk (an interrupted write)."""
         with _failures(self.location, "read page states"):
             ids = self._raw.get(include=[])["ids"]
-            firsts = self._raw.get(where={"chunk_index": 0}, include=["metadatas"])
         versions: dict[tuple[str, str], int] = {}
         for chunk_id in ids:
             page_id, marker, rest = chunk_id.rpartition("#")
@@ -163,11 +193,7 @@ class ChromaCollection:
                 return self._page_states_from_every_chunk()  # not written by this version's ingest
             key = (page_id, rest.rpartition("-")[0])
             versions[key] = versions.get(key, 0) + 1
-        heads = {
-            (str(meta["page_id"]), str(meta["page_hash"])[:12]): meta
-            for meta in firsts["metadatas"] or []
-            if meta is not None
-        }
+        heads = {(str(meta["page_id"]), str(meta["page_hash"])[:12]): meta for meta in first_chunks}
         if any(key not in heads for key in versions):
             return self._page_states_from_every_chunk()
         counts = {(page_id, str(heads[(page_id, short)]["page_hash"])): n for (page_id, short), n in versions.items()}

@@ -38,11 +38,6 @@ def sentence_record_id(page_id: str, key: str) -> str:
     return f"{page_id}#s-{key}"
 
 
-def sentence_collection_name(chunk_collection: str) -> str:
-    """The collection holding the sentence vectors of the pages in ``chunk_collection``."""
-    return f"{chunk_collection}-sentence-vectors"
-
-
 def former_sentence_collection_name(chunk_collection: str) -> str:
     """Where earlier versions kept sentence vectors embedded on their own (ingest drops it)."""
     return f"{chunk_collection}-sentences"

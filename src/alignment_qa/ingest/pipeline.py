@@ -27,10 +27,11 @@ import numpy as np
 
 from alignment_qa.errors import ConfigError, IndexMismatchError
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.keyword import KeywordChanges, Record, sync_keyword_index
+from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.sentence_shards import SentenceShards, unsharded_name
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
-from alignment_qa.index.vector_cache import former_sentence_collection_name, sentence_collection_name
+from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
 from alignment_qa.ingest.discover import PageFile, Skipped, discover
@@ -231,20 +232,23 @@ def ingest(
 
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
-    sentence_name = sentence_collection_name(settings.store.collection)
+    shards = SentenceShards(store, settings.embedding.identity, settings.store.collection, lambda: embedder.dimension)
     _drop_former_sentence_vectors(store, settings)
-    sentences: ChunkCollection | None = None
+    if collection is not None and not rebuild:
+        shards.move_unsharded(sorted(states))
+    sentences: SentenceShards | None = None
     if pending:
         if rebuild:
             store.drop()
-            store.drop(sentence_name)
+            shards.drop()
+            store.drop(unsharded_name(settings.store.collection))
         collection = store.create(settings.embedding.identity, embedder.dimension)
         ledger.new_revision(collection)
         for item in pending:
             if not item.is_new:
                 ledger.remove_page(item.file.page_id, states[item.file.page_id])
         if settings.ingest.sentence_vectors:
-            sentences = store.create(settings.embedding.identity, embedder.dimension, sentence_name, searched=False)
+            sentences = shards
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
         window_chunks = 0
@@ -270,18 +274,14 @@ def ingest(
             ledger.new_revision(collection)
             for page_id in gone:
                 ledger.remove_page(page_id, states[page_id])
-            stored_sentences = store.collection(settings.embedding.identity, sentence_name)
-            if stored_sentences is not None:  # first: an interruption then leaves no orphan sentence records
-                stored_sentences.remove_pages(gone)
+            shards.remove_pages(gone)  # first: an interruption then leaves no orphan sentence records
             collection.remove_pages(gone)
         summary.removed.extend(gone)
         texts: list[PageText] = []
         if settings.ingest.sentence_vectors:  # unchanged pages whose sentence vectors were never (all) stored
             texts = [_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states)]
             if texts:
-                sentences = sentences or store.create(
-                    settings.embedding.identity, embedder.dimension, sentence_name, searched=False
-                )
+                sentences = shards
                 summary.sentence_pages += len(texts)
                 progress.start("Embedding sentences", len(texts))
                 summary.sentences_embedded += write_sentence_vectors(
@@ -291,10 +291,10 @@ def ingest(
         summary.chunks_total = collection.count()
         collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
         # a reader may have built a keyword index from half-written data meanwhile, or open no sentence vectors
-        changes = None
         if pending or gone or texts:
-            changes = ledger.changes(collection)
-        sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word, changes)
+            sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word, ledger.changes(collection))
+        elif not keyword_index_current(store, collection):
+            sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -403,7 +403,7 @@ def _embed_and_write(
     window: list[_PendingPage],
     embedder: Embedder,
     collection: ChunkCollection,
-    sentences: ChunkCollection | None,
+    sentences: SentenceShards | None,
     progress: ProgressReporter,
     summary: IngestSummary,
     ledger: _KeywordLedger,
