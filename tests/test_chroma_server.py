@@ -37,8 +37,8 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     store = ChunkStore(settings.store)
     summary = ingest([SAMPLE_CORPUS], settings, embedder, store)
     assert len(summary.added) == 7
-    # in server mode only the derived keyword index (BM25 + aliases) is kept locally, as a cache
-    assert [path.name for path in (tmp_path / "local").iterdir()] == ["keyword"]
+    # in server mode only what is derived is kept locally, as a cache: the keyword index and the page states
+    assert sorted(path.name for path in (tmp_path / "local").iterdir()) == ["keyword", "page-states"]
     again = ingest([SAMPLE_CORPUS], settings, embedder, ChunkStore(settings.store))
     assert again.chunks_written == 0 and len(again.unchanged) == 7
     collection = store.collection(settings.embedding.model)

@@ -18,7 +18,7 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import StoredChunk
 from alignment_qa.ingest import read as read_module
-from alignment_qa.ingest.pipeline import ingest
+from alignment_qa.ingest.pipeline import IngestSummary, ingest
 from alignment_qa.settings import Settings, load_settings
 from conftest import SAMPLE_CORPUS
 
@@ -46,11 +46,11 @@ def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
     return counts
 
 
-def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write(
+def test_page_states_come_from_first_and_last_chunks_and_see_an_interrupted_write(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Page states read every chunk id and only each page's first chunk; a page whose first chunk is missing (a
-    write cut off) is read the long way, found incomplete, and ingested again."""
+    """Page states read each page's first and last chunk; a page whose first chunk is missing (a write cut off) is
+    read the long way, found incomplete, and ingested again."""
     corpus = _copy_sample(tmp_path)
     ingest([corpus], settings, embedder, store)
     collection = store.collection(settings.embedding.model)
@@ -62,6 +62,7 @@ def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write
     page = "wiki/reward-hacking.md"
     state = states[page]
     collection._raw.delete(ids=[f"{page}#{state.page_hash[:12]}-0"])  # as if the write had been cut off
+    collection.new_revision()  # which an ingest marks before it writes
     broken = collection.page_states()
     assert not broken[page].complete and broken[page].stored_chunks == state.n_chunks - 1
     assert {k: v for k, v in broken.items() if k != page} == {k: v for k, v in states.items() if k != page}
@@ -73,6 +74,62 @@ def test_page_states_come_from_ids_and_first_chunks_and_see_an_interrupted_write
     again = ingest([corpus], settings, embedder, store)
     assert again.updated == [page] and collection.page_states() == states
     assert rebuilt, "an incomplete page's chunk ids cannot be told: the keyword index must be rebuilt"
+
+
+def test_a_page_without_its_last_chunk_is_incomplete(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    collection = store.collection(settings.embedding.model)
+    assert collection is not None
+    states = collection.page_states()
+    page = max(states, key=lambda page_id: states[page_id].n_chunks)
+    state = states[page]
+    assert state.n_chunks > 2
+    collection._raw.delete(ids=[f"{page}#{state.page_hash[:12]}-{state.n_chunks - 1}"])  # a write cut off
+    collection.new_revision()
+    broken = collection.page_states()
+    assert not broken[page].complete and broken[page].stored_chunks == state.n_chunks - 1
+    assert ingest([corpus], settings, embedder, store).updated == [page]
+    assert collection.page_states() == states
+
+
+def test_the_page_states_an_ingest_leaves_are_kept_and_are_what_the_store_holds(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ingest keeps the page states it leaves, under the revision it leaves; after adding, changing, removing,
+    completing sentence vectors and moving the folder they equal the states read from the store, and an ingest
+    that finds its revision unchanged reads none."""
+    from alignment_qa.index import page_cache
+    from alignment_qa.index.store import ChromaCollection
+
+    corpus = _copy_sample(tmp_path)
+    reads: list[int] = []
+    real_states = ChromaCollection.page_states
+    monkeypatch.setattr(ChromaCollection, "page_states", lambda self: reads.append(1) or real_states(self))
+
+    def kept_states_match(where: Path = corpus, run_settings: Settings = settings) -> IngestSummary:
+        summary = ingest([where], run_settings, embedder, store)
+        collection = store.collection(settings.embedding.model)
+        assert collection is not None
+        kept = page_cache.load(store, collection.revision())
+        assert kept is not None and kept == real_states(collection), summary
+        return summary
+
+    assert kept_states_match().added
+    reads.clear()
+    assert kept_states_match().unchanged and not reads, "an unchanged revision: the kept states, nothing read"
+    page = corpus / "wiki" / "reward-hacking.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\n\nOne more sentence about proxies and their targets.\n")
+    without = settings.model_copy(update={"ingest": settings.ingest.model_copy(update={"sentence_vectors": False})})
+    assert kept_states_match(run_settings=without).updated == ["wiki/reward-hacking.md"]
+    assert kept_states_match().sentence_pages == 1  # completed: its sentence vectors written now
+    (corpus / "wiki" / "goodharts-law.md").unlink()
+    assert kept_states_match().removed == ["wiki/goodharts-law.md"]
+    moved = tmp_path / "moved"
+    corpus.rename(moved)
+    assert kept_states_match(moved).unchanged and not reads
 
 
 def test_an_unchanged_ingest_checks_the_keyword_index_without_loading_it(

@@ -28,6 +28,7 @@ import numpy as np
 
 from alignment_qa.index.aliases import AliasTable, Evidence, alias_evidence, table_from_evidence
 from alignment_qa.index.lexical import Analyzer
+from alignment_qa.index.page_cache import derived_folder
 from alignment_qa.index.store_api import ChunkCollection, Store
 
 if TYPE_CHECKING:
@@ -376,12 +377,7 @@ class KeywordIndex:
 
 def keyword_folder(store: Store) -> Path:
     """Where the keyword index of ``store``'s collection lives."""
-    settings = store.settings
-    name = settings.collection
-    if settings.chroma_url:
-        host = settings.chroma_url.split("://", 1)[1].rstrip("/").replace(":", "_").replace("/", "_")
-        name = f"{host}__{name}"
-    return settings.data_dir / "keyword" / name
+    return derived_folder(store, "keyword")
 
 
 def read_all_chunks(collection: ChunkCollection, page_size: int = 5000) -> list[Record]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from alignment_qa.errors import ConfigError, IndexMismatchError
+from alignment_qa.index import page_cache
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
@@ -195,7 +196,9 @@ def ingest(
     # with --rebuild the old collection is dropped only once new chunks are ready to be written
     collection = None if rebuild else store.collection(settings.embedding.identity)
     ledger = _KeywordLedger(collection.revision() if collection is not None else None)  # before the states
-    states = collection.page_states() if collection is not None else {}
+    cached = page_cache.load(store, ledger.base or "") if collection is not None else None
+    states = cached if cached is not None else collection.page_states() if collection is not None else {}
+    moved: dict[str, str] = {}  # unchanged pages found under another folder: page id -> the folder now
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
     max_bytes = int(settings.ingest.max_file_mb * 1_000_000)
@@ -226,7 +229,10 @@ def ingest(
         if state is not None and state.page_hash == digest and state.complete:
             summary.unchanged.append(file.page_id)
             if collection is not None and state.root != str(file.root):
+                if not moved:
+                    ledger.new_revision(collection)  # what other processes remember of the states changes
                 collection.set_root(file.page_id, str(file.root))
+                moved[file.page_id] = str(file.root)
             continue
         todo.append((file, digest, data))
 
@@ -291,10 +297,13 @@ def ingest(
         summary.chunks_total = collection.count()
         collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
         # a reader may have built a keyword index from half-written data meanwhile, or open no sentence vectors
-        if pending or gone or texts:
+        if pending or gone or texts or moved:
             sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word, ledger.changes(collection))
         elif not keyword_index_current(store, collection):
             sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
+        left = ledger.ours if ledger.ours is not None else ledger.base or ""
+        if ledger.exact and (cached is None or left != ledger.base) and collection.revision() == left:
+            page_cache.save(store, left, _states_left(states, pending, gone, moved, texts, settings))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -343,6 +352,31 @@ def _drop_former_sentence_vectors(store: Store, settings: Settings) -> None:
         return
     if collection is not None and not collection.holds_chunks():
         store.drop(former)
+
+
+def _states_left(
+    states: dict[str, PageState],
+    written: Sequence[_PendingPage],
+    gone: Sequence[str],
+    moved: dict[str, str],
+    completed: Sequence[PageText],
+    settings: Settings,
+) -> dict[str, PageState]:
+    """The page states an ingest leaves: those it found, less the pages it removed, with the pages it wrote as it
+    wrote them, the folders it moved and the sentence vectors it completed (what ``page_states`` would read)."""
+    left = {page_id: state for page_id, state in states.items() if page_id not in set(gone)}
+    for page_id, root in moved.items():
+        left[page_id] = replace(left[page_id], root=root)
+    for item in written:
+        n_chunks = len(item.chunks)
+        title, url = item.page.title, item.page.url or ""
+        sentences = settings.ingest.sentence_vectors
+        left[item.file.page_id] = PageState(
+            item.page_hash, str(item.file.root), n_chunks, n_chunks, title, url, sentences
+        )
+    for page in completed:
+        left[page.page_id] = replace(left[page.page_id], sentences=True)
+    return left
 
 
 def _unflagged(page_ids: Sequence[str], states: dict[str, PageState]) -> list[str]:
