@@ -45,10 +45,13 @@ class CountingEmbedder:
         return self.inner.encode_spans(texts, *args, **kwargs)
 
 
+def _any_shard(store: ChunkStore, settings: Settings) -> bool:
+    return any(store.exists(shard_name(settings.store.collection, shard)) for shard in range(SHARDS))
+
+
 def _sentences(store: ChunkStore, settings: Settings) -> SentenceShards:
-    shards = SentenceShards(store, settings.embedding.identity, settings.store.collection)
-    assert shards.exists(), "ingest wrote no sentence vectors"
-    return shards
+    assert _any_shard(store, settings), "ingest wrote no sentence vectors"
+    return SentenceShards(store, settings.embedding.identity, settings.store.collection)
 
 
 def _shard(store: ChunkStore, settings: Settings, page_id: str) -> ChunkCollection:
@@ -112,7 +115,7 @@ def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_wi
     shutil.copytree(SAMPLE_CORPUS, corpus)
     without = ingest([corpus], _with(settings, sentence_vectors=False), embedder, store)
     assert without.sentence_pages == 0
-    assert not SentenceShards(store, settings.embedding.identity, settings.store.collection).exists()
+    assert not _any_shard(store, settings)
 
     completed = ingest([corpus], settings, embedder, store)  # an index built without them gets them
     assert completed.chunks_embedded == 0 and completed.sentence_pages == len(without.added)
@@ -240,9 +243,23 @@ def test_a_page_is_stored_in_one_shard_and_an_earlier_single_collection_is_moved
     old.write_pages([], records, np.stack(vectors))
 
     counting = CountingEmbedder(embedder)
+    before = chunks.revision()
     again = ingest([corpus], settings, counting, store)  # type: ignore[arg-type]
     assert again.unchanged == pages and not counting.with_spans and not counting.encoded
     assert not store.exists(unsharded_name(settings.store.collection))
+    assert chunks.revision() != before, "a running server must notice the move and look for the shards again"
     moved = SentenceShards(store, settings.embedding.identity, settings.store.collection).vectors(ids)
     assert set(moved) == set(ids)
     assert all(np.allclose(moved[record_id], vector) for record_id, vector in zip(ids, vectors, strict=True))
+
+
+def test_a_collection_of_another_kind_under_the_old_name_is_left_alone(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """``<collection>-sentence-vectors`` built with another model is not an earlier version's sentence vectors:
+    ingest neither moves nor drops it, and does not fail."""
+    other = store.create("another/model", embedder.dimension, unsharded_name(settings.store.collection), False)
+    other.write_pages([], [StoredChunk("x#s-1", "", {"page_id": "x", "sentence": "1"})], embedder.encode(["a b c"]))
+    assert ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store).added
+    assert ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store).unchanged
+    assert store.exists(unsharded_name(settings.store.collection))

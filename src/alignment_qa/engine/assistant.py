@@ -58,7 +58,7 @@ class IndexView:
     collection: ChunkCollection
     keyword_index: KeywordIndex
     engine: AnswerEngine
-    sentences: SentenceShards | None = None  # the stored sentence vectors, when ingest wrote them
+    sentences: SentenceShards  # the stored sentence vectors (none stored: every sentence is embedded as needed)
 
 
 class Assistant:
@@ -95,19 +95,18 @@ class Assistant:
         retriever = HybridRetriever(collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks)
         engine = AnswerEngine(retriever=retriever, parts=self._parts, callback_manager=self._callbacks)
         self.analyzer = keyword_index.analyzer
-        sentences = self._sentence_collection()
+        sentences = self._sentence_shards()
         self._view = IndexView(collection, keyword_index, engine, sentences)  # one assignment: readers never see a mix
         self._parts.sentence_vectors.forget_stored()
 
-    def _sentence_collection(self) -> SentenceShards:
+    def _sentence_shards(self) -> SentenceShards:
         """The stored sentence vectors, read from a shard when it is first needed: a sentence that is not stored (no
         shard, a store that fails or was built with another model) is embedded as needed (``SentenceVectors``)."""
         return SentenceShards(self.store, self.settings.embedding.identity, self.settings.store.collection)
 
     def _stored_sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         with self._store_use.reading():  # a reopen waits for this read, as for searches
-            sentences = self._view.sentences
-            return sentences.vectors(ids) if sentences is not None else {}
+            return self._view.sentences.vectors(ids)
 
     @property
     def collection(self) -> ChunkCollection:

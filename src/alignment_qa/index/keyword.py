@@ -28,8 +28,7 @@ import numpy as np
 
 from alignment_qa.index.aliases import AliasTable, Evidence, alias_evidence, table_from_evidence
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.page_cache import derived_folder
-from alignment_qa.index.store_api import ChunkCollection, Store
+from alignment_qa.index.store_api import ChunkCollection, Store, derived_folder
 
 if TYPE_CHECKING:
     import bm25s

@@ -17,23 +17,12 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from alignment_qa.index.store_api import PageState, Store
+from alignment_qa.index.store_api import PageState, Store, derived_folder
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FILE_NAME = "page-states.json"
-_FIELDS = tuple(field.name for field in fields(PageState))  # a state is saved as the list of these values
+_FIELDS = tuple(field.name for field in fields(PageState))
 log = logging.getLogger(__name__)
-
-
-def derived_folder(store: Store, kind: str) -> Path:
-    """Where what this host derives from ``store``'s collection is kept: ``data_dir/<kind>/<collection>``, the
-    collection's name prefixed by the server's address for a Chroma server."""
-    settings = store.settings
-    name = settings.collection
-    if settings.chroma_url:
-        host = settings.chroma_url.split("://", 1)[1].rstrip("/").replace(":", "_").replace("/", "_")
-        name = f"{host}__{name}"
-    return settings.data_dir / kind / name
 
 
 def _path(store: Store) -> Path:
@@ -49,7 +38,7 @@ def load(store: Store, revision: str) -> dict[str, PageState] | None:
         if saved.get("format") != FORMAT_VERSION or saved.get("revision") != revision:
             return None
         pages = saved["pages"].items()
-        return {str(page_id): PageState(**dict(zip(_FIELDS, row, strict=True))) for page_id, row in pages}
+        return {str(page_id): PageState(**{name: row[name] for name in _FIELDS}) for page_id, row in pages}
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
 
@@ -61,7 +50,7 @@ def save(store: Store, revision: str, states: dict[str, PageState]) -> None:
     data = {
         "format": FORMAT_VERSION,
         "revision": revision,
-        "pages": {page_id: [getattr(state, name) for name in _FIELDS] for page_id, state in states.items()},
+        "pages": {page_id: {name: getattr(state, name) for name in _FIELDS} for page_id, state in states.items()},
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,11 +20,14 @@ from typing import TypeVar
 
 import numpy as np
 
+from alignment_qa.errors import IndexMismatchError
 from alignment_qa.index.store_api import ChunkCollection, Store, StoredChunk
 from alignment_qa.index.vector_cache import KEY_FIELD, sentence_record_id
 
 _Item = TypeVar("_Item")
-SHARDS = 16  # at 100x about 52k vectors a shard: a first touch costs about 0.13 s instead of 2.1 s
+# at 100x about 52k vectors a shard: a first touch costs about 0.13 s instead of 2.1 s. Part of the index format:
+# another count puts pages in other shards, so changing it needs a move like ``move_unsharded``.
+SHARDS = 16
 
 
 def shard_of(page_id: str) -> int:
@@ -33,6 +36,7 @@ def shard_of(page_id: str) -> int:
 
 
 def shard_name(chunk_collection: str, shard: int) -> str:
+    """The name of shard ``shard`` of ``chunk_collection``'s sentence vectors."""
     return f"{chunk_collection}-sentence-vectors-{shard:02d}"
 
 
@@ -49,8 +53,9 @@ def page_of(record_id: str) -> str:
 class SentenceShards:
     """The sentence-vector shards of one chunk collection in ``store``; ``dimension`` (asked only when a shard is
     created, since it may load the model) is needed to write (None: read-only, a shard that does not exist holds
-    nothing). A shard found missing is not looked for again by this object: a reader makes a new one when the index
-    changes (``Assistant``). Safe to share between threads."""
+    nothing). A shard found missing is not looked for again by this object: a reader makes a new one when the
+    collection's revision changes (``Assistant``), as every ingest that writes, or moves, records changes it. Safe to
+    share between threads."""
 
     def __init__(
         self, store: Store, model: str, chunk_collection: str, dimension: Callable[[], int] | None = None
@@ -59,25 +64,26 @@ class SentenceShards:
         self.model = model
         self.chunk_collection = chunk_collection
         self.dimension = dimension
-        self._opened: dict[int, ChunkCollection | None] = {}  # None: looked for, not there (not looked for again)
+        self._opened: dict[int, ChunkCollection | None] = {}  # None: looked for, not there
         self._lock = threading.Lock()
 
-    def _shard(self, shard: int, create: bool = False) -> ChunkCollection | None:
+    def _shard(self, shard: int) -> ChunkCollection | None:
+        """Shard ``shard`` when it exists (looked for once)."""
+        with self._lock:
+            if shard not in self._opened:
+                self._opened[shard] = self.store.collection(self.model, shard_name(self.chunk_collection, shard))
+            return self._opened[shard]
+
+    def _writable(self, shard: int) -> ChunkCollection:
+        """Shard ``shard``, created when it does not exist."""
+        if self.dimension is None:
+            raise ValueError("sentence shards opened read-only cannot be written")
         with self._lock:
             found = self._opened.get(shard)
-            if found is None and (create or shard not in self._opened):
+            if found is None:
                 name = shard_name(self.chunk_collection, shard)
-                if create:
-                    if self.dimension is None:
-                        raise ValueError("sentence shards opened read-only cannot be written")
-                    found = self.store.create(self.model, self.dimension(), name, searched=False)
-                else:
-                    found = self.store.collection(self.model, name)
-                self._opened[shard] = found
+                found = self._opened[shard] = self.store.create(self.model, self.dimension(), name, searched=False)
             return found
-
-    def exists(self) -> bool:
-        return any(self.store.exists(shard_name(self.chunk_collection, shard)) for shard in range(SHARDS))
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these record ids (those not stored are left out)."""
@@ -94,31 +100,46 @@ class SentenceShards:
         pages = _by_shard(page_ids, lambda page_id: page_id)
         for shard in sorted(set(rows) | set(pages)):
             chosen = rows.get(shard, [])
-            collection = self._shard(shard, create=True)
-            assert collection is not None
-            collection.write_pages(pages.get(shard, []), [records[row] for row in chosen], vectors[chosen])
+            replaced = pages.get(shard, [])
+            self._writable(shard).write_pages(replaced, [records[row] for row in chosen], vectors[chosen])
 
     def remove_pages(self, page_ids: Sequence[str]) -> None:
+        """Remove every record of ``page_ids``."""
         for shard, part in _by_shard(page_ids, lambda page_id: page_id).items():
             collection = self._shard(shard)
             if collection is not None:
                 collection.remove_pages(part)
 
     def drop(self) -> None:
+        """Drop every shard."""
         with self._lock:
             self._opened.clear()
         for shard in range(SHARDS):
             self.store.drop(shard_name(self.chunk_collection, shard))
 
+    def _unsharded(self) -> ChunkCollection | None:
+        """An earlier version's single collection of sentence vectors, unless the name is taken by something else
+        (an index of pages, vectors of another model)."""
+        name = unsharded_name(self.chunk_collection)
+        if not self.store.exists(name):
+            return None
+        try:
+            old = self.store.collection(self.model, name)
+        except IndexMismatchError:
+            return None
+        return old if old is not None and not old.holds_chunks() else None
+
+    def drop_unsharded(self) -> None:
+        """Drop an earlier version's single collection (an index rebuilt, or made anew, has no use for it)."""
+        if self._unsharded() is not None:
+            self.store.drop(unsharded_name(self.chunk_collection))
+
     def move_unsharded(self, page_ids: Sequence[str], window: int = 256) -> int:
         """Move the records of an earlier version's single collection (``unsharded_name``) of ``page_ids`` into the
         shards, then drop it; returns how many were moved. Each window of pages is replaced whole in its shards,
         so an interrupted move is finished by the next call."""
-        name = unsharded_name(self.chunk_collection)
-        if not self.store.exists(name):
-            return 0
-        old = self.store.collection(self.model, name)
-        if old is None or old.holds_chunks():  # someone's index of pages that has the name: not ours
+        old = self._unsharded()
+        if old is None:
             return 0
         moved = 0
         for first in range(0, len(page_ids), window):
@@ -131,7 +152,7 @@ class SentenceShards:
             vectors = np.stack([vector for _, vector in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
             self.write_pages(part, records, vectors)
             moved += len(records)
-        self.store.drop(name)
+        self.store.drop(unsharded_name(self.chunk_collection))
         return moved
 
 

@@ -163,17 +163,12 @@ class ChromaCollection:
         with _failures(self.location, "read page states"):
             firsts = self._raw.get(where={"chunk_index": 0}, include=["metadatas"])
             heads: list[dict[str, Any]] = [dict(meta) for meta in firsts["metadatas"] or [] if meta is not None]
-            lasts = {_last_chunk_id(meta): meta for meta in heads if {"page_id", "page_hash", "n_chunks"} <= set(meta)}
+            lasts = {_last_chunk_id(meta): meta for meta in heads}
             stored_lasts = set(self._raw.get(ids=list(lasts), include=[])["ids"]) if lasts else set()
             total = int(self._raw.count())
-        pages = {str(meta["page_id"]) for meta in lasts.values()}
-        declared_total = sum(int(meta["n_chunks"]) for meta in lasts.values())
-        if (
-            len(pages) != len(heads)
-            or len(lasts) != len(heads)
-            or stored_lasts != set(lasts)
-            or declared_total != total
-        ):
+        pages = {str(meta["page_id"]) for meta in heads}
+        declared_total = sum(int(meta["n_chunks"]) for meta in heads)
+        if len(pages) != len(heads) or stored_lasts != set(lasts) or declared_total != total:
             return self._page_states_from_ids(heads)
         declared = {(str(meta["page_id"]), str(meta["page_hash"])): _declared(meta) for meta in heads}
         counts = {key: value[1] for key, value in declared.items()}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -169,3 +170,14 @@ class Store(Protocol):
     def close(self) -> None:
         """Let go of the connection; the next call opens a new one."""
         ...
+
+
+def derived_folder(store: Store, kind: str) -> Path:
+    """Where what this host derives from ``store``'s collection is kept: ``data_dir/<kind>/<collection>``, the
+    collection's name prefixed by the server's address for a Chroma server."""
+    settings = store.settings
+    name = settings.collection
+    if settings.chroma_url:
+        host = settings.chroma_url.split("://", 1)[1].rstrip("/").replace(":", "_").replace("/", "_")
+        name = f"{host}__{name}"
+    return settings.data_dir / kind / name

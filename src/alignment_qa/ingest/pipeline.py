@@ -30,7 +30,7 @@ from alignment_qa.index import page_cache
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.sentence_shards import SentenceShards, unsharded_name
+from alignment_qa.index.sentence_shards import SentenceShards
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
@@ -197,7 +197,9 @@ def ingest(
     collection = None if rebuild else store.collection(settings.embedding.identity)
     ledger = _KeywordLedger(collection.revision() if collection is not None else None)  # before the states
     cached = page_cache.load(store, ledger.base or "") if collection is not None else None
-    states = cached if cached is not None else collection.page_states() if collection is not None else {}
+    states: dict[str, PageState] = {}
+    if collection is not None:
+        states = cached if cached is not None else collection.page_states()
     moved: dict[str, str] = {}  # unchanged pages found under another folder: page id -> the folder now
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
@@ -240,14 +242,19 @@ def ingest(
     to_embed = sum(len(item.chunks) for item in pending)
     shards = SentenceShards(store, settings.embedding.identity, settings.store.collection, lambda: embedder.dimension)
     _drop_former_sentence_vectors(store, settings)
-    if collection is not None and not rebuild:
-        shards.move_unsharded(sorted(states))
+    migrated = 0
+    if collection is not None:
+        migrated = shards.move_unsharded(sorted(states))
+        if migrated:
+            ledger.new_revision(collection)  # readers look for the shards again
+    elif not rebuild:
+        shards.drop_unsharded()  # left by an earlier version whose chunks are gone
     sentences: SentenceShards | None = None
     if pending:
         if rebuild:
             store.drop()
             shards.drop()
-            store.drop(unsharded_name(settings.store.collection))
+            shards.drop_unsharded()
         collection = store.create(settings.embedding.identity, embedder.dimension)
         ledger.new_revision(collection)
         for item in pending:
@@ -287,6 +294,7 @@ def ingest(
         if settings.ingest.sentence_vectors:  # unchanged pages whose sentence vectors were never (all) stored
             texts = [_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states)]
             if texts:
+                ledger.new_revision(collection)
                 sentences = shards
                 summary.sentence_pages += len(texts)
                 progress.start("Embedding sentences", len(texts))
@@ -297,7 +305,7 @@ def ingest(
         summary.chunks_total = collection.count()
         collection.record_ingest(datetime.now(UTC).isoformat(timespec="seconds"), summary.counts())
         # a reader may have built a keyword index from half-written data meanwhile, or open no sentence vectors
-        if pending or gone or texts or moved:
+        if pending or gone or texts or moved or migrated:
             sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word, ledger.changes(collection))
         elif not keyword_index_current(store, collection):
             sync_keyword_index(store, collection, Analyzer(), embedder.is_plain_word)
@@ -364,7 +372,8 @@ def _states_left(
 ) -> dict[str, PageState]:
     """The page states an ingest leaves: those it found, less the pages it removed, with the pages it wrote as it
     wrote them, the folders it moved and the sentence vectors it completed (what ``page_states`` would read)."""
-    left = {page_id: state for page_id, state in states.items() if page_id not in set(gone)}
+    removed = set(gone)
+    left = {page_id: state for page_id, state in states.items() if page_id not in removed}
     for page_id, root in moved.items():
         left[page_id] = replace(left[page_id], root=root)
     for item in written:
