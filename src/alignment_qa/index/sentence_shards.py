@@ -118,16 +118,7 @@ class SentenceShards:
             self.store.drop(shard_name(self.chunk_collection, shard))
 
     def _unsharded(self) -> ChunkCollection | None:
-        """An earlier version's single collection of sentence vectors, unless the name is taken by something else
-        (an index of pages, vectors of another model)."""
-        name = unsharded_name(self.chunk_collection)
-        if not self.store.exists(name):
-            return None
-        try:
-            old = self.store.collection(self.model, name)
-        except IndexMismatchError:
-            return None
-        return old if old is not None and not old.holds_chunks() else None
+        return leftover_vectors(self.store, self.model, unsharded_name(self.chunk_collection))
 
     def drop_unsharded(self) -> None:
         """Drop an earlier version's single collection (an index rebuilt, or made anew, has no use for it)."""
@@ -154,6 +145,19 @@ class SentenceShards:
             moved += len(records)
         self.store.drop(unsharded_name(self.chunk_collection))
         return moved
+
+
+def leftover_vectors(store: Store, model: str, name: str) -> ChunkCollection | None:
+    """The collection ``name`` when it holds vectors an earlier version left for ``model`` (sentence vectors kept
+    by an earlier layout); None when there is none, or the name is taken by something else (an index of pages,
+    vectors of another model)."""
+    if not store.exists(name):
+        return None
+    try:
+        found = store.collection(model, name)
+    except IndexMismatchError:
+        return None
+    return found if found is not None and not found.holds_chunks() else None
 
 
 def _by_shard(items: Iterable[_Item], page: Callable[[_Item], str]) -> dict[int, list[_Item]]:

@@ -25,12 +25,12 @@ from typing import Protocol
 
 import numpy as np
 
-from alignment_qa.errors import ConfigError, IndexMismatchError
+from alignment_qa.errors import ConfigError
 from alignment_qa.index import page_cache
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.sentence_shards import SentenceShards
+from alignment_qa.index.sentence_shards import SentenceShards, leftover_vectors
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
@@ -352,13 +352,7 @@ def _drop_former_sentence_vectors(store: Store, settings: Settings) -> None:
     """Drop the sentences an earlier version embedded on their own (replaced by pooled ones), unless the collection
     of that name is someone's index of pages (its name is only a convention) or was built with another model."""
     former = former_sentence_collection_name(settings.store.collection)
-    if not store.exists(former):
-        return
-    try:
-        collection = store.collection(settings.embedding.identity, former)
-    except IndexMismatchError:
-        return
-    if collection is not None and not collection.holds_chunks():
+    if leftover_vectors(store, settings.embedding.identity, former) is not None:
         store.drop(former)
 
 
