@@ -32,7 +32,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from alignment_qa.errors import AlignmentQAError, IndexMismatchError, StoreUnavailableError
-from alignment_qa.index.store_api import SENTENCES_FLAG, PageState, SearchHit, StoredChunk
+from alignment_qa.index.store_api import SENTENCES_FLAG, PageState, SearchHit, StoredChunk, make_chunk_id
 from alignment_qa.settings import StoreSettings, without_login
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _declared(meta: Any) -> tuple[str, int, str, str]:
 
 def _last_chunk_id(meta: dict[str, Any]) -> str:
     """The id of the last chunk of the page version that ``meta`` (a chunk's metadata) belongs to."""
-    return f"{meta['page_id']}#{str(meta['page_hash'])[:12]}-{int(meta['n_chunks']) - 1}"
+    return make_chunk_id(str(meta["page_id"]), str(meta["page_hash"]), int(meta["n_chunks"]) - 1)
 
 
 def _states(

@@ -24,6 +24,11 @@ Metadata = dict[str, str | int | float | bool]
 SENTENCES_FLAG = "sentences_in_context"
 
 
+def make_chunk_id(page_id: str, page_hash: str, index: int) -> str:
+    """The id of chunk ``index`` of the version ``page_hash`` of page ``page_id``: ``page#hash12-n``."""
+    return f"{page_id}#{page_hash[:12]}-{index}"
+
+
 @dataclass(frozen=True)
 class PageState:
     """What the store holds for one page."""

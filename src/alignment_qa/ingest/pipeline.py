@@ -31,7 +31,7 @@ from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.sentence_shards import SentenceShards, leftover_vectors
-from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk
+from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk, make_chunk_id
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
@@ -152,7 +152,7 @@ def stored_chunks(file: PageFile, page_hash_: str, page: CleanPage, chunks: Sequ
     for chunk in chunks:
         records.append(
             StoredChunk(
-                id=f"{file.page_id}#{page_hash_[:12]}-{chunk.index}",
+                id=make_chunk_id(file.page_id, page_hash_, chunk.index),
                 text=chunk.text,
                 metadata={
                     "page_id": file.page_id,
@@ -331,7 +331,7 @@ class _KeywordLedger:
         if not state.complete or state.n_chunks < 0:
             self.exact = False
             return
-        self.removed.update(f"{page_id}#{state.page_hash[:12]}-{index}" for index in range(state.n_chunks))
+        self.removed.update(make_chunk_id(page_id, state.page_hash, index) for index in range(state.n_chunks))
 
     def new_revision(self, collection: ChunkCollection) -> str:
         """Marks the collection changed; a revision other than the one this run saw last means another process
