@@ -14,9 +14,9 @@ import pytest
 
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.sentence_shards import SHARDS, SentenceShards, shard_name, shard_of, unsharded_name
+from alignment_qa.index.sentence_pages import SentencePages, former_names, pages_name, unpack
 from alignment_qa.index.store import ChunkStore
-from alignment_qa.index.store_api import ChunkCollection, StoredChunk
+from alignment_qa.index.store_api import StoredChunk
 from alignment_qa.index.vector_cache import SentenceVectors, sentence_key, sentence_record_id
 from alignment_qa.ingest.chunk import vector_sentence_spans
 from alignment_qa.ingest.pipeline import ingest
@@ -45,20 +45,21 @@ class CountingEmbedder:
         return self.inner.encode_spans(texts, *args, **kwargs)
 
 
-def _any_shard(store: ChunkStore, settings: Settings) -> bool:
-    return any(store.exists(shard_name(settings.store.collection, shard)) for shard in range(SHARDS))
+def _any_stored(store: ChunkStore, settings: Settings) -> bool:
+    return store.exists(pages_name(settings.store.collection))
 
 
-def _sentences(store: ChunkStore, settings: Settings) -> SentenceShards:
-    assert _any_shard(store, settings), "ingest wrote no sentence vectors"
-    return SentenceShards(store, settings.embedding.identity, settings.store.collection)
+def _sentences(store: ChunkStore, settings: Settings) -> SentencePages:
+    assert _any_stored(store, settings), "ingest wrote no sentence vectors"
+    return SentencePages(store, settings.embedding.identity, settings.store.collection)
 
 
-def _shard(store: ChunkStore, settings: Settings, page_id: str) -> ChunkCollection:
-    """The collection that holds the sentence vectors of ``page_id``."""
-    found = store.collection(settings.embedding.identity, shard_name(settings.store.collection, shard_of(page_id)))
-    assert found is not None, f"no sentence vectors for {page_id}"
-    return found
+def _stored_keys(store: ChunkStore, settings: Settings, page_id: str) -> list[str]:
+    """The keys of the sentence vectors stored for ``page_id``, as packed in its record."""
+    packed = store.collection(settings.embedding.identity, pages_name(settings.store.collection))
+    assert packed is not None, "no sentence vectors stored"
+    record = packed.get_chunks([page_id]).get(page_id)
+    return list(unpack(record.metadata)) if record is not None else []
 
 
 def _with(settings: Settings, **ingest_settings: Any) -> Settings:
@@ -115,7 +116,7 @@ def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_wi
     shutil.copytree(SAMPLE_CORPUS, corpus)
     without = ingest([corpus], _with(settings, sentence_vectors=False), embedder, store)
     assert without.sentence_pages == 0
-    assert not _any_shard(store, settings)
+    assert not _any_stored(store, settings)
 
     completed = ingest([corpus], settings, embedder, store)  # an index built without them gets them
     assert completed.chunks_embedded == 0 and completed.sentence_pages == len(without.added)
@@ -131,14 +132,13 @@ def test_sentence_vectors_are_completed_kept_for_unchanged_chunks_and_removed_wi
     assert changed.updated == ["wiki/reward-hacking.md"] and changed.sentence_pages == 1
     assert changed.chunks_embedded == 1 and len(counting.with_spans) == 1 and not counting.encoded
     assert changed.sentences_embedded == 1, "the sentences of unchanged chunks must keep their vectors"
-    stored = _shard(store, settings, "wiki/reward-hacking.md")
-    keys = [str(meta["sentence"]) for _, meta in stored.page_chunks("wiki/reward-hacking.md")]
+    keys = _stored_keys(store, settings, "wiki/reward-hacking.md")
     assert sentence_key("A brand new closing sentence about proxies.") in keys
     assert len(keys) == len(set(keys)) > 5
 
     page.unlink()
     ingest([corpus], settings, embedder, store)
-    assert stored.page_chunks("wiki/reward-hacking.md") == []
+    assert _stored_keys(store, settings, "wiki/reward-hacking.md") == []
 
 
 def test_rebuild_drops_the_sentence_vectors_too(tmp_path: Path, embedder: Embedder) -> None:
@@ -146,13 +146,10 @@ def test_rebuild_drops_the_sentence_vectors_too(tmp_path: Path, embedder: Embedd
     with ChunkStore(settings.store) as store:
         ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store)
         assert store.collection(settings.embedding.identity).holds_chunks()  # type: ignore[union-attr]
-        assert not _shard(store, settings, "reward-hacking.md").holds_chunks()
+        assert _stored_keys(store, settings, "reward-hacking.md")
         ingest([SAMPLE_CORPUS / "textbook"], settings, embedder, store, rebuild=True)
-        gone = store.collection(
-            settings.embedding.identity, shard_name(settings.store.collection, shard_of("reward-hacking.md"))
-        )
-        assert gone is None or gone.page_chunks("reward-hacking.md") == []  # page ids are relative to the folder given
-        assert _shard(store, settings, "rlhf.md").page_chunks("rlhf.md")
+        assert _stored_keys(store, settings, "reward-hacking.md") == []  # page ids are relative to the folder given
+        assert _stored_keys(store, settings, "rlhf.md")
 
 
 def test_a_failing_store_costs_speed_not_vectors(embedder: Embedder) -> None:
@@ -209,48 +206,46 @@ def test_a_read_that_overlaps_an_index_change_is_not_cached(embedder: Embedder) 
     assert reads == [record, record], "the overlapping read was cached"
 
 
-def test_a_page_is_stored_in_one_shard_and_an_earlier_single_collection_is_moved_into_the_shards(
+def test_a_page_is_one_record_and_earlier_layouts_are_packed_by_the_next_ingest(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
-    """Each page's sentence vectors live in the one shard its id hashes to (a one-page ingest touches no other);
-    an index written by an earlier version, every vector in ``<collection>-sentence-vectors``, gets them moved
-    by the next ingest, nothing embedded again, and the old collection dropped."""
+    """Each page's sentence vectors are one record, whatever the page's size; an index written by an earlier
+    version (a record per sentence, in ``<collection>-sentence-vectors`` or in its 16 shards ``-NN``) gets them
+    packed by the next ingest, nothing embedded again, the old collections dropped and the revision changed."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
     ingest([corpus], settings, embedder, store)
-    shards = _sentences(store, settings)
     chunks = store.collection(settings.embedding.identity)
-    assert chunks is not None
+    packed = store.collection(settings.embedding.identity, pages_name(settings.store.collection))
+    assert chunks is not None and packed is not None
     pages = sorted(chunks.page_states())
-    used = {shard_of(page) for page in pages}
-    assert len(used) > 1
-    for shard in range(SHARDS):
-        collection = store.collection(settings.embedding.identity, shard_name(settings.store.collection, shard))
-        held = {str(meta["page_id"]) for meta, _ in collection.page_vectors(pages)} if collection else set()
-        assert held == {page for page in pages if shard_of(page) == shard}
+    assert packed.count() == len(pages) and set(packed.get_chunks(pages)) == set(pages)
 
-    # the layout of an earlier version: one collection with every record
-    ids, records, vectors = [], [], []
-    for page in pages:
-        for meta, vector in _shard(store, settings, page).page_vectors([page]):
-            ids.append(sentence_record_id(page, str(meta["sentence"])))
-            records.append(StoredChunk(ids[-1], "", dict(meta)))
-            vectors.append(vector)
-    shards.drop()
-    old = store.create(
-        settings.embedding.identity, embedder.dimension, unsharded_name(settings.store.collection), False
-    )
-    old.write_pages([], records, np.stack(vectors))
+    # the layouts of earlier versions: a record per sentence, some pages in one collection, the rest in shards
+    sentences = _sentences(store, settings)
+    ids = [sentence_record_id(page, key) for page in pages for key in _stored_keys(store, settings, page)]
+    vectors = sentences.vectors(ids)
+    assert set(vectors) == set(ids)
+    single, *shards = former_names(settings.store.collection)
+    for name, part in ((single, pages[::2]), (shards[3], pages[1::2])):
+        old = store.create(settings.embedding.identity, embedder.dimension, name, False)
+        chosen = [record_id for record_id in ids if record_id.rpartition("#s-")[0] in part]
+        records = [
+            StoredChunk(record_id, "", {"page_id": record_id.rpartition("#s-")[0], "sentence": record_id[-32:]})
+            for record_id in chosen
+        ]
+        old.write_pages([], records, np.stack([vectors[record_id] for record_id in chosen]))
+    sentences.drop()
 
     counting = CountingEmbedder(embedder)
     before = chunks.revision()
     again = ingest([corpus], settings, counting, store)  # type: ignore[arg-type]
     assert again.unchanged == pages and not counting.with_spans and not counting.encoded
-    assert not store.exists(unsharded_name(settings.store.collection))
-    assert chunks.revision() != before, "a running server must notice the move and look for the shards again"
-    moved = SentenceShards(store, settings.embedding.identity, settings.store.collection).vectors(ids)
+    assert not store.exists(single) and not store.exists(shards[3])
+    assert chunks.revision() != before, "a running server must notice the move and read the packed vectors"
+    moved = SentencePages(store, settings.embedding.identity, settings.store.collection).vectors(ids)
     assert set(moved) == set(ids)
-    assert all(np.allclose(moved[record_id], vector) for record_id, vector in zip(ids, vectors, strict=True))
+    assert all(np.allclose(moved[record_id], vectors[record_id], atol=1e-3) for record_id in ids)
 
 
 def test_a_collection_of_another_kind_under_the_old_name_is_left_alone(
@@ -258,8 +253,9 @@ def test_a_collection_of_another_kind_under_the_old_name_is_left_alone(
 ) -> None:
     """``<collection>-sentence-vectors`` built with another model is not an earlier version's sentence vectors:
     ingest neither moves nor drops it, and does not fail."""
-    other = store.create("another/model", embedder.dimension, unsharded_name(settings.store.collection), False)
+    single = former_names(settings.store.collection)[0]
+    other = store.create("another/model", embedder.dimension, single, False)
     other.write_pages([], [StoredChunk("x#s-1", "", {"page_id": "x", "sentence": "1"})], embedder.encode(["a b c"]))
     assert ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store).added
     assert ingest([SAMPLE_CORPUS / "wiki"], settings, embedder, store).unchanged
-    assert store.exists(unsharded_name(settings.store.collection))
+    assert store.exists(single)

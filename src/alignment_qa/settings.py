@@ -177,8 +177,8 @@ class IngestSettings(_Section):
 
     sentence_vectors: bool = Field(
         True,
-        description="Also store a vector for every sentence that could be quoted (16 collections "
-        "`<store.collection>-sentence-vectors-NN`, split by page), pooled from its chunk's model pass, so evidence "
+        description="Also store a vector for every sentence that could be quoted (in "
+        "`<store.collection>-sentence-pages`, one record per page), pooled from its chunk's model pass, so evidence "
         "answers embed no passage sentence at question time; adds a few percent to an ingest. Off, sentences are "
         "embedded on their own when first scored and kept in memory only.",
     )

@@ -42,7 +42,7 @@ from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexE
 from alignment_qa.index.embedder import Embedder, build_embedder
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.sentence_shards import SentenceShards
+from alignment_qa.index.sentence_pages import SentencePages
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store
 from alignment_qa.index.vector_cache import SentenceVectors
@@ -58,7 +58,7 @@ class IndexView:
     collection: ChunkCollection
     keyword_index: KeywordIndex
     engine: AnswerEngine
-    sentences: SentenceShards  # the stored sentence vectors (none stored: every sentence is embedded as needed)
+    sentences: SentencePages  # the stored sentence vectors (none stored: every sentence is embedded as needed)
 
 
 class Assistant:
@@ -95,14 +95,14 @@ class Assistant:
         retriever = HybridRetriever(collection, self.embedder, keyword_index, self.settings.retrieval, self._callbacks)
         engine = AnswerEngine(retriever=retriever, parts=self._parts, callback_manager=self._callbacks)
         self.analyzer = keyword_index.analyzer
-        sentences = self._sentence_shards()
+        sentences = self._sentence_pages()
         self._view = IndexView(collection, keyword_index, engine, sentences)  # one assignment: readers never see a mix
         self._parts.sentence_vectors.forget_stored()
 
-    def _sentence_shards(self) -> SentenceShards:
-        """The stored sentence vectors, read from a shard when it is first needed: a sentence that is not stored (no
-        shard, a store that fails or was built with another model) is embedded as needed (``SentenceVectors``)."""
-        return SentenceShards(self.store, self.settings.embedding.identity, self.settings.store.collection)
+    def _sentence_pages(self) -> SentencePages:
+        """The stored sentence vectors, read page by page when first needed: a sentence that is not stored (none
+        stored, a store that fails or was built with another model) is embedded as needed (``SentenceVectors``)."""
+        return SentencePages(self.store, self.settings.embedding.identity, self.settings.store.collection)
 
     def _stored_sentence_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         with self._store_use.reading():  # a reopen waits for this read, as for searches

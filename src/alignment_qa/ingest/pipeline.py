@@ -30,7 +30,7 @@ from alignment_qa.index import page_cache
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
-from alignment_qa.index.sentence_shards import SentenceShards, leftover_vectors
+from alignment_qa.index.sentence_pages import SentencePages, leftover_vectors
 from alignment_qa.index.store_api import ChunkCollection, PageState, Store, StoredChunk, make_chunk_id
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
@@ -240,28 +240,28 @@ def ingest(
 
     pending = _prepare(todo, states, settings, embedder, progress, summary)
     to_embed = sum(len(item.chunks) for item in pending)
-    shards = SentenceShards(store, settings.embedding.identity, settings.store.collection, lambda: embedder.dimension)
+    packed = SentencePages(store, settings.embedding.identity, settings.store.collection)
     _drop_former_sentence_vectors(store, settings)
     migrated = 0
     if collection is not None:
-        migrated = shards.move_unsharded(sorted(states))
+        migrated = packed.move_former(sorted(states))
         if migrated:
-            ledger.new_revision(collection)  # readers look for the shards again
+            ledger.new_revision(collection)  # readers look for the packed vectors again
     elif not rebuild:
-        shards.drop_unsharded()  # left by an earlier version whose chunks are gone
-    sentences: SentenceShards | None = None
+        packed.drop_former()  # left by an earlier version whose chunks are gone
+    sentences: SentencePages | None = None
     if pending:
         if rebuild:
             store.drop()
-            shards.drop()
-            shards.drop_unsharded()
+            packed.drop()
+            packed.drop_former()
         collection = store.create(settings.embedding.identity, embedder.dimension)
         ledger.new_revision(collection)
         for item in pending:
             if not item.is_new:
                 ledger.remove_page(item.file.page_id, states[item.file.page_id])
         if settings.ingest.sentence_vectors:
-            sentences = shards
+            sentences = packed
         progress.start("Embedding chunks", to_embed)
         window: list[_PendingPage] = []
         window_chunks = 0
@@ -287,7 +287,7 @@ def ingest(
             ledger.new_revision(collection)
             for page_id in gone:
                 ledger.remove_page(page_id, states[page_id])
-            shards.remove_pages(gone)  # first: an interruption then leaves no orphan sentence records
+            packed.remove_pages(gone)  # first: an interruption then leaves no orphan sentence records
             collection.remove_pages(gone)
         summary.removed.extend(gone)
         texts: list[PageText] = []
@@ -295,7 +295,7 @@ def ingest(
             texts = [_stored_page_text(collection, page_id) for page_id in _unflagged(summary.unchanged, states)]
             if texts:
                 ledger.new_revision(collection)
-                sentences = shards
+                sentences = packed
                 summary.sentence_pages += len(texts)
                 progress.start("Embedding sentences", len(texts))
                 summary.sentences_embedded += write_sentence_vectors(
@@ -440,7 +440,7 @@ def _embed_and_write(
     window: list[_PendingPage],
     embedder: Embedder,
     collection: ChunkCollection,
-    sentences: SentenceShards | None,
+    sentences: SentencePages | None,
     progress: ProgressReporter,
     summary: IngestSummary,
     ledger: _KeywordLedger,

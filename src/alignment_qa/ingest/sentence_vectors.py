@@ -4,8 +4,8 @@ Evidence answers score each sentence of the retrieved passages by its own vector
 vectors are read at question time instead of computed (``index.vector_cache``). A sentence's vector comes from
 the same model pass that embeds its chunk ("late chunking"): the mean of the sentence's token states in the
 context of its chunk, title and section included (``Embedder.encode_spans``), so storing them costs no model
-time beyond the chunks'. They live in collections of their own, split by page (``index.sentence_shards``), one
-record per distinct sentence of a page, its id made of the page id and a hash of the text (so it is read by id). The
+time beyond the chunks'. Each distinct sentence of a page is a record whose id is made of the page id and a hash of
+the text (so it is read by id); a page's records are stored packed together (``index.sentence_pages``). The
 sentences of a chunk that was embedded again get fresh vectors; those of a chunk kept as it was (an unchanged
 chunk of a changed page) keep their stored vectors; a chunk whose sentences have none (an index built with
 ``ingest.sentence_vectors`` off or by an earlier version, an interrupted run) is run through the model again. A
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.sentence_shards import SentenceShards
+from alignment_qa.index.sentence_pages import SentencePages
 from alignment_qa.index.store_api import SENTENCES_FLAG, ChunkCollection, StoredChunk
 from alignment_qa.index.vector_cache import KEY_FIELD as KEY
 from alignment_qa.index.vector_cache import sentence_key, sentence_record_id
@@ -92,7 +92,7 @@ def embed_chunks(
 def write_sentence_vectors(
     pages: Sequence[PageText],
     chunks: ChunkCollection,
-    sentences: SentenceShards,
+    sentences: SentencePages,
     embedder: Embedder,
     computed: Mapping[str, np.ndarray] | None = None,
     on_page: Callable[[int], None] = lambda count: None,
