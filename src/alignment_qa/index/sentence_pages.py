@@ -43,11 +43,6 @@ def former_names(chunk_collection: str) -> list[str]:
     return [single, *(f"{single}-{shard:02d}" for shard in range(_FORMER_SHARDS))]
 
 
-def page_of(record_id: str) -> str:
-    """The page id of a sentence record id (``<page>#s-<key>``)."""
-    return record_id.rpartition("#s-")[0]
-
-
 def pack(page_id: str, keys: Sequence[str], vectors: np.ndarray) -> StoredChunk:
     """The record of one page's sentence vectors (one row of ``vectors`` per key)."""
     if any(len(key) != KEY_DIGITS for key in keys) or len(keys) != len(vectors):
@@ -104,16 +99,14 @@ class SentencePages:
         collection = self._collection()
         if collection is None or not ids:
             return {}
-        wanted: dict[str, list[str]] = {}
+        wanted: dict[str, list[tuple[str, str]]] = {}  # page -> (record id, sentence key)
         for record_id in ids:
-            wanted.setdefault(page_of(record_id), []).append(record_id)
+            page_id, _, key = record_id.rpartition("#s-")
+            wanted.setdefault(page_id, []).append((record_id, key))
         found: dict[str, np.ndarray] = {}
         for page_id, hit in collection.get_chunks(list(wanted)).items():
             stored = unpack(hit.metadata)
-            for record_id in wanted.get(page_id, []):
-                vector = stored.get(record_id.rpartition("#s-")[2])
-                if vector is not None:
-                    found[record_id] = vector
+            found.update((record_id, stored[key]) for record_id, key in wanted.get(page_id, []) if key in stored)
         return found
 
     def write_pages(self, page_ids: Sequence[str], records: Sequence[StoredChunk], vectors: np.ndarray) -> None:
