@@ -20,6 +20,7 @@ import numpy as np
 from alignment_qa.engine.judge import StructuredSupport, Verdict
 from alignment_qa.engine.judge_features import FEATURES
 from alignment_qa.eval.calibration import load_pairs
+from alignment_qa.eval.logistic import fit_logistic
 from alignment_qa.eval.metrics import balanced_accuracy
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
@@ -27,23 +28,6 @@ from alignment_qa.settings import AnswerSettings, EmbeddingSettings
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "alignment_qa" / "engine" / "judge_weights.py"
 PENALTY = 3.0  # L2 on standardised weights (chosen by passage-grouped 5-fold cross-validation on fit)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, penalty: float = PENALTY, steps: int = 50) -> tuple[float, np.ndarray]:
-    """Bias and weights of an L2-penalised logistic regression, by Newton's method."""
-    design = np.hstack([np.ones((len(x), 1)), x])
-    theta = np.zeros(design.shape[1])
-    ridge = penalty * np.eye(design.shape[1])
-    ridge[0, 0] = 0.0  # the bias is not penalised
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-design @ theta))
-        gradient = design.T @ (p - y) + ridge @ theta
-        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge
-        step = np.linalg.solve(hessian, gradient)
-        theta -= step
-        if float(np.abs(step).max()) < 1e-9:
-            break
-    return float(theta[0]), theta[1:]
 
 
 def _module(model: dict[str, object]) -> str:
@@ -84,7 +68,7 @@ def main() -> int:
     y = np.array([pairs[i].supported for i in fit], dtype=float)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-6] = 1.0
-    bias, weights = fit_logistic((x - mean) / scale, y)
+    bias, weights = fit_logistic((x - mean) / scale, y, PENALTY)
     model = {
         "features": list(FEATURES),
         "bias": bias,

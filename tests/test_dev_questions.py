@@ -67,3 +67,14 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
     bank = dev_assistant.ask("What is the difference between the European Central Bank and the AI Safety Institutes?")
     assert bank.covered and "No indexed page mentions the European Central Bank by that name" in bank.notice, bank.text
     assert "answers only about the AI Safety Institutes" in bank.notice
+
+
+def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
+    """METR is in the pages, who leads it is not: the quotes come with a notice (engine/answerability.py)."""
+    metr = dev_assistant.ask("Who leads METR?")
+    assert metr.covered and "The nearest passages may not answer this question" in metr.notice, metr.notice
+    assert "“leads”" in metr.notice
+    scoring = dev_assistant.ask("What did o3 score on ARC-AGI?")
+    assert "“ARC”" in scoring.notice  # as the question spells it
+    plain = dev_assistant.ask("What is reward hacking?")
+    assert plain.covered and "may not answer" not in plain.notice

@@ -5,8 +5,10 @@ words, or words with digits) that no page contains (the keyword index knows the 
 vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
 raises the cosine bar); the question's rarer terms that the corpus has but no retrieved passage
 does; and whether a question asking for a year, a count, a share, an amount or a person finds a
-sentence carrying one. A decline names what is missing ("No indexed page mentions the Asilomar AI
-Principles."). A name of several words whose words no chunk holds together ("the Frontier Model
+sentence carrying one; and, for near misses (the topic is here, the asked fact is not), the probability from
+``answerability`` that the best sentences leave the question unanswered (above one cut a decline, above a
+lower one a notice that they may not answer it). A decline names what is missing ("No indexed page mentions
+the Asilomar AI Principles."). A name of several words whose words no chunk holds together ("the Frontier Model
 Forum", though pages say "frontier model" and "forum") only adds a notice: users often name a
 thing in other words than the pages do ("Three Lines of Defence" for "three lines of defense"). For a
 comparison whose one side the pages do not mention, the answer covers the other side and a notice
@@ -20,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from alignment_qa.engine.answerability import answerability
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 
@@ -196,6 +199,20 @@ def names_phrase(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
 
 
+def _quoted(words: Sequence[str]) -> str:
+    """Up to three words, quoted: "“budget”, “annual” or “institute”"."""
+    return names_phrase([f"“{word}”" for word in words[:3]])
+
+
+def _unanswered_reason(unheard: Sequence[str], missing: Sequence[str]) -> str:
+    """Why the near-miss check declined: the name no page spells so, or the rarest words the best sentences lack."""
+    if unheard:
+        return f"No indexed page mentions {names_phrase(unheard)} by that name, and no nearby sentence answers it."
+    if missing:
+        return f"The nearest passages are on this topic, but none of their best sentences mentions {_quoted(missing)}."
+    return "The nearest passages are on this topic, but none of their sentences answers it."
+
+
 def decide(
     question: str,
     scored: Sequence[Scored],
@@ -208,6 +225,8 @@ def decide(
     unknown_margin: float,
     rare_idf: float,
     typed_top: int,
+    unanswered_threshold: float = 1.0,
+    caution_threshold: float = 1.0,
     sides: tuple[str, str] | None = None,
     kind: str | None = None,
 ) -> Coverage:
@@ -249,9 +268,15 @@ def decide(
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):
         quoted = ", ".join(f"“{word}”" for word in absent)
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
+    checked = answerability(question, scored, passages_text, index, kind is not None)
+    if checked.unanswered > unanswered_threshold:  # a near miss: the topic is here, the asked fact is not
+        return Coverage(False, _unanswered_reason(unheard, checked.missing), [*unheard, *checked.missing])
+    notices = []
     if unheard:  # a warning, not a decline: users name things in other words than the pages do
-        notice = (
+        notices.append(
             f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
         )
-        return Coverage(True, missing=unheard, notice=notice)
-    return Coverage(True)
+    if checked.unanswered > caution_threshold:
+        lacking = f": none of their best sentences mentions {_quoted(checked.missing)}" if checked.missing else ""
+        notices.append(f"The nearest passages may not answer this question{lacking}.")
+    return Coverage(True, missing=[*unheard, *checked.missing], notice=" ".join(notices))

@@ -219,7 +219,7 @@ class AnswerEngine(CustomQueryEngine):
 
     def coverage(self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored]) -> Coverage:
         """The verdict from several signals (``abstain.decide``): the best passage's cosine, names
-        no page mentions, rare terms the passages lack, the asked answer type."""
+        no page mentions, rare terms the passages lack, the asked answer type, the near-miss check."""
         answer = self.parts.settings.answer
         dense = [item.node.metadata.get("dense_score") for item in passages]
         return decide(
@@ -233,6 +233,8 @@ class AnswerEngine(CustomQueryEngine):
             unknown_margin=answer.unknown_term_margin,
             rare_idf=answer.rare_term_idf,
             typed_top=answer.typed_top,
+            unanswered_threshold=answer.unanswered_threshold,
+            caution_threshold=answer.caution_threshold,
             sides=comparison_sides(question),
             kind=asked_type(question),
         )

@@ -1,0 +1,179 @@
+"""Fit the near-miss check's weights on the ``tune`` questions and write src/alignment_qa/engine/abstain_weights.py.
+
+Each ``tune`` question of eval/questions.jsonl that the other abstention signals let through is asked as the eval
+asks it (evidence mode, follow-ups joined to their history), and the features of ``engine.answerability`` are read
+from its retrieved passages and scored sentences; the label is whether the question is unanswerable. A logistic
+regression (numpy, L2 penalty, classes weighted equally) is fitted on them. The cut is chosen by repeated 5-fold
+cross-validation on ``tune``: the lowest at which the held-out folds flag at most ``ALLOWED`` answerable questions on
+average. It is moved to the default ``answer.caution_threshold`` (a notice) by shifting the bias; the default
+``answer.unanswered_threshold`` (a decline) stays off, because declining at this cut did not carry over to the
+``test`` questions (see docs/answers.md). No ``test`` question is read here.
+Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_abstain.py [--corpus DIR] [--check]
+(--check: compare with the shipped weights, writing nothing; exit 1 when one differs by more than ``TOLERANCE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.schema import QueryBundle
+
+from alignment_qa.engine.abstain_weights import WEIGHTS as shipped
+from alignment_qa.engine.answer_type import asked_type
+from alignment_qa.engine.answerability import FEATURES, features
+from alignment_qa.engine.assistant import Assistant
+from alignment_qa.engine.condense import condense
+from alignment_qa.eval.logistic import fit_logistic
+from alignment_qa.eval.questions import load_questions
+from alignment_qa.eval.runner import prepare_index
+from alignment_qa.index.embedder import build_embedder
+from alignment_qa.settings import AnswerSettings, Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "src" / "alignment_qa" / "engine" / "abstain_weights.py"
+PENALTY = 33.0  # L2 on standardised weights (chosen by repeated 5-fold cross-validation on tune)
+ALLOWED = 3.0  # answerable tune questions the check may flag, on average over the held-out folds
+REPEATS, FOLDS = 20, 5
+TOLERANCE = 0.05  # --check: largest difference from the shipped values that still matches
+
+
+def tune_rows(settings: Settings, corpus: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Features, labels (1: unanswerable) and questions of the ``tune`` questions the other signals let through."""
+    embedder = build_embedder(settings)
+    scoped, _ = prepare_index(settings, corpus, embedder)
+    answer = scoped.answer.model_copy(update={"unanswered_threshold": 1.0})  # the check itself stays out
+    assistant = Assistant.open(scoped.model_copy(update={"answer": answer}), embedder=embedder)
+    engine = assistant.query_engine
+    rows, labels, asked = [], [], []
+    for question in load_questions(ROOT / "eval" / "questions.jsonl").questions:
+        if question.split_name != "tune":
+            continue
+        history = question.history[-answer.history_turns :]
+        standalone = condense(question.question, history, answer.max_question_chars)
+        bundle = QueryBundle(query_str=standalone)
+        passages = engine.retrieve(bundle, scoped.retrieval.top_k)
+        scored = engine.score(bundle, passages)
+        if not engine.coverage(standalone, passages, scored).covered:
+            continue
+        texts = [item.node.get_content() for item in passages]
+        values, _ = features(
+            standalone, scored, texts, engine.retriever.keyword_index, asked_type(standalone) is not None
+        )
+        rows.append(values)
+        labels.append(0.0 if question.answerable else 1.0)
+        asked.append(standalone)
+    return np.array(rows, dtype=float), np.array(labels), asked
+
+
+def balanced(y: np.ndarray) -> np.ndarray:
+    """Sample weights that give both classes the same total weight."""
+    return np.where(y == 1, len(y) / (2 * max(y.sum(), 1)), len(y) / (2 * max((1 - y).sum(), 1)))
+
+
+def fitted(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    bias, weights = fit_logistic((x - mean) / scale, y, PENALTY, balanced(y))
+    return bias, weights, mean, scale
+
+
+def logits(model: tuple[float, np.ndarray, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    bias, weights, mean, scale = model
+    return np.asarray(bias + ((x - mean) / scale) @ weights)
+
+
+def held_out_logits(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Out-of-fold logits, one row per repeat of stratified 5-fold cross-validation."""
+    out = np.zeros((REPEATS, len(y)))
+    for repeat in range(REPEATS):
+        rng = np.random.default_rng(repeat)
+        fold = np.zeros(len(y), dtype=int)
+        for label in (0, 1):
+            members = rng.permutation(np.flatnonzero(y == label))
+            fold[members] = np.arange(len(members)) % FOLDS
+        for k in range(FOLDS):
+            test = fold == k
+            out[repeat, test] = logits(fitted(x[~test], y[~test]), x[test])
+    return out
+
+
+def held_out_cut(held_out: np.ndarray, y: np.ndarray, allowed: float) -> float:
+    """The lowest out-of-fold logit cut at which the held-out folds flag at most ``allowed`` answerable questions
+    on average; it prints how many of each kind they flag."""
+    answerable = held_out[:, y == 0]
+    cut = float(answerable.max())
+    for candidate in sorted(set(answerable.ravel()), reverse=True):  # lower and lower: more flagged
+        if (answerable > candidate).sum(axis=1).mean() > allowed:
+            break
+        cut = float(candidate)
+    flagged = held_out > cut
+    print(
+        f"cross-validated ({REPEATS}x{FOLDS}-fold), at most {allowed:g} answerable on average: flags "
+        f"{flagged[:, y == 1].sum(axis=1).mean():.1f} of {int(y.sum())} unanswerable, "
+        f"{flagged[:, y == 0].sum(axis=1).mean():.1f} of {int((1 - y).sum())} answerable"
+    )
+    return cut
+
+
+def _module(model: dict[str, object]) -> str:
+    """The weights as a Python module, laid out as ``ruff format`` leaves it."""
+    lines = [
+        '"""The near-miss check\'s weights, fitted on the tune questions by scripts/fit_abstain.py (do not edit)."""',
+        "",
+        "WEIGHTS: dict[str, object] = {",
+        '    "features": [',
+        *(f'        "{name}",' for name in model["features"]),  # type: ignore[attr-defined]
+        "    ],",
+        f'    "bias": {model["bias"]!r},',
+        *(f'    "{key}": {model[key]!r},' for key in ("weights", "mean", "scale")),
+        "}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
+    parser.add_argument("--check", action="store_true", help="compare with the shipped weights, write nothing")
+    args = parser.parse_args()
+    x, y, asked = tune_rows(Settings(), args.corpus)
+    print(f"tune questions the other signals let through: {len(y)} ({int(y.sum())} unanswerable)")
+    cut = held_out_cut(held_out_logits(x, y), y, ALLOWED)
+    bias, weights, mean, scale = fitted(x, y)
+    threshold = float(AnswerSettings.model_fields["caution_threshold"].default)
+    bias = bias - cut + math.log(threshold / (1 - threshold))
+    model: dict[str, object] = {
+        "features": list(FEATURES),
+        "bias": round(bias, 6),
+        "weights": [round(float(v), 6) for v in weights],
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+    }
+    final = logits((bias, weights, mean, scale), x) > math.log(threshold / (1 - threshold))
+    print(
+        f"fitted on all of tune: flags {int(final[y == 1].sum())} unanswerable, {int(final[y == 0].sum())} answerable"
+    )
+    for i in np.flatnonzero(final & (y == 0)):
+        print(f"  answerable, flagged: {asked[i]}")
+    for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
+        print(f"  {name:28s} {weight:+.3f}")
+    text = _module(model)
+    if args.check:  # within a tolerance: Chroma's approximate search can move a question's features run to run
+        same = shipped["features"] == model["features"] and all(
+            np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(model[key], dtype=float), atol=TOLERANCE)
+            for key in ("bias", "weights", "mean", "scale")
+        )
+        print("shipped weights match" if same else "shipped weights differ from a fresh fit")
+        return 0 if same else 1
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

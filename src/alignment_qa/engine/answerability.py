@@ -1,0 +1,103 @@
+"""Whether the best sentences of the retrieved passages answer the question, as one probability.
+
+It catches near misses: the pages cover the topic but not the asked fact ("Who leads METR?", "What is the annual
+budget of the UK AI Safety Institute?"). A logistic model scores seven features of the question and its scored
+sentences: the best sentence's word overlap, cosine and score; the share of the question's term IDF that none of
+the three best sentences has, and the rarest term the best passage lacks; and whether the question asks for a
+year, count, share, amount or person and a top sentence carries one. scripts/fit_abstain.py fits the weights on
+the ``tune`` questions (``abstain_weights``) and puts the chosen cut at the default ``answer.caution_threshold``.
+What is done with the probability (a notice or a decline), names no page mentions and off-topic questions are left
+to ``abstain``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from alignment_qa.engine.abstain_weights import WEIGHTS
+from alignment_qa.engine.evidence import Scored
+from alignment_qa.index.keyword import KeywordIndex
+
+FEATURES = (
+    "best_overlap",  # the highest word overlap of any candidate sentence with the question
+    "best_cosine",  # the highest cosine of any candidate sentence with the question
+    "best_score",  # the best sentence's score
+    "missing_from_top_sentences",  # the share of the question's term IDF that none of the 3 best sentences has
+    "missing_from_best_passage",  # the highest IDF of a question term the best passage lacks
+    "typed_question",  # the question asks for a year, count, share, amount or person
+    "typed_found",  # one of the 3 best sentences carries such a token
+)
+TOP_SENTENCES = 3
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """The probability that the sentences do not answer the question, and the question's words they lack
+    (rarest first)."""
+
+    unanswered: float
+    missing: list[str]
+
+
+def question_terms(question: str, index: KeywordIndex) -> dict[str, str]:
+    """The question's stemmed terms that the corpus has, each with the first word it came from."""
+    analyzer = index.analyzer
+    terms: dict[str, str] = {}
+    for word, joined in analyzer.tagged_words(question):
+        term = analyzer.stem(word)
+        if not joined and term not in terms and index.doc_freq.get(term, 0):
+            terms[term] = word
+    return terms
+
+
+def features(
+    question: str, scored: Sequence[Scored], passages_text: Sequence[str], index: KeywordIndex, typed_question: bool
+) -> tuple[list[float], list[str]]:
+    """The values of ``FEATURES`` (``scored`` best first, ``passages_text`` in retrieval order), and the question's
+    words (not numbers) that none of the best sentences has, rarest first, as the question spells them."""
+    analyzer = index.analyzer
+    terms = question_terms(question, index)
+    idf = {term: index.idf(term) for term in terms}
+    in_top: set[str] = set()
+    for item in scored[:TOP_SENTENCES]:
+        in_top |= analyzer.term_set(item.text)
+    in_passage = analyzer.term_set(passages_text[0]) if passages_text else set()
+    lacking = sorted((term for term in terms if term not in in_top), key=lambda term: -idf[term])
+    values = [
+        max((item.overlap for item in scored), default=0.0),
+        max((item.cosine for item in scored), default=0.0),
+        scored[0].score if scored else 0.0,
+        sum(idf[term] for term in lacking) / max(sum(idf.values()), 1e-6),
+        max((idf[term] for term in terms if term not in in_passage), default=0.0),
+        float(typed_question),
+        float(any(item.typed for item in scored[:TOP_SENTENCES])),
+    ]
+    return values, [_as_asked(question, terms[term]) for term in lacking if not terms[term].isdigit()]
+
+
+def _as_asked(question: str, word: str) -> str:
+    """``word`` as the question spells it ("ARC" for "arc")."""
+    found = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", question, re.IGNORECASE)
+    return found.group() if found else word
+
+
+def probability(values: Sequence[float], model: Mapping[str, object] = WEIGHTS) -> float:
+    """The model's probability that the sentences do not answer the question."""
+    if list(model["features"]) != list(FEATURES):  # type: ignore[call-overload]
+        raise ValueError("abstention weights were fitted for other features: rerun scripts/fit_abstain.py")
+    x = (np.asarray(values, dtype=float) - np.asarray(model["mean"])) / np.asarray(model["scale"])
+    logit = float(model["bias"]) + float(np.asarray(model["weights"]) @ x)  # type: ignore[arg-type]
+    return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))
+
+
+def answerability(
+    question: str, scored: Sequence[Scored], passages_text: Sequence[str], index: KeywordIndex, typed_question: bool
+) -> Answerability:
+    """How likely the best sentences leave ``question`` unanswered, with the words they lack."""
+    values, missing = features(question, scored, passages_text, index, typed_question)
+    return Answerability(probability(values), missing)

@@ -1,0 +1,26 @@
+"""An L2-penalised logistic regression fitted by Newton's method, in numpy: the fitting step shared by
+scripts/fit_judge.py and scripts/fit_abstain.py. Standardising the inputs and choosing the penalty are left to them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, penalty: float, sample_weight: np.ndarray | None = None, steps: int = 50
+) -> tuple[float, np.ndarray]:
+    """Bias and weights of an L2-penalised logistic regression; the bias is not penalised."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    weight = np.ones(len(x)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    theta = np.zeros(design.shape[1])
+    ridge = penalty * np.eye(design.shape[1])
+    ridge[0, 0] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-design @ theta))
+        gradient = design.T @ (weight * (p - y)) + ridge @ theta
+        hessian = design.T @ (design * (weight * p * (1 - p))[:, None]) + ridge
+        step = np.linalg.solve(hessian, gradient)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return float(theta[0]), theta[1:]

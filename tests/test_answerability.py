@@ -1,0 +1,86 @@
+"""The near-miss check: its features, its probability, and what ``abstain.decide`` does with it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alignment_qa.engine.abstain import decide
+from alignment_qa.engine.abstain_weights import WEIGHTS
+from alignment_qa.engine.answerability import FEATURES, answerability, features, probability
+from alignment_qa.engine.evidence import Scored
+from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.lexical import Analyzer
+
+RECORDS = [
+    ("1", "Institutes", "The UK AI Safety Institute evaluates frontier models before release."),
+    ("2", "Institutes", "Several governments announced AI safety institutes in 2023 and 2024."),
+    ("3", "Budgets", "A lab's annual budget grew, and so did the budget of one AI Safety Institute in the UK."),
+    ("4", "Other", "Reward hacking is a failure of outer alignment."),
+    ("5", "Other", "Interpretability studies the internals of neural networks."),
+]
+
+
+@pytest.fixture(scope="module")
+def index() -> KeywordIndex:
+    return KeywordIndex.build(RECORDS, "r1", Analyzer())
+
+
+def _scored(text: str, cosine: float, overlap: float, score: float, typed: bool = False) -> Scored:
+    return Scored(0, text, 0, len(text), 0, cosine, overlap, typed, score, np.ones(2, dtype=np.float32) / np.sqrt(2))
+
+
+def test_features_measure_what_the_best_sentences_lack(index: KeywordIndex) -> None:
+    question = "What is the annual budget of the UK AI Safety Institute?"
+    scored = [
+        _scored("The UK AI Safety Institute evaluates frontier models before release.", 0.6, 0.5, 1.1),
+        _scored("Several governments announced AI safety institutes in 2023 and 2024.", 0.5, 0.4, 0.9),
+    ]
+    values, missing = features(question, scored, [RECORDS[0][2], RECORDS[1][2]], index, typed_question=True)
+    named = dict(zip(FEATURES, values, strict=True))
+    assert named["best_overlap"] == 0.5 and named["best_cosine"] == 0.6 and named["best_score"] == 1.1
+    assert set(missing) == {"annual", "budget"}  # the asked fact, in words no best sentence has
+    assert 0 < named["missing_from_top_sentences"] < 1  # a share of the question's IDF
+    assert named["missing_from_best_passage"] == max(index.idf(index.analyzer.stem(w)) for w in missing)
+    assert named["typed_question"] == 1.0 and named["typed_found"] == 0.0
+    covered, _ = features(question, [_scored(RECORDS[2][2], 0.6, 0.5, 1.1)], [RECORDS[2][2]], index, True)
+    assert covered[FEATURES.index("missing_from_top_sentences")] == 0.0
+
+
+def test_a_worse_match_is_more_likely_unanswered(index: KeywordIndex) -> None:
+    strong = [0.9, 0.8, 1.5, 0.0, 0.0, 0.0, 0.0]
+    weak = [0.2, 0.3, 0.8, 0.6, 5.0, 1.0, 0.0]
+    assert probability(weak) > 0.5 > probability(strong)
+    with pytest.raises(ValueError, match="fit_abstain"):
+        probability(strong, {**WEIGHTS, "features": ["cosine"]})
+    assert answerability("reward hacking?", [], [], index, False).unanswered >= 0  # nothing scored: no crash
+
+
+def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> None:
+    question = "What is the annual budget of the UK AI Safety Institute?"
+    scored = [_scored("The UK AI Safety Institute evaluates frontier models before release.", 0.6, 0.5, 1.1)]
+    passages = [RECORDS[0][2]]
+
+    def verdict(unanswered: float, caution: float) -> object:
+        return decide(
+            question,
+            scored,
+            0.6,
+            passages,
+            index,
+            lambda word: False,
+            min_relevance=0.2,
+            unknown_margin=0.1,
+            rare_idf=100.0,
+            typed_top=3,
+            unanswered_threshold=unanswered,
+            caution_threshold=caution,
+        )
+
+    off = verdict(1.0, 1.0)
+    assert off.covered and not off.notice  # type: ignore[attr-defined]
+    warned = verdict(1.0, 0.0)
+    assert warned.covered and "may not answer this question" in warned.notice and "“budget”" in warned.notice  # type: ignore[attr-defined]
+    declined = verdict(0.0, 0.0)
+    assert not declined.covered and "none of their best sentences mentions" in declined.reason  # type: ignore[attr-defined]
+    assert "“budget”" in declined.reason and "“annual”" in declined.reason  # type: ignore[attr-defined]
