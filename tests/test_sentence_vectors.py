@@ -24,6 +24,8 @@ from alignment_qa.ingest.sentence_vectors import ChunkText, embed_chunks
 from alignment_qa.settings import Settings, load_settings
 from conftest import SAMPLE_CORPUS
 
+LISTINGS = 4  # collection listings an unchanged ingest may make (19 when each earlier layout was looked up alone)
+
 
 class CountingEmbedder:
     """The real embedder, remembering every text it was asked to encode, alone or with spans."""
@@ -207,11 +209,12 @@ def test_a_read_that_overlaps_an_index_change_is_not_cached(embedder: Embedder) 
 
 
 def test_a_page_is_one_record_and_earlier_layouts_are_packed_by_the_next_ingest(
-    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each page's sentence vectors are one record, whatever the page's size; an index written by an earlier
     version (a record per sentence, in ``<collection>-sentence-vectors`` or in its 16 shards ``-NN``) gets them
-    packed by the next ingest, nothing embedded again, the old collections dropped and the revision changed."""
+    packed by the next ingest, nothing embedded again, the old collections dropped and the revision changed.
+    Looking for those layouts takes one listing of the collections, not one per name (17 of them)."""
     corpus = tmp_path / "corpus"
     shutil.copytree(SAMPLE_CORPUS, corpus)
     ingest([corpus], settings, embedder, store)
@@ -246,6 +249,12 @@ def test_a_page_is_one_record_and_earlier_layouts_are_packed_by_the_next_ingest(
     moved = SentencePages(store, settings.embedding.identity, settings.store.collection).vectors(ids)
     assert set(moved) == set(ids)
     assert all(np.allclose(moved[record_id], vectors[record_id], atol=1e-3) for record_id in ids)
+
+    listings = []
+    listing = store.names
+    monkeypatch.setattr(store, "names", lambda: listings.append(1) or listing())
+    assert ingest([corpus], settings, embedder, store).unchanged == pages
+    assert len(listings) <= LISTINGS, f"{len(listings)} listings of the collections for an unchanged ingest"
 
 
 def test_a_collection_of_another_kind_under_the_old_name_is_left_alone(

@@ -137,8 +137,9 @@ class SentencePages:
     def _former(self) -> list[tuple[str, ChunkCollection]]:
         """The earlier layouts' collections that hold this model's sentence vectors, the single one first."""
         found = []
+        present = self.store.names()  # one listing, not one per name
         for name in former_names(self.chunk_collection):
-            collection = leftover_vectors(self.store, self.model, name)
+            collection = leftover_vectors(self.store, self.model, name) if name in present else None
             if collection is not None:
                 found.append((name, collection))
         return found

@@ -460,13 +460,19 @@ class ChunkStore:
             return False
         return self._get(name or self.settings.collection) is not None
 
-    def _get(self, name: str) -> Collection | None:
+    def names(self) -> set[str]:
+        """The names of the collections in the store, in one listing, without creating anything."""
+        if not self.settings.chroma_url and not self.chroma_path.exists():
+            return set()
         client = self._connect()
+        with _failures(self.location, "list the collections"):
+            return {str(getattr(item, "name", item)) for item in client.list_collections()}
+
+    def _get(self, name: str) -> Collection | None:
+        if name not in self.names():
+            return None
         with _failures(self._location(name), "open the collection"):
-            names = {getattr(item, "name", item) for item in client.list_collections()}
-            if name not in names:
-                return None
-            return client.get_collection(name, embedding_function=None)
+            return self._connect().get_collection(name, embedding_function=None)
 
     def collection(self, model: str, name: str | None = None) -> ChromaCollection | None:
         """The existing collection (default: ``store.collection``), checked against ``model``; ``None`` if

@@ -161,6 +161,10 @@ class Store(Protocol):
 
     def exists(self, name: str | None = None) -> bool: ...
 
+    def names(self) -> set[str]:
+        """The names of the collections in the store, in one listing (none when there is no store yet)."""
+        ...
+
     def collection(self, model: str, name: str | None = None) -> ChunkCollection | None:
         """The existing collection, checked against ``model``; ``None`` if there is none yet."""
         ...
