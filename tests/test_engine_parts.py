@@ -175,6 +175,8 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("Related pages: reward hacking, specification gaming and Goodhart's law.")
     assert not quotable("Human Compatible: Artificial Intelligence and the Problem of Control.")
     assert quotable("Stuart Russell argues in Human Compatible that machines should be uncertain about goals.")
+    assert quotable("And that Hinton, Bengio, and LeCun are the recipients of the Turing Award in Deep Learning.")
+    assert quotable('"Mitigating the risk of extinction from AI should be a global priority alongside pandemics."')
 
 
 def _scored(text: str, passage: int, score: float, vector: list[float]) -> object:

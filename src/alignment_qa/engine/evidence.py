@@ -43,12 +43,13 @@ HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a
 _HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b[^.]*$", re.I)
 # "Figure 4.12: Announced AI Safety Institutes (…)": a caption, not a claim
 _CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I)
-# "Hubinger, E., van Merwijk, C., … (2019). Risks from …", "Footnote 4: Wiener, N. (1960).", a bare quoted
-# title ("Some Moral and Technical Consequences of Automation."), a line with a URL: reference-list material
+# "Hubinger, E., van Merwijk, C., … (2019). Risks from …", "Footnote 4: Wiener, N. (1960).", a line with a URL:
+# reference-list material (a bare quoted title is ``_quoted_title``)
 _REFERENCE = re.compile(
     r"^(?:[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s?)+,?\s*(?:&|and)?\s*)+|^(?:Footnote\s+\d+|\[\^?\w+\])\s*:|"
-    r"^[\"“][^\"”]+[\"”]\.?$|https?://|\bRetrieved from\b"
+    r"https?://|\bRetrieved from\b"
 )
+_QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quotes: a title, or a quoted statement
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
 _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliography)\b", re.I)
@@ -98,11 +99,21 @@ def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
 
 
 def _title_like(sentence: str) -> bool:
-    """A short line whose longer words are nearly all capitalised: a book or section title, not a claim."""
+    """A short line whose longer words are nearly all capitalised: a book or section title, not a claim (a
+    sentence full of names still has its lower-case verbs and nouns: "… Hinton, Bengio, and LeCun are the
+    recipients of the Turing Award …")."""
     words = [word for word in sentence.split() if len(word) > 3]
     if len(sentence.split()) > 16 or len(words) < 3:
         return False
-    return sum(word[:1].isupper() for word in words) >= 0.75 * len(words)
+    capitalised = sum(word[:1].isupper() for word in words)
+    return capitalised >= 0.75 * len(words) and len(words) - capitalised <= 1
+
+
+def _quoted_title(sentence: str) -> bool:
+    """A whole line in quotes that reads as a title ("Some Moral and Technical Consequences of Automation."), not
+    a quoted statement ("Mitigating the risk of extinction from AI should be a global priority …")."""
+    quoted = _QUOTED.match(sentence)
+    return quoted is not None and _title_like(quoted.group(1))
 
 
 def quotable(sentence: str) -> bool:
@@ -115,6 +126,7 @@ def quotable(sentence: str) -> bool:
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)
         or _REFERENCE.search(sentence)
+        or _quoted_title(sentence)
         or _SLUG_ITEM.match(sentence)
         or _RELATED.match(sentence)
         or _title_like(sentence)
