@@ -26,8 +26,8 @@ from alignment_qa.engine.abstain_weights import WEIGHTS as shipped
 from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.answerability import FEATURES, features
 from alignment_qa.engine.assistant import Assistant
-from alignment_qa.engine.condense import condense
-from alignment_qa.eval.logistic import fit_logistic
+from alignment_qa.engine.condense import cap_turns, condense, user_turns
+from alignment_qa.eval.logistic import fit_logistic, standard_scale
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.runner import prepare_index
 from alignment_qa.index.embedder import build_embedder
@@ -35,10 +35,20 @@ from alignment_qa.settings import AnswerSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "alignment_qa" / "engine" / "abstain_weights.py"
-PENALTY = 33.0  # L2 on standardised weights (chosen by repeated 5-fold cross-validation on tune)
+PENALTY = 33.0  # L2 on standardised weights: 1/C for C = 0.03, the best of 0.03, 0.1 and 0.3 in an ad-hoc repeated
+# 5-fold cross-validation on tune (scikit-learn, 2026-12-06); this script does not choose it
 ALLOWED = 3.0  # answerable tune questions the check may flag, on average over the held-out folds
 REPEATS, FOLDS = 20, 5
 TOLERANCE = 0.05  # --check: largest difference from the shipped values that still matches
+
+
+def standalone_question(question: str, history: list[str], answer: AnswerSettings) -> str:
+    """The question as evidence mode asks it (``Assistant._standalone``): a follow-up joined to the user's
+    earlier turns, the last ``answer.history_turns`` of them, each capped."""
+    turns = user_turns([{"role": "user", "content": turn} for turn in history])
+    limit = answer.max_question_chars
+    earlier = cap_turns(turns[-answer.history_turns :], limit) if answer.history_turns else []
+    return condense(question.strip(), earlier, limit)
 
 
 def tune_rows(settings: Settings, corpus: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -52,8 +62,7 @@ def tune_rows(settings: Settings, corpus: Path) -> tuple[np.ndarray, np.ndarray,
     for question in load_questions(ROOT / "eval" / "questions.jsonl").questions:
         if question.split_name != "tune":
             continue
-        history = question.history[-answer.history_turns :]
-        standalone = condense(question.question, history, answer.max_question_chars)
+        standalone = standalone_question(question.question, question.history, answer)
         bundle = QueryBundle(query_str=standalone)
         passages = engine.retrieve(bundle, scoped.retrieval.top_k)
         scored = engine.score(bundle, passages)
@@ -75,13 +84,14 @@ def balanced(y: np.ndarray) -> np.ndarray:
 
 
 def fitted(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    """Bias, weights, and the features' means and scales, of the model fitted on ``x`` and ``y``."""
+    mean, scale = standard_scale(x)
     bias, weights = fit_logistic((x - mean) / scale, y, PENALTY, balanced(y))
     return bias, weights, mean, scale
 
 
 def logits(model: tuple[float, np.ndarray, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The log-odds of ``model`` (as ``fitted`` returns it) for each row of ``x``."""
     bias, weights, mean, scale = model
     return np.asarray(bias + ((x - mean) / scale) @ weights)
 
@@ -146,6 +156,10 @@ def main() -> int:
     cut = held_out_cut(held_out_logits(x, y), y, ALLOWED)
     bias, weights, mean, scale = fitted(x, y)
     threshold = float(AnswerSettings.model_fields["caution_threshold"].default)
+    if not 0 < threshold < 1:
+        raise SystemExit(
+            f"the default answer.caution_threshold must be between 0 and 1 to place the cut; it is {threshold}"
+        )
     bias = bias - cut + math.log(threshold / (1 - threshold))
     model: dict[str, object] = {
         "features": list(FEATURES),

@@ -20,7 +20,7 @@ import numpy as np
 from alignment_qa.engine.judge import StructuredSupport, Verdict
 from alignment_qa.engine.judge_features import FEATURES
 from alignment_qa.eval.calibration import load_pairs
-from alignment_qa.eval.logistic import fit_logistic
+from alignment_qa.eval.logistic import fit_logistic, standard_scale
 from alignment_qa.eval.metrics import balanced_accuracy
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
@@ -66,8 +66,7 @@ def main() -> int:
     fit = [i for i, pair in enumerate(pairs) if pair.split == "fit" and not isinstance(rows[i], Verdict)]
     x = np.array([rows[i].values for i in fit], dtype=float)  # type: ignore[union-attr]
     y = np.array([pairs[i].supported for i in fit], dtype=float)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-6] = 1.0
+    mean, scale = standard_scale(x)
     bias, weights = fit_logistic((x - mean) / scale, y, PENALTY)
     model = {
         "features": list(FEATURES),

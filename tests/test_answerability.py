@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alignment_qa.engine.abstain import decide
+from alignment_qa.engine.abstain import Coverage, decide
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.answerability import FEATURES, answerability, features, probability
 from alignment_qa.engine.evidence import Scored
@@ -18,6 +18,7 @@ RECORDS = [
     ("3", "Budgets", "A lab's annual budget grew, and so did the budget of one AI Safety Institute in the UK."),
     ("4", "Other", "Reward hacking is a failure of outer alignment."),
     ("5", "Other", "Interpretability studies the internals of neural networks."),
+    ("6", "Logic", "Gödel proved two incompleteness theorems."),
 ]
 
 
@@ -47,6 +48,15 @@ def test_features_measure_what_the_best_sentences_lack(index: KeywordIndex) -> N
     assert covered[FEATURES.index("missing_from_top_sentences")] == 0.0
 
 
+def test_the_missing_words_are_the_questions_own_and_not_its_asking_words(index: KeywordIndex) -> None:
+    scored = [_scored("Several governments announced AI safety institutes in 2023 and 2024.", 0.5, 0.4, 0.9)]
+    _, missing = features("In what year did the UK AI Safety Institute's budget grow?", scored, [], index, True)
+    assert "budget" in missing and "year" not in missing  # a year answer need not say "year"
+    assert "UK" in missing  # as the question spells it
+    _, missing = features("What did Gödel say about the lab's budget?", scored, [], index, False)
+    assert missing == ["lab", "budget"] or missing == ["budget", "lab"], missing  # not "del", a piece of "Gödel"
+
+
 def test_a_worse_match_is_more_likely_unanswered(index: KeywordIndex) -> None:
     strong = [0.9, 0.8, 1.5, 0.0, 0.0, 0.0, 0.0]
     weak = [0.2, 0.3, 0.8, 0.6, 5.0, 1.0, 0.0]
@@ -61,7 +71,7 @@ def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> 
     scored = [_scored("The UK AI Safety Institute evaluates frontier models before release.", 0.6, 0.5, 1.1)]
     passages = [RECORDS[0][2]]
 
-    def verdict(unanswered: float, caution: float) -> object:
+    def verdict(unanswered: float, caution: float) -> Coverage:
         return decide(
             question,
             scored,
@@ -78,9 +88,9 @@ def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> 
         )
 
     off = verdict(1.0, 1.0)
-    assert off.covered and not off.notice  # type: ignore[attr-defined]
+    assert off.covered and not off.notice and not off.missing
     warned = verdict(1.0, 0.0)
-    assert warned.covered and "may not answer this question" in warned.notice and "“budget”" in warned.notice  # type: ignore[attr-defined]
+    assert warned.covered and "may not answer this question" in warned.notice and "“budget”" in warned.notice
     declined = verdict(0.0, 0.0)
-    assert not declined.covered and "none of their best sentences mentions" in declined.reason  # type: ignore[attr-defined]
-    assert "“budget”" in declined.reason and "“annual”" in declined.reason  # type: ignore[attr-defined]
+    assert not declined.covered and "none of their best sentences mentions" in declined.reason
+    assert "“budget”" in declined.reason and "“annual”" in declined.reason

@@ -281,7 +281,8 @@ class AnswerSettings(_Section):
         ge=0,
         le=1,
         description="Above this probability the near-miss check declines instead. Off (1) by default: declining at "
-        "0.5 declined 4 more of 32 unanswerable test questions but also 4 more of 166 answerable ones.",
+        "the notice's cut declined 4 more of 32 unanswerable test questions but also 4 more of 166 answerable ones "
+        "(weights fitted for 2 passages per page, docs/answers.md).",
     )
     keep_ratio: float = Field(
         0.7,

@@ -225,8 +225,8 @@ def decide(
     unknown_margin: float,
     rare_idf: float,
     typed_top: int,
-    unanswered_threshold: float = 1.0,
-    caution_threshold: float = 1.0,
+    unanswered_threshold: float,
+    caution_threshold: float,
     sides: tuple[str, str] | None = None,
     kind: str | None = None,
 ) -> Coverage:
@@ -276,7 +276,9 @@ def decide(
         notices.append(
             f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
         )
+    missing = list(unheard)
     if checked.unanswered > caution_threshold:
         lacking = f": none of their best sentences mentions {_quoted(checked.missing)}" if checked.missing else ""
         notices.append(f"The nearest passages may not answer this question{lacking}.")
-    return Coverage(True, missing=[*unheard, *checked.missing], notice=" ".join(notices))
+        missing.extend(checked.missing)
+    return Coverage(True, missing=missing, notice=" ".join(notices))

@@ -2,12 +2,12 @@
 
 It catches near misses: the pages cover the topic but not the asked fact ("Who leads METR?", "What is the annual
 budget of the UK AI Safety Institute?"). A logistic model scores seven features of the question and its scored
-sentences: the best sentence's word overlap, cosine and score; the share of the question's term IDF that none of
-the three best sentences has, and the rarest term the best passage lacks; and whether the question asks for a
-year, count, share, amount or person and a top sentence carries one. scripts/fit_abstain.py fits the weights on
-the ``tune`` questions (``abstain_weights``) and puts the chosen cut at the default ``answer.caution_threshold``.
-What is done with the probability (a notice or a decline), names no page mentions and off-topic questions are left
-to ``abstain``.
+sentences: the highest word overlap and cosine of any of them and the best one's score; the share of the
+question's term IDF that none of the three best sentences has, and the rarest term the best passage lacks; and
+whether the question asks for a year, count, share, amount or person and a top sentence carries one.
+scripts/fit_abstain.py fits the weights on the ``tune`` questions (``abstain_weights``) and puts the chosen cut at
+the default ``answer.caution_threshold``. What is done with the probability (a notice or a decline), names no page
+mentions and off-topic questions are left to ``abstain``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from alignment_qa.index.keyword import KeywordIndex
 
 FEATURES = (
     "best_overlap",  # the highest word overlap of any candidate sentence with the question
-    "best_cosine",  # the highest cosine of any candidate sentence with the question
+    "best_cosine",  # the highest cosine of any candidate sentence with the question (not only the best one's)
     "best_score",  # the best sentence's score
     "missing_from_top_sentences",  # the share of the question's term IDF that none of the 3 best sentences has
     "missing_from_best_passage",  # the highest IDF of a question term the best passage lacks
@@ -33,6 +33,12 @@ FEATURES = (
     "typed_found",  # one of the 3 best sentences carries such a token
 )
 TOP_SENTENCES = 3
+# words that say what kind of answer is asked for ("in what year", "how many"): an answer need not repeat them, so a
+# notice does not name them as missing
+ASKING_WORDS = frozenset(
+    "year years date many much percent percentage share fraction proportion number amount count size exact exactly "
+    "long big large often old high small fast".split()
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ def features(
     question: str, scored: Sequence[Scored], passages_text: Sequence[str], index: KeywordIndex, typed_question: bool
 ) -> tuple[list[float], list[str]]:
     """The values of ``FEATURES`` (``scored`` best first, ``passages_text`` in retrieval order), and the question's
-    words (not numbers) that none of the best sentences has, rarest first, as the question spells them."""
+    words that none of the best sentences has, rarest first, as the question spells them (not numbers, nor the
+    words that ask for a kind of answer: ``ASKING_WORDS``)."""
     analyzer = index.analyzer
     terms = question_terms(question, index)
     idf = {term: index.idf(term) for term in terms}
@@ -77,13 +84,17 @@ def features(
         float(typed_question),
         float(any(item.typed for item in scored[:TOP_SENTENCES])),
     ]
-    return values, [_as_asked(question, terms[term]) for term in lacking if not terms[term].isdigit()]
+    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in ASKING_WORDS)
+    return values, [word for word in shown if word]
 
 
-def _as_asked(question: str, word: str) -> str:
-    """``word`` as the question spells it ("ARC" for "arc")."""
+def _as_asked(question: str, word: str) -> str | None:
+    """``word`` as the question spells it ("ARC" for "arc"); None for a number, or a piece of a word the analyzer
+    cut at a letter it does not keep ("del" of "Gödel")."""
+    if word.isdigit():
+        return None
     found = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", question, re.IGNORECASE)
-    return found.group() if found else word
+    return found.group() if found else None
 
 
 def probability(values: Sequence[float], model: Mapping[str, object] = WEIGHTS) -> float:

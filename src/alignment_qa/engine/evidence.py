@@ -99,9 +99,9 @@ def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
 
 
 def _title_like(sentence: str) -> bool:
-    """A short line whose longer words are nearly all capitalised: a book or section title, not a claim (a
-    sentence full of names still has its lower-case verbs and nouns: "… Hinton, Bengio, and LeCun are the
-    recipients of the Turing Award …")."""
+    """A short line whose longer words (over 3 letters) are nearly all capitalised, at most one of them in lower
+    case: a book or section title, not a claim (a sentence full of names still has its lower-case verbs and nouns:
+    "… Hinton, Bengio, and LeCun are the recipients of the Turing Award …")."""
     words = [word for word in sentence.split() if len(word) > 3]
     if len(sentence.split()) > 16 or len(words) < 3:
         return False

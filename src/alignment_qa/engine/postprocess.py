@@ -108,7 +108,7 @@ class AdjacentChunkMerger(BaseNodePostprocessor):
 class PageDiversity(BaseNodePostprocessor):
     """At most ``per_page`` passages from one page, ``top_k`` in all, best first."""
 
-    per_page: int = Field(default=2)
+    per_page: int = Field(default=3)
     top_k: int = Field(default=5)
 
     @classmethod

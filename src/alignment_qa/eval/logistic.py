@@ -1,5 +1,5 @@
-"""An L2-penalised logistic regression fitted by Newton's method, in numpy: the fitting step shared by
-scripts/fit_judge.py and scripts/fit_abstain.py. Standardising the inputs and choosing the penalty are left to them."""
+"""An L2-penalised logistic regression fitted by Newton's method, in numpy, and the standardising of its inputs: the
+steps shared by scripts/fit_judge.py and scripts/fit_abstain.py. Choosing the penalty and the cut is left to them."""
 
 from __future__ import annotations
 
@@ -24,3 +24,10 @@ def fit_logistic(
         if float(np.abs(step).max()) < 1e-9:
             break
     return float(theta[0]), theta[1:]
+
+
+def standard_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation (1 for a column that does not vary)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    return mean, scale

@@ -456,16 +456,15 @@ class ChunkStore:
 
     def exists(self, name: str | None = None) -> bool:
         """Whether the collection exists, without creating anything."""
-        if not self.settings.chroma_url and not self.chroma_path.exists():
-            return False
-        return self._get(name or self.settings.collection) is not None
+        return (name or self.settings.collection) in self.names()
 
     def names(self) -> set[str]:
         """The names of the collections in the store, in one listing, without creating anything."""
         if not self.settings.chroma_url and not self.chroma_path.exists():
             return set()
         client = self._connect()
-        with _failures(self.location, "list the collections"):
+        where = without_login(self.settings.chroma_url) if self.settings.chroma_url else str(self.chroma_path)
+        with _failures(where, "list the collections"):
             return {str(getattr(item, "name", item)) for item in client.list_collections()}
 
     def _get(self, name: str) -> Collection | None:
