@@ -27,7 +27,7 @@ from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.answerability import FEATURES, features
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.condense import cap_turns, condense, user_turns
-from alignment_qa.eval.logistic import fit_logistic, standard_scale
+from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, write_or_check
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.runner import prepare_index
 from alignment_qa.index.embedder import build_embedder
@@ -129,23 +129,6 @@ def held_out_cut(held_out: np.ndarray, y: np.ndarray, allowed: float) -> float:
     return cut
 
 
-def _module(model: dict[str, object]) -> str:
-    """The weights as a Python module, laid out as ``ruff format`` leaves it."""
-    lines = [
-        '"""The near-miss check\'s weights, fitted on the tune questions by scripts/fit_abstain.py (do not edit)."""',
-        "",
-        "WEIGHTS: dict[str, object] = {",
-        '    "features": [',
-        *(f'        "{name}",' for name in model["features"]),  # type: ignore[attr-defined]
-        "    ],",
-        f'    "bias": {model["bias"]!r},',
-        *(f'    "{key}": {model[key]!r},' for key in ("weights", "mean", "scale")),
-        "}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
@@ -176,17 +159,13 @@ def main() -> int:
         print(f"  answerable, flagged: {asked[i]}")
     for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
         print(f"  {name:28s} {weight:+.3f}")
-    text = _module(model)
-    if args.check:  # within a tolerance: Chroma's approximate search can move a question's features run to run
-        same = shipped["features"] == model["features"] and all(
-            np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(model[key], dtype=float), atol=TOLERANCE)
-            for key in ("bias", "weights", "mean", "scale")
-        )
-        print("shipped weights match" if same else "shipped weights differ from a fresh fit")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    # --check within a tolerance: Chroma's approximate search can move a question's features from run to run
+    same = shipped["features"] == model["features"] and all(
+        np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(model[key], dtype=float), atol=TOLERANCE)
+        for key in ("bias", "weights", "mean", "scale")
+    )
+    doc = "The near-miss check's weights, fitted on the tune questions by scripts/fit_abstain.py (do not edit)."
+    return write_or_check(OUT, weights_module(doc, model), args.check, same)
 
 
 if __name__ == "__main__":

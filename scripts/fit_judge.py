@@ -20,7 +20,7 @@ import numpy as np
 from alignment_qa.engine.judge import StructuredSupport, Verdict
 from alignment_qa.engine.judge_features import FEATURES
 from alignment_qa.eval.calibration import load_pairs
-from alignment_qa.eval.logistic import fit_logistic, standard_scale
+from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, write_or_check
 from alignment_qa.eval.metrics import balanced_accuracy
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
@@ -28,23 +28,6 @@ from alignment_qa.settings import AnswerSettings, EmbeddingSettings
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "alignment_qa" / "engine" / "judge_weights.py"
 PENALTY = 3.0  # L2 on standardised weights (chosen by passage-grouped 5-fold cross-validation on fit)
-
-
-def _module(model: dict[str, object]) -> str:
-    """The weights as a Python module, laid out as ``ruff format`` leaves it."""
-    lines = [
-        '"""The structured support judge\'s weights, fitted on the fit split by scripts/fit_judge.py (do not edit)."""',
-        "",
-        "WEIGHTS: dict[str, object] = {",
-    ]
-    for key, value in model.items():
-        if isinstance(value, list):
-            lines.append(f'    "{key}": [')
-            lines.extend(f'        "{item}",' if isinstance(item, str) else f"        {item!r}," for item in value)
-            lines.append("    ],")
-        else:
-            lines.append(f'    "{key}": {value!r},')
-    return "\n".join([*lines, "}", ""])
 
 
 def main() -> int:
@@ -98,14 +81,8 @@ def main() -> int:
         print(f"{split}: {len(chosen)} pairs, balanced accuracy {accuracy:.3f}")
     for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
         print(f"  {name:18s} {weight:+.3f}")
-    text = _module(model)
-    if args.check:
-        same = OUT.read_text(encoding="utf-8") == text
-        print("shipped weights match" if same else "shipped weights differ from a fresh fit")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    doc = "The structured support judge's weights, fitted on the fit split by scripts/fit_judge.py (do not edit)."
+    return write_or_check(OUT, weights_module(doc, model), args.check)
 
 
 if __name__ == "__main__":

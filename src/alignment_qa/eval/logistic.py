@@ -1,7 +1,11 @@
-"""An L2-penalised logistic regression fitted by Newton's method, in numpy, and the standardising of its inputs: the
-steps shared by scripts/fit_judge.py and scripts/fit_abstain.py. Choosing the penalty and the cut is left to them."""
+"""An L2-penalised logistic regression fitted by Newton's method, in numpy, the standardising of its inputs, and
+writing the fitted model as a Python module: the steps shared by scripts/fit_judge.py and scripts/fit_abstain.py.
+Choosing the penalty and the cut is left to them."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +35,28 @@ def standard_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-6] = 1.0
     return mean, scale
+
+
+def weights_module(docstring: str, model: Mapping[str, object]) -> str:
+    """``model`` as a Python module defining ``WEIGHTS``, laid out as ``ruff format`` leaves it."""
+    lines = [f'"""{docstring}"""', "", "WEIGHTS: dict[str, object] = {"]
+    for key, value in model.items():
+        if isinstance(value, list):
+            lines.append(f'    "{key}": [')
+            lines.extend(f'        "{item}",' if isinstance(item, str) else f"        {item!r}," for item in value)
+            lines.append("    ],")
+        else:
+            lines.append(f'    "{key}": {value!r},')
+    return "\n".join([*lines, "}", ""])
+
+
+def write_or_check(path: Path, text: str, check: bool, same: bool | None = None) -> int:
+    """Write ``text`` to ``path``, or with ``check`` only say whether the shipped file matches: ``same`` when the
+    caller compared it (within a tolerance), else the text itself. The exit status: 1 for a mismatch, else 0."""
+    if check:
+        matches = same if same is not None else path.read_text(encoding="utf-8") == text
+        print("shipped weights match" if matches else "shipped weights differ from a fresh fit")
+        return 0 if matches else 1
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
