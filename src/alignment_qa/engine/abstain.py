@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from alignment_qa.engine.answerability import answerability
+from alignment_qa.engine.answerability import answerability, question_words
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 
@@ -183,14 +183,11 @@ def absent_terms(
     present: set[str] = set()
     for text in passages_text:
         present |= analyzer.term_set(text)
-    missing = []
-    for word, joined in analyzer.tagged_words(question):
-        if joined or word.isdigit():
-            continue
-        term = analyzer.stem(word)
-        if index.doc_freq.get(term, 0) and term not in present and index.idf(term) >= min_idf and word not in missing:
-            missing.append(word)
-    return missing
+    return [
+        word
+        for word, term in question_words(question, index)
+        if not word.isdigit() and term not in present and index.idf(term) >= min_idf
+    ]
 
 
 def names_phrase(names: Sequence[str]) -> str:

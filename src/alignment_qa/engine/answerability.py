@@ -50,14 +50,24 @@ class Answerability:
     missing: list[str]
 
 
+def question_words(question: str, index: KeywordIndex) -> list[tuple[str, str]]:
+    """``(word, stemmed term)`` for each distinct word of the question (not a compound's joined form) whose term the
+    corpus has, in the question's order."""
+    analyzer = index.analyzer
+    found: dict[str, str] = {}
+    for word, joined in analyzer.tagged_words(question):
+        if not joined and word not in found:
+            term = analyzer.stem(word)
+            if index.doc_freq.get(term, 0):
+                found[word] = term
+    return list(found.items())
+
+
 def question_terms(question: str, index: KeywordIndex) -> dict[str, str]:
     """The question's stemmed terms that the corpus has, each with the first word it came from."""
-    analyzer = index.analyzer
     terms: dict[str, str] = {}
-    for word, joined in analyzer.tagged_words(question):
-        term = analyzer.stem(word)
-        if not joined and term not in terms and index.doc_freq.get(term, 0):
-            terms[term] = word
+    for word, term in question_words(question, index):
+        terms.setdefault(term, word)
     return terms
 
 
