@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         cli(data_dir, "torch", "ingest", str(corpus))  # the chunks, and a warm page cache for every run
-        settings = load_settings(None, {"store.data_dir": str(data_dir)}).settings
+        settings = load_settings(None, {"store.data_dir": str(data_dir), "embedding.backend": "torch"}).settings
         store = ChunkStore(settings.store)
         collection = store.collection(settings.embedding.identity)
         assert collection is not None

@@ -45,8 +45,8 @@ os.environ.setdefault("ALIGNMENT_QA_EMBEDDING__CACHE_DIR", str(ONNX_MODELS))
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real packaged all-MiniLM-L6-v2 with the default backend (onnx: the torch vectors exactly,
-    see test_onnx_backend), loaded once per test session."""
+    """The real packaged all-MiniLM-L6-v2 with the default backend (onnx-int8 for a new index: see
+    test_onnx_backend), loaded once per test session."""
     model = Embedder("sentence-transformers/all-MiniLM-L6-v2", backend="auto", cache_dir=ONNX_MODELS)
     _ = model.dimension
     return model

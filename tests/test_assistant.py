@@ -135,7 +135,7 @@ def test_an_ingest_updates_the_keyword_index_like_a_rebuild_without_reading_ever
     assert reads == [], "the keyword index was rebuilt from the store instead of updated"
 
     folder = keyword_folder(store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     updated = KeywordIndex.load(folder, Analyzer())
     assert updated is not None and updated.revision == collection.revision()
@@ -160,7 +160,7 @@ def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Sett
     (corpus / "b.md").write_text("# Zorblax\n\nThe Zorblax Bridge Exchange (ZBE) audits frontier models weekly.\n")
     ingest([corpus], settings, embedder, store)
     folder = keyword_folder(store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     saved = KeywordIndex.load(folder, Analyzer())
     assert saved is not None and saved.revision == collection.revision()

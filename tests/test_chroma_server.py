@@ -41,7 +41,7 @@ def test_ingest_and_search_on_a_chroma_server(tmp_path: Path, chroma_server: str
     assert sorted(path.name for path in (tmp_path / "local").iterdir()) == ["keyword", "page-states"]
     again = ingest([SAMPLE_CORPUS], settings, embedder, ChunkStore(settings.store))
     assert again.chunks_written == 0 and len(again.unchanged) == 7
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     hits = collection.search_many([embedder.encode(["boat racing agent circling bonus targets"])[0]], 3)[0]
     assert hits[0].metadata["page_id"] == "wiki/reward-hacking.md"

@@ -44,6 +44,22 @@ def test_ingest_reports_what_it_added(tmp_path: Path, cli: CliRunner) -> None:
     assert "7 added" in result.stdout
 
 
+def test_an_index_of_full_precision_vectors_keeps_them_under_the_default(tmp_path: Path, cli: CliRunner) -> None:
+    """An index built before the default became int8 (or with backend onnx or torch) is answered, updated and
+    rebuilt with fp32 vectors by the default settings, never refused or mixed with int8 ones."""
+    built = cli("-s", "embedding.backend=onnx", "ingest", str(SAMPLE_CORPUS / "wiki"), cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    answered = cli("ask", "What is reward hacking?", "--json", cwd=tmp_path)
+    assert answered.returncode == 0, answered.stderr
+    assert json.loads(answered.stdout)["citations"]
+    for args in (["ingest", str(SAMPLE_CORPUS)], ["ingest", "--rebuild", str(SAMPLE_CORPUS)]):
+        assert cli(*args, cwd=tmp_path).returncode == 0
+        stats = json.loads(cli("stats", "--json", cwd=tmp_path).stdout)
+        assert stats["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2" and stats["pages"] > 3
+    refused = cli("-s", "embedding.backend=onnx-int8", "stats", cwd=tmp_path)
+    assert refused.returncode != 0 and "embedding.backend = onnx" in refused.stderr + refused.stdout
+
+
 def test_search_finds_the_right_page(indexed: Path, cli: CliRunner) -> None:
     result = cli("search", "Is RLHF an inner alignment fix?", "-k", "3", "--json", cwd=indexed)
     assert result.returncode == 0, result.stderr
@@ -59,7 +75,8 @@ def test_stats(indexed: Path, cli: CliRunner) -> None:
     result = cli("stats", "--json", cwd=indexed)
     info = json.loads(result.stdout)
     assert info["pages"] == 7 and info["chunks"] >= 7
-    assert info["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2" and info["embed_dim"] == 384
+    assert info["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2 (onnx-int8)"  # auto, a new index: int8
+    assert info["embed_dim"] == 384
     assert info["last_ingest"]
     text = cli("stats", cwd=indexed).stdout
     assert "Pages" in text and "Last ingest" in text

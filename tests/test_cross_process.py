@@ -272,7 +272,7 @@ def test_a_refresh_waits_for_a_search_in_flight(
     asking.start()
     assert store.in_search.wait(30)
     with ChunkStore(settings.store) as other:  # what another process's ingest does first
-        collection = other.collection(settings.embedding.model)
+        collection = other.collection(settings.embedding.identity)
         assert collection is not None
         collection.new_revision()
     refreshing = threading.Thread(target=assistant.refresh_if_stale, kwargs={"force": True})

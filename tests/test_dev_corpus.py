@@ -15,7 +15,7 @@ def test_whole_dev_corpus(shared_corpus: Path, dev_index: BuiltIndex, embedder: 
     store = ChunkStore(settings.store)
     assert summary.skipped == []
     assert len(summary.added) == 73
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     hits = collection.search_many([embedder.encode(["behavioral cloning"])[0]], 5)[0]
     assert hits[0].metadata["page_id"] == "atlas/06/04.md"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -31,7 +32,7 @@ def _copy_sample(tmp_path: Path) -> Path:
 
 def _check_consistent(store: ChunkStore, settings: Settings) -> dict[str, int]:
     """Every page in the store is whole: one version, all its chunks. Returns chunks per page."""
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     per_page: dict[str, set[str]] = {}
     counts: dict[str, int] = {}
@@ -53,7 +54,7 @@ def test_page_states_come_from_first_and_last_chunks_and_see_an_interrupted_writ
     read the long way, found incomplete, and ingested again."""
     corpus = _copy_sample(tmp_path)
     ingest([corpus], settings, embedder, store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     with monkeypatch.context() as patched:  # a whole index: read from first and last chunks alone
         patched.setattr(type(collection), "_page_states_from_ids", lambda *args: pytest.fail("read the long way"))
@@ -83,7 +84,7 @@ def test_a_page_without_its_last_chunk_is_incomplete(
 ) -> None:
     corpus = _copy_sample(tmp_path)
     ingest([corpus], settings, embedder, store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     states = collection.page_states()
     page = max(states, key=lambda page_id: states[page_id].n_chunks)
@@ -113,7 +114,7 @@ def test_the_page_states_an_ingest_leaves_are_kept_and_are_what_the_store_holds(
 
     def kept_states_match(where: Path = corpus, run_settings: Settings = settings) -> IngestSummary:
         summary = ingest([where], run_settings, embedder, store)
-        collection = store.collection(settings.embedding.model)
+        collection = store.collection(settings.embedding.identity)
         assert collection is not None
         kept = page_cache.load(store, collection.revision())
         assert kept is not None and kept == real_states(collection), summary
@@ -143,7 +144,7 @@ def test_an_unchanged_ingest_checks_the_keyword_index_without_loading_it(
 
     corpus = _copy_sample(tmp_path)
     ingest([corpus], settings, embedder, store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     folder = keyword_folder(store)
     assert saved_revision(folder) == collection.revision() != ""
@@ -168,13 +169,13 @@ def test_the_keyword_ledger_gives_up_when_another_process_writes(
     from alignment_qa.ingest.pipeline import _KeywordLedger
 
     ingest([SAMPLE_CORPUS], settings, embedder, store)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     ledger = _KeywordLedger(collection.revision())
     ledger.new_revision(collection)
     assert ledger.exact
     with ChunkStore(settings.store) as elsewhere:  # another writer, through its own handle
-        other = elsewhere.collection(settings.embedding.model)
+        other = elsewhere.collection(settings.embedding.identity)
         assert other is not None
         other.new_revision()
     assert ledger.changes(collection) is None
@@ -242,7 +243,7 @@ def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStor
     assert len(changed.unchanged) == 5
     pages = _check_consistent(store, settings)
     assert "wiki/goodharts-law.md" not in pages
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     hits = collection.search_many([embedder.encode(["red teaming new section"])[0]], 3)[0]
     assert hits[0].metadata["page_id"] == "textbook/rlhf.md"
@@ -331,7 +332,8 @@ def test_model_mismatch_is_an_error(tmp_path: Path, settings: Settings, store: C
     other = load_settings(
         None, {"store.data_dir": str(settings.store.data_dir), "embedding.model": "some/other-model"}
     ).settings
-    with pytest.raises(IndexMismatchError, match="built with embedding model 'sentence-transformers/all-MiniLM-L6-v2'"):
+    built_with = re.escape(f"built with embedding model '{settings.embedding.identity}'")
+    with pytest.raises(IndexMismatchError, match=built_with):
         ingest([corpus / "wiki"], other, Embedder("some/other-model"), ChunkStore(other.store))
 
 
@@ -364,7 +366,7 @@ def test_kill_9_leaves_a_consistent_index(
     while time.monotonic() < deadline and process.poll() is None:
         probe = ChunkStore(settings.store)
         if chroma_file.exists() and probe.exists():
-            collection = probe.collection(settings.embedding.model)
+            collection = probe.collection(settings.embedding.identity)
             if collection is not None and collection.count() >= 8:
                 process.send_signal(signal.SIGKILL)
                 killed = True
@@ -407,7 +409,7 @@ def test_same_page_id_from_another_folder_is_not_overwritten(
     ingest([first], settings, embedder, store)
     summary = ingest([second], settings, embedder, store)
     assert "already indexed from" in summary.skipped[0].reason and summary.updated == []
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     assert collection.page_states()["01.md"].title == "First"
 
@@ -451,7 +453,7 @@ def test_a_changed_page_embeds_only_its_changed_chunks(
     page.write_text("# Safety methods\n\n" + "".join(f"## {head}\n\n{text}\n\n" for head, text in sections.items()))
     first = ingest([corpus], settings, embedder, store)
     assert first.chunks_embedded == first.chunks_written == len(sections)
-    collection = store.collection(settings.embedding.model)
+    collection = store.collection(settings.embedding.identity)
     assert collection is not None
     before = {meta["section"]: vector for meta, vector in collection.page_vectors(["methods.md"])}
 
@@ -481,7 +483,7 @@ def test_a_second_named_collection_sits_beside_the_chunks(
     """The store opens other collections by name (e.g. sentence vectors) with the same interface."""
     corpus = _copy_sample(tmp_path)
     ingest([corpus / "wiki"], settings, embedder, store)
-    model = settings.embedding.model
+    model = settings.embedding.identity
     assert store.collection(model, "sentences") is None and not store.exists("sentences")
     sentences = store.create(model, embedder.dimension, "sentences")
     text = "Goodhart's law: a measure that becomes a target stops being a good measure."
@@ -500,7 +502,7 @@ def test_only_former_sentence_vectors_are_dropped_by_their_old_name(
 ) -> None:
     """Earlier versions kept sentences in ``<collection>-sentences``; ingest drops that collection, unless it is
     someone's index of pages that happens to have the name."""
-    model = settings.embedding.model
+    model = settings.embedding.identity
     former = f"{settings.store.collection}-sentences"
     old = store.create(model, embedder.dimension, former, searched=False)
     text = "Reward hacking exploits a misspecified objective."

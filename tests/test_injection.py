@@ -233,7 +233,7 @@ def test_ingest_drops_a_url_that_breaks_out_and_says_why(injected_index: tuple[S
     ]
     assert "wiki/specification-gaming.md" in summary.added  # the page itself is kept
     assert summary.as_dict()["warnings"] == [{"page_id": w.page_id, "reason": w.reason} for w in summary.warnings]
-    collection = ChunkStore(settings.store).collection(settings.embedding.model)
+    collection = ChunkStore(settings.store).collection(settings.embedding.identity)
     assert collection is not None
     stored = collection.page_chunks("wiki/specification-gaming.md")
     assert stored and all(meta["url"] == "" for _, meta in stored)

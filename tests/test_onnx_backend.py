@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from alignment_qa.errors import IndexMismatchError, ModelLoadError
-from alignment_qa.index.embedder import Embedder, resolve_backend, resolve_model_location
+from alignment_qa.index.embedder import Embedder, follow_index, resolve_backend, resolve_model_location
 from alignment_qa.index.store import ChunkStore
 from alignment_qa.ingest.pipeline import ingest
-from alignment_qa.settings import load_settings
+from alignment_qa.settings import Settings, load_settings
 from conftest import ONNX_MODELS, REPO
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -84,20 +84,36 @@ def test_span_vectors_are_the_same_on_both_backends_and_the_text_vectors_unchang
 def test_int8_stays_close_and_an_index_remembers_it(
     embedder: Embedder, torch_embedder: Embedder, cache: Path, tmp_path: Path
 ) -> None:
+    """The default (auto) builds a new index with int8 vectors and records it; an index of full-precision
+    vectors (built with torch or onnx, or by an earlier default) keeps being searched with them."""
     int8 = Embedder(MODEL, backend="onnx-int8", cache_dir=cache)
     cosines = np.sum(int8.encode(TEXTS) * torch_embedder.encode(TEXTS), axis=1)
     assert cosines.min() > 0.97, cosines
     assert cosines.min() < 0.9999  # int8 really is another computation, so the index must record it
 
-    data = tmp_path / "data"
-    built = load_settings(None, {"store.data_dir": str(data)}).settings
+    def with_backend(settings: Settings, backend: str) -> Settings:
+        return settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"backend": backend})})
+
+    built = load_settings(None, {"store.data_dir": str(tmp_path / "new")}).settings
+    assert embedder.backend == "onnx-int8" and built.embedding.identity == f"{MODEL} (onnx-int8)"
     ingest([REPO / "sample-corpus"], built, embedder, ChunkStore(built.store))
-    onnx = built.model_copy(update={"embedding": built.embedding.model_copy(update={"backend": "onnx"})})
-    quantized = built.model_copy(update={"embedding": built.embedding.model_copy(update={"backend": "onnx-int8"})})
     store = ChunkStore(built.store)
-    assert store.collection(onnx.embedding.identity) is not None  # fp32 ONNX: same vectors, same index
-    with pytest.raises(IndexMismatchError, match="onnx-int8"):
-        store.collection(quantized.embedding.identity)
+    assert follow_index(built, store) is built  # an int8 index under auto: nothing to pin
+    assert store.collection(with_backend(built, "onnx-int8").embedding.identity) is not None
+    with pytest.raises(IndexMismatchError, match=r"embedding\.backend = onnx-int8"):  # says how to use it
+        store.collection(with_backend(built, "onnx").embedding.identity)
+    store.close()
+
+    full = load_settings(None, {"store.data_dir": str(tmp_path / "fp32")}).settings
+    fp32 = Embedder(MODEL, backend="onnx", cache_dir=cache)
+    ingest([REPO / "sample-corpus"], with_backend(full, "onnx"), fp32, ChunkStore(full.store))
+    store = ChunkStore(full.store)
+    followed = follow_index(full, store)  # auto, as loaded: pinned to the index's full-precision vectors
+    assert followed.embedding.backend == "onnx" and followed.embedding.identity == MODEL
+    assert store.collection(followed.embedding.identity) is not None
+    assert store.collection(with_backend(full, "torch").embedding.identity) is not None  # torch: the same vectors
+    with pytest.raises(IndexMismatchError, match=r"embedding\.backend = onnx "):
+        store.collection(full.embedding.identity)  # auto unpinned would mean int8 vectors
     store.close()
 
 
@@ -113,10 +129,10 @@ def test_a_folder_the_onnx_backend_cannot_run_is_a_clear_error(tmp_path: Path) -
         Embedder(MODEL, backend="tensorrt")
 
 
-def test_auto_picks_onnx_where_it_can_and_torch_elsewhere(tmp_path: Path) -> None:
-    """The default: the packaged model runs on ONNX Runtime; a hub name, another pooling or a GPU device
-    stays on sentence-transformers (nothing is loaded to decide)."""
-    assert resolve_backend(MODEL, "cpu", "auto") == "onnx"
+def test_auto_picks_onnx_int8_where_it_can_and_torch_elsewhere(tmp_path: Path) -> None:
+    """The default: the packaged model runs on ONNX Runtime in int8; a hub name, another pooling or a GPU
+    device stays on sentence-transformers (nothing is loaded to decide)."""
+    assert resolve_backend(MODEL, "cpu", "auto") == "onnx-int8"
     assert resolve_backend(MODEL, "cuda", "auto") == "torch"
     assert resolve_backend("BAAI/bge-small-en-v1.5", "cpu", "auto") == "torch"  # a name to download
     folder = tmp_path / "cls-pooled"

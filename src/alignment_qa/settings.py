@@ -113,6 +113,9 @@ class StoreSettings(_Section):
         return _optional_url(value)
 
 
+INT8_MARK = " (onnx-int8)"  # what an index of int8 vectors adds to its model name
+
+
 class EmbeddingSettings(_Section):
     """Which sentence-transformers model embeds chunks and questions."""
 
@@ -127,15 +130,17 @@ class EmbeddingSettings(_Section):
         ge=1,
         le=1024,
         description="Texts per encoding batch; empty: 4 on the CPU (on 2 cores a batch of 4 chunks encodes 15-30% "
-        "faster than one of 32, see docs/performance.md), 64 on a GPU.",
+        "faster than one of 32, see docs/performance.md), 64 on a GPU. onnx-int8 runs one text at a time whatever "
+        "the batch, so that a text's vector never depends on its batch-mates.",
     )
     backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         "auto",
         description="How vectors are computed: torch (sentence-transformers); onnx (the model exported once to ONNX "
         "Runtime and cached in embedding.cache_dir: the same vectors, about 3x faster per question and no torch "
-        "import at start); onnx-int8 (its matrix products in int8: faster still, vectors slightly different, so an "
-        "index built with it records it); auto (the default): onnx when the model is a local mean-pooling folder "
-        "(the packaged default is one) and the device is cpu, else torch.",
+        "import at start); onnx-int8 (its matrix products in int8: about 2x faster again, vectors slightly "
+        "different, so an index built with it records it); auto (the default): onnx-int8 for a new index when the "
+        "model is a local mean-pooling folder (the packaged default is one) and the device is cpu, onnx for an "
+        "index built with full-precision vectors, else torch.",
     )
     cache_dir: Path | None = Field(
         None,
@@ -146,8 +151,11 @@ class EmbeddingSettings(_Section):
     @property
     def identity(self) -> str:
         """What an index records as its model: the name, plus the quantization when its vectors differ
-        (torch and onnx give the same vectors and share an index; onnx-int8 does not)."""
-        return f"{self.model} (onnx-int8)" if self.backend == "onnx-int8" else self.model
+        (torch and onnx give the same vectors and share an index; onnx-int8, also as ``auto`` picks it, does not)."""
+        from alignment_qa.index.embedder import resolve_backend
+
+        quantized = resolve_backend(self.model, self.device, self.backend) == "onnx-int8"
+        return f"{self.model}{INT8_MARK}" if quantized else self.model
 
 
 class IngestSettings(_Section):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -110,13 +110,15 @@ def _state(ctx: typer.Context) -> CliState:
     return state if isinstance(state, CliState) else CliState()
 
 
-def _services(loaded: LoadedSettings) -> tuple[Any, Any]:
-    from alignment_qa.index.embedder import build_embedder
+def _services(loaded: LoadedSettings) -> tuple[LoadedSettings, Any, Any]:
+    """The settings with ``auto`` pinned to the existing index's backend (``follow_index``), and the
+    embedder and store they describe."""
+    from alignment_qa.index.embedder import build_embedder, follow_index
     from alignment_qa.index.store import ChunkStore
 
-    settings = loaded.settings
-    embedder = build_embedder(settings)
-    return embedder, ChunkStore(settings.store)
+    store = ChunkStore(loaded.settings.store)
+    settings = follow_index(loaded.settings, store)
+    return replace(loaded, settings=settings), build_embedder(settings), store
 
 
 @app.command()
@@ -133,7 +135,7 @@ def ingest(
     from alignment_qa.ingest.pipeline import ingest as run_ingest
 
     loaded = _state(ctx).load(**{"ingest.max_file_mb": max_file_mb})
-    embedder, store = _services(loaded)
+    loaded, embedder, store = _services(loaded)
     console = Console(stderr=True)
     with render.RichProgress(console) as progress:
         summary = run_ingest(paths, loaded.settings, embedder, store, progress=progress, rebuild=rebuild)
@@ -150,7 +152,7 @@ def stats(
 ) -> None:
     """Show what the index holds: pages, chunks, model, store location, last ingest."""
     loaded = _state(ctx).load()
-    _, store = _services(loaded)
+    loaded, _, store = _services(loaded)
     collection = store.collection(loaded.settings.embedding.identity) if store.exists() else None
     if collection is None:
         render.print_no_index(Console(), store.location)
@@ -167,7 +169,7 @@ def _open_assistant(loaded: LoadedSettings) -> Assistant:
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
 
-    embedder, store = _services(loaded)
+    loaded, embedder, store = _services(loaded)
     try:
         return Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
@@ -320,7 +322,7 @@ def serve(
             "to serve.allowed_hosts (e.g. ALIGNMENT_QA_SERVE__ALLOWED_HOSTS='[\"qa.example.org\"]').",
             markup=False,
         )
-    embedder, store = _services(loaded)
+    loaded, embedder, store = _services(loaded)
     try:
         assistant: Assistant | None = Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
@@ -362,7 +364,7 @@ def _open_assistant_or_none(loaded: LoadedSettings) -> Assistant | None:
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.errors import NoIndexError
 
-    embedder, store = _services(loaded)
+    loaded, embedder, store = _services(loaded)
     try:
         return Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError as exc:
@@ -483,7 +485,7 @@ def evaluate_command(
         **{"answer.mode": mode, "llm.base_url": llm_url, "llm.model": model, "support.judge": judge}
     )
     old = load_baseline(baseline) if baseline else None
-    embedder, _ = _services(loaded)
+    loaded, embedder, _ = _services(loaded)
     err = Console(stderr=True)
     with render.RichProgress(err) as progress:
         run = evaluate(

@@ -39,7 +39,7 @@ from alignment_qa.engine.rwlock import ReadersWriterLock
 from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import passage_model
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
-from alignment_qa.index.embedder import Embedder, build_embedder
+from alignment_qa.index.embedder import Embedder, build_embedder, follow_index
 from alignment_qa.index.keyword import KeywordIndex, sync_keyword_index
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.sentence_pages import SentencePages
@@ -131,8 +131,10 @@ class Assistant:
         llm: LLM | None = None,
     ) -> Assistant:
         """An assistant over the configured index; ``NoIndexError`` when there is none yet."""
-        embedder = embedder or build_embedder(settings)
         store = store or ChunkStore(settings.store)
+        if embedder is None:
+            settings = follow_index(settings, store)
+            embedder = build_embedder(settings)
         collection = store.collection(settings.embedding.identity) if store.exists() else None
         if collection is None or collection.count() == 0:
             raise NoIndexError(

@@ -276,11 +276,11 @@ def judge_settings(settings: Settings, judge: SupportJudge) -> dict[str, Any]:
         "threshold": settings.answer.support_threshold,
     }
     if settings.support.judge == "structured":
-        described["embedding_model"] = settings.embedding.model
+        described["embedding_model"] = settings.embedding.identity
         described["fitted_on"] = "the fit split of the shipped labelled pairs (scripts/fit_judge.py)"
     if isinstance(judge, SimilaritySupport):
         described.update(
-            embedding_model=settings.embedding.model,
+            embedding_model=settings.embedding.identity,
             similarity_floor=judge.floor,
             similarity_ceiling=judge.ceiling,
             lexical_weight=judge.lexical_weight,

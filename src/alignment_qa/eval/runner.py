@@ -93,11 +93,14 @@ def prepare_index(
     settings: Settings, corpus: Path, embedder: Embedder, progress: ProgressReporter | None = None
 ) -> tuple[Settings, IngestSummary]:
     """Settings pointing at an index of ``corpus`` in its own collection (``eval-<hash of the
-    path>``), ingested now: only new or changed pages are embedded on a re-run."""
+    path>``), ingested now: only new or changed pages are embedded on a re-run, and all of them when the
+    collection holds another model's or precision's vectors (it is a scratch copy)."""
     digest = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:12]
     store = settings.store.model_copy(update={"collection": f"eval-{digest}"})
     scoped = settings.model_copy(update={"store": store})
-    summary = ingest([corpus], scoped, embedder, ChunkStore(scoped.store), progress=progress)
+    chunk_store = ChunkStore(scoped.store)
+    stale = chunk_store.recorded_model() not in (None, scoped.embedding.identity)
+    summary = ingest([corpus], scoped, embedder, chunk_store, progress=progress, rebuild=stale)
     return scoped, summary
 
 

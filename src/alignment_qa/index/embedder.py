@@ -6,7 +6,8 @@ other name or local folder is loaded by sentence-transformers as usual. The mode
 first use, never at import. Vectors are L2-normalised float32. ``backend`` picks how they are
 computed: ``torch`` (sentence-transformers), ``onnx`` (the same model exported to ONNX Runtime,
 the same vectors) or ``onnx-int8`` (int8 matrix multiplications: faster, vectors a little off,
-so an index remembers it; see ``onnx_encoder``); ``auto`` picks onnx where it can run the model.
+so an index remembers it; see ``onnx_encoder``); ``auto`` picks onnx-int8 where it can run the model,
+and ``follow_index`` keeps an index of full-precision vectors on fp32 onnx.
 Storing them is left to ``store``.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from alignment_qa.index.onnx_encoder import OnnxEncoder, normalise, pool_spans, 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from alignment_qa.index.store_api import Store
     from alignment_qa.settings import Settings
 
 CPU_BATCH = 4  # texts per batch on the CPU: fastest of 2 to 64 on 2 cores, for every backend (docs/performance.md)
@@ -53,15 +55,30 @@ def resolve_model_location(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=64)
 def resolve_backend(model: str, device: str, backend: str) -> str:
-    """``backend`` itself, or for ``auto``: onnx when the model is a local folder the exporter can run and
-    the device is the CPU (ONNX Runtime runs on the CPU here), else torch (a hub name, another pooling)."""
+    """``backend`` itself, or for ``auto``: onnx-int8 when the model is a local folder the exporter can run
+    and the device is the CPU (ONNX Runtime runs on the CPU here), else torch (a hub name, another pooling).
+    An index built before with full-precision vectors keeps them: see ``follow_index``."""
     if backend not in ("auto", "torch", "onnx", "onnx-int8"):
         raise ModelLoadError(f"unknown embedding.backend '{backend}': use auto, torch, onnx or onnx-int8")
     if backend != "auto":
         return backend
     folder = Path(resolve_model_location(model))
-    return "onnx" if device == "cpu" and folder.is_dir() and unsupported_reason(folder) is None else "torch"
+    return "onnx-int8" if device == "cpu" and folder.is_dir() and unsupported_reason(folder) is None else "torch"
+
+
+def follow_index(settings: Settings, store: Store) -> Settings:
+    """``settings`` with ``embedding.backend`` ``auto`` pinned to what the configured index was built with,
+    when that differs from what ``auto`` picks for a new one: an index of full-precision vectors (built with
+    torch or onnx, or by ``auto`` before it chose int8) is searched and updated with fp32 onnx, so a
+    changed default never strands it. Any other case returns ``settings`` unchanged."""
+    embedding = settings.embedding
+    if embedding.backend != "auto" or resolve_backend(embedding.model, embedding.device, "auto") != "onnx-int8":
+        return settings
+    if store.recorded_model() != embedding.model:
+        return settings  # no index yet, or an int8 one, or another model (the store's check explains that)
+    return settings.model_copy(update={"embedding": embedding.model_copy(update={"backend": "onnx"})})
 
 
 class Embedder:

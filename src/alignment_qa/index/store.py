@@ -33,7 +33,7 @@ import numpy as np
 
 from alignment_qa.errors import AlignmentQAError, IndexMismatchError, StoreUnavailableError
 from alignment_qa.index.store_api import SENTENCES_FLAG, PageState, SearchHit, StoredChunk, make_chunk_id
-from alignment_qa.settings import StoreSettings, without_login
+from alignment_qa.settings import INT8_MARK, StoreSettings, without_login
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -473,6 +473,13 @@ class ChunkStore:
         with _failures(self._location(name), "open the collection"):
             return self._connect().get_collection(name, embedding_function=None)
 
+    def recorded_model(self, name: str | None = None) -> str | None:
+        """The embedding model the collection (default: ``store.collection``) records, unchecked; ``None``
+        when there is no such collection."""
+        raw = self._get(name or self.settings.collection)
+        built_with = (raw.metadata or {}).get("embed_model") if raw is not None else None
+        return None if built_with is None else str(built_with)
+
     def collection(self, model: str, name: str | None = None) -> ChromaCollection | None:
         """The existing collection (default: ``store.collection``), checked against ``model``; ``None`` if
         there is none yet."""
@@ -504,6 +511,13 @@ class ChunkStore:
         meta = raw.metadata or {}
         built_with = meta.get("embed_model")
         if built_with is not None and built_with != model:
+            if str(built_with).removesuffix(INT8_MARK) == model.removesuffix(INT8_MARK):  # other precision
+                backend = "onnx-int8" if str(built_with).endswith(INT8_MARK) else "onnx"
+                raise IndexMismatchError(
+                    f"the index at {self._location(str(raw.name))} holds '{built_with}' vectors, but '{model}' "
+                    f"ones are configured: set embedding.backend = {backend} (or auto) to use it, or rebuild it "
+                    "with `alignment-qa ingest --rebuild`."
+                )
             raise IndexMismatchError(
                 f"the index at {self._location(str(raw.name))} was built with embedding model '{built_with}' "
                 f"(dimension {meta.get('embed_dim')}), but '{model}' is configured. Searching it "

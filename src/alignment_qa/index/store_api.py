@@ -165,6 +165,10 @@ class Store(Protocol):
         """The names of the collections in the store, in one listing (none when there is no store yet)."""
         ...
 
+    def recorded_model(self, name: str | None = None) -> str | None:
+        """The embedding model the collection records, unchecked; ``None`` when there is no such collection."""
+        ...
+
     def collection(self, model: str, name: str | None = None) -> ChunkCollection | None:
         """The existing collection, checked against ``model``; ``None`` if there is none yet."""
         ...
