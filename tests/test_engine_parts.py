@@ -6,7 +6,7 @@ from llama_index.core.schema import MetadataMode, NodeWithScore
 
 from alignment_qa.engine.condense import condense, is_follow_up, user_turns
 from alignment_qa.engine.evidence import page_offset
-from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity
+from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity, is_navigation
 from alignment_qa.engine.retrieval import comparison_sides, node_from_hit
 from alignment_qa.index.aliases import learn_aliases
 from alignment_qa.index.lexical import Analyzer
@@ -139,6 +139,23 @@ def test_diversity_caps_passages_per_page() -> None:
     nodes.append(_node("b.md", "S", 0, 0, "other page", 0.1))
     kept = PageDiversity(per_page=2, top_k=3)._postprocess_nodes(nodes)
     assert [item.node.metadata["page_id"] for item in kept] == ["a.md", "a.md", "b.md"]
+
+
+def test_a_navigation_section_comes_after_every_passage_that_says_something() -> None:
+    """A page's "Related concepts" list names the topic without saying anything about it: it takes a slot only
+    when nothing else is left, whatever its fused score."""
+
+    def sectioned(page: str, section: str, text: str, score: float) -> NodeWithScore:
+        item = _node(page, section, 0, 0, text, score)
+        item.node.metadata["section"] = section  # as ingest stores it: the heading path, joined by " > "
+        return item
+
+    links = sectioned("a.md", "Related concepts", "- inner-alignment\n- reward-hacking", 0.9)
+    also = sectioned("b.md", "Approaches > See also", "- debate", 0.8)
+    prose = [sectioned(f"{name}.md", "Why it matters", "A claim.", score) for name, score in (("c", 0.5), ("d", 0.4))]
+    kept = PageDiversity(per_page=2, top_k=3)._postprocess_nodes([links, also, *prose])
+    assert [item.node.metadata["page_id"] for item in kept] == ["c.md", "d.md", "a.md"]
+    assert not is_navigation(sectioned("e.md", "Related work on debate", "Irving et al. proposed it.", 0.5).node)
 
 
 def test_answer_typing_reads_what_the_question_asks_for() -> None:

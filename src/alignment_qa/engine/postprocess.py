@@ -5,16 +5,18 @@
 - ``AdjacentChunkMerger`` joins chunks that follow each other in the same section of a page into
   one passage; the passage keeps a span list mapping its text back to page offsets.
 - ``PageDiversity`` keeps at most N passages per page and the best ``top_k`` overall, so a
-  question that spans pages sees several of them.
+  question that spans pages sees several of them; a page's navigation section (links, "See also")
+  comes last.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle, TextNode
 
 from alignment_qa.engine.retrieval import hide_from_llm
 from alignment_qa.errors import ModelLoadError
@@ -105,8 +107,22 @@ class AdjacentChunkMerger(BaseNodePostprocessor):
         return merged
 
 
+_NAVIGATION = re.compile(
+    r"(?:related(?: \w+)?|see also|further reading|references|bibliography|external links|links|sources|footnotes)",
+    re.IGNORECASE,
+)
+
+
+def is_navigation(node: BaseNode) -> bool:
+    """Whether the passage is a page's navigation section ("Related concepts", "See also", "References"): links
+    and titles, which name a topic without saying anything about it."""
+    section = str(node.metadata.get("section") or "")
+    return bool(_NAVIGATION.fullmatch(section.rsplit(">", 1)[-1].strip()))
+
+
 class PageDiversity(BaseNodePostprocessor):
-    """At most ``per_page`` passages from one page, ``top_k`` in all, best first."""
+    """At most ``per_page`` passages from one page, ``top_k`` in all, best first; a navigation section only
+    when too few other passages are left (``is_navigation``)."""
 
     per_page: int = Field(default=3)
     top_k: int = Field(default=5)
@@ -120,7 +136,7 @@ class PageDiversity(BaseNodePostprocessor):
     ) -> list[NodeWithScore]:
         counts: dict[str, int] = {}
         kept: list[NodeWithScore] = []
-        for item in nodes:
+        for item in sorted(nodes, key=lambda item: is_navigation(item.node)):  # stable: best first otherwise
             page = str(item.node.metadata.get("page_id"))
             if counts.get(page, 0) >= self.per_page:
                 continue
