@@ -172,7 +172,7 @@ def main() -> None:
 
         # 20x synthetic enlargement of both indexes
         store = ChunkStore(settings.store)
-        collection = store.collection(settings.embedding.model)
+        collection = store.collection(settings.embedding.identity)
         assert collection is not None
         collection.new_revision()
         enlarge_collection(chroma_collection(store.chroma_path, settings.store.collection), "page_id", ENLARGE)

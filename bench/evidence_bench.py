@@ -96,13 +96,14 @@ def main() -> int:
 
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.engine.evidence import choose
-    from alignment_qa.index.embedder import build_embedder
+    from alignment_qa.index.embedder import build_embedder, follow_index
     from alignment_qa.index.store import ChunkStore
     from alignment_qa.ingest.pipeline import ingest
     from alignment_qa.settings import load_settings
 
     folder = args.data_dir or Path(tempfile.mkdtemp(prefix="evidence-bench-"))
     settings = load_settings(None, {"store.data_dir": str(folder), "support.judge": "similarity"}).settings
+    settings = follow_index(settings, ChunkStore(settings.store))  # an older index keeps its vectors' precision
     embedder = build_embedder(settings)
     if args.data_dir is None:
         ingest([args.corpus], settings, embedder, ChunkStore(settings.store))

@@ -51,7 +51,7 @@ def main() -> None:
 
         settings = load_settings(None, {"store.data_dir": str(data_dir)}).settings
         store = ChunkStore(settings.store)
-        collection = store.collection(settings.embedding.model)
+        collection = store.collection(settings.embedding.identity)
         assert collection is not None
         records = list(collection.read_chunks())
         texts = [str(hit.metadata["prefix"]) + hit.text for hit in records]

@@ -30,8 +30,7 @@ from alignment_qa.engine.condense import cap_turns, condense, user_turns
 from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, write_or_check
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.runner import prepare_index
-from alignment_qa.index.embedder import build_embedder, follow_index
-from alignment_qa.index.store import ChunkStore
+from alignment_qa.index.embedder import build_embedder
 from alignment_qa.settings import AnswerSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +53,8 @@ def standalone_question(question: str, history: list[str], answer: AnswerSetting
 
 def tune_rows(settings: Settings, corpus: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Features, labels (1: unanswerable) and questions of the ``tune`` questions the other signals let through."""
-    settings = follow_index(settings, ChunkStore(settings.store))  # as the CLI does: the index keeps its backend
+    embedding = settings.embedding.model_copy(update={"backend": "onnx"})  # the shipped weights' fp32 features
+    settings = settings.model_copy(update={"embedding": embedding})
     embedder = build_embedder(settings)
     scoped, _ = prepare_index(settings, corpus, embedder)
     answer = scoped.answer.model_copy(update={"unanswered_threshold": 1.0})  # the check itself stays out

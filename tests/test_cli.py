@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_CORPUS, BuiltIndex, CliRunner, copy_index
+from conftest import ONNX_MODELS, SAMPLE_CORPUS, BuiltIndex, CliRunner, copy_index
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -47,6 +47,10 @@ def test_ingest_reports_what_it_added(tmp_path: Path, cli: CliRunner) -> None:
 def test_an_index_of_full_precision_vectors_keeps_them_under_the_default(tmp_path: Path, cli: CliRunner) -> None:
     """An index built before the default became int8 (or with backend onnx or torch) is answered, updated and
     rebuilt with fp32 vectors by the default settings, never refused or mixed with int8 ones."""
+    from alignment_qa.index.embedder import Embedder
+    from alignment_qa.index.store import ChunkStore
+    from alignment_qa.settings import load_settings
+
     built = cli("-s", "embedding.backend=onnx", "ingest", str(SAMPLE_CORPUS / "wiki"), cwd=tmp_path)
     assert built.returncode == 0, built.stderr
     answered = cli("ask", "What is reward hacking?", "--json", cwd=tmp_path)
@@ -57,7 +61,17 @@ def test_an_index_of_full_precision_vectors_keeps_them_under_the_default(tmp_pat
         stats = json.loads(cli("stats", "--json", cwd=tmp_path).stdout)
         assert stats["embed_model"] == "sentence-transformers/all-MiniLM-L6-v2" and stats["pages"] > 3
     refused = cli("-s", "embedding.backend=onnx-int8", "stats", cwd=tmp_path)
-    assert refused.returncode != 0 and "embedding.backend = onnx" in refused.stderr + refused.stdout
+    assert refused.returncode != 0 and "embedding.backend = onnx " in refused.stderr + refused.stdout
+
+    settings = load_settings(None, {"store.data_dir": str(tmp_path / ".alignment-qa")}).settings
+    with ChunkStore(settings.store) as store:  # the vectors themselves are fp32, not only the label
+        collection = store.collection("sentence-transformers/all-MiniLM-L6-v2")
+        assert collection is not None
+        chunks = list(collection.get_chunks([hit.id for hit in collection.read_chunks()][:8], True).values())
+    fp32 = Embedder("sentence-transformers/all-MiniLM-L6-v2", backend="onnx", cache_dir=ONNX_MODELS)
+    texts = [str(chunk.metadata["prefix"]) + chunk.text for chunk in chunks]
+    stored = [chunk.vector for chunk in chunks]
+    assert min(float(a @ b) for a, b in zip(fp32.encode(texts), stored, strict=True)) > 0.9999
 
 
 def test_search_finds_the_right_page(indexed: Path, cli: CliRunner) -> None:

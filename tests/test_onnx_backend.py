@@ -99,6 +99,8 @@ def test_int8_stays_close_and_an_index_remembers_it(
     ingest([REPO / "sample-corpus"], built, embedder, ChunkStore(built.store))
     store = ChunkStore(built.store)
     assert follow_index(built, store) is built  # an int8 index under auto: nothing to pin
+    on_gpu = built.model_copy(update={"embedding": built.embedding.model_copy(update={"device": "cuda"})})
+    assert follow_index(on_gpu, store).embedding.backend == "onnx-int8"  # auto alone would pick torch there
     assert store.collection(with_backend(built, "onnx-int8").embedding.identity) is not None
     with pytest.raises(IndexMismatchError, match=r"embedding\.backend = onnx-int8"):  # says how to use it
         store.collection(with_backend(built, "onnx").embedding.identity)
@@ -115,6 +117,15 @@ def test_int8_stays_close_and_an_index_remembers_it(
     with pytest.raises(IndexMismatchError, match=r"embedding\.backend = onnx "):
         store.collection(full.embedding.identity)  # auto unpinned would mean int8 vectors
     store.close()
+
+
+def test_an_int8_vector_does_not_depend_on_its_batch(cache: Path) -> None:
+    """int8 quantizes activations per model run: in a padded batch a text's vector would move with its
+    batch-mates, so a stored vector and the same text embedded again later would differ."""
+    int8 = Embedder(MODEL, backend="onnx-int8", cache_dir=cache, batch_size=4)
+    alone = np.stack([int8.encode([text])[0] for text in TEXTS])
+    assert np.array_equal(int8.encode(TEXTS), alone)
+    assert np.array_equal(int8.encode_spans(TEXTS, [[(0, 6)]] * len(TEXTS))[0], alone)
 
 
 def test_a_folder_the_onnx_backend_cannot_run_is_a_clear_error(tmp_path: Path) -> None:

@@ -108,7 +108,8 @@ class AdjacentChunkMerger(BaseNodePostprocessor):
 
 
 _NAVIGATION = re.compile(
-    r"(?:related(?: \w+)?|see also|further reading|references|bibliography|external links|links|sources|footnotes)",
+    r"related(?: (?:concepts|pages|topics|articles|agendas|entries|links))?|see also|further reading|references"
+    r"|bibliography|external links|links|sources|footnotes",
     re.IGNORECASE,
 )
 
@@ -116,8 +117,8 @@ _NAVIGATION = re.compile(
 def is_navigation(node: BaseNode) -> bool:
     """Whether the passage is a page's navigation section ("Related concepts", "See also", "References"): links
     and titles, which name a topic without saying anything about it."""
-    section = str(node.metadata.get("section") or "")
-    return bool(_NAVIGATION.fullmatch(section.rsplit(">", 1)[-1].strip()))
+    path = str(node.metadata.get("section") or "").split(">")
+    return any(_NAVIGATION.fullmatch(heading.strip()) for heading in path)
 
 
 class PageDiversity(BaseNodePostprocessor):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 from alignment_qa.errors import ModelLoadError
 from alignment_qa.index.onnx_encoder import OnnxEncoder, normalise, pool_spans, unsupported_reason
+from alignment_qa.settings import INT8_MARK
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -55,7 +56,6 @@ def resolve_model_location(name: str) -> str:
     return name
 
 
-@lru_cache(maxsize=64)
 def resolve_backend(model: str, device: str, backend: str) -> str:
     """``backend`` itself, or for ``auto``: onnx-int8 when the model is a local folder the exporter can run
     and the device is the CPU (ONNX Runtime runs on the CPU here), else torch (a hub name, another pooling).
@@ -69,16 +69,22 @@ def resolve_backend(model: str, device: str, backend: str) -> str:
 
 
 def follow_index(settings: Settings, store: Store) -> Settings:
-    """``settings`` with ``embedding.backend`` ``auto`` pinned to what the configured index was built with,
-    when that differs from what ``auto`` picks for a new one: an index of full-precision vectors (built with
-    torch or onnx, or by ``auto`` before it chose int8) is searched and updated with fp32 onnx, so a
-    changed default never strands it. Any other case returns ``settings`` unchanged."""
+    """``settings`` with ``embedding.backend`` ``auto`` pinned to the precision the configured index holds, when
+    that differs from what ``auto`` picks here: an index of full-precision vectors (built with torch or onnx,
+    or by ``auto`` before it chose int8) is searched and updated with fp32 onnx, so a changed default never
+    strands it, and an int8 index with onnx-int8 also where ``auto`` would pick torch (a GPU device: ONNX
+    Runtime runs on the CPU). Any other case returns ``settings`` unchanged."""
     embedding = settings.embedding
-    if embedding.backend != "auto" or resolve_backend(embedding.model, embedding.device, "auto") != "onnx-int8":
+    if embedding.backend != "auto":
         return settings
-    if store.recorded_model() != embedding.model:
-        return settings  # no index yet, or an int8 one, or another model (the store's check explains that)
-    return settings.model_copy(update={"embedding": embedding.model_copy(update={"backend": "onnx"})})
+    recorded, picked = store.recorded_model(), resolve_backend(embedding.model, embedding.device, "auto")
+    if recorded == embedding.model and picked == "onnx-int8":
+        backend = "onnx"
+    elif recorded == f"{embedding.model}{INT8_MARK}" and picked != "onnx-int8":
+        backend = "onnx-int8"
+    else:
+        return settings  # no index yet, the precision auto picks, or another model (the store's check explains that)
+    return settings.model_copy(update={"embedding": embedding.model_copy(update={"backend": backend})})
 
 
 class Embedder:

@@ -182,7 +182,7 @@ class OnnxEncoder:
         return int(self.encode(["dimension"]).shape[1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One normalised vector per text (one padded batch: the caller sorts and slices)."""
+        """One normalised vector per text (see ``encode_spans``: the caller sorts and slices)."""
         return self.encode_spans(texts, [() for _ in texts])[0]
 
     def encode_spans(
