@@ -191,8 +191,8 @@ class OnnxEncoder:
         """One normalised vector per text, and for each text one per character span of it: the mean of the
         span's token states in the text's context (see ``pool_spans``). One padded batch; int8 runs each text
         on its own, because its dynamic quantization scales activations per batch: a text's vector would
-        otherwise depend on its batch-mates and their padding (cosine 0.986 to the text alone), and on 2 cores
-        one text at a time is no slower."""
+        otherwise depend on its batch-mates and their padding (cosine 0.986 to the text alone). On 2 cores that
+        costs nothing for chunks and about 1.4x for short texts (60 sentences: 113 against 82 ms)."""
         if self.quantized and len(texts) > 1:
             runs = [self.encode_spans([text], [wanted]) for text, wanted in zip(texts, spans, strict=True)]
             return np.concatenate([vectors for vectors, _ in runs]), [parts[0] for _, parts in runs]
