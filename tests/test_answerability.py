@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alignment_qa.engine.abstain import Coverage, decide
+from alignment_qa.engine.abstain import Coverage, decide, named_in_passages
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.answerability import FEATURES, answerability, features, probability
 from alignment_qa.engine.evidence import Scored
@@ -94,3 +94,43 @@ def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> 
     declined = verdict(0.0, 0.0)
     assert not declined.covered and "none of their best sentences mentions" in declined.reason
     assert "“budget”" in declined.reason and "“annual”" in declined.reason
+
+
+def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
+    """ "What is the sharp left turn?" sits far from its one sentence in embedding space; that a passage holds
+    the phrase word for word (or a capitalised name, "Pangolin") keeps it from being declined as off-topic.
+    Words in another order, a lower-case single word or a phrase with no rare word do not."""
+    passages = [
+        "This matters for the “sharp left turn” hypothesis, where capabilities generalise before alignment does.",
+        'Researchers described an assistant called "Pangolin" that answers in German.',
+        "Large language models are trained on text.",
+    ]
+    records = [*RECORDS, *((str(7 + i), "New", text) for i, text in enumerate(passages))]
+    named_index = KeywordIndex.build(records, "r2", Analyzer())
+    rare = 1.5  # the IDF of a word in one of the nine records
+    assert named_in_passages("What is the sharp left turn?", passages, named_index, rare)
+    assert named_in_passages("What was the Pangolin experiment?", passages, named_index, rare)
+    assert not named_in_passages("what was the pangolin experiment?", passages, named_index, rare)
+    assert not named_in_passages("Which turn left is sharp?", passages, named_index, rare)  # not the phrase
+    assert not named_in_passages("What is the sharp left turn?", passages, named_index, 50.0)  # nothing rare
+    assert not named_in_passages("What is the sharp left turn?", passages[1:], named_index, rare)
+
+    def verdict(question: str) -> Coverage:
+        scored = [_scored(passages[0], 0.2, 0.5, 0.8)]
+        return decide(
+            question,
+            scored,
+            0.2,  # below min_relevance
+            passages,
+            named_index,
+            lambda word: False,
+            min_relevance=0.3,
+            unknown_margin=0.1,
+            rare_idf=rare,
+            typed_top=3,
+            unanswered_threshold=1.0,
+            caution_threshold=1.0,
+        )
+
+    assert verdict("What is the sharp left turn?").covered
+    assert not verdict("What is a right turn?").covered  # not in any passage: the cosine decides

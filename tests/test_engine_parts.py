@@ -164,6 +164,8 @@ def test_answer_typing_reads_what_the_question_asks_for() -> None:
     assert asked_type("In which year did AlphaGo beat the Go champion?") == "year"
     assert asked_type("What share of compute goes to safety?") == "percent"
     assert asked_type("How many parameters does PaLM-E have?") == "number"
+    assert asked_type("What median compute does Cotra's evolution anchor come out at?") == "number"
+    assert asked_type("What is the meaning of alignment?") is None
     assert asked_type("Who wrote Risks from Learned Optimization?") == "person"
     assert asked_type("What was the UK AI Safety Institute's budget?") == "money"
     assert asked_type("Is RLHF an inner alignment fix?") is None

@@ -1,6 +1,7 @@
 """Whether the pages cover a question, decided from several signals, and what to say when not.
 
-Signals: the best passage's cosine with the question; names in the question (capitalised
+Signals: the best passage's cosine with the question (unless a passage holds, word for word, a phrase the
+question names with a rare word in it: "the sharp left turn"); names in the question (capitalised
 words, or words with digits) that no page contains (the keyword index knows the corpus's
 vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
 raises the cosine bar); the question's rarer terms that the corpus has but no retrieved passage
@@ -22,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from alignment_qa.engine.answerability import answerability, question_words
+from alignment_qa.engine.answerability import ASKING_WORDS, answerability, question_words
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 
@@ -190,6 +191,29 @@ def absent_terms(
     ]
 
 
+def named_in_passages(question: str, passages_text: Sequence[str], index: KeywordIndex, min_idf: float) -> bool:
+    """Whether a retrieved passage contains, word for word, a phrase the question names: two or more adjacent
+    content words of the question ("the sharp left turn", "the Bletchley Declaration") or one capitalised word
+    ("Pangolin", "CIRL"), with at least one word as rare as ``min_idf``. Such a question is about something the
+    pages discuss, however far its wording sits from theirs in embedding space."""
+    analyzer = index.analyzer
+    words = _TOKEN.findall(question)
+    content = [bool(analyzer.terms(word)) and word.lower() not in ASKING_WORDS for word in words]
+    rare = [any(index.idf(term) >= min_idf for term in analyzer.terms(word)) for word in words]
+    spans = []
+    for first in range(len(words)):
+        for last in range(first, len(words)):
+            if not content[last]:
+                break
+            capitalised = first > 0 and (words[first][0].isupper() or words[first].isupper())
+            if (last > first or capitalised) and any(rare[first : last + 1]):
+                spans.append(" ".join(words[first : last + 1]).lower())
+    if not spans:
+        return False
+    texts = [" " + " ".join(re.findall(r"[a-z0-9][\w'’-]*", text.lower())) + " " for text in passages_text]
+    return any(f" {span} " in text for span in spans for text in texts)
+
+
 def names_phrase(names: Sequence[str]) -> str:
     if len(names) == 1:
         return names[0]
@@ -256,7 +280,8 @@ def decide(
     unknown = index.unknown_words(question, is_plain_word)
     if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
-    if best_passage_cosine < min_relevance:
+    named = not unheard and named_in_passages(question, passages_text, index, rare_idf)  # not a name's mere part
+    if best_passage_cosine < min_relevance and not named:
         if unknown:  # declined, and these words are in no page: say so ("no indexed page mentions “sourdough”")
             words = [f"“{word}”" for word in dict.fromkeys(unknown)]
             return Coverage(False, f"No indexed page mentions {names_phrase(words)}.", list(dict.fromkeys(unknown)))

@@ -30,7 +30,8 @@ _PERCENT_Q = re.compile(
     re.I,
 )
 _NUMBER_Q = re.compile(
-    r"\bhow\s+(?:many|much|large|big|long|fast|often|old|high|small)\b|\bwhat\s+(?:number|size|amount|count)\b",
+    r"\bhow\s+(?:many|much|large|big|long|fast|often|old|high|small)\b|\bwhat\s+(?:number|size|amount|count)\b|"
+    r"\bwhat(?:\s+is|'s)?(?:\s+the)?\s+(?:median|average|mean|total|typical|estimated|maximum|minimum)\b",
     re.I,
 )
 _PERSON_Q = re.compile(
