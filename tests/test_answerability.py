@@ -98,22 +98,30 @@ def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> 
 
 def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     """ "What is the sharp left turn?" sits far from its one sentence in embedding space; that a passage holds
-    the phrase word for word (or a capitalised name, "Pangolin") keeps it from being declined as off-topic.
-    Words in another order, a lower-case single word or a phrase with no rare word do not."""
+    the phrase word for word (or a name outside the model's vocabulary, "Pangolin", or in capitals, "CIRL") keeps
+    it from being declined as off-topic. An ordinary capitalised word ("France"), words in another order, a
+    lower-case single word or a phrase without a rare word do not, nor does a question with a word no page has."""
     passages = [
         "This matters for the “sharp left turn” hypothesis, where capabilities generalise before alignment does.",
         'Researchers described an assistant called "Pangolin" that answers in German.',
-        "Large language models are trained on text.",
+        "Cotra’s CIRL-based estimate was revised, says a report from France.",
     ]
     records = [*RECORDS, *((str(7 + i), "New", text) for i, text in enumerate(passages))]
     named_index = KeywordIndex.build(records, "r2", Analyzer())
     rare = 1.5  # the IDF of a word in one of the nine records
-    assert named_in_passages("What is the sharp left turn?", passages, named_index, rare)
-    assert named_in_passages("What was the Pangolin experiment?", passages, named_index, rare)
-    assert not named_in_passages("what was the pangolin experiment?", passages, named_index, rare)
-    assert not named_in_passages("Which turn left is sharp?", passages, named_index, rare)  # not the phrase
-    assert not named_in_passages("What is the sharp left turn?", passages, named_index, 50.0)  # nothing rare
-    assert not named_in_passages("What is the sharp left turn?", passages[1:], named_index, rare)
+    plain = {"france", "german", "sharp", "left", "turn", "report", "estimate"}.__contains__
+
+    def named(question: str, texts: list[str] = passages, min_idf: float = rare) -> bool:
+        return named_in_passages(question, texts, named_index, min_idf, plain)
+
+    assert named("What is the sharp left turn?") and named("What is the 'sharp left turn'?")
+    assert named("What was the Pangolin experiment?") and named("Pangolin: what was it?")
+    assert named("What did CIRL change?") and named("What is Cotra's estimate?")  # "CIRL-based", "Cotra’s"
+    assert not named("what was the pangolin experiment?")  # a lower-case word alone is no name
+    assert not named("What is the capital of France?")  # an ordinary word, capitalised
+    assert not named("Which turn left is sharp?")  # not the phrase
+    assert not named("What is the sharp left turn?", min_idf=50.0)  # nothing rare
+    assert not named("What is the sharp left turn?", passages[1:])
 
     def verdict(question: str) -> Coverage:
         scored = [_scored(passages[0], 0.2, 0.5, 0.8)]
@@ -123,7 +131,7 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
             0.2,  # below min_relevance
             passages,
             named_index,
-            lambda word: False,
+            plain,
             min_relevance=0.3,
             unknown_margin=0.1,
             rare_idf=rare,
@@ -134,3 +142,5 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
 
     assert verdict("What is the sharp left turn?").covered
     assert not verdict("What is a right turn?").covered  # not in any passage: the cosine decides
+    assert not verdict("What is the sharp left turn in sourdough baking?").covered  # a word no page has
+    assert not verdict("What did the Pangolin Report say?").covered  # a name the pages never hold together

@@ -78,3 +78,13 @@ def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")
     assert plain.covered and "may not answer" not in plain.notice
+
+
+def test_a_named_phrase_answers_a_distant_question_but_an_ordinary_name_does_not(dev_assistant: Assistant) -> None:
+    """ "The sharp left turn" is one sentence of the corpus, far from the question in embedding space: the phrase
+    found word for word keeps it answered (engine/abstain.named_in_passages). General-knowledge questions that
+    name an ordinary place, a word of the model's vocabulary that some page also mentions, stay declined."""
+    turn = dev_assistant.ask("What is the sharp left turn?")
+    assert turn.covered and "sharp left turn" in turn.text
+    for question in ("What is the capital of France?", "What is the population of Germany?"):
+        assert not dev_assistant.ask(question).covered, question

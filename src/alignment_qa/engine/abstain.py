@@ -1,7 +1,7 @@
 """Whether the pages cover a question, decided from several signals, and what to say when not.
 
 Signals: the best passage's cosine with the question (unless a passage holds, word for word, a phrase the
-question names with a rare word in it: "the sharp left turn"); names in the question (capitalised
+question names with a rare word in it: "the sharp left turn", "CIRL"); names in the question (capitalised
 words, or words with digits) that no page contains (the keyword index knows the corpus's
 vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
 raises the cosine bar); the question's rarer terms that the corpus has but no retrieved passage
@@ -191,27 +191,47 @@ def absent_terms(
     ]
 
 
-def named_in_passages(question: str, passages_text: Sequence[str], index: KeywordIndex, min_idf: float) -> bool:
-    """Whether a retrieved passage contains, word for word, a phrase the question names: two or more adjacent
-    content words of the question ("the sharp left turn", "the Bletchley Declaration") or one capitalised word
-    ("Pangolin", "CIRL"), with at least one word as rare as ``min_idf``. Such a question is about something the
-    pages discuss, however far its wording sits from theirs in embedding space."""
+_MATCH_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _match_tokens(text: str) -> list[str]:
+    """Lower-case letters and digits only, so that "Cotra’s", 'CIRL-based' and “sharp left turn” meet their
+    plain spellings; a possessive's lone "s" is dropped."""
+    return [token for token in _MATCH_TOKEN.findall(text.lower()) if token != "s"]
+
+
+def named_in_passages(
+    question: str,
+    passages_text: Sequence[str],
+    index: KeywordIndex,
+    min_idf: float,
+    is_plain_word: Callable[[str], bool],
+) -> bool:
+    """Whether a retrieved passage contains, word for word, a phrase the question names with a word as rare as
+    ``min_idf`` in it: two adjacent content words ("the sharp left turn", "the Bletchley Declaration"), or one
+    name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"). Such a
+    question is about something the pages discuss, however far its wording sits from theirs in embedding space.
+    Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
-    words = _TOKEN.findall(question)
-    content = [bool(analyzer.terms(word)) and word.lower() not in ASKING_WORDS for word in words]
+    words = _match_tokens(question)
+    spelled = {word.lower(): word for word in re.findall(r"[A-Za-z0-9]+", question)}  # "CIRL", "Pangolin"
+    content = [bool(analyzer.terms(word)) and word not in ASKING_WORDS for word in words]
     rare = [any(index.idf(term) >= min_idf for term in analyzer.terms(word)) for word in words]
-    spans = []
-    for first in range(len(words)):
-        for last in range(first, len(words)):
-            if not content[last]:
-                break
-            capitalised = first > 0 and (words[first][0].isupper() or words[first].isupper())
-            if (last > first or capitalised) and any(rare[first : last + 1]):
-                spans.append(" ".join(words[first : last + 1]).lower())
-    if not spans:
+    wanted = set()
+    for at, word in enumerate(words):
+        if not (content[at] and rare[at]):
+            continue
+        as_written = spelled.get(word, word)
+        if (as_written.isupper() and len(word) > 1) or (as_written[:1].isupper() and not is_plain_word(word)):
+            wanted.add(f" {word} ")
+        for other in (at - 1, at + 1):
+            if 0 <= other < len(words) and content[other]:
+                first, second = sorted((at, other))
+                wanted.add(f" {words[first]} {words[second]} ")
+    if not wanted:
         return False
-    texts = [" " + " ".join(re.findall(r"[a-z0-9][\w'’-]*", text.lower())) + " " for text in passages_text]
-    return any(f" {span} " in text for span in spans for text in texts)
+    texts = [f" {' '.join(_match_tokens(text))} " for text in passages_text]
+    return any(phrase in text for phrase in wanted for text in texts)
 
 
 def names_phrase(names: Sequence[str]) -> str:
@@ -280,8 +300,11 @@ def decide(
     unknown = index.unknown_words(question, is_plain_word)
     if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
-    named = not unheard and named_in_passages(question, passages_text, index, rare_idf)  # not a name's mere part
-    if best_passage_cosine < min_relevance and not named:
+    if best_passage_cosine < min_relevance and (
+        unheard  # a name the pages never hold together: one of its words found alone says nothing
+        or unknown  # a word no page has ("sourdough"): the question is about something else
+        or not named_in_passages(question, passages_text, index, rare_idf, is_plain_word)
+    ):
         if unknown:  # declined, and these words are in no page: say so ("no indexed page mentions “sourdough”")
             words = [f"“{word}”" for word in dict.fromkeys(unknown)]
             return Coverage(False, f"No indexed page mentions {names_phrase(words)}.", list(dict.fromkeys(unknown)))

@@ -31,7 +31,7 @@ _PERCENT_Q = re.compile(
 )
 _NUMBER_Q = re.compile(
     r"\bhow\s+(?:many|much|large|big|long|fast|often|old|high|small)\b|\bwhat\s+(?:number|size|amount|count)\b|"
-    r"\bwhat(?:\s+is|'s)?(?:\s+the)?\s+(?:median|average|mean|total|typical|estimated|maximum|minimum)\b",
+    r"\bwhat(?:\s+is|['’]s)?(?:\s+the)?\s+(?:median|average|mean|maximum|minimum)(?![-\w])",
     re.I,
 )
 _PERSON_Q = re.compile(
