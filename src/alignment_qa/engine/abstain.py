@@ -191,13 +191,13 @@ def absent_terms(
     ]
 
 
-_MATCH_TOKEN = re.compile(r"[a-z0-9]+")
+_MATCH_TOKEN = re.compile(r"[A-Za-z0-9]+")
 
 
 def _match_tokens(text: str) -> list[str]:
-    """Lower-case letters and digits only, so that "Cotra’s", 'CIRL-based' and “sharp left turn” meet their
+    """Letters and digits only, as written, so that "Cotra’s", 'CIRL-based' and “sharp left turn” meet their
     plain spellings; a possessive's lone "s" is dropped."""
-    return [token for token in _MATCH_TOKEN.findall(text.lower()) if token != "s"]
+    return [token for token in _MATCH_TOKEN.findall(text) if token not in ("s", "S")]
 
 
 def named_in_passages(
@@ -213,16 +213,16 @@ def named_in_passages(
     question is about something the pages discuss, however far its wording sits from theirs in embedding space.
     Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
-    words = _match_tokens(question)
-    spelled = {word.lower(): word for word in re.findall(r"[A-Za-z0-9]+", question)}  # "CIRL", "Pangolin"
-    content = [bool(analyzer.terms(word)) and word not in ASKING_WORDS for word in words]
-    rare = [any(index.idf(term) >= min_idf for term in analyzer.terms(word)) for word in words]
+    written = _match_tokens(question)
+    words = [token.lower() for token in written]
+    terms = [analyzer.terms(word) for word in words]
+    content = [bool(found) and word not in ASKING_WORDS for word, found in zip(words, terms, strict=True)]
+    rare = [any(index.idf(term) >= min_idf for term in found) for found in terms]
     wanted = set()
     for at, word in enumerate(words):
         if not (content[at] and rare[at]):
             continue
-        as_written = spelled.get(word, word)
-        if (as_written.isupper() and len(word) > 1) or (as_written[:1].isupper() and not is_plain_word(word)):
+        if (written[at].isupper() and len(word) > 1) or (written[at][:1].isupper() and not is_plain_word(word)):
             wanted.add(f" {word} ")
         for other in (at - 1, at + 1):
             if 0 <= other < len(words) and content[other]:
@@ -230,7 +230,7 @@ def named_in_passages(
                 wanted.add(f" {words[first]} {words[second]} ")
     if not wanted:
         return False
-    texts = [f" {' '.join(_match_tokens(text))} " for text in passages_text]
+    texts = [f" {' '.join(_match_tokens(text)).lower()} " for text in passages_text]
     return any(phrase in text for phrase in wanted for text in texts)
 
 
