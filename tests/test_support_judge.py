@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from alignment_qa.engine.judge import StructuredSupport
+from alignment_qa.engine.judge import FLIP_CAP, StructuredSupport
 from alignment_qa.engine.judge_features import FEATURES, extract
 from alignment_qa.engine.support import SimilaritySupport, explain, unsupported_reason
 from alignment_qa.eval.calibration import KINDS, SPLITS, calibrate, load_calibration, load_held_out, load_pairs
@@ -108,6 +108,23 @@ def test_structure_cues(embedder: Embedder) -> None:
     negated = "This would not guarantee that the model would be harmless."
     assert cues(negated, "This would guarantee that the model would be harmless.")["negation"] == 1.0
     assert cues(negated, "It is no guarantee that the model is harmless.")["negation"] == 0.0
+
+
+def test_terms_trading_sides_in_a_near_copy_are_a_role_swap(structured: StructuredSupport) -> None:
+    """The premise's own words with cause and effect reversed around "lead to": the fitted weights alone accept
+    it (about 0.77), the near-copy rule caps it; the same words in the premise's order stay supported."""
+    premise = (
+        "Increased scale combined with the general-purpose nature of foundation models could lead to sustained "
+        "growth in AI capabilities."
+    )
+    reversed_roles, kept = structured.verdicts(
+        [
+            (premise, "Sustained growth in AI capabilities could lead to the increased scale of foundation models."),
+            (premise, "Increased scale of foundation models could lead to sustained growth in AI capabilities."),
+        ]
+    )
+    assert reversed_roles.score <= FLIP_CAP and "reverses the roles" in reversed_roles.reason
+    assert kept.score >= THRESHOLD
 
 
 def test_held_out_agreement(structured: StructuredSupport) -> None:

@@ -9,7 +9,8 @@ intensifier (``engine.judge_features``). A logistic regression fitted on the ``f
 labelled pairs (``scripts/fit_judge.py`` writes ``engine.judge_weights``) turns them into a score
 in [0, 1]. Two rules override it: a claim with fewer than two content words in common with the
 premise never passes (one rare shared word is not support), nor does a near-copy of the premise
-whose polarity is flipped by a negation or in which two of its words or names trade places. Each
+whose polarity is flipped by a negation, in which two of its words or names trade places, or whose
+terms trade sides around a relation word both use ("B leads to A" for "A leads to B"). Each
 verdict carries the strongest cue against the claim as a sentence ("2019 in the claim, 2021 in the
 passage"). It does not parse syntax: a passive-voice paraphrase can look like a role swap, and a
 contradiction by a word outside its small antonym list ("wary" / "happy") can pass.
@@ -33,6 +34,7 @@ from alignment_qa.ingest.chunk import split_sentences
 
 THIN_CAP = 0.1  # the most a claim without substantive overlap can score
 FLIP_CAP = 0.3  # the most a near-copy of the premise with its polarity flipped or two roles swapped can score
+CROSSED_COVERAGE = 0.8  # a claim this close to the premise's words whose terms trade sides is a role swap
 DECISION = 0.55  # the default answer.support_threshold, where scripts/fit_judge.py puts the fitted cut
 
 
@@ -118,8 +120,11 @@ class StructuredSupport:
             score = min(score, THIN_CAP)
         if row.values[FEATURES.index("flipped")] > 0:
             score = min(score, FLIP_CAP)
-        if row.values[FEATURES.index("swap")] >= 1 and row.values[FEATURES.index("coverage")] >= 0.9:
+        coverage = row.values[FEATURES.index("coverage")]
+        if row.values[FEATURES.index("swap")] >= 1 and coverage >= 0.9:
             score = min(score, FLIP_CAP)  # the premise's own words with two of them trading places
+        if row.values[FEATURES.index("crossed")] > 0 and coverage >= CROSSED_COVERAGE:
+            score = min(score, FLIP_CAP)  # the premise's own terms trading sides around its relation word
         why = reason(row, contributions, thin)
         if not why and score < DECISION:
             why = f"the claim is not close enough to the passage in words or meaning (cosine {row.values[0]:.2f})"
