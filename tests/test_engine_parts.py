@@ -92,6 +92,26 @@ def test_comparison_sides() -> None:
     assert comparison_sides("What is the difference between RLHF and RLAIF?") == ("RLHF", "RLAIF")
     assert comparison_sides("Compare debate with iterated amplification") == ("debate", "iterated amplification")
     assert comparison_sides("What is reward hacking?") is None
+    assert comparison_sides("How do a unipolar and a multipolar takeoff differ?") == (
+        "unipolar takeoff",
+        "multipolar takeoff",
+    )
+    assert comparison_sides("How is a fast takeoff different from a slow takeoff?") == (
+        "a fast takeoff",
+        "a slow takeoff",
+    )
+    assert comparison_sides("Are superposition and polysemanticity the same thing?") == (
+        "superposition",
+        "polysemanticity",
+    )
+    assert comparison_sides("What separates imitation learning from IRL?") == ("imitation learning", "IRL")
+    assert comparison_sides("debate vs consultancy - which wins more often?") == ("debate", "consultancy")
+    assert comparison_sides("In activation patching, what's the clean vs corrupted input?") == (
+        "clean input",
+        "corrupted input",
+    )
+    # a side that refers back ("it", "that") is in an earlier clause or turn: no comparison to split
+    assert comparison_sides("What is PHF, and how is it different from feedback after pretraining?") is None
 
 
 def test_follow_ups_are_joined_to_the_previous_question() -> None:
@@ -235,6 +255,32 @@ def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> No
     assert [item.text for item in chosen] == [lead.text, follower.text, other.text]  # type: ignore[attr-defined]
     assert [item.text for item in choose([lead, other, follower], 4, 0.8)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
     assert [item.text for item in choose([lead, other, unrelated], 4, 0.8, follow_ratio=0.5)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
+
+
+def test_a_comparison_answer_speaks_of_both_sides() -> None:
+    """The best sentences all speak of one side (or of both at once): the other side's best sentence joins, in
+    place of the weakest, when it scores at least ``side_ratio`` of the best."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import BOTH_SIDES, choose, side_terms, which_side
+    from alignment_qa.index.lexical import Analyzer
+
+    own = side_terms(("a unipolar takeoff", "a multipolar takeoff"), Analyzer())
+    assert own is not None and side_terms(("alignment", "outer alignment"), Analyzer()) is None
+    analyzer = Analyzer()
+    assert which_side(analyzer.term_set("In a unipolar takeoff, one lab leads."), own) == 0
+    assert which_side(analyzer.term_set("Both unipolar and multipolar worlds risk misuse."), own) == BOTH_SIDES
+    both = replace(_scored("Both unipolar and multipolar worlds risk misuse.", 0, 0.9, [1, 0, 0, 0]), side=BOTH_SIDES)  # type: ignore[type-var]
+    left = replace(_scored("In a unipolar takeoff, one lab leads.", 0, 0.8, [0, 1, 0, 0]), side=0)  # type: ignore[type-var]
+    right = replace(_scored("In a multipolar takeoff, many labs keep pace.", 1, 0.5, [0, 0, 1, 0]), side=1)  # type: ignore[type-var]
+    filler = _scored("Takeoff speed matters.", 1, 0.75, [0, 0, 0, 1])
+    scored = [both, left, filler, right]
+    texts = [item.text for item in choose(scored, 3, 0.7)]  # type: ignore[arg-type]
+    assert texts == [both.text, left.text, filler.text]  # type: ignore[attr-defined]
+    texts = [item.text for item in choose(scored, 3, 0.7, side_ratio=0.5)]  # type: ignore[arg-type]
+    assert texts == [both.text, left.text, right.text]  # type: ignore[attr-defined]
+    texts = [item.text for item in choose(scored, 3, 0.7, side_ratio=0.6)]  # type: ignore[arg-type]
+    assert texts == [both.text, left.text, filler.text]  # too weak a sentence for its side  # type: ignore[attr-defined]
 
 
 def test_names_of_several_words_are_looked_up_in_chunks() -> None:

@@ -306,6 +306,13 @@ class AnswerSettings(_Section):
         description="An evidence answer quotes the next quotable sentence of the best one's passage right after it "
         "when that scores at least this fraction of the best (over 1: never).",
     )
+    side_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=2,
+        description="For a comparison question, an evidence answer that quotes nothing about one side alone adds "
+        "that side's best sentence when it scores at least this fraction of the best (over 1: never).",
+    )
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."
     )

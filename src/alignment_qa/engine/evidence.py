@@ -7,7 +7,8 @@ question's terms, the rank of its passage, and whether it carries the kind of to
 asks for (a year, a count, a share, a name: ``answer_type``). The weights were fitted on the
 ``tune`` questions (a logistic regression, see ``WEIGHTS``). The answer leads with the best sentence
 and adds the next ones only while they score close to it, skipping near-duplicates and the
-sentences an earlier answer in the conversation already quoted. No paraphrase, so nothing is
+sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
+sure each side gets a sentence of its own when one scores close enough. No paraphrase, so nothing is
 claimed that the sources do not say. Questions, headings, figure captions, reference-list
 entries, link lists, lines that introduce a list and sentences addressed to a language model
 ("ignore previous instructions …", see ``injection``) are never quoted.
@@ -60,6 +61,7 @@ _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliogr
 WEIGHTS = (0.6, 0.534, 0.541, 0.234, 0.101)
 DUPLICATE_COSINE = 0.9
 SAME_PASSAGE_MAX = 3
+NO_SIDE, BOTH_SIDES = -1, 2
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class Scored:
     typed: bool  # carries the token the question asks for
     score: float
     vector: np.ndarray
+    side: int = NO_SIDE  # which side of a comparison question it speaks of (0, 1), both (BOTH_SIDES) or neither
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -156,11 +159,14 @@ def score_sentences(
     idf: Callable[[str], float],
     kind: AnswerType | None = None,
     weights: Sequence[float] = WEIGHTS,
+    sides: tuple[str, str] | None = None,
 ) -> list[Scored]:
-    """Every quotable sentence of ``passages``, best first."""
+    """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
+    each marked with the side it speaks of."""
     candidates = candidate_sentences(passages)
     if not candidates:
         return []
+    own = side_terms(sides, analyzer) if sides else None
     wanted = analyzer.term_set(question)
     total = sum(idf(term) for term in wanted) or 1.0
     pages = [str(passages[index].node.metadata.get("page_id", "")) for index, _, _, _ in candidates]
@@ -177,9 +183,26 @@ def score_sentences(
         typed = kind is not None and carries(sentence, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
-        scored.append(Scored(index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row]))
+        side = which_side(present, own) if own else NO_SIDE
+        scored.append(Scored(index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side))
     scored.sort(key=lambda item: -item.score)
     return scored
+
+
+def side_terms(sides: tuple[str, str], analyzer: Analyzer) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The terms each side of a comparison has and the other lacks ("unipolar" / "multipolar" for "a unipolar
+    and a multipolar takeoff"), or None when one side has none of its own."""
+    left, right = (analyzer.term_set(side) for side in sides)
+    own = (frozenset(left - right), frozenset(right - left))
+    return own if all(own) else None
+
+
+def which_side(present: set[str] | frozenset[str], own: tuple[frozenset[str], frozenset[str]]) -> int:
+    """The side whose own terms a sentence mostly has (at least half of them), BOTH_SIDES or NO_SIDE."""
+    hits = [2 * len(terms & present) >= len(terms) for terms in own]
+    if all(hits):
+        return BOTH_SIDES
+    return hits.index(True) if any(hits) else NO_SIDE
 
 
 def choose(
@@ -188,13 +211,16 @@ def choose(
     keep_ratio: float,
     already_said: Callable[[str], bool] = lambda sentence: False,
     follow_ratio: float | None = None,
+    side_ratio: float | None = None,
 ) -> list[Evidence]:
     """The sentences to quote: the best one; right after it, the next quotable sentence of its passage when
     that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
     answer: the sentence-window idea; None: never); then the next best while they score at least ``keep_ratio``
     of it.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a third sentence
-    from one passage while other passages have candidates."""
+    from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
+    side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
+    the best (None: never), in place of the weakest other one when the answer is full."""
     fresh = [item for item in scored if not already_said(item.text)]
     if not fresh:
         return []
@@ -223,7 +249,43 @@ def choose(
         if len(passages) > 1 and sum(other.passage == item.passage for other in chosen) >= SAME_PASSAGE_MAX:
             continue  # leave room for other sources
         chosen.append(item)
+    if side_ratio is not None:
+        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
+
+
+def _cover_sides(chosen: list[Scored], fresh: Sequence[Scored], floor: float, max_sentences: int) -> list[Scored]:
+    out = list(chosen)
+    for side in (0, 1):
+        if any(item.side == side for item in out):
+            continue
+        extra = next(
+            (
+                item
+                for item in fresh
+                if item.side == side
+                and item.score >= floor
+                and all(float(item.vector @ other.vector) <= DUPLICATE_COSINE for other in out)
+            ),
+            None,
+        )
+        if extra is None:
+            continue
+        if len(out) >= max_sentences:
+            weakest = min(
+                (
+                    position
+                    for position, item in enumerate(out)
+                    if position > 0 and (item.side not in (0, 1) or sum(other.side == item.side for other in out) > 1)
+                ),
+                key=lambda position: out[position].score,
+                default=None,
+            )
+            if weakest is None:
+                continue
+            del out[weakest]
+        out.append(extra)
+    return out
 
 
 @dataclass
@@ -273,6 +335,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         keep_ratio: float,
         follow_ratio: float | None,
         callback_manager: CallbackManager | None = None,
+        side_ratio: float | None = None,
     ) -> None:
         # BaseSynthesizer.__init__ insists on an LLM (or LlamaIndex's global one); quoting needs none, so this
         # sets only what the methods kept from it read, and replaces synthesize, which would pass it text alone.
@@ -282,6 +345,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         self._max_sentences = max_sentences
         self._keep_ratio = keep_ratio
         self._follow_ratio = follow_ratio
+        self._side_ratio = side_ratio
 
     def _get_prompts(self) -> PromptDictType:
         return {}
@@ -307,9 +371,10 @@ class EvidenceSynthesizer(BaseSynthesizer):
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
 
-        chosen = choose(scored, self._max_sentences, self._keep_ratio, said, self._follow_ratio)
+        follow, side = self._follow_ratio, self._side_ratio
+        chosen = choose(scored, self._max_sentences, self._keep_ratio, said, follow, side)
         if not chosen:  # everything was said before: saying it again beats saying nothing
-            chosen = choose(scored, self._max_sentences, self._keep_ratio, follow_ratio=self._follow_ratio)
+            chosen = choose(scored, self._max_sentences, self._keep_ratio, follow_ratio=follow, side_ratio=side)
         draft = evidence_draft(chosen)
         sources = [*nodes, *(additional_source_nodes or [])]
         return Response(draft.parsed.text(), source_nodes=sources, metadata={"draft": draft})

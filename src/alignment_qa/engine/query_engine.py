@@ -93,7 +93,12 @@ class AnswerEngine(CustomQueryEngine):
             self._steps.append(AdjacentChunkMerger())
         answer = settings.answer
         self._evidence = EvidenceSynthesizer(
-            self.score, answer.max_sentences, answer.keep_ratio, answer.follow_ratio, self.callback_manager
+            self.score,
+            answer.max_sentences,
+            answer.keep_ratio,
+            answer.follow_ratio,
+            self.callback_manager,
+            side_ratio=answer.side_ratio,
         )
 
     @property
@@ -215,6 +220,7 @@ class AnswerEngine(CustomQueryEngine):
             self.retriever.keyword_index.analyzer,
             self.retriever.keyword_index.idf,
             asked_type(question),
+            sides=comparison_sides(question),
         )
 
     def coverage(self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored]) -> Coverage:

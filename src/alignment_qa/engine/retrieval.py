@@ -33,29 +33,47 @@ LLM_VISIBLE = ("title", "section")
 _COMPARISON = (
     re.compile(r"\b(?:difference|differences|distinction|relationship|relation)\s+between\s+(.+?)\s+and\s+(.+)", re.I),
     re.compile(r"\bcompare\s+(.+?)\s+(?:and|with|to)\s+(.+)", re.I),
+    # "How do a unipolar and a multipolar takeoff differ?", "Are superposition and polysemanticity the same thing?"
+    re.compile(r"\b(?:how|in what ways?)\s+(?:do|does|is|are)\s+(.+?)\s+and\s+(.+?)\s+(?:differ|compare)\b", re.I),
+    re.compile(r"^(?:is|are)\s+(.+?)\s+and\s+(.+?)\s+the\s+same\b", re.I),
+    # "How is a fast takeoff different from a slow takeoff?", "How does RLHF compare to Constitutional AI?"
+    re.compile(r"\b(?:is|are|does|do)\s+(.+?)\s+(?:differ|differs|different)\s+(?:from|to|than)\s+(.+)", re.I),
+    re.compile(r"\b(?:does|do|is|are)\s+(.+?)\s+(?:compare|compared)\s+(?:to|with)\s+(.+)", re.I),
+    re.compile(r"\bis\s+(.+?)\s+the\s+same\s+as\s+(.+)", re.I),
+    # "What separates imitation learning from inverse reinforcement learning?", "tell outer from inner alignment"
+    re.compile(r"\b(?:separates?|distinguish(?:es)?|tell)\s+(.+?)\s+from\s+(.+)", re.I),
     re.compile(r"(.+?)\s+(?:vs\.?|versus)\s+(.+)", re.I),
 )
-_MODIFIER = re.compile(r"^[a-z]+(?:er|al|ive|ic|ous|ful|less|able|ible|ed|ing|ct|ong|ak|ow)$")  # "outer", "weak"
-_LEAD = re.compile(r"^(?:what|how|why|is|are|does|do|explain|describe)\b(?:\s+(?:is|are|the|a|an))*\s+", re.I)
+_MODIFIER = re.compile(r"^[a-z]+(?:er|al|ive|ic|ous|ful|less|able|ible|ed|ing|ct|ong|ak|ow|ar|an)$")  # "outer", "weak"
+_LEAD = re.compile(
+    r"^(?:(?:and|so|but)\s+)?(?:what(?:'s|’s)?|how|why|is|are|does|do|explain|describe)\b(?:\s+(?:is|are|the|a|an))*\s+",
+    re.I,
+)
+_REFERENCE = re.compile(r"^(?:and\s+)?(?:it|this|that|they|these|those|them|one)\b", re.I)  # "it", "that one"
+_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
+# what follows a side and is not part of it: "consultancy - which gets judges …", "X, and why?", "Y when pre-training"
+_TAIL = re.compile(r"\s+[-–—]\s.*$|\s*[,;:(].*$|\s+(?:which|when|and\s+why|in\s+terms\s+of)\b.*$", re.I)
 
 
 def comparison_sides(question: str) -> tuple[str, str] | None:
     """The two sides of a comparison question, or ``None``.
 
     "outer vs inner alignment" gives ("outer alignment", "inner alignment"): a one-word side that
-    looks like a modifier (outer, weak, direct, ...) borrows the rest of the other side.
+    looks like a modifier (outer, weak, direct, ...) borrows the rest of the other side. A side
+    keeps only the words next to the comparison: "In activation patching, what's the clean vs
+    corrupted input?" gives ("clean input", "corrupted input").
     """
     text = question.strip().rstrip("?.! ")
     for pattern in _COMPARISON:
         match = pattern.search(text)
         if match:
-            left = _LEAD.sub("", match.group(1)).strip(" ,:")
-            right = match.group(2).strip(" ,:")
-            if not left or not right:
-                return None
-            left_words, right_words = left.split(), right.split()
-            if len(left_words) == 1 and len(right_words) > 1 and _MODIFIER.match(left):
-                left = " ".join([left, *right_words[1:]])
+            left = _LEAD.sub("", re.split(r"[,;:?.]\s+", match.group(1))[-1]).strip(" ,:")
+            right = _TAIL.sub("", match.group(2)).strip(" ,:")
+            if not left or not right or _REFERENCE.match(left) or _REFERENCE.match(right):
+                return None  # "how is it different from …": the side is in an earlier clause or turn
+            left_words, right_words = _ARTICLE.sub("", left).split(), _ARTICLE.sub("", right).split()
+            if len(left_words) == 1 and len(right_words) > 1 and _MODIFIER.match(left_words[0]):
+                return " ".join([left_words[0], *right_words[1:]]), " ".join(right_words)
             return left, right
     return None
 
@@ -122,7 +140,7 @@ class HybridRetriever(BaseRetriever):
             queries.append((expanded, weight))
         sides = comparison_sides(question) if self.settings.split_comparisons else None
         for side in sides or ():
-            queries.append((self.expand(side), weight))
+            queries.append((self.expand(_ARTICLE.sub("", side)), weight))  # "the US one" searched as "US one"
         return queries
 
     def retrieve_top(self, query_bundle: QueryBundle, keep: int) -> list[NodeWithScore]:
