@@ -107,8 +107,14 @@ def test_comparison_sides() -> None:
     assert comparison_sides("What separates imitation learning from IRL?") == ("imitation learning", "IRL")
     assert comparison_sides("debate vs consultancy - which wins more often?") == ("debate", "consultancy")
     assert comparison_sides("In activation patching, what's the clean vs corrupted input?") == (
-        "clean input",
+        "clean",
         "corrupted input",
+    )
+    assert comparison_sides("Tell me about reward hacking from the Atlas") is None  # not "tell X from Y"
+    assert comparison_sides("What is RLHF? How does it differ from DPO?") is None  # "it": an earlier clause
+    assert comparison_sides("How is China's model registry different from the US one?") == (
+        "China's model registry",
+        "the US one",
     )
     # a side that refers back ("it", "that") is in an earlier clause or turn: no comparison to split
     assert comparison_sides("What is PHF, and how is it different from feedback after pretraining?") is None
@@ -279,6 +285,13 @@ def test_a_comparison_answer_speaks_of_both_sides() -> None:
     assert texts == [both.text, left.text, filler.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose(scored, 3, 0.7, side_ratio=0.5)]  # type: ignore[arg-type]
     assert texts == [both.text, left.text, right.text]  # type: ignore[attr-defined]
+    texts = [item.text for item in choose(scored, 4, 0.7, side_ratio=0.5)]  # type: ignore[arg-type]
+    assert texts == [both.text, left.text, filler.text, right.text]  # room left: nothing is replaced  # type: ignore[attr-defined]
+    assert [item.text for item in choose(scored, 1, 0.7, side_ratio=0.5)] == [both.text]  # type: ignore[arg-type, attr-defined]
+    follower = replace(_scored("It is then locked in.", 0, 0.6, [0, 0, 0.7, 0.7]), position=1)  # type: ignore[type-var]
+    with_follower = [both, left, follower, right]
+    texts = [item.text for item in choose(with_follower, 3, 0.7, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[arg-type]
+    assert texts == [both.text, left.text, right.text]  # the follower gives way; left is its side's only one  # type: ignore[attr-defined]
     texts = [item.text for item in choose(scored, 3, 0.7, side_ratio=0.6)]  # type: ignore[arg-type]
     assert texts == [both.text, left.text, filler.text]  # too weak a sentence for its side  # type: ignore[attr-defined]
 

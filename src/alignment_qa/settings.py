@@ -311,7 +311,8 @@ class AnswerSettings(_Section):
         ge=0,
         le=2,
         description="For a comparison question, an evidence answer that quotes nothing about one side alone adds "
-        "that side's best sentence when it scores at least this fraction of the best (over 1: never).",
+        "that side's best sentence when it scores at least this fraction of the best, in place of the weakest "
+        "sentence when the answer is full (over 1: never).",
     )
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Support score at or above which a sentence counts as supported by its citations."

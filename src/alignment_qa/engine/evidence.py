@@ -89,7 +89,7 @@ class Scored:
     overlap: float
     typed: bool  # carries the token the question asks for
     score: float
-    vector: np.ndarray
+    vector: np.ndarray = field(compare=False)
     side: int = NO_SIDE  # which side of a comparison question it speaks of (0, 1), both (BOTH_SIDES) or neither
 
 
@@ -250,11 +250,18 @@ def choose(
             continue  # leave room for other sources
         chosen.append(item)
     if side_ratio is not None:
-        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences)
+        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, len(passages) > 1)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
 
 
-def _cover_sides(chosen: list[Scored], fresh: Sequence[Scored], floor: float, max_sentences: int) -> list[Scored]:
+def _cover_sides(
+    chosen: list[Scored], fresh: Sequence[Scored], floor: float, max_sentences: int, several_passages: bool
+) -> list[Scored]:
+    """``chosen`` with, for each side of a comparison that none of its sentences speaks of alone, that side's best
+    sentence of ``fresh`` scoring at least ``floor``, in score order after the lead. When the answer is full it
+    takes the place of the weakest sentence that is neither the lead nor the only one of its side (a follower
+    too; keeping it measured the same on ``tune``). Near-duplicates and a fourth sentence from one passage (while
+    others have candidates) are left out."""
     out = list(chosen)
     for side in (0, 1):
         if any(item.side == side for item in out):
@@ -266,25 +273,23 @@ def _cover_sides(chosen: list[Scored], fresh: Sequence[Scored], floor: float, ma
                 if item.side == side
                 and item.score >= floor
                 and all(float(item.vector @ other.vector) <= DUPLICATE_COSINE for other in out)
+                and not (several_passages and sum(other.passage == item.passage for other in out) >= SAME_PASSAGE_MAX)
             ),
             None,
         )
         if extra is None:
             continue
         if len(out) >= max_sentences:
-            weakest = min(
-                (
-                    position
-                    for position, item in enumerate(out)
-                    if position > 0 and (item.side not in (0, 1) or sum(other.side == item.side for other in out) > 1)
-                ),
-                key=lambda position: out[position].score,
-                default=None,
-            )
-            if weakest is None:
+            replaceable = [
+                position
+                for position, item in enumerate(out)
+                if position > 0 and (item.side not in (0, 1) or sum(o.side == item.side for o in out) > 1)
+            ]
+            if not replaceable:
                 continue
-            del out[weakest]
-        out.append(extra)
+            del out[min(replaceable, key=lambda position: out[position].score)]
+        at = next((position for position in range(1, len(out)) if out[position].score < extra.score), len(out))
+        out.insert(at, extra)
     return out
 
 
@@ -371,10 +376,10 @@ class EvidenceSynthesizer(BaseSynthesizer):
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
 
-        follow, side = self._follow_ratio, self._side_ratio
-        chosen = choose(scored, self._max_sentences, self._keep_ratio, said, follow, side)
+        ratios = (self._follow_ratio, self._side_ratio)
+        chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
         if not chosen:  # everything was said before: saying it again beats saying nothing
-            chosen = choose(scored, self._max_sentences, self._keep_ratio, follow_ratio=follow, side_ratio=side)
+            chosen = choose(scored, self._max_sentences, self._keep_ratio, lambda sentence: False, *ratios)
         draft = evidence_draft(chosen)
         sources = [*nodes, *(additional_source_nodes or [])]
         return Response(draft.parsed.text(), source_nodes=sources, metadata={"draft": draft})

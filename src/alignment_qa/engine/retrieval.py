@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -30,38 +31,54 @@ from alignment_qa.settings import RetrievalSettings
 # Metadata a language model sees in front of a passage; everything else stays hidden from it.
 LLM_VISIBLE = ("title", "section")
 
-_COMPARISON = (
-    re.compile(r"\b(?:difference|differences|distinction|relationship|relation)\s+between\s+(.+?)\s+and\s+(.+)", re.I),
-    re.compile(r"\bcompare\s+(.+?)\s+(?:and|with|to)\s+(.+)", re.I),
-    # "How do a unipolar and a multipolar takeoff differ?", "Are superposition and polysemanticity the same thing?"
-    re.compile(r"\b(?:how|in what ways?)\s+(?:do|does|is|are)\s+(.+?)\s+and\s+(.+?)\s+(?:differ|compare)\b", re.I),
-    re.compile(r"^(?:is|are)\s+(.+?)\s+and\s+(.+?)\s+the\s+same\b", re.I),
-    # "How is a fast takeoff different from a slow takeoff?", "How does RLHF compare to Constitutional AI?"
-    re.compile(r"\b(?:is|are|does|do)\s+(.+?)\s+(?:differ|differs|different)\s+(?:from|to|than)\s+(.+)", re.I),
-    re.compile(r"\b(?:does|do|is|are)\s+(.+?)\s+(?:compare|compared)\s+(?:to|with)\s+(.+)", re.I),
-    re.compile(r"\bis\s+(.+?)\s+the\s+same\s+as\s+(.+)", re.I),
-    # "What separates imitation learning from inverse reinforcement learning?", "tell outer from inner alignment"
-    re.compile(r"\b(?:separates?|distinguish(?:es)?|tell)\s+(.+?)\s+from\s+(.+)", re.I),
-    re.compile(r"(.+?)\s+(?:vs\.?|versus)\s+(.+)", re.I),
+_SIDE = r"([^?!;]{1,100}?)"  # a side: bounded, so a long question cannot make the search slow
+_COMPARISON = tuple(
+    re.compile(pattern.replace("(.+?)", _SIDE), re.I)
+    for pattern in (
+        r"\b(?:difference|differences|distinction|relationship|relation)\s+between\s+(.+?)\s+and\s+(.+)",
+        r"\bcompare\s+(?!to\b|with\b)(.+?)\s+(?:and|with|to)\s+(.+)",
+        # "How do a unipolar and a multipolar takeoff differ?", "In what ways are RLHF and RLAIF different?"
+        r"\b(?:how|in\s+what\s+ways?)\s+(?:do|does|is|are)\s+(.+?)\s+and\s+(.+?)\s+(?:differ|different|compare)\b",
+        r"^(?:is|are)\s+(.+?)\s+and\s+(.+?)\s+the\s+same\b",  # "Are superposition and polysemanticity the same?"
+        # "How is a fast takeoff different from a slow takeoff?", "How does RLHF compare to Constitutional AI?"
+        r"\b(?:is|are|does|do)\s+(.+?)\s+(?:differ|differs|different)\s+(?:from|to|than)\s+(.+)",
+        r"\b(?:does|do|is|are)\s+(.+?)\s+(?:compare|compared)\s+(?:to|with)\s+(.+)",
+        r"\bis\s+(.+?)\s+the\s+same(?:\s+thing)?\s+as\s+(.+)",
+        # "What separates imitation learning from IRL?", "How to tell outer from inner alignment?"
+        r"\b(?:separates?|distinguish(?:es)?|tell)\s+(?!me\b|us\b|if\b|whether\b|how\b|what\b)(.+?)\s+from\s+(.+)",
+        r"(.+?)\s+(?:vs\.?|versus)\s+(.+)",
+    )
 )
-_MODIFIER = re.compile(r"^[a-z]+(?:er|al|ive|ic|ous|ful|less|able|ible|ed|ing|ct|ong|ak|ow|ar|an)$")  # "outer", "weak"
+_MODIFIER = re.compile(r"^[a-z]+(?:er|al|ive|ic|ous|ful|less|able|ible|ed|ing|ct|ong|ak|ow|ar)$")  # "outer", "weak"
 _LEAD = re.compile(
-    r"^(?:(?:and|so|but)\s+)?(?:what(?:'s|’s)?|how|why|is|are|does|do|explain|describe)\b(?:\s+(?:is|are|the|a|an))*\s+",
+    r"^(?:(?:and|so|but)\s+)?(?:what(?:'s|’s)?|how|why|is|are|does|do|explain|describe)\b"
+    r"(?:\s+(?:is|are|does|do|the|a|an))*\s+",
     re.I,
 )
-_REFERENCE = re.compile(r"^(?:and\s+)?(?:it|this|that|they|these|those|them|one)\b", re.I)  # "it", "that one"
+# a side with one of these is a clause or refers back ("how is it different from …", "tell if a model is …")
+_NOT_A_SIDE = frozenset(  # lower-case words only: "US" is a country
+    "it its itself this that they them themselves these those me us we you i he she him her if whether what how why "
+    "when does do did".split()
+)
+_MAX_SIDE_WORDS = 10
 _ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.I)
-# what follows a side and is not part of it: "consultancy - which gets judges …", "X, and why?", "Y when pre-training"
-_TAIL = re.compile(r"\s+[-–—]\s.*$|\s*[,;:(].*$|\s+(?:which|when|and\s+why|in\s+terms\s+of)\b.*$", re.I)
+# what follows a side and is not part of it: "consultancy - which gets judges …", "X, and why?", "Y or not"
+_TAIL = re.compile(
+    r"\s+[-–—]\s.*$|\s*[,;:(].*$|\s+(?:(?:and|or|but)\s+)?(?:which|when|why|how)\b.*$|\s+or\s+not\b.*$|"
+    r"\s+in\s+terms\s+of\b.*$",
+    re.I,
+)
 
 
+@lru_cache(maxsize=256)
 def comparison_sides(question: str) -> tuple[str, str] | None:
     """The two sides of a comparison question, or ``None``.
 
     "outer vs inner alignment" gives ("outer alignment", "inner alignment"): a one-word side that
-    looks like a modifier (outer, weak, direct, ...) borrows the rest of the other side. A side
-    keeps only the words next to the comparison: "In activation patching, what's the clean vs
-    corrupted input?" gives ("clean input", "corrupted input").
+    looks like a modifier (outer, weak, direct, ...) borrows the rest of the other side when that
+    starts with one too. A side keeps only the words next to the comparison: "In activation
+    patching, what's the clean vs corrupted input?" gives ("clean", "corrupted input"). A
+    side that is a clause, a pronoun or longer than ten words means no comparison was read.
     """
     text = question.strip().rstrip("?.! ")
     for pattern in _COMPARISON:
@@ -69,10 +86,20 @@ def comparison_sides(question: str) -> tuple[str, str] | None:
         if match:
             left = _LEAD.sub("", re.split(r"[,;:?.]\s+", match.group(1))[-1]).strip(" ,:")
             right = _TAIL.sub("", match.group(2)).strip(" ,:")
-            if not left or not right or _REFERENCE.match(left) or _REFERENCE.match(right):
-                return None  # "how is it different from …": the side is in an earlier clause or turn
             left_words, right_words = _ARTICLE.sub("", left).split(), _ARTICLE.sub("", right).split()
-            if len(left_words) == 1 and len(right_words) > 1 and _MODIFIER.match(left_words[0]):
+            for words in (left_words, right_words):
+                if (
+                    not words
+                    or len(words) > _MAX_SIDE_WORDS
+                    or {word.lower() for word in words if not word.isupper()} & _NOT_A_SIDE
+                ):
+                    return None
+            if (
+                len(left_words) == 1
+                and len(right_words) > 1
+                and _MODIFIER.match(left_words[0])
+                and _MODIFIER.match(right_words[0])
+            ):
                 return " ".join([left_words[0], *right_words[1:]]), " ".join(right_words)
             return left, right
     return None
