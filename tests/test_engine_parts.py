@@ -362,6 +362,9 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("whats the diffrence between goals", index, plain) == []  # a typo, not a name
     assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
     assert unknown_names("What does the UK AI Safety Institute evaluate?", index, plain) == []
+    # a name written with a hyphen is still a name when one of its parts is unknown
+    assert unknown_names("Are goals and the UK-Zorp protocol the same?", index, plain) == ["the UK-Zorp"]
+    assert unknown_names("What does the UK-AI Safety Institute evaluate?", index, plain) == []
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:

@@ -63,7 +63,7 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     names: list[str] = []
     for i, token in enumerate(tokens):
         word = token.lower().rstrip("'’s") if token.lower().endswith(("'s", "’s")) else token.lower()
-        if word not in unknown:
+        if word not in unknown and not unknown & set(word.split("-")):  # "Bletchley-Zorp": one part is unknown
             continue
         if not (token[:1].isupper() or any(ch.isdigit() for ch in token)):
             continue  # a lower-case word ("sycophantic" beside "sycophancy") is not a name: it raises the bar
