@@ -263,3 +263,11 @@ def test_batched_dense_search_equals_one_search_per_vector(assistant: Assistant,
     single = [assistant.collection.search_many([vector], 4)[0] for vector in vectors]
     assert [[hit.id for hit in hits] for hits in batched] == [[hit.id for hit in hits] for hits in single]
     assert [hit.rank for hit in batched[1]] == [1, 2, 3, 4] and batched[0][0].id != batched[1][0].id
+
+
+def test_a_typo_is_read_as_the_pages_word_and_said(assistant: Assistant) -> None:
+    answer = assistant.ask("what is specificaton gaming?")
+    assert answer.standalone_question == "what is specification gaming?"
+    assert "Read “specificaton” as “specification”." in answer.notice and answer.covered
+    assert answer.retrieved[0].page_id == "wiki/reward-hacking.md"  # where the sample corpus defines it
+    assert assistant.search("specificaton gaming")[0].page_id == answer.retrieved[0].page_id

@@ -398,3 +398,28 @@ def test_a_streaming_answer_ends_with_the_checked_text() -> None:
     quoted = StreamingAnswer.relaying(iter([AnswerEvent(answer)]), [])
     assert quoted.get_response().response == "Checked [1]."  # nothing streamed: the answer in one piece
     assert list(StreamingAnswer.relaying(iter([AnswerEvent(answer)]), []).response_gen) == ["Checked [1]."]
+
+
+def test_typos_are_read_as_the_words_the_pages_use() -> None:
+    from alignment_qa.engine.spelling import corrected, one_edit
+    from alignment_qa.index.keyword import KeywordIndex
+
+    records = [
+        ("1", "Corrigibility", "Corrigibility lets humans correct a system. Corrigibility is hard."),
+        ("2", "Constitutional AI", "Constitutional AI trains on principles."),
+        ("5", "Critiques", "Constitutional rules guide critiques."),
+        ("3", "Generalization", "Goal generalization and capability generalization differ from corrigibility."),
+        ("4", "Generalization again", "Generalization out of distribution can fail; the Asilomar meeting was not it."),
+    ]
+    index = KeywordIndex.build(records, "r1", Analyzer())
+    plain = {"what", "does", "mean", "constitutional", "generalization", "hard", "shard"}.__contains__
+    assert "corrigibility" in one_edit("corrigibilty") and "corrigibilty" not in one_edit("corrigibilty")
+    assert corrected("what does corrigibilty mean?", index, plain) == (
+        "what does corrigibility mean?",
+        "Read “corrigibilty” as “corrigibility”.",
+    )
+    assert corrected("how is constitutonal AI trained", index, plain)[0] == "how is constitutional AI trained"
+    assert corrected("weak to strong generalisation", index, plain)[0] == "weak to strong generalization"
+    # names, short words, chat spellings and words the pages or the model know are left alone
+    for untouched in ("What is Corrigibilty?", "whats a shard", "is corrigibility hard", "the Asilomar meeting"):
+        assert corrected(untouched, index, plain) == (untouched, "")

@@ -306,6 +306,11 @@ class AnswerSettings(_Section):
         description="An evidence answer quotes the next quotable sentence of the best one's passage right after it "
         "when that scores at least this fraction of the best (over 1: never).",
     )
+    spelling: bool = Field(
+        True,
+        description="Read a question word that no page has and that is one edit away from a word the pages use as "
+        'that word, and say so in a notice ("Read “corrigibilty” as “corrigibility”.").',
+    )
     side_ratio: float = Field(
         0.5,
         ge=0,
