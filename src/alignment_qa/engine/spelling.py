@@ -18,6 +18,7 @@ from alignment_qa.index.keyword import KeywordIndex
 
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away ("shard" / "hard")
 MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
+MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _CHAT = frozenset(  # spellings without the apostrophe, not typos
     "doesnt didnt havent hasnt wouldnt shouldnt couldnt arent isnt wasnt werent theyre youre whats thats".split()
@@ -40,12 +41,16 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     """``{typo: correction}`` for the words of ``question`` that read as typos of a word the pages use."""
     analyzer = index.analyzer
     found: dict[str, str] = {}
+    tried = 0
     for match in _PLAIN_WORD.finditer(question):
         word = match.group()
         if len(word) < MIN_LENGTH or word in found or word in _CHAT or is_plain_word(word):
             continue
         if index.doc_freq.get(analyzer.stem(word), 0):
             continue
+        tried += 1
+        if tried > MAX_WORDS:  # not a question with typos: do not spend time on it
+            break
         american = _BRITISH.sub(r"iz\1", word)  # "generalisation": the pages spell it "generalization"
         if american != word and index.doc_freq.get(analyzer.stem(american), 0) >= MIN_DOC_FREQ:
             found[word] = american
