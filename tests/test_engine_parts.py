@@ -365,6 +365,8 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     # a name written with a hyphen is still a name when one of its parts is unknown
     assert unknown_names("Are goals and the UK-Zorp protocol the same?", index, plain) == ["the UK-Zorp"]
     assert unknown_names("What does the UK-AI Safety Institute evaluate?", index, plain) == []
+    assert unknown_names("Pre-traning goals?", index, plain) == []  # a capital that only starts the question
+    assert unknown_names("UK-Zorp goals?", index, plain) == ["UK-Zorp"]
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:
@@ -401,25 +403,36 @@ def test_a_streaming_answer_ends_with_the_checked_text() -> None:
 
 
 def test_typos_are_read_as_the_words_the_pages_use() -> None:
-    from alignment_qa.engine.spelling import corrected, one_edit
+    from alignment_qa.engine.spelling import applied, corrections, one_edit, read_as
     from alignment_qa.index.keyword import KeywordIndex
 
     records = [
         ("1", "Corrigibility", "Corrigibility lets humans correct a system. Corrigibility is hard."),
-        ("2", "Constitutional AI", "Constitutional AI trains on principles."),
-        ("5", "Critiques", "Constitutional rules guide critiques."),
+        ("2", "Constitutional AI", "Constitutional AI trains on principles; causal models help."),
         ("3", "Generalization", "Goal generalization and capability generalization differ from corrigibility."),
-        ("4", "Generalization again", "Generalization out of distribution can fail; the Asilomar meeting was not it."),
+        ("4", "Generalization again", "Generalization out of distribution can fail; causal stories too."),
+        ("5", "Critiques", "Constitutional rules guide critiques."),
     ]
     index = KeywordIndex.build(records, "r1", Analyzer())
-    plain = {"what", "does", "mean", "constitutional", "generalization", "hard", "shard"}.__contains__
+    known = {"what", "does", "mean", "constitutional", "corrigibility", "hard", "shard", "causal", "quality"}
+    plain = known.__contains__
+
+    def corrected(question: str) -> tuple[str, str]:
+        fixes = corrections(question, index, plain)
+        return applied(question, fixes), read_as(fixes)
+
     assert "corrigibility" in one_edit("corrigibilty") and "corrigibilty" not in one_edit("corrigibilty")
-    assert corrected("what does corrigibilty mean?", index, plain) == (
+    assert corrected("what does corrigibilty mean?") == (
         "what does corrigibility mean?",
         "Read “corrigibilty” as “corrigibility”.",
     )
-    assert corrected("how is constitutonal AI trained", index, plain)[0] == "how is constitutional AI trained"
-    assert corrected("weak to strong generalisation", index, plain)[0] == "weak to strong generalization"
-    # names, short words, chat spellings and words the pages or the model know are left alone
-    for untouched in ("What is Corrigibilty?", "whats a shard", "is corrigibility hard", "the Asilomar meeting"):
-        assert corrected(untouched, index, plain) == (untouched, "")
+    assert corrected("how is constitutonal AI trained")[0] == "how is constitutional AI trained"
+    assert corrected("weak to strong generalisation")[0] == "weak to strong generalization"
+    # names, short words, chat spellings and words the pages or the model know are left alone; a correction must
+    # be a word the model knows and keep the first letter ("acausal" is a word of its own, not a typo of "causal")
+    for untouched in ("What is Corrigibilty?", "whats a shard", "is corrigibility hard", "what is acausal trade"):
+        assert corrected(untouched) == (untouched, "")
+    assert corrected("generalizaton")[0] == "generalizaton"  # "generalization" is not a word the model knows here
+    assert corrected("x" * 40 + " corrigibilty")[0].endswith("corrigibility")  # a 40-letter "word" is skipped
+    many = " ".join(f"corrigibilt{letter}x" for letter in "abcdefghij")  # more unknown words than typos
+    assert corrections(many + " corrigibilty", index, plain) == {}

@@ -308,8 +308,8 @@ class AnswerSettings(_Section):
     )
     spelling: bool = Field(
         True,
-        description="Read a question word that no page has and that is one edit away from a word the pages use as "
-        'that word, and say so in a notice ("Read “corrigibilty” as “corrigibility”.").',
+        description="Read a question word that no page has and that is one edit away from a real word the pages use "
+        'as that word, and say so in a notice ("Read “constitutonal” as “constitutional”.").',
     )
     side_ratio: float = Field(
         0.5,

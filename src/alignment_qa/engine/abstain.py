@@ -63,8 +63,10 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     names: list[str] = []
     for i, token in enumerate(tokens):
         word = token.lower().rstrip("'’s") if token.lower().endswith(("'s", "’s")) else token.lower()
-        if word not in unknown and not unknown & set(word.split("-")):  # "Bletchley-Zorp": one part is unknown
-            continue
+        if word not in unknown:  # "Bletchley-Zorp": a name when one part is unknown, unless only the question's
+            parts = token.split("-")  # first word is capitalised ("Pre-traning data?" is a typo, not a name)
+            if not unknown & {part.lower() for part in parts} or (i == 0 and not all(p[:1].isupper() for p in parts)):
+                continue
         if not (token[:1].isupper() or any(ch.isdigit() for ch in token)):
             continue  # a lower-case word ("sycophantic" beside "sycophancy") is not a name: it raises the bar
         start, end = i, i + 1

@@ -36,7 +36,7 @@ from alignment_qa.engine.postprocess import build_reranker
 from alignment_qa.engine.query_engine import AnswerEngine, EngineParts, Turn, describe, elapsed_ms
 from alignment_qa.engine.retrieval import HybridRetriever
 from alignment_qa.engine.rwlock import ReadersWriterLock
-from alignment_qa.engine.spelling import corrected
+from alignment_qa.engine.spelling import applied, corrections, read_as
 from alignment_qa.engine.support import SupportJudge, build_judge
 from alignment_qa.engine.verify import passage_model
 from alignment_qa.errors import AlignmentQAError, InvalidQuestionError, NoIndexError, StoreUnavailableError
@@ -191,8 +191,8 @@ class Assistant:
 
         clock = time.perf_counter()
         standalone, notices, llm_alive = self._standalone(question, history, mode)
-        standalone, read_as = self._spelled(standalone)
-        notices = [read_as, *notices] if read_as else notices
+        standalone, spelled = self._spelled(question, standalone)
+        notices = [spelled, *notices] if spelled else notices
         turn = Turn(question, standalone, mode, top_k, history or (), notices, llm_alive, started)
         turn.timings["condense"] = elapsed_ms(clock)
 
@@ -219,7 +219,6 @@ class Assistant:
         """Just the retrieved passages (for `alignment-qa search`)."""
         question = self.check_question(question)
         self.refresh_if_stale()
-        question, _ = self._spelled(question)
         passages, _ = self._retrieve(QueryBundle(question), top_k or self.settings.retrieval.top_k)
         return [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
 
@@ -337,11 +336,13 @@ class Assistant:
             "it will be tried again on the next question"
         ) from failure
 
-    def _spelled(self, question: str) -> tuple[str, str]:
-        """``question`` with its typos read as the words the pages use, and the notice saying so (``spelling``)."""
+    def _spelled(self, question: str, standalone: str) -> tuple[str, str]:
+        """``standalone`` with the typos of this turn's ``question`` read as the words the pages use, and the
+        notice saying so (``answer.spelling``); an earlier turn's typos are corrected without a second notice."""
         if not self.settings.answer.spelling:
-            return question, ""
-        return corrected(question, self.keyword_index, self.embedder.is_plain_word)
+            return standalone, ""
+        fixes = corrections(standalone, self.keyword_index, self.embedder.is_plain_word)
+        return applied(standalone, fixes), read_as({typo: fix for typo, fix in fixes.items() if typo in question})
 
     def _standalone(
         self, question: str, history: Sequence[Mapping[str, str]] | None, mode: str

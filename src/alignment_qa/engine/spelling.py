@@ -1,24 +1,28 @@
 """Typos in a question: a word no page has, one edit away from a word the pages use, is read as that word.
 
-"corrigibilty" becomes "corrigibility" and "constitutonal" "constitutional": an edit is a letter deleted,
-inserted or replaced, or two neighbours swapped (Norvig's candidate set), and a candidate counts when its
-stem is a term of the keyword index; a word the embedding model knows beats one it does not, then the one
-the most chunks use wins. A British "-ise" spelling is first tried as "-ize". Left alone: words the pages
-have, words the embedding model knows as whole words, words under six letters, chat spellings ("whats"),
-and words written with a capital, a digit, a hyphen or an apostrophe (names and codes: "No indexed page
-mentions …" must still name them). Two edits, split or joined words and context are out of scope.
+"constitutonal" becomes "constitutional" and "decepitve" "deceptive": an edit is a letter deleted, inserted
+or replaced, or two neighbours swapped (Norvig's candidate set). A candidate must be a real word (one the
+embedding model knows whole), keep the first letter ("acausal" is not a typo of "causal") and have its stem
+in the keyword index in at least two chunks; the most used one wins. A British "-ise" spelling is first tried
+as "-ize". Left alone: words the pages have, words the model knows, words under six or over thirty letters,
+chat spellings ("whats"), words written with a capital, a digit, a hyphen or an apostrophe (names and codes:
+"No indexed page mentions …" must still name them), and a question with more than eight unknown words. A
+domain word the model does not know ("corrigibility") is therefore never a correction: the index keeps
+stems, not words, and a stem alone let strings such as "qualit" for "qualia" through. Two edits, split or
+joined words and context are out of scope.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from alignment_qa.index.keyword import KeywordIndex
 
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away ("shard" / "hard")
 MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
 MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
+MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _CHAT = frozenset(  # spellings without the apostrophe, not typos
     "doesnt didnt havent hasnt wouldnt shouldnt couldnt arent isnt wasnt werent theyre youre whats thats".split()
@@ -38,38 +42,45 @@ def one_edit(word: str) -> set[str]:
 
 
 def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> dict[str, str]:
-    """``{typo: correction}`` for the words of ``question`` that read as typos of a word the pages use."""
+    """``{typo: correction}`` for the words of ``question`` that read as typos of a word the pages use; nothing
+    for a question with more than ``MAX_WORDS`` unknown words (that is not a question with typos)."""
     analyzer = index.analyzer
+
+    def used(candidate: str) -> int:
+        return index.doc_freq.get(analyzer.stem(candidate), 0)
+
     found: dict[str, str] = {}
-    tried = 0
+    seen: set[str] = set()
     for match in _PLAIN_WORD.finditer(question):
         word = match.group()
-        if len(word) < MIN_LENGTH or word in found or word in _CHAT or is_plain_word(word):
+        if word in seen or not MIN_LENGTH <= len(word) <= MAX_LENGTH or word in _CHAT or is_plain_word(word):
             continue
-        if index.doc_freq.get(analyzer.stem(word), 0):
+        seen.add(word)
+        if used(word):
             continue
-        tried += 1
-        if tried > MAX_WORDS:  # not a question with typos: do not spend time on it
-            break
+        if len(seen) > MAX_WORDS:
+            return {}
         american = _BRITISH.sub(r"iz\1", word)  # "generalisation": the pages spell it "generalization"
-        if american != word and index.doc_freq.get(analyzer.stem(american), 0) >= MIN_DOC_FREQ:
+        if american != word and used(american) >= MIN_DOC_FREQ:
             found[word] = american
             continue
-        ranked = []
-        for candidate in sorted(one_edit(word)):
-            freq = index.doc_freq.get(analyzer.stem(candidate), 0)
-            if freq >= MIN_DOC_FREQ:
-                ranked.append((is_plain_word(candidate), freq, candidate))
-        if ranked:  # a word the embedding model knows first ("generalization", not "generalication"), then use
-            found[word] = max(ranked, key=lambda item: item[:2])[2]
+        # a real word (the embedding model knows it whole) with the same first letter: "acausal" is not "causal"
+        ranked = [
+            (used(candidate), candidate)
+            for candidate in sorted(one_edit(word))
+            if candidate[0] == word[0] and is_plain_word(candidate)
+        ]
+        best = max(ranked, default=(0, ""), key=lambda item: item[0])
+        if best[0] >= MIN_DOC_FREQ:
+            found[word] = best[1]
     return found
 
 
-def corrected(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> tuple[str, str]:
-    """``question`` with its typos corrected, and a notice that says what was read instead ("" when nothing)."""
-    fixes = corrections(question, index, is_plain_word)
-    if not fixes:
-        return question, ""
-    text = _PLAIN_WORD.sub(lambda match: fixes.get(match.group(), match.group()), question)
-    read = ", ".join(f"“{typo}” as “{fix}”" for typo, fix in fixes.items())
-    return text, f"Read {read}."
+def applied(text: str, fixes: Mapping[str, str]) -> str:
+    """``text`` with each word of ``fixes`` replaced by its correction."""
+    return _PLAIN_WORD.sub(lambda match: fixes.get(match.group(), match.group()), text) if fixes else text
+
+
+def read_as(fixes: Mapping[str, str]) -> str:
+    """The notice for ``fixes`` ("Read “constitutonal” as “constitutional”."), or "" when there are none."""
+    return "Read " + ", ".join(f"“{typo}” as “{fix}”" for typo, fix in fixes.items()) + "." if fixes else ""
