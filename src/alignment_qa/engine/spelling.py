@@ -1,6 +1,6 @@
 """Typos in a question: a word no page has, one edit away from a word the pages use, is read as that word.
 
-"constitutonal" becomes "constitutional" and "decepitve" "deceptive": an edit is a letter deleted, inserted
+"constitutonal" becomes "constitutional" and "proccess" "process": an edit is a letter deleted, inserted
 or replaced, or two neighbours swapped (Norvig's candidate set). A candidate must be a real word (one the
 embedding model knows whole), keep the first letter ("acausal" is not a typo of "causal") and have its stem
 in the keyword index in at least two chunks; the most used one wins. A British "-ise" spelling is first tried
