@@ -244,14 +244,20 @@ def choose(
     for item in ordered:
         if len(chosen) >= max_sentences or (item is not follower and chosen and item.score < keep_ratio * best):
             break
-        if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
-            continue  # says the same as a chosen sentence
-        if len(passages) > 1 and sum(other.passage == item.passage for other in chosen) >= SAME_PASSAGE_MAX:
-            continue  # leave room for other sources
+        if _unwanted(item, chosen, len(passages) > 1):
+            continue
         chosen.append(item)
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, len(passages) > 1)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
+
+
+def _unwanted(item: Scored, chosen: Sequence[Scored], several_passages: bool) -> bool:
+    """Whether ``item`` says the same as a chosen sentence, or would be a fourth from one passage while other
+    passages have candidates (leave room for other sources)."""
+    if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
+        return True
+    return several_passages and sum(other.passage == item.passage for other in chosen) >= SAME_PASSAGE_MAX
 
 
 def _cover_sides(
@@ -270,10 +276,7 @@ def _cover_sides(
             (
                 item
                 for item in fresh
-                if item.side == side
-                and item.score >= floor
-                and all(float(item.vector @ other.vector) <= DUPLICATE_COSINE for other in out)
-                and not (several_passages and sum(other.passage == item.passage for other in out) >= SAME_PASSAGE_MAX)
+                if item.side == side and item.score >= floor and not _unwanted(item, out, several_passages)
             ),
             None,
         )

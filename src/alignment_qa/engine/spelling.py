@@ -49,17 +49,16 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     def used(candidate: str) -> int:
         return index.doc_freq.get(analyzer.stem(candidate), 0)
 
+    unknown = set(index.unknown_words(question, is_plain_word))  # no page has them, the model does not know them
+    typos = [
+        word
+        for word in dict.fromkeys(match.group() for match in _PLAIN_WORD.finditer(question))
+        if word in unknown and MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in _CHAT
+    ]
+    if len(typos) > MAX_WORDS:
+        return {}
     found: dict[str, str] = {}
-    seen: set[str] = set()
-    for match in _PLAIN_WORD.finditer(question):
-        word = match.group()
-        if word in seen or not MIN_LENGTH <= len(word) <= MAX_LENGTH or word in _CHAT or is_plain_word(word):
-            continue
-        seen.add(word)
-        if used(word):
-            continue
-        if len(seen) > MAX_WORDS:
-            return {}
+    for word in typos:
         american = _BRITISH.sub(r"iz\1", word)  # "generalisation": the pages spell it "generalization"
         if american != word and used(american) >= MIN_DOC_FREQ:
             found[word] = american
