@@ -144,3 +144,14 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     assert not verdict("What is a right turn?").covered  # not in any passage: the cosine decides
     assert not verdict("What is the sharp left turn in sourdough baking?").covered  # a word no page has
     assert not verdict("What did the Pangolin Report say?").covered  # a name the pages never hold together
+
+
+def test_a_decline_names_a_huge_unknown_word_briefly() -> None:
+    """A 2,000-letter "word" or a list of made-up names is not echoed whole into the answer."""
+    from alignment_qa.engine.abstain import SHOWN_NAME_CHARS, _quoted, names_phrase
+
+    shown = _quoted(["x" * 2000, "zorp"])
+    assert shown.startswith("“x") and shown.endswith("…” or “zorp”") and len(shown) < SHOWN_NAME_CHARS + 12
+    assert names_phrase(["Zorp"]) == "Zorp"
+    assert names_phrase(["A", "B", "C"]) == "A, B or C"
+    assert names_phrase([f"N{i}" for i in range(20)]).count(",") == 3  # five named, not twenty

@@ -218,6 +218,8 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("specification-gaming — the outer-alignment failure mode in many systems.")
     assert not quotable("ai-deception-evals, ai-scheming-evals — empirical layer for measuring failures.")
     assert not quotable("Related pages: reward hacking, specification gaming and Goodhart's law.")
+    assert not quotable("Definition: Corrigibility (Soares et al., 2015)")  # a label, though "al." has a stop
+    assert quotable("Definition: a system is corrigible if it accepts correction (Soares et al., 2015).")
     assert not quotable("Human Compatible: Artificial Intelligence and the Problem of Control.")
     assert quotable("Stuart Russell argues in Human Compatible that machines should be uncertain about goals.")
     assert quotable("And that Hinton, Bengio, and LeCun are the recipients of the Turing Award in Deep Learning.")

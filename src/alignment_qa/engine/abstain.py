@@ -236,15 +236,25 @@ def named_in_passages(
     return any(phrase in text for phrase in wanted for text in texts)
 
 
+SHOWN_NAMES = 5  # a message names at most this many missing names or words
+SHOWN_NAME_CHARS = 40  # and cuts each at this length: a 2,000-letter "word" is not echoed whole
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def names_phrase(names: Sequence[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " or " + names[-1]
+    """Names joined as "A or B" or "A, B or C": at most ``SHOWN_NAMES``, each cut at ``SHOWN_NAME_CHARS``."""
+    shown = [_shortened(name, SHOWN_NAME_CHARS) for name in names[:SHOWN_NAMES]]
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def _quoted(words: Sequence[str]) -> str:
-    """Up to three words, quoted: "“budget”, “annual” or “institute”"."""
-    return names_phrase([f"“{word}”" for word in words[:3]])
+def _quoted(words: Sequence[str], most: int = 3) -> str:
+    """Up to ``most`` words, quoted: "“budget”, “annual” or “institute”"."""
+    return names_phrase([f"“{_shortened(word, SHOWN_NAME_CHARS - 2)}”" for word in words[:most]])
 
 
 def _unanswered_reason(unheard: Sequence[str], missing: Sequence[str]) -> str:
@@ -308,8 +318,8 @@ def decide(
         or not named_in_passages(question, passages_text, index, rare_idf, is_plain_word)
     ):
         if unknown:  # declined, and these words are in no page: say so ("no indexed page mentions “sourdough”")
-            words = [f"“{word}”" for word in dict.fromkeys(unknown)]
-            return Coverage(False, f"No indexed page mentions {names_phrase(words)}.", list(dict.fromkeys(unknown)))
+            words = list(dict.fromkeys(unknown))
+            return Coverage(False, f"No indexed page mentions {_quoted(words, SHOWN_NAMES)}.", words)
         return Coverage(False, "")
     absent = absent_terms(question, passages_text, index, rare_idf)
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):

@@ -41,7 +41,8 @@ from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
 
 HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a label, not a claim
-_HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b[^.]*$", re.I)
+# a label with no full stop outside brackets: "Definition: Corrigibility (Soares et al., 2015)"
+_HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b(?:[^.(]|\([^()]*\))*$", re.I)
 # "Figure 4.12: Announced AI Safety Institutes (…)": a caption, not a claim
 _CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I)
 # "Hubinger, E., van Merwijk, C., … (2019). Risks from …", "Footnote 4: Wiener, N. (1960).", a line with a URL:
