@@ -149,6 +149,8 @@ def test_an_ingest_updates_the_keyword_index_like_a_rebuild_without_reading_ever
             (hit.chunk_id, round(hit.score, 4)) for hit in want
         ]
     assert updated.in_one_chunk("Zorblax Bridge Exchange") and not any("goodharts-law" in i for i in updated.ids)
+    assert {"zorblax", "audits", "proxies"} <= updated.spellings  # the words a typo may be read as, saved
+    assert rebuilt.spellings <= updated.spellings  # a removed page's words linger until a rebuild
 
 
 def test_keyword_index_follows_incremental_ingest(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:

@@ -2,14 +2,13 @@
 
 "constitutonal" becomes "constitutional" and "proccess" "process": an edit is a letter deleted, inserted
 or replaced, or two neighbours swapped (Norvig's candidate set). A candidate must be a real word (one the
-embedding model knows whole), keep the first letter ("acausal" is not a typo of "causal") and have its stem
-in the keyword index in at least two chunks; the most used one wins. A British "-ise" spelling is first tried
-as "-ize". Left alone: words the pages have, words the model knows, words under six or over thirty letters,
-chat spellings ("whats"), words written with a capital, a digit, a hyphen or an apostrophe (names and codes:
-"No indexed page mentions …" must still name them), and a question with more than eight unknown words. A
-domain word the model does not know ("corrigibility") is therefore never a correction: the index keeps
-stems, not words, and a stem alone let strings such as "qualit" for "qualia" through. Two edits, split or
-joined words and context are out of scope.
+embedding model knows whole, or one the pages spell: "corrigibilty" becomes "corrigibility"), keep the first
+letter ("acausal" is not a typo of "causal") and have its stem in the keyword index in at least two chunks; the
+most used one wins. A British "-ise" spelling is first tried as "-ize". Left alone: words the pages have, words
+the model knows, words under six or over thirty letters, chat spellings ("whats"), words written with a capital,
+a digit, a hyphen or an apostrophe (names and codes: "No indexed page mentions …" must still name them), and a
+question with more than eight unknown words. A stem alone is never a correction (it let "qualit" for "qualia"
+through). Two edits, split or joined words and context are out of scope.
 """
 
 from __future__ import annotations
@@ -63,11 +62,12 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
         if american != word and used(american) >= MIN_DOC_FREQ:
             found[word] = american
             continue
-        # a real word (the embedding model knows it whole) with the same first letter: "acausal" is not "causal"
+        # a real word (the pages spell it, or the embedding model knows it whole) with the same first letter:
+        # "acausal" is not "causal"
         ranked = [
             (used(candidate), candidate)
             for candidate in sorted(one_edit(word))
-            if candidate[0] == word[0] and is_plain_word(candidate)
+            if candidate[0] == word[0] and (candidate in index.spellings or is_plain_word(candidate))
         ]
         best = max(ranked, default=(0, ""), key=lambda item: item[0])
         if best[0] >= MIN_DOC_FREQ:

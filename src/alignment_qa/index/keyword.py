@@ -33,7 +33,7 @@ from alignment_qa.index.store_api import ChunkCollection, Store, derived_folder
 if TYPE_CHECKING:
     import bm25s
 
-FORMAT_VERSION = 3  # 3: kept term counts, titles and alias evidence (updates)
+FORMAT_VERSION = 4  # 3: kept term counts, titles and alias evidence (updates); 4: spellings
 REVISION_FILE = "revision.json"  # the format and revision alone, so a check need not read the whole manifest
 K1, B = 1.5, 0.75  # BM25 (Lucene's variant, bm25s's default)
 # an update is refused, and the index rebuilt, once the chunks removed since the last build pass this share of it:
@@ -42,6 +42,7 @@ STALE_SHARE = 0.25
 log = logging.getLogger(__name__)
 
 Record = tuple[str, str, str]  # (chunk id, page title, prefix + text)
+SPELLING_MIN_CHARS = 5  # shorter words are not kept as spellings (a typo of one is not corrected)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ class KeywordChanges:
 @dataclass
 class ChunkTerms:
     """What updating the index needs, one row per chunk: term counts (a CSR matrix over ``vocabulary``, which only
-    grows), titles and alias evidence."""
+    grows), titles and alias evidence; and ``spellings``, the words of letters alone the chunks spell (lower-cased,
+    not stemmed, ``SPELLING_MIN_CHARS`` or longer), which also only grow: what a typo may be corrected to."""
 
     vocabulary: list[str] = field(default_factory=list)
     indptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
@@ -74,14 +76,18 @@ class ChunkTerms:
     titles: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     stale: int = 0  # chunks removed since these rows were last built from scratch
+    spellings: frozenset[str] = frozenset()
 
     def appended(self, records: Sequence[Record], analyzer: Analyzer) -> ChunkTerms:
         """These rows followed by one row per record (analysed now)."""
         vocabulary = list(self.vocabulary)
         ids = {term: i for i, term in enumerate(vocabulary)}
         lengths, term_ids, counts = [], [], []
+        spellings = set(self.spellings)
         for _, _, text in records:
-            terms = analyzer.terms(text)
+            words = analyzer.words(text)
+            spellings.update(word for word in words if len(word) >= SPELLING_MIN_CHARS and word.isalpha())
+            terms = analyzer.stems(words)
             for term in terms:
                 if term not in ids:
                     ids[term] = len(vocabulary)
@@ -98,6 +104,7 @@ class ChunkTerms:
             [*self.titles, *(title for _, title, _ in records)],
             [*self.evidence, *(alias_evidence(title, text) for _, title, text in records)],
             self.stale,
+            frozenset(spellings),
         )
 
     def kept(self, rows: np.ndarray) -> ChunkTerms:
@@ -112,6 +119,7 @@ class ChunkTerms:
             [title for title, keep in zip(self.titles, rows, strict=True) if keep],
             [items for items, keep in zip(self.evidence, rows, strict=True) if keep],
             self.stale + int(len(rows) - rows.sum()),
+            self.spellings,
         )
 
     def doc_freq(self) -> dict[str, int]:
@@ -152,6 +160,7 @@ class ChunkTerms:
             "titles": self.titles,
             "evidence": self.evidence,
             "stale": self.stale,
+            "spellings": sorted(self.spellings),
         }
         (folder / "terms.json").write_text(json.dumps(extra), encoding="utf-8")
 
@@ -165,7 +174,16 @@ class ChunkTerms:
         if len(indptr) != len(extra["titles"]) + 1:
             raise ValueError("the term counts do not match their titles")
         evidence = [[tuple(item) for item in items] for items in extra["evidence"]]
-        return cls(extra["vocabulary"], indptr, term_ids, counts, extra["titles"], evidence, int(extra["stale"]))
+        return cls(
+            extra["vocabulary"],
+            indptr,
+            term_ids,
+            counts,
+            extra["titles"],
+            evidence,
+            int(extra["stale"]),
+            frozenset(extra["spellings"]),
+        )
 
 
 class KeywordIndex:
@@ -180,6 +198,7 @@ class KeywordIndex:
         revision: str,
         analyzer: Analyzer,
         terms: ChunkTerms | None = None,
+        spellings: frozenset[str] = frozenset(),
     ) -> None:
         self.ids = ids
         self.bm25 = bm25
@@ -188,6 +207,7 @@ class KeywordIndex:
         self.revision = revision
         self.analyzer = analyzer
         self.terms = terms  # kept for updates; None in a reader's copy (loaded without them)
+        self.spellings = spellings  # see ChunkTerms
 
     @property
     def size(self) -> int:
@@ -323,7 +343,7 @@ class KeywordIndex:
         is_plain_word: Callable[[str], bool],
     ) -> KeywordIndex:
         aliases = table_from_evidence(terms.titles, terms.evidence, is_plain_word)
-        return cls(ids, terms.bm25(), aliases, terms.doc_freq(), revision, analyzer, terms)
+        return cls(ids, terms.bm25(), aliases, terms.doc_freq(), revision, analyzer, terms, terms.spellings)
 
     def save(self, folder: Path) -> None:
         """Write to ``folder`` atomically (a sibling temp folder renamed into place)."""
@@ -340,6 +360,7 @@ class KeywordIndex:
                 "ids": self.ids,
                 "aliases": self.aliases.to_json(),
                 "doc_freq": self.doc_freq,
+                "spellings": sorted(self.spellings),
             }
             (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
             _write_revision(staging, self.revision)
@@ -364,6 +385,7 @@ class KeywordIndex:
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
             aliases = AliasTable.from_json(manifest["aliases"])
             terms = ChunkTerms.load(folder, manifest["revision"]) if with_terms else None
+            spellings = frozenset(manifest["spellings"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
@@ -371,7 +393,7 @@ class KeywordIndex:
         if terms is not None and len(terms.titles) != len(manifest["ids"]):
             return None
         ids, doc_freq, revision = manifest["ids"], manifest["doc_freq"], manifest["revision"]
-        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, terms)
+        return cls(ids, bm25, aliases, doc_freq, revision, analyzer, terms, spellings)
 
 
 def keyword_folder(store: Store) -> Path:

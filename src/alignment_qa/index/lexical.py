@@ -60,7 +60,9 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Stemmed search terms of ``text``, in order, with repeats."""
-        words = self.words(text)
+        return self.stems(self.words(text))
+
+    def stems(self, words: list[str]) -> list[str]:
         if not words:
             return []
         with self._lock:
