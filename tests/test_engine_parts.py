@@ -265,6 +265,34 @@ def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> No
     assert [item.text for item in choose([lead, other, unrelated], 4, 0.8, follow_ratio=0.5)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
 
 
+def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> None:
+    """ "None of them solve inner alignment." alone says nothing: the sentence before it in its page joins it (or
+    moves there), and the answer stays within ``max_sentences`` by dropping the weakest other quote."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
+        return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
+
+    before = at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.4, [1, 0, 0, 0], 100)
+    pointing = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 173)
+    other = at("Inner alignment is about the learned goal.", 1, 0.8, [0, 0, 1, 0], 0)
+    weak = at("Outer alignment is about the written objective.", 2, 0.7, [0, 0, 0, 1], 0)
+    texts = [item.text for item in choose([pointing, other, before], 4, 0.5)]  # type: ignore[list-item]
+    assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
+    texts = [item.text for item in choose([other, pointing, before], 4, 0.3)]  # type: ignore[list-item]
+    assert texts == [other.text, before.text, pointing.text]  # chosen on its own merit, and moved
+    texts = [item.text for item in choose([pointing, other, weak, before], 3, 0.5)]  # type: ignore[list-item]
+    assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
+    texts = [item.text for item in choose([other, pointing, weak, before], 2, 0.5)]  # type: ignore[list-item]
+    assert texts == [other.text]  # the lead stays; the pair does not fit  # type: ignore[attr-defined]
+    far = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
+    assert [item.text for item in choose([far, before], 4, 0.3)] == [far.text, before.text]  # type: ignore[list-item, attr-defined]
+    plain = at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)
+    assert [item.text for item in choose([plain, before], 4, 0.3)] == [plain.text, before.text]  # type: ignore[list-item, attr-defined]
+
+
 def test_a_comparison_answer_speaks_of_both_sides() -> None:
     """The best sentences all speak of one side (or of both at once): the other side's best sentence joins, in
     place of the weakest, when it scores at least ``side_ratio`` of the best."""

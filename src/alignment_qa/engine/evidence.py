@@ -61,6 +61,13 @@ _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliogr
 # so the cosine weighs 0.6.
 WEIGHTS = (0.6, 0.534, 0.541, 0.234, 0.101)
 DUPLICATE_COSINE = 0.9
+# a sentence that opens by pointing back ("This means …", "None of them solve …") is quoted after the sentence it
+# points to; "It is …" and the like usually point nowhere
+_POINTS_BACK = re.compile(
+    r"^(?:This|These|That|Those|Such|They|Their|He|She|His|Her|Both|Its|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
+    r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this))\b"
+)
+ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 SAME_PASSAGE_MAX = 3
 NO_SIDE, BOTH_SIDES = -1, 2
 
@@ -250,6 +257,7 @@ def choose(
         chosen.append(item)
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, len(passages) > 1)
+    chosen = _with_antecedents(chosen, fresh, max_sentences)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
 
 
@@ -294,6 +302,52 @@ def _cover_sides(
             del out[min(replaceable, key=lambda position: out[position].score)]
         at = next((position for position in range(1, len(out)) if out[position].score < extra.score), len(out))
         out.insert(at, extra)
+    return out
+
+
+def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
+    """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it."""
+    if not _POINTS_BACK.match(item.text):
+        return None
+    return next(
+        (
+            other
+            for other in fresh
+            if other.passage == item.passage
+            and other.start < item.start
+            and 0 <= item.start - other.end <= ADJACENT_CHARS
+        ),
+        None,
+    )
+
+
+def _with_antecedents(chosen: list[Scored], fresh: Sequence[Scored], max_sentences: int) -> list[Scored]:
+    """``chosen`` with each sentence that points back ("None of them solve inner alignment.") preceded by the
+    sentence it points to ("RLHF, Constitutional AI, and IRL all aim to specify a better objective."), moved
+    there if it was chosen elsewhere, so that every quote reads on its own. Past ``max_sentences``, the weakest
+    quotes other than the lead go, a pair together."""
+    out = list(chosen)
+    paired: list[Scored] = []  # antecedents placed before the sentence that needs them
+    for item in chosen:
+        before = _antecedent(item, fresh)
+        at = out.index(item)
+        if before is None or (at > 0 and out[at - 1] == before):
+            continue
+        if before in out:
+            out.remove(before)
+        out.insert(out.index(item), before)
+        paired.append(before)
+    while len(out) > max_sentences:
+        units: list[list[Scored]] = []
+        for item in out:
+            if units and units[-1][0] in paired and len(units[-1]) == 1:
+                units[-1].append(item)
+            else:
+                units.append([item])
+        if len(units) < 2:
+            break
+        weakest = min(units[1:], key=lambda unit: max(item.score for item in unit))
+        out = [item for item in out if item not in weakest]
     return out
 
 
