@@ -226,6 +226,25 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert quotable('"Mitigating the risk of extinction from AI should be a global priority alongside pandemics."')
 
 
+def test_a_named_footnote_is_quoted_without_its_label() -> None:
+    """ "Footnote footnote_consciousness: Many people mean …" is quoted from "Many", with page offsets to match; a
+    numbered footnote is a reference entry and is not quoted; an interactive figure's caption is no claim."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from alignment_qa.engine.evidence import candidate_sentences, quotable
+
+    text = (
+        "Footnote footnote_consciousness: Many people mean very different things when talking about consciousness. "
+        'Footnote 4: Wiener, N. (1960). "Some Moral and Technical Consequences of Automation."'
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 500, 500 + len(text)]]})
+    found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
+    assert [(sentence, start - 500) for _, sentence, start, _ in found] == [
+        ("Many people mean very different things when talking about consciousness.", text.index("Many"))
+    ]
+    assert not quotable("Interactive Figure 1.12: Knowledge Tests vs Compute used in training (Giattino et al., 2023)")
+
+
 def _scored(text: str, passage: int, score: float, vector: list[float]) -> object:
     import numpy as np
 

@@ -44,13 +44,18 @@ HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a
 # a label with no full stop outside brackets: "Definition: Corrigibility (Soares et al., 2015)"
 _HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b(?:[^.(]|\([^()]*\))*$", re.I)
 # "Figure 4.12: Announced AI Safety Institutes (…)": a caption, not a claim
-_CAPTION = re.compile(r"^(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I)
+_CAPTION = re.compile(
+    r"^(?:Interactive\s+)?(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I
+)
 # "Hubinger, E., van Merwijk, C., … (2019). Risks from …", "Footnote 4: Wiener, N. (1960).", a line with a URL:
 # reference-list material (a bare quoted title is ``_quoted_title``)
 _REFERENCE = re.compile(
     r"^(?:[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s?)+,?\s*(?:&|and)?\s*)+|^(?:Footnote\s+\d+|\[\^?\w+\])\s*:|"
     r"https?://|\bRetrieved from\b"
 )
+# a named footnote's label ("Footnote footnote_consciousness: Many people mean …"), left out of the quote; a numbered
+# footnote is a reference entry (``_REFERENCE``)
+_FOOTNOTE_LABEL = re.compile(r"Footnote\s+(?!\d+:)[\w-]+:\s+")
 _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quotes: a title, or a quoted statement
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
@@ -152,6 +157,9 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, st
         text = item.node.get_content()
         spans = item.node.metadata["spans"]
         for start, end in quote_spans(text):
+            label = _FOOTNOTE_LABEL.match(text, start, end)
+            if label:
+                start = label.end()
             sentence = text[start:end]
             if quotable(sentence):
                 found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))
