@@ -285,11 +285,11 @@ def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> No
 
 
 def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> None:
-    """ "None of them solve inner alignment." alone says nothing: the sentence before it in its page joins it (or
-    moves there), and the answer stays within ``max_sentences`` by dropping the weakest other quote."""
+    """ "None of them solve inner alignment." alone says nothing: the sentence before it in its page comes along (or
+    it moves right after that one), both within ``max_sentences``; the best sentence stays first."""
     from dataclasses import replace
 
-    from alignment_qa.engine.evidence import choose
+    from alignment_qa.engine.evidence import _POINTS_BACK, choose
 
     def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
         return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
@@ -305,7 +305,19 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     texts = [item.text for item in choose([pointing, other, weak, before], 3, 0.5)]  # type: ignore[list-item]
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose([other, pointing, weak, before], 2, 0.5)]  # type: ignore[list-item]
-    assert texts == [other.text]  # the lead stays; the pair does not fit  # type: ignore[attr-defined]
+    assert texts == [other.text, weak.text]  # the pair does not fit; the next sentence does  # type: ignore[attr-defined]
+    assert [item.text for item in choose([pointing, before], 1, 0.3)] == [pointing.text]  # type: ignore[list-item, attr-defined]
+    lead = at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.9, [1, 0, 0, 0], 100)
+    follows = replace(pointing, score=0.5, position=1)  # type: ignore[type-var]
+    side = replace(at("Outer alignment is about the written objective.", 2, 0.6, [0, 0, 0, 1], 0), side=1)  # type: ignore[type-var]
+    texts = [item.text for item in choose([lead, side, follows], 3, 0.3, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[list-item]
+    assert texts == [lead.text, follows.text, side.text]  # the best stays first, its pair stays whole  # type: ignore[attr-defined]
+    filler = at("Specification is hard.", 1, 0.7, [0, 0, 1, 0], 0)
+    texts = [item.text for item in choose([lead, filler, side, follows], 4, 0.7, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[list-item]
+    assert texts == [lead.text, follows.text, side.text, filler.text]  # the side's sentence does not split the pair  # type: ignore[attr-defined]
+    assert not _POINTS_BACK.match("This section explains evaluations.") and _POINTS_BACK.match("This is why.")
+    assert not _POINTS_BACK.match("Both Anthropic and OpenAI publish policies.")
+    assert not _POINTS_BACK.match("Those who build it decide.") and _POINTS_BACK.match("Those models fail.")
     far = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
     assert [item.text for item in choose([far, before], 4, 0.3)] == [far.text, before.text]  # type: ignore[list-item, attr-defined]
     plain = at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)

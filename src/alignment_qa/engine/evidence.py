@@ -69,10 +69,13 @@ DUPLICATE_COSINE = 0.9
 # a sentence that opens by pointing back ("This means …", "None of them solve …") is quoted after the sentence it
 # points to; "It is …" and the like usually point nowhere
 _POINTS_BACK = re.compile(
-    r"^(?:This|These|That|Those|Such|They|Their|He|She|His|Her|Both|Its|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
+    r"^(?:This(?!\s+(?:section|chapter|book|text|paper|post|article|year|month|week|decade|century)\b)"
+    r"|These(?!\s+days\b)|That|Those(?!\s+who\b)|Such|They|Their|He|She|His|Her|Its"
+    r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
     r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this))\b"
 )
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
+ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it
 SAME_PASSAGE_MAX = 3
 NO_SIDE, BOTH_SIDES = -1, 2
 
@@ -232,8 +235,10 @@ def choose(
     """The sentences to quote: the best one; right after it, the next quotable sentence of its passage when
     that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
     answer: the sentence-window idea; None: never); then the next best while they score at least ``keep_ratio``
-    of it.
-    Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a third sentence
+    of it. A sentence that opens by pointing back ("None of them solve inner alignment.") comes right after the
+    sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (both
+    must fit), so that every quote reads on its own.
+    Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
     the best (None: never), in place of the weakest other one when the answer is full."""
@@ -255,23 +260,24 @@ def choose(
             None,
         )
     ordered = [lead, *([follower] if follower else []), *(item for item in fresh[1:] if item is not follower)]
-    passages = {item.passage for item in fresh}
+    several = len({item.passage for item in fresh}) > 1
     chosen: list[Scored] = []
     for item in ordered:
         if len(chosen) >= max_sentences or (item is not follower and chosen and item.score < keep_ratio * best):
             break
-        if _unwanted(item, chosen, len(passages) > 1):
+        if item in chosen or _unwanted(item, chosen, several):
             continue
-        chosen.append(item)
+        placed = _placed(item, chosen, fresh, max_sentences, several)
+        chosen = placed if placed is not None else chosen or [item]  # the lead goes in, if need be alone
     if side_ratio is not None:
-        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, len(passages) > 1)
-    chosen = _with_antecedents(chosen, fresh, max_sentences)
+        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several)
     return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
 
 
 def _unwanted(item: Scored, chosen: Sequence[Scored], several_passages: bool) -> bool:
     """Whether ``item`` says the same as a chosen sentence, or would be a fourth from one passage while other
-    passages have candidates (leave room for other sources)."""
+    passages have candidates (leave room for other sources; counting a sentence that only comes along with the
+    one pointing back to it measured worse on ``tune``)."""
     if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
         return True
     return several_passages and sum(other.passage == item.passage for other in chosen) >= SAME_PASSAGE_MAX
@@ -282,10 +288,12 @@ def _cover_sides(
 ) -> list[Scored]:
     """``chosen`` with, for each side of a comparison that none of its sentences speaks of alone, that side's best
     sentence of ``fresh`` scoring at least ``floor``, in score order after the lead. When the answer is full it
-    takes the place of the weakest sentence that is neither the lead nor the only one of its side (a follower
-    too; keeping it measured the same on ``tune``). Near-duplicates and a fourth sentence from one passage (while
-    others have candidates) are left out."""
+    takes the place of the weakest sentence that is neither the lead, nor the only one of its side, nor one that
+    a sentence after it points back to (a follower may go; keeping it measured the same on ``tune``).
+    Near-duplicates, a fourth sentence from one passage (while others have candidates) and a sentence pointing
+    back to one not quoted are left out."""
     out = list(chosen)
+    lead = fresh[0]
     for side in (0, 1):
         if any(item.side == side for item in out):
             continue
@@ -293,7 +301,10 @@ def _cover_sides(
             (
                 item
                 for item in fresh
-                if item.side == side and item.score >= floor and not _unwanted(item, out, several_passages)
+                if item.side == side
+                and item.score >= floor
+                and not _unwanted(item, out, several_passages)
+                and _antecedent(item, fresh) in (None, *out)  # one pointing back comes with what it points to
             ),
             None,
         )
@@ -303,60 +314,69 @@ def _cover_sides(
             replaceable = [
                 position
                 for position, item in enumerate(out)
-                if position > 0 and (item.side not in (0, 1) or sum(o.side == item.side for o in out) > 1)
+                if item is not lead
+                and item is not _antecedent(extra, fresh)
+                and (item.side not in (0, 1) or sum(o.side == item.side for o in out) > 1)
+                and not (position + 1 < len(out) and _antecedent(out[position + 1], fresh) is item)
             ]
             if not replaceable:
                 continue
             del out[min(replaceable, key=lambda position: out[position].score)]
-        at = next((position for position in range(1, len(out)) if out[position].score < extra.score), len(out))
+        anchor = _antecedent(extra, fresh)
+        if anchor is not None:
+            at = out.index(anchor) + 1
+        else:
+            at = next((position for position in range(1, len(out)) if out[position].score < extra.score), len(out))
+            while at < len(out) and _antecedent(out[at], fresh) is out[at - 1]:
+                at += 1  # not between a sentence and the one pointing back to it
         out.insert(at, extra)
     return out
+
+
+def _points_to(item: Scored, other: Scored) -> bool:
+    """Whether ``item`` opens by pointing back and ``other`` is the sentence right before it in its passage."""
+    return (
+        item.passage == other.passage
+        and other.start < item.start
+        and 0 <= item.start - other.end <= ADJACENT_CHARS
+        and _POINTS_BACK.match(item.text) is not None
+    )
 
 
 def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
     """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it."""
     if not _POINTS_BACK.match(item.text):
         return None
-    return next(
-        (
-            other
-            for other in fresh
-            if other.passage == item.passage
-            and other.start < item.start
-            and 0 <= item.start - other.end <= ADJACENT_CHARS
-        ),
-        None,
-    )
+    return next((other for other in fresh if _points_to(item, other)), None)
 
 
-def _with_antecedents(chosen: list[Scored], fresh: Sequence[Scored], max_sentences: int) -> list[Scored]:
-    """``chosen`` with each sentence that points back ("None of them solve inner alignment.") preceded by the
-    sentence it points to ("RLHF, Constitutional AI, and IRL all aim to specify a better objective."), moved
-    there if it was chosen elsewhere, so that every quote reads on its own. Past ``max_sentences``, the weakest
-    quotes other than the lead go, a pair together."""
-    out = list(chosen)
-    paired: list[Scored] = []  # antecedents placed before the sentence that needs them
-    for item in chosen:
-        before = _antecedent(item, fresh)
-        at = out.index(item)
-        if before is None or (at > 0 and out[at - 1] == before):
-            continue
-        if before in out:
-            out.remove(before)
-        out.insert(out.index(item), before)
-        paired.append(before)
-    while len(out) > max_sentences:
-        units: list[list[Scored]] = []
-        for item in out:
-            if units and units[-1][0] in paired and len(units[-1]) == 1:
-                units[-1].append(item)
-            else:
-                units.append([item])
-        if len(units) < 2:
+def _placed(
+    item: Scored, chosen: list[Scored], fresh: Sequence[Scored], max_sentences: int, several_passages: bool
+) -> list[Scored] | None:
+    """``chosen`` with ``item`` added: at the end, or, when it points back, right after the sentence it points to,
+    which comes along when not yet chosen (and the one that one points to, up to ``ANTECEDENT_DEPTH``). None when
+    they do not fit in ``max_sentences`` or one of them is unwanted (``_unwanted``)."""
+    chain: list[Scored] = []
+    anchor = None
+    current = item
+    for _ in range(ANTECEDENT_DEPTH):
+        before = _antecedent(current, fresh)
+        if before is None or before in chain:
             break
-        weakest = min(units[1:], key=lambda unit: max(item.score for item in unit))
-        out = [item for item in out if item not in weakest]
-    return out
+        if before in chosen:
+            anchor = before
+            break
+        chain.insert(0, before)
+        current = before
+    if len(chosen) + len(chain) + 1 > max_sentences:
+        return None
+    added: list[Scored] = []
+    for sentence in [*chain, item]:
+        if _unwanted(sentence, [*chosen, *added], several_passages):
+            return None
+        added.append(sentence)
+    at = chosen.index(anchor) + 1 if anchor is not None else len(chosen)
+    return [*chosen[:at], *added, *chosen[at:]]
 
 
 @dataclass
