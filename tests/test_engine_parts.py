@@ -495,6 +495,7 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     for untouched in ("What is Corrigibilty?", "whats a shard", "is corrigibility hard", "what is acausal trade"):
         assert corrected(untouched) == (untouched, "")
     assert corrected("what is corrigx")[0] == "what is corrigx"
+    assert corrected("what is corrigibilizy")[0] == "what is corrigibilizy"  # one of the last two letters: left alone
     assert corrected("generalizaton")[0] == "generalization"  # the model does not know it; the pages spell it
     assert corrected("x" * 40 + " corrigibilty")[0].endswith("corrigibility")  # a 40-letter "word" is skipped
     many = " ".join(f"corrigibilt{letter}x" for letter in "abcdefghij")  # more unknown words than typos

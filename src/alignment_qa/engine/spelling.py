@@ -2,7 +2,8 @@
 
 "constitutonal" becomes "constitutional" and "proccess" "process": an edit is a letter deleted, inserted
 or replaced, or two neighbours swapped (Norvig's candidate set). A candidate must be a real word (one the
-embedding model knows whole, or one the pages spell: "corrigibilty" becomes "corrigibility"), keep the first
+embedding model knows whole, or one the pages spell: "corrigibilty" becomes "corrigibility", but not by another
+letter among its last two: "myopia" is not a typo of "myopic"), keep the first
 letter ("acausal" is not a typo of "causal") and have its stem in the keyword index in at least two chunks; the
 most used one wins. A British "-ise" spelling is first tried as "-ize". Left alone: words the pages have, words
 the model knows, words under six or over thirty letters, chat spellings ("whats"), words written with a capital,
@@ -67,12 +68,19 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
         ranked = [
             (used(candidate), candidate)
             for candidate in sorted(one_edit(word))
-            if candidate[0] == word[0] and (candidate in index.spellings or is_plain_word(candidate))
+            if candidate[0] == word[0]
+            and (is_plain_word(candidate) or (candidate in index.spellings and not _suffix_swap(word, candidate)))
         ]
         best = max(ranked, default=(0, ""), key=lambda item: item[0])
         if best[0] >= MIN_DOC_FREQ:
             found[word] = best[1]
     return found
+
+
+def _suffix_swap(word: str, candidate: str) -> bool:
+    """Whether ``candidate`` differs from ``word`` by one letter among its last two: "myopia" / "myopic", "alarmist" /
+    "alarmism" are two words, not a typo of one."""
+    return len(word) == len(candidate) and word[:-2] == candidate[:-2]
 
 
 def applied(text: str, fixes: Mapping[str, str]) -> str:

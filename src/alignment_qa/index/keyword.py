@@ -160,12 +160,11 @@ class ChunkTerms:
             "titles": self.titles,
             "evidence": self.evidence,
             "stale": self.stale,
-            "spellings": sorted(self.spellings),
-        }
+        }  # the spellings are in the index's manifest
         (folder / "terms.json").write_text(json.dumps(extra), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path, revision: str) -> ChunkTerms:
+    def load(cls, folder: Path, revision: str, spellings: frozenset[str]) -> ChunkTerms:
         extra = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         if extra["revision"] != revision:
             raise ValueError("the term counts belong to another save")
@@ -182,7 +181,7 @@ class ChunkTerms:
             extra["titles"],
             evidence,
             int(extra["stale"]),
-            frozenset(extra["spellings"]),
+            spellings,
         )
 
 
@@ -384,8 +383,8 @@ class KeywordIndex:
                 return None
             bm25 = bm25s.BM25.load(str(folder / "bm25")) if manifest["ids"] else None
             aliases = AliasTable.from_json(manifest["aliases"])
-            terms = ChunkTerms.load(folder, manifest["revision"]) if with_terms else None
             spellings = frozenset(manifest["spellings"])
+            terms = ChunkTerms.load(folder, manifest["revision"], spellings) if with_terms else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
         if bm25 is not None and int(bm25.scores["num_docs"]) != len(manifest["ids"]):
