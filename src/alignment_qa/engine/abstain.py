@@ -245,15 +245,18 @@ def _shortened(text: str, limit: int) -> str:
 
 
 def names_phrase(names: Sequence[str]) -> str:
-    """Names joined as "A or B" or "A, B or C": at most ``SHOWN_NAMES``, each cut at ``SHOWN_NAME_CHARS``."""
+    """Names joined as "A or B" or "A, B or C": at most ``SHOWN_NAMES``, each cut at ``SHOWN_NAME_CHARS``, and
+    "or 3 more" for the rest."""
     shown = [_shortened(name, SHOWN_NAME_CHARS) for name in names[:SHOWN_NAMES]]
+    if len(names) > SHOWN_NAMES:
+        shown.append(f"{len(names) - SHOWN_NAMES} more")
     if len(shown) == 1:
         return shown[0]
     return ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def _quoted(words: Sequence[str], most: int = 3) -> str:
-    """Up to ``most`` words, quoted: "“budget”, “annual” or “institute”"."""
+def _quoted(words: Sequence[str], most: int | None = 3) -> str:
+    """Up to ``most`` words (None: as ``names_phrase`` shows them), quoted: "“budget”, “annual” or “institute”"."""
     return names_phrase([f"“{_shortened(word, SHOWN_NAME_CHARS - 2)}”" for word in words[:most]])
 
 
@@ -319,7 +322,7 @@ def decide(
     ):
         if unknown:  # declined, and these words are in no page: say so ("no indexed page mentions “sourdough”")
             words = list(dict.fromkeys(unknown))
-            return Coverage(False, f"No indexed page mentions {_quoted(words, SHOWN_NAMES)}.", words)
+            return Coverage(False, f"No indexed page mentions {_quoted(words, None)}.", words)
         return Coverage(False, "")
     absent = absent_terms(question, passages_text, index, rare_idf)
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):
