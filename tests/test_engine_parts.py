@@ -227,20 +227,23 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
 
 
 def test_a_named_footnote_is_quoted_without_its_label() -> None:
-    """ "Footnote footnote_consciousness: Many people mean …" is quoted from "Many", with page offsets to match; a
-    numbered footnote is a reference entry and is not quoted; an interactive figure's caption is no claim."""
+    """ "Footnote footnote_consciousness: Many people mean …" is quoted from "Many", with page offsets to match, and
+    so is a numbered footnote that makes a claim; a reference entry is not quoted, nor an interactive figure's
+    caption."""
     from llama_index.core.schema import NodeWithScore, TextNode
 
     from alignment_qa.engine.evidence import candidate_sentences, quotable
 
     text = (
         "Footnote footnote_consciousness: Many people mean very different things when talking about consciousness. "
-        'Footnote 4: Wiener, N. (1960). "Some Moral and Technical Consequences of Automation."'
+        'Footnote 4: Wiener, N. (1960). "Some Moral and Technical Consequences of Automation." '
+        "Footnote 7: An autoencoder with a latent space larger than its input is called overcomplete."
     )
     node = TextNode(text=text, metadata={"spans": [[0, 500, 500 + len(text)]]})
     found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
     assert [(sentence, start - 500) for _, sentence, start, _ in found] == [
-        ("Many people mean very different things when talking about consciousness.", text.index("Many"))
+        ("Many people mean very different things when talking about consciousness.", text.index("Many")),
+        ("An autoencoder with a latent space larger than its input is called overcomplete.", text.index("An auto")),
     ]
     assert not quotable("Interactive Figure 1.12: Knowledge Tests vs Compute used in training (Giattino et al., 2023)")
 
