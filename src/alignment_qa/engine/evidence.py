@@ -53,9 +53,6 @@ _REFERENCE = re.compile(
     r"^(?:[A-Z][\w'’-]+,\s+(?:[A-Z]\.\s?)+,?\s*(?:&|and)?\s*)+|^(?:Footnote\s+\d+|\[\^?\w+\])\s*:|"
     r"https?://|\bRetrieved from\b"
 )
-# a footnote's label ("Footnote footnote_consciousness: Many people mean …", "Footnote 7: An autoencoder …"), left
-# out of the quote; what follows is judged as any sentence (a reference entry is not quoted: ``_REFERENCE``)
-_FOOTNOTE_LABEL = re.compile(r"Footnote\s+[\w-]+:\s+")
 _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quotes: a title, or a quoted statement
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
@@ -160,9 +157,6 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, st
         text = item.node.get_content()
         spans = item.node.metadata["spans"]
         for start, end in quote_spans(text):
-            label = _FOOTNOTE_LABEL.match(text, start, end)
-            if label:
-                start = label.end()
             sentence = text[start:end]
             if quotable(sentence):
                 found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))

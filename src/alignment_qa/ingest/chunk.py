@@ -101,13 +101,16 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 QUOTE_MIN_WORDS = 6
 QUOTE_MAX_CHARS = 600
 _LIST_MARK = re.compile(r"(?:[-*•]|\d{1,2}[.)])\s+")
+# the label ``clean`` gives a footnote ("Footnote 7: An autoencoder …", "Footnote footnote_consciousness: Many …")
+_FOOTNOTE_LABEL = re.compile(r"Footnote\s+[^\s:]+:\s+")
 
 
 def quote_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of ``text`` as they would be quoted: a list item without its bullet or number."""
+    """Sentence spans of ``text`` as they would be quoted: a list item without its bullet or number, a footnote
+    without its label."""
     spans = []
     for start, end in split_sentences(text, 0, len(text)):
-        mark = _LIST_MARK.match(text, start, end)
+        mark = _LIST_MARK.match(text, start, end) or _FOOTNOTE_LABEL.match(text, start, end)
         spans.append((mark.end() if mark else start, end))
     return spans
 
