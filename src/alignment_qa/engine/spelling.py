@@ -4,10 +4,11 @@
 or replaced, or two neighbours swapped (Norvig's candidate set). A candidate must be a real word (one the
 embedding model knows whole, or one the pages spell: "corrigibilty" becomes "corrigibility", but not by another
 letter among its last two: "myopia" is not a typo of "myopic"), keep the first letter ("acausal" is not a typo
-of "causal") and have its stem in the keyword index in at least two chunks; the most used one wins. A British "-ise" spelling is first tried as "-ize". Left alone: words the pages have, words
-the model knows, words under six or over thirty letters, chat spellings ("whats"), words written with a capital,
-a digit, a hyphen or an apostrophe (names and codes: "No indexed page mentions …" must still name them), and a
-question with more than eight unknown words. A stem alone is never a correction (it let "qualit" for "qualia"
+of "causal") and have its stem in the keyword index in at least two chunks; the most used one wins. A British
+"-ise" spelling is first tried as "-ize". Left alone: words the pages have, words the model knows, words under
+six or over thirty letters, chat spellings ("whats"), words written with a capital, a digit, a hyphen or an
+apostrophe (names and codes: "No indexed page mentions …" must still name them), and a question with more than
+eight unknown words. A stem alone is never a correction (it let "qualit" for "qualia"
 through). Two edits, split or joined words and context are out of scope.
 """
 
