@@ -431,6 +431,10 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("What does the UK-AI Safety Institute evaluate?", index, plain) == []
     assert unknown_names("Pre-traning goals?", index, plain) == []  # a capital that only starts the question
     assert unknown_names("UK-Zorp goals?", index, plain) == ["UK-Zorp"]
+    # a number no page has names something, unless it is a year or short
+    assert unknown_names("What does ISO/IEC 42001 say about goals?", index, plain) == ["ISO IEC 42001"]
+    assert unknown_names("What do the 2031 principles say?", index, plain) == []
+    assert unknown_names("What do the 12 principles say?", index, plain) == []
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:

@@ -33,6 +33,7 @@ _CONNECTORS = frozenset({"of", "for", "on", "and", "de", "van", "von", "&"})
 _NAME_CONNECTORS = frozenset({"of", "for", "on", "de", "van", "von", "the"})
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9](?:[\w'’./-]*[A-Za-z0-9])?(?:['’]s)?")
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_CODE_NUMBER = re.compile(r"\d{3,}")
 _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
@@ -55,11 +56,16 @@ class Coverage:
 
 def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
-    capitalised phrase around them ("the Asilomar AI Principles")."""
-    unknown = set(index.unknown_words(question, is_plain_word))
+    capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more that no page
+    has and that is no year counts as a name ("ISO/IEC 42001")."""
+    tokens = [match.group() for match in _TOKEN.finditer(question)]
+    unknown = set(index.unknown_words(question, is_plain_word)) | {
+        token  # a number no page has that is no year ("ISO/IEC 42001", "EO 14110") names something
+        for token in tokens
+        if _CODE_NUMBER.fullmatch(token) and not _YEAR.fullmatch(token) and not index.doc_freq.get(token, 0)
+    }
     if not unknown:
         return []
-    tokens = [match.group() for match in _TOKEN.finditer(question)]
     names: list[str] = []
     for i, token in enumerate(tokens):
         word = token.lower().rstrip("'’s") if token.lower().endswith(("'s", "’s")) else token.lower()
@@ -85,7 +91,8 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         before = start - 1 - (start > 1 and tokens[start - 1].isdigit())  # "the 2017 Asilomar …"
         if before >= 0 and tokens[before].lower() == "the":
             phrase = "the " + phrase
-        if phrase not in names and not any(phrase in name for name in names):
+        if not any(phrase in name for name in names):
+            names = [name for name in names if name not in phrase]  # "ISO IEC" within "ISO IEC 42001"
             names.append(phrase)
     return names
 
