@@ -318,6 +318,11 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     filler = at("Specification is hard.", 1, 0.7, [0, 0, 1, 0], 0)
     texts = [item.text for item in choose([lead, filler, side, follows], 4, 0.7, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[list-item]
     assert texts == [lead.text, follows.text, side.text, filler.text]  # the side's sentence does not split the pair  # type: ignore[attr-defined]
+    context = at("Context comes first here.", 1, 0.2, [0, 1, 0, 0], 0)
+    shows = replace(at("This shows the first side is hard too.", 1, 0.75, [0, 0, 1, 0], 26), side=0)  # type: ignore[type-var]
+    first = replace(at("Lead sentence about the first side.", 0, 0.9, [1, 0, 0, 0], 0), side=0)  # type: ignore[type-var]
+    texts = [item.text for item in choose([first, shows, side, context], 3, 0.7, side_ratio=0.5)]  # type: ignore[list-item]
+    assert texts == [first.text, context.text, shows.text]  # a side's sentence does not break a pair up  # type: ignore[attr-defined]
     assert not _POINTS_BACK.match("This section explains evaluations.") and _POINTS_BACK.match("This is why.")
     assert not _POINTS_BACK.match("Both Anthropic and OpenAI publish policies.")
     assert not _POINTS_BACK.match("Those who build it decide.") and _POINTS_BACK.match("Those models fail.")
@@ -431,10 +436,11 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("What does the UK-AI Safety Institute evaluate?", index, plain) == []
     assert unknown_names("Pre-traning goals?", index, plain) == []  # a capital that only starts the question
     assert unknown_names("UK-Zorp goals?", index, plain) == ["UK-Zorp"]
-    # a number no page has names something, unless it is a year or short
+    # a number no page has names something after an acronym, unless it is a year; a quantity names nothing
     assert unknown_names("What does ISO/IEC 42001 say about goals?", index, plain) == ["ISO IEC 42001"]
-    assert unknown_names("What do the 2031 principles say?", index, plain) == []
-    assert unknown_names("What do the 12 principles say?", index, plain) == []
+    assert unknown_names("What does the UK 2031 plan say?", index, plain) == []
+    assert unknown_names("What did the 300 researchers or 2,778 experts say?", index, plain) == []
+    assert unknown_names("Does Zorp differ from Zorpex Labs?", index, plain) == ["Zorp", "Zorpex Labs"]
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:

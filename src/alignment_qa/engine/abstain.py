@@ -34,6 +34,7 @@ _NAME_CONNECTORS = frozenset({"of", "for", "on", "de", "van", "von", "the"})
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9](?:[\w'’./-]*[A-Za-z0-9])?(?:['’]s)?")
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _CODE_NUMBER = re.compile(r"\d{3,}")
+_ACRONYM = re.compile(r"[A-Z]{2,6}")  # before a number, it makes the number a code ("ISO 42001", "EO 14110")
 _MONTHS = frozenset(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec".split()
@@ -56,13 +57,18 @@ class Coverage:
 
 def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
-    capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more that no page
-    has and that is no year counts as a name ("ISO/IEC 42001")."""
+    capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
+    acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
+    "GPT-3's 175 billion")."""
     tokens = [match.group() for match in _TOKEN.finditer(question)]
     unknown = set(index.unknown_words(question, is_plain_word)) | {
-        token  # a number no page has that is no year ("ISO/IEC 42001", "EO 14110") names something
-        for token in tokens
-        if _CODE_NUMBER.fullmatch(token) and not _YEAR.fullmatch(token) and not index.doc_freq.get(token, 0)
+        token
+        for at, token in enumerate(tokens)
+        if at > 0
+        and _ACRONYM.fullmatch(tokens[at - 1])
+        and _CODE_NUMBER.fullmatch(token)
+        and not _YEAR.fullmatch(token)
+        and not index.doc_freq.get(token, 0)
     }
     if not unknown:
         return []
@@ -91,10 +97,15 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         before = start - 1 - (start > 1 and tokens[start - 1].isdigit())  # "the 2017 Asilomar …"
         if before >= 0 and tokens[before].lower() == "the":
             phrase = "the " + phrase
-        if not any(phrase in name for name in names):
-            names = [name for name in names if name not in phrase]  # "ISO IEC" within "ISO IEC 42001"
+        if not any(_within(phrase, name) for name in names):
+            names = [name for name in names if not _within(name, phrase)]  # "ISO IEC" within "ISO IEC 42001"
             names.append(phrase)
     return names
+
+
+def _within(name: str, phrase: str) -> bool:
+    """Whether ``name`` is in ``phrase`` as whole words ("ISO IEC" in "ISO IEC 42001", not "Zorp" in "Zorpex")."""
+    return re.search(rf"(?<![\w'’-]){re.escape(name)}(?![\w'’-])", phrase) is not None
 
 
 def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_question: bool = True) -> list[str]:

@@ -282,8 +282,8 @@ def _cover_sides(
 ) -> list[Scored]:
     """``chosen`` with, for each side of a comparison that none of its sentences speaks of alone, that side's best
     sentence of ``fresh`` scoring at least ``floor``, in score order after the lead. When the answer is full it
-    takes the place of the weakest sentence that is neither the lead, nor the only one of its side, nor one that
-    a sentence after it points back to (a follower may go; keeping it measured the same on ``tune``).
+    takes the place of the weakest sentence that is neither the lead, nor the only one of its side, nor one of a
+    sentence and the one pointing back to it (a follower may go; keeping it measured the same on ``tune``).
     Near-duplicates, a fourth sentence from one passage (while others have candidates) and a sentence pointing
     back to one not quoted are left out."""
     out = list(chosen)
@@ -312,6 +312,7 @@ def _cover_sides(
                 and item is not _antecedent(extra, fresh)
                 and (item.side not in (0, 1) or sum(o.side == item.side for o in out) > 1)
                 and not (position + 1 < len(out) and _antecedent(out[position + 1], fresh) is item)
+                and not (position > 0 and _antecedent(item, fresh) is out[position - 1])
             ]
             if not replaceable:
                 continue
