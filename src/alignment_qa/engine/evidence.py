@@ -304,20 +304,24 @@ def _cover_sides(
         )
         if extra is None:
             continue
+        anchor = _antecedent(extra, fresh)
         if len(out) >= max_sentences:
+            # positions whose sentence points back to the one before it: neither half of such a pair is replaced
+            pointing = {
+                position for position in range(1, len(out)) if _antecedent(out[position], fresh) is out[position - 1]
+            }
             replaceable = [
                 position
                 for position, item in enumerate(out)
                 if item is not lead
-                and item is not _antecedent(extra, fresh)
+                and item is not anchor
                 and (item.side not in (0, 1) or sum(o.side == item.side for o in out) > 1)
-                and not (position + 1 < len(out) and _antecedent(out[position + 1], fresh) is item)
-                and not (position > 0 and _antecedent(item, fresh) is out[position - 1])
+                and position not in pointing
+                and position + 1 not in pointing
             ]
             if not replaceable:
                 continue
             del out[min(replaceable, key=lambda position: out[position].score)]
-        anchor = _antecedent(extra, fresh)
         if anchor is not None:
             at = out.index(anchor) + 1
         else:
@@ -328,21 +332,20 @@ def _cover_sides(
     return out
 
 
-def _points_to(item: Scored, other: Scored) -> bool:
-    """Whether ``item`` opens by pointing back and ``other`` is the sentence right before it in its passage."""
-    return (
-        item.passage == other.passage
-        and other.start < item.start
-        and 0 <= item.start - other.end <= ADJACENT_CHARS
-        and _POINTS_BACK.match(item.text) is not None
-    )
-
-
 def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
     """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it."""
     if not _POINTS_BACK.match(item.text):
         return None
-    return next((other for other in fresh if _points_to(item, other)), None)
+    return next(
+        (
+            other
+            for other in fresh
+            if other.passage == item.passage
+            and other.start < item.start
+            and 0 <= item.start - other.end <= ADJACENT_CHARS
+        ),
+        None,
+    )
 
 
 def _placed(
