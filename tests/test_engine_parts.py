@@ -417,13 +417,14 @@ def test_names_of_several_words_are_looked_up_in_chunks() -> None:
 
 
 def test_unknown_names_are_named_and_typos_are_not() -> None:
-    from alignment_qa.engine.abstain import unknown_names
+    from alignment_qa.engine.abstain import unknown_names, unknown_words
     from alignment_qa.index.keyword import KeywordIndex
 
     analyzer = Analyzer()
     records = [
         ("1", "Principles", "AI principles were written by researchers about the difference between goals."),
         ("2", "Institutes", "The UK AI Safety Institute evaluates frontier models before deployment."),
+        ("3", "Orders", "Executive Order 14110 sets compute thresholds."),
     ]
     index = KeywordIndex.build(records, "r1", analyzer)
     plain = {"what", "do", "the", "say", "whats", "difference"}.__contains__
@@ -441,6 +442,10 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("What does the UK 2031 plan say?", index, plain) == []
     assert unknown_names("What did the 300 researchers or 2,778 experts say?", index, plain) == []
     assert unknown_names("Does Zorp differ from Zorpex Labs?", index, plain) == ["Zorp", "Zorpex Labs"]
+    # a code number a page has vouches for the acronym before it, which pages spell out ("Executive Order 14110")
+    assert unknown_names("What did EO 14110 say?", index, plain) == []
+    assert unknown_words("What did EO 14110 say?", index, plain) == []
+    assert unknown_words("What did EO 14111 say?", index, plain) == ["eo"]
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:

@@ -55,20 +55,34 @@ class Coverage:
     notice: str = ""  # for a partly covered question: what the answer leaves out
 
 
+def _codes(tokens: Sequence[str]) -> list[tuple[str, str]]:
+    """(acronym, number) for each number of three digits or more, not a year, right after an acronym ("ISO 42001")."""
+    return [
+        (tokens[at - 1].lower(), token)
+        for at, token in enumerate(tokens)
+        if at > 0
+        and _ACRONYM.fullmatch(tokens[at - 1])
+        and _CODE_NUMBER.fullmatch(token)
+        and not _YEAR.fullmatch(token)
+    ]
+
+
+def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
+    """The question's words no page has (``KeywordIndex.unknown_words``), less an acronym vouched for by the code
+    number after it that a page has ("EO 14110", where pages say "Executive Order 14110")."""
+    tokens = [match.group() for match in _TOKEN.finditer(question)]
+    vouched = {acronym for acronym, number in _codes(tokens) if index.doc_freq.get(number, 0)}
+    return [word for word in index.unknown_words(question, is_plain_word) if word not in vouched]
+
+
 def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
     "GPT-3's 175 billion")."""
     tokens = [match.group() for match in _TOKEN.finditer(question)]
-    unknown = set(index.unknown_words(question, is_plain_word)) | {
-        token
-        for at, token in enumerate(tokens)
-        if at > 0
-        and _ACRONYM.fullmatch(tokens[at - 1])
-        and _CODE_NUMBER.fullmatch(token)
-        and not _YEAR.fullmatch(token)
-        and not index.doc_freq.get(token, 0)
+    unknown = set(unknown_words(question, index, is_plain_word)) | {
+        number for _, number in _codes(tokens) if not index.doc_freq.get(number, 0)
     }
     if not unknown:
         return []
@@ -330,7 +344,7 @@ def decide(
             )
     if names:
         return Coverage(False, f"No indexed page mentions {names_phrase(names)}.", names)
-    unknown = index.unknown_words(question, is_plain_word)
+    unknown = unknown_words(question, index, is_plain_word)
     if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
     if best_passage_cosine < min_relevance and (
