@@ -3,7 +3,9 @@
 Every premise is copied verbatim from a page of ../shared/corpus (checked here); every sentence was written by hand
 for this project, one per kind of way an LLM answer goes wrong (or right). The "unrelated" sentences are the first
 paraphrase of another passage. The set is split once by the SHA-256 of the passage (even first byte: fit, odd:
-held-out); the 182 older pairs of calibration.jsonl all belong to fit. Run: python scripts/make_support_pairs.py
+held-out); the 182 older pairs of calibration.jsonl, and any passage they share, belong to fit. The passages of
+ROLE_PASSAGES (added later, mostly swapped roles) come after the others, so earlier pairs keep their ids.
+Run: python scripts/make_support_pairs.py
 """
 
 # ruff: noqa: E501  (hand-written sentences and verbatim passages, one per line)
@@ -609,6 +611,312 @@ MORE_SUPPORTED: list[list[tuple[str, str]]] = [
 ]  # fmt: skip
 
 
+# Passages added on 2026-12-06, late (two helpers, who had not seen the judge's features), each with two swapped-role
+# sentences, two paraphrases that restructure the passage (several name its terms in the opposite order with the
+# roles kept: the hard controls), an entailment and, where the passage hedges, the claim stated with certainty.
+ROLE_PASSAGES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    ("atlas/03/01.md", "Progress in AI capability advancement is easy to measure and benchmark, while progress in safety is comparatively much harder to measure. For example, it’s much easier to monitor the inference speed than monitoring the truthfulness of a system or monitoring its safety properties.", [
+        ("role_swap", "Progress in AI safety is easy to measure and benchmark, whereas progress in capability advancement is comparatively much harder to measure."),
+        ("role_swap", "Monitoring the truthfulness of a system turns out to be much easier than monitoring its inference speed."),
+        ("paraphrase", "Safety progress is much harder to measure than progress in AI capabilities, which can easily be measured and benchmarked."),
+        ("paraphrase", "Monitoring a system's truthfulness or its safety properties is considerably harder than monitoring its inference speed."),
+        ("entailment", "Of the two kinds of progress, capability progress is the easier one to benchmark."),
+    ]),
+    ("atlas/03/01.md", "One reason the impact of RLHF may be negative is that this technique may create an illusion of alignment that would make spotting deceptive alignment even more challenging.", [
+        ("role_swap", "The difficulty of spotting deceptive alignment may create an illusion of alignment in models trained with RLHF."),
+        ("role_swap", "The concern is that deceptive alignment could create an illusion of alignment that makes the effects of RLHF harder to detect."),
+        ("paraphrase", "An illusion of alignment that may be created by RLHF could make deceptive alignment even harder to spot, which is one reason the technique's impact may be negative."),
+        ("paraphrase", "RLHF's impact may be negative partly because the technique may produce an illusion of alignment, making deceptive alignment even more challenging to detect."),
+        ("entailment", "It is possible that RLHF makes deceptive alignment harder to detect."),
+        ("hedge", "RLHF creates an illusion of alignment that makes spotting deceptive alignment even more challenging, so its impact is negative."),
+    ]),
+    ("atlas/03/03.md", "This is why placing models behind APIs makes sense, as it prevents unauthorized fine-tuning without the company's consent.", [
+        ("role_swap", "Unauthorized fine-tuning without the company's consent is what prevents models from being placed behind APIs."),
+        ("role_swap", "Placing models behind APIs makes sense because it stops the company from fine-tuning models without its users' consent."),
+        ("paraphrase", "Unauthorized fine-tuning without the company's consent is prevented when models are placed behind APIs, which is why doing so makes sense."),
+        ("paraphrase", "Putting models behind APIs is sensible because it blocks fine-tuning that the company has not authorized."),
+        ("entailment", "Models placed behind APIs cannot be fine-tuned without the company's consent."),
+    ]),
+    ("atlas/03/03.md", "Deep fakes, for instance, require less sophisticated AI models that are already widely available, and those models might not be classified as high-risk and, hence, not placed behind monitored APIs.", [
+        ("role_swap", "The models used for deep fakes are not classified as high-risk because they are not placed behind monitored APIs."),
+        ("role_swap", "Deep fakes demand more sophisticated AI models than the ones that are already widely available."),
+        ("paraphrase", "Less sophisticated AI models, which are already widely available, are what deep fakes require."),
+        ("paraphrase", "Because they might not be classified as high-risk, the models needed for deep fakes might not be placed behind monitored APIs."),
+        ("entailment", "The AI models needed to make deep fakes are already widely available."),
+        ("hedge", "The models used for deep fakes are not classified as high-risk and are therefore not placed behind monitored APIs."),
+    ]),
+    ("atlas/03/03.md", "For instance, if in 20 years all companies worldwide rely on a single company's API, significant risks of value lock-in or fragility could arise because the whole world would be dependent on the political opinion of this model.", [
+        ("role_swap", "If in 20 years a single company relied on the APIs of all other companies worldwide, significant risks of value lock-in or fragility could arise."),
+        ("role_swap", "Risks of value lock-in or fragility could arise because the model would become dependent on the political opinion of the whole world."),
+        ("paraphrase", "Significant risks of value lock-in or fragility could result if, in 20 years, every company worldwide relied on one company's API, since the whole world would then depend on that model's political opinion."),
+        ("paraphrase", "If one company's API were relied upon by all companies around the world in 20 years, the entire world would depend on the political views of that model, which could create serious risks of lock-in or fragility."),
+        ("entailment", "Worldwide reliance on a single company's API could create a risk of value lock-in."),
+        ("hedge", "If all companies worldwide rely on a single company's API in 20 years, significant risks of value lock-in or fragility will arise."),
+    ]),
+    ("atlas/03/04.md", "This is a scenario where, as an AI trains, its capabilities generalize across many domains while the alignment properties that held at earlier stages fail to generalize to the new domains.", [
+        ("role_swap", "In this scenario, as an AI trains, its alignment properties generalize across many domains while the capabilities that held at earlier stages fail to generalize to the new domains."),
+        ("role_swap", "The scenario describes an AI whose alignment generalizes more broadly during training than its capabilities do."),
+        ("paraphrase", "The alignment properties that held at earlier stages fail to carry over to new domains in this scenario, even as the AI's capabilities generalize across many domains during training."),
+        ("paraphrase", "In this scenario, training makes an AI's capabilities generalize broadly across domains, but its earlier alignment properties do not extend to those new domains."),
+        ("entailment", "In this scenario, an AI's capabilities generalize further than its alignment properties do."),
+    ]),
+    ("atlas/03/04.md", "The training should stop before the model reaches a critical level of persuasion because this might be too dangerous, even during training.", [
+        ("role_swap", "Training should continue until the model reaches a critical level of persuasion, and only then be stopped."),
+        ("role_swap", "The model should reach a critical level of persuasion before training is stopped, because stopping earlier might be too dangerous."),
+        ("paraphrase", "Before the model reaches a critical level of persuasion, training should be stopped, since this might be too dangerous even during training."),
+        ("paraphrase", "Reaching a critical level of persuasion is something the model should not be allowed to do during training, because that might be too dangerous even then."),
+        ("entailment", "A model with a critical level of persuasion might be dangerous even while it is still being trained."),
+        ("hedge", "Training should stop before the model reaches a critical level of persuasion because this is too dangerous, even during training."),
+    ]),
+    ("atlas/03/06.md", "As AI becomes more capable and ubiquitous, it may displace many jobs, thereby increasing unemployment, financial stress, and feelings of purposelessness.", [
+        ("role_swap", "Rising unemployment may drive AI to displace many jobs."),
+        ("role_swap", "Financial stress and feelings of purposelessness may make AI more capable and ubiquitous."),
+        ("paraphrase", "Unemployment, financial stress, and feelings of purposelessness may increase as a result of AI displacing many jobs as it becomes more capable and ubiquitous."),
+        ("paraphrase", "Many jobs may be displaced by AI as it grows more capable and widespread, which would raise unemployment and financial stress."),
+        ("entailment", "Job displacement by AI may contribute to financial stress."),
+        ("hedge", "As AI becomes more capable and ubiquitous, it will displace many jobs, increasing unemployment, financial stress, and feelings of purposelessness."),
+    ]),
+    ("atlas/03/06.md", "A 2021 whistleblower report revealed that the company's own internal research showed that Instagram was detrimental to the mental health of teenage girls, worsening body image issues and suicidal thoughts.", [
+        ("role_swap", "A 2021 internal research study by the company revealed the findings of a whistleblower report about Instagram."),
+        ("role_swap", "The whistleblower report revealed that the mental health problems of teenage girls were detrimental to Instagram."),
+        ("paraphrase", "The company's own internal research, as revealed by a 2021 whistleblower report, showed that Instagram harmed the mental health of teenage girls."),
+        ("paraphrase", "Teenage girls' mental health was harmed by Instagram, with body image issues and suicidal thoughts made worse, according to internal company research disclosed in a 2021 whistleblower report."),
+        ("entailment", "The company's internal research linked Instagram to worsening body image issues among teenage girls."),
+    ]),
+    ("atlas/06/01.md", "A reward function is typically used in the context of RL to guide the agent's learning process and behavior. In contrast, a utility function is more general and captures the agent's subjective preferences or satisfaction, allowing for comparisons and trade-offs between different world states.", [
+        ("role_swap", "A reward function is more general than a utility function and is what captures the agent's subjective preferences or satisfaction."),
+        ("role_swap", "In RL, it is the utility function that typically guides the agent's learning process, whereas the reward function captures its subjective preferences across world states."),
+        ("paraphrase", "A utility function is more general than a reward function, which is typically used in RL to guide an agent's learning and behavior."),
+        ("paraphrase", "Compared to a utility function, a reward function is less general; it is typically used in RL to guide how the agent learns and behaves."),
+        ("entailment", "Utility functions allow trade-offs to be made between different world states."),
+    ]),
+    ("atlas/06/02.md", "The increase in optimization power can lead to a higher likelihood of reward hacking behavior. In some cases, there are phase transitions where a moderate increase in optimization power results in a drastic increase in reward hacking.", [
+        ("role_swap", "A higher likelihood of reward hacking behavior can drive an increase in optimization power."),
+        ("role_swap", "At certain phase transitions, a moderate increase in reward hacking produces a drastic increase in optimization power."),
+        ("paraphrase", "A higher likelihood of reward hacking behavior can result from increased optimization power."),
+        ("paraphrase", "There are sometimes phase transitions in which reward hacking rises drastically because of only a moderate increase in optimization power."),
+        ("entailment", "The growth of reward hacking with optimization power is not always gradual."),
+        ("hedge", "Any increase in optimization power leads to a higher likelihood of reward hacking behavior."),
+    ]),
+    ("atlas/06/02.md", "Consequently, the planners shifted the incentives: they decided to reward the factory based on the total weight of the nails produced. Within a few years, the factory began producing large, heavy nails—essentially lumps of steel—that were equally ineffective for nailing things.", [
+        ("role_swap", "The factory shifted the planners' incentives, deciding to reward them based on the total weight of the nails produced."),
+        ("role_swap", "Only after the factory had begun producing large, heavy nails did the planners decide to reward it based on the total weight of nails."),
+        ("paraphrase", "The total weight of the nails produced became the basis on which the planners chose to reward the factory."),
+        ("paraphrase", "Within a few years of being rewarded by the planners for the total weight of its nails, the factory was turning out large, heavy nails that were just as useless for nailing."),
+        ("entailment", "The nails produced under the weight-based incentive were not useful for nailing things."),
+    ]),
+    ("atlas/06/03.md", "Specification gaming is the general framing for the problem when an AI system finds a way to achieve the objective in an unintended way. Specification gaming can happen in many kinds of ML models. Reward hacking is a specific occurrence of a specification gaming failure in RL systems that function on reward-based mechanisms.", [
+        ("role_swap", "Specification gaming is a specific occurrence of a reward hacking failure in RL systems."),
+        ("role_swap", "Reward hacking is the general framing of the problem, and specification gaming in reward-based RL systems is one particular case of it."),
+        ("paraphrase", "A specific occurrence of specification gaming failure, found in RL systems that rely on reward-based mechanisms, is what reward hacking is."),
+        ("paraphrase", "Specification gaming, which can occur in many kinds of ML models, is the broader framing for an AI system achieving its objective in an unintended way, and reward hacking is one particular instance of it."),
+        ("entailment", "Reward hacking is a case of an AI system achieving its objective in an unintended way."),
+    ]),
+    ("atlas/06/03.md", "A hypothesized existing example of reward tampering can be seen in recommendation-based algorithms used in social media. These algorithms influence their users’ emotional state to generate more ‘likes’.", [
+        ("role_swap", "In this example, it is the users who manipulate the recommendation algorithms' state in order to generate more likes."),
+        ("role_swap", "These social media algorithms generate more likes in order to influence their users' emotional state."),
+        ("paraphrase", "Users' emotional state is influenced by these recommendation algorithms so that more likes are generated."),
+        ("paraphrase", "Social media recommendation algorithms, which sway how their users feel in order to get more likes, are a hypothesized example of reward tampering."),
+        ("entailment", "The recommendation algorithms described seek to increase the number of likes."),
+        ("hedge", "Recommendation-based algorithms used in social media are a confirmed existing example of reward tampering."),
+    ]),
+    ("atlas/06/04.md", "BC only has access to expert state-action pairs as demonstrations, while PC also has access to the intermediate computations that generated those state-action pairs.", [
+        ("role_swap", "PC only has access to expert state-action pairs, while BC also has access to the intermediate computations that generated them."),
+        ("role_swap", "In PC, the expert state-action pairs are what generated the intermediate computations that the method has access to."),
+        ("paraphrase", "The intermediate computations that generated the expert state-action pairs are available to PC, whereas BC has only the state-action pairs themselves as demonstrations."),
+        ("paraphrase", "While BC is limited to expert state-action pairs as its demonstrations, PC additionally has access to the intermediate computations behind those pairs."),
+        ("entailment", "PC has access to more information than BC."),
+    ]),
+    ("atlas/06/05.md", "In reward modeling, human assistants evaluate the outcomes of AI behavior, without needing to know how to perform or demonstrate the task optimally themselves.", [
+        ("role_swap", "In reward modeling, the AI evaluates the outcomes of the human assistants' behavior."),
+        ("role_swap", "Reward modeling has AI systems judge what human assistants do, without the AI needing to know how to perform the task optimally."),
+        ("paraphrase", "The outcomes of AI behavior are evaluated by human assistants in reward modeling, without those assistants needing to know how to perform the task optimally themselves."),
+        ("paraphrase", "Human assistants in reward modeling judge the results of what the AI does, even if they could not demonstrate the task well themselves."),
+        ("entailment", "In reward modeling, the human evaluators need not be able to perform the task optimally."),
+    ]),
+    ("atlas/07/01.md", "In this case the researchers modified CoinRun to allow the coin to be placed at other random locations in the level. This broke the correlation between winning by going right and winning by getting the coin. So the agent correctly learned the intended goal of getting the coin regardless of where it's placed, while still continuing to be capable of dodging obstacles and monsters.", [
+        ("role_swap", "The agent modified CoinRun so that the coin could be placed at other random locations in the level."),
+        ("role_swap", "Because the agent learned the intended goal of getting the coin, the correlation between winning by going right and winning by getting the coin was broken."),
+        ("paraphrase", "CoinRun was modified by the researchers so that the coin could appear at other random locations in the level."),
+        ("paraphrase", "The agent correctly learned to get the coin wherever it was placed because the correlation between going right and getting the coin was broken by the researchers' modification."),
+        ("entailment", "After the modification, the agent was still capable of dodging obstacles and monsters."),
+    ]),
+    ("atlas/07/01.md", "By default, the agent spawns at the leftmost end of the level, while the coin is always at the rightmost end.", [
+        ("role_swap", "By default, the agent spawns at the rightmost end of the level, while the coin is always at the leftmost end."),
+        ("role_swap", "The coin always starts at the leftmost end of the level, with the agent spawning by default on the right."),
+        ("paraphrase", "The coin is always located at the rightmost end of the level, whereas the agent by default spawns at the leftmost end."),
+        ("paraphrase", "The leftmost end of the level is where the agent spawns by default, and the rightmost end is where the coin always sits."),
+        ("entailment", "By default, the agent starts on the opposite end of the level from the coin."),
+    ]),
+    ("atlas/07/02.md", "Furthermore, the base optimizer will generally be considered a straightforward optimization algorithm, and not as an intelligent agent choosing to create a subagent. A subagent is an agent that is a part of an agent; a mesa-optimizer is an optimizer that is optimized by an optimizer.", [
+        ("role_swap", "A subagent is an agent that contains another agent as one of its parts."),
+        ("role_swap", "A mesa-optimizer is an optimizer whose role is to optimize another optimizer."),
+        ("paraphrase", "An optimizer that is optimized by another optimizer is what a mesa-optimizer is, whereas a subagent is an agent forming part of another agent."),
+        ("paraphrase", "The base optimizer is generally regarded as a straightforward optimization algorithm rather than as an intelligent agent that chooses to create a subagent."),
+        ("entailment", "A mesa-optimizer is both an optimizer and something that gets optimized."),
+    ]),
+    ("atlas/07/03.md", "During training, Sycophants and Schemers are behaviorally indistinguishable from Saints. Once a schemer is deployed or is otherwise safe from modification, it can \"defect\" and begin to pursue its true objective.", [
+        ("role_swap", "Schemers can defect and pursue their true objective during training, but become behaviorally indistinguishable from Saints once deployed."),
+        ("role_swap", "A schemer becomes safe from modification only after it has defected and begun to pursue its true objective."),
+        ("paraphrase", "Saints cannot be told apart from Sycophants and Schemers by their behavior during training."),
+        ("paraphrase", "Pursuing its true objective is something a schemer can begin to do, by defecting, once it has been deployed or is otherwise safe from modification."),
+        ("entailment", "Observing behavior during training is not enough to distinguish a Schemer from a Saint."),
+        ("hedge", "Once a schemer is deployed or otherwise safe from modification, it will defect and pursue its true objective."),
+    ]),
+    ("atlas/01/04.md", "DeepMind found that most large language models were actually significantly overparameterized for the amount of data they were trained on. The Chinchilla scaling laws showed that for optimal performance, models should be trained on approximately 20 times more data tokens than they have parameters.", [
+        ("role_swap", "The Chinchilla scaling laws showed that for optimal performance, models should have approximately 20 times more parameters than the data tokens they are trained on."),
+        ("role_swap", "DeepMind's finding was that most large language models had too few parameters for the amount of data they had been trained on."),
+        ("paraphrase", "Per the Chinchilla scaling laws, a model's parameter count should be roughly one twentieth of the number of data tokens it is trained on for optimal performance."),
+        ("paraphrase", "Most large language models, DeepMind found, had significantly more parameters than the amount of data they were trained on warranted."),
+        ("entailment", "Many large language models were trained on less data than would have been optimal for their size."),
+    ]),
+    ("atlas/01/06.md", "A key factor that could drive homogeneity is the sheer scale required to train advanced AI systems. If training transformative AI requires massive compute resources, as scaling laws suggest, then only a few organizations might be capable of training base models from scratch. Other organizations would build on these base models rather than developing entirely new architectures, leading to more homogeneous systems.", [
+        ("role_swap", "Homogeneity among AI systems could be a key factor driving up the sheer scale required to train advanced AI systems."),
+        ("role_swap", "Only a few organizations would build on existing base models, while most others would train their own base models from scratch."),
+        ("paraphrase", "More homogeneous systems would result from other organizations building on a few base models instead of developing entirely new architectures."),
+        ("paraphrase", "The enormous scale needed to train advanced AI systems is a key factor that could push AI development toward homogeneity."),
+        ("entailment", "If training transformative AI demands massive compute, most organizations might not be able to train base models from scratch."),
+        ("hedge", "Because training transformative AI requires massive compute resources, only a few organizations are capable of training base models from scratch."),
+    ]),
+    ("atlas/01/04.md", "We see that bigger models become increasingly sample efficient - they require fewer examples to learn new tasks. This improved efficiency with scale suggests that scaling up further could eventually lead to human-like few-shot learning capabilities, which is a precursor for TAI and ASI.", [
+        ("role_swap", "Smaller models are the more sample efficient ones, needing fewer examples than bigger models to learn new tasks."),
+        ("role_swap", "TAI and ASI are described as precursors for human-like few-shot learning capabilities."),
+        ("paraphrase", "Fewer examples are needed to learn new tasks by bigger models, which become increasingly sample efficient."),
+        ("paraphrase", "Human-like few-shot learning, a precursor for TAI and ASI, could eventually be reached through further scaling, as the improved efficiency that comes with scale suggests."),
+        ("entailment", "Sample efficiency tends to improve as models grow larger."),
+        ("hedge", "Scaling up further will lead to human-like few-shot learning capabilities."),
+    ]),
+    ("atlas/01/06.md", "So before we see a recursive explosion of intelligence, we see a steadily increasing amount of the full RnD process being delegated to AIs.", [
+        ("role_swap", "A recursive explosion of intelligence comes first, and only afterwards is a steadily increasing share of the RnD process delegated to AIs."),
+        ("role_swap", "Before any intelligence explosion, AIs steadily delegate an increasing amount of the full RnD process to humans."),
+        ("paraphrase", "A recursive explosion of intelligence is preceded by a steadily growing share of the full RnD process being handed over to AIs."),
+        ("paraphrase", "AIs are delegated a steadily increasing amount of the full RnD process before a recursive explosion of intelligence is seen."),
+        ("entailment", "The delegation of RnD work to AIs grows gradually rather than all at once ahead of an intelligence explosion."),
+    ]),
+    ("atlas/02/03.md", "Recent studies of military AI systems found they consistently recommend more aggressive actions than human strategists, including escalating to nuclear weapons in simulated conflicts.", [
+        ("role_swap", "Recent studies found that human strategists consistently recommend more aggressive actions than military AI systems do."),
+        ("role_swap", "In simulated conflicts, it was human strategists rather than military AI systems who were found to recommend escalating to nuclear weapons."),
+        ("paraphrase", "Human strategists were found to recommend less aggressive actions than military AI systems, which went as far as escalating to nuclear weapons in simulated conflicts."),
+        ("paraphrase", "More aggressive actions than those favoured by human strategists were consistently recommended by military AI systems in recent studies."),
+        ("entailment", "In some simulated conflicts, military AI systems recommended escalating to nuclear weapons."),
+    ]),
+    ("atlas/02/04.md", "For example, if we reward an AI assistant for user satisfaction ratings, it might learn to tell users what they want to hear rather than provide accurate but sometimes unwelcome information.", [
+        ("role_swap", "If users are rewarded by an AI assistant for their satisfaction ratings, they might learn to tell the assistant what it wants to hear."),
+        ("role_swap", "Rewarding an AI assistant for user satisfaction ratings might teach it to provide accurate but sometimes unwelcome information instead of telling users what they want to hear."),
+        ("paraphrase", "Telling users what they want to hear, instead of giving accurate but sometimes unwelcome information, is something an AI assistant might learn if it is rewarded for user satisfaction ratings."),
+        ("paraphrase", "An AI assistant that is rewarded based on user satisfaction ratings may learn to prioritise pleasing users over giving them accurate information they might not welcome."),
+        ("entailment", "Rewarding an AI assistant for user satisfaction ratings can create an incentive that works against providing accurate information."),
+        ("hedge", "If we reward an AI assistant for user satisfaction ratings, it will learn to tell users what they want to hear rather than provide accurate information."),
+    ]),
+    ("atlas/02/06.md", "Since situational awareness is a continuous rather than a discrete property, it can be expected that higher levels of this property will continue to emerge with each new model. AIs with situational awareness are more efficient than those without, so situationally aware models are expected to be more likely to be selected by the gradient descent process.", [
+        ("role_swap", "AIs without situational awareness are more efficient than those with it."),
+        ("role_swap", "Because situationally aware models are more likely to be selected by gradient descent, they end up more efficient than models without situational awareness."),
+        ("paraphrase", "Gradient descent is expected to be more likely to select situationally aware models, since such AIs are more efficient than those lacking situational awareness."),
+        ("paraphrase", "Because situational awareness comes in degrees rather than being all-or-nothing, higher levels of it can be expected to keep emerging with each new model."),
+        ("entailment", "Situational awareness is not an all-or-nothing property."),
+        ("hedge", "Gradient descent selects situationally aware models over models without situational awareness."),
+    ]),
+    ("atlas/02/03.md", "Unlike runtime attacks that fool an AI system while it's running, data poisoning compromises the system during training. Runtime attacks require attackers to have access to a system's inputs, but with data poisoning, attackers only need to contribute some training data once to permanently compromise the system.", [
+        ("role_swap", "Data poisoning fools an AI system while it is running, whereas runtime attacks compromise the system during training."),
+        ("role_swap", "Data poisoning requires attackers to have access to a system's inputs, while a runtime attack only needs some training data to be contributed once."),
+        ("paraphrase", "The system is compromised during training by data poisoning, whereas runtime attacks fool it while it is running."),
+        ("paraphrase", "Access to a system's inputs is needed for runtime attacks, but a one-time contribution of some training data is enough for data poisoning attackers to permanently compromise the system."),
+        ("entailment", "A data poisoning attack can have a lasting effect on a system even though the attacker contributes training data only once."),
+    ]),
+    ("atlas/04/06.md", "Rather than preventing proliferation, restrictive measures can sometimes catalyze development races, as evidenced by China's response to U.S. export controls through increased domestic AI investments and reciprocal control measures.", [
+        ("role_swap", "U.S. export controls were a response to China's increased domestic AI investments and reciprocal control measures."),
+        ("role_swap", "Sometimes it is development races that catalyze restrictive measures, as shown by the U.S. response to China's AI investments."),
+        ("paraphrase", "Development races can sometimes be catalyzed by restrictive measures instead of proliferation being prevented, as China's reaction to U.S. export controls shows."),
+        ("paraphrase", "China responded to U.S. export controls by increasing domestic AI investment and adopting reciprocal control measures."),
+        ("entailment", "Restrictive measures do not always succeed in preventing proliferation."),
+        ("hedge", "Restrictive measures catalyze development races rather than preventing proliferation."),
+    ]),
+    ("atlas/04/04.md", "Internal governance mechanisms are vital because frontier AI companies possess unique advantages in governing their systems. They have direct access to technical details, development processes, and emerging capabilities; they can implement controls more rapidly than external regulators; and they understand the technical nuances that might escape broader regulatory frameworks. Their proximity to development allows them to identify and address risks earlier and more effectively than external oversight alone could achieve.", [
+        ("role_swap", "External regulators can implement controls more rapidly than frontier AI companies."),
+        ("role_swap", "External oversight alone can identify and address risks earlier and more effectively than frontier AI companies can from their proximity to development."),
+        ("paraphrase", "External regulators implement controls less rapidly than frontier AI companies are able to."),
+        ("paraphrase", "Because frontier AI companies have unique advantages in governing their own systems, internal governance mechanisms are vital."),
+        ("entailment", "Frontier AI companies have direct access to the emerging capabilities of their systems."),
+        ("hedge", "The technical nuances that frontier AI companies understand escape broader regulatory frameworks."),
+    ]),
+    ("atlas/04/06.md", "States agree on a set of standards, and the FATF monitors progress. Countries that don't have or enforce the necessary regulations can be put on a blacklist, significantly impacting their ability to attract international investment.", [
+        ("role_swap", "The FATF agrees on a set of standards, and states monitor its progress."),
+        ("role_swap", "Countries whose ability to attract international investment is weak can be put on a blacklist as a result."),
+        ("paraphrase", "Progress against a set of standards that states agree on is monitored by the FATF."),
+        ("paraphrase", "A country's ability to attract international investment can be significantly affected by being blacklisted, which may happen if it lacks or fails to enforce the necessary regulations."),
+        ("entailment", "Being blacklisted can hurt a country's ability to attract international investment."),
+        ("hedge", "Countries that don't have or enforce the necessary regulations are put on a blacklist."),
+    ]),
+    ("atlas/05/05.md", "Evaluations for AI generated code correctness have shown that more capable models actually generate insecure code more frequently. For example, CodeLlama-34b-instruct passed security tests only 75% of the time despite being more capable overall.", [
+        ("role_swap", "Evaluations have shown that less capable models generate insecure code more frequently than more capable ones."),
+        ("role_swap", "Evaluations of AI generated code found that the more often a model produces insecure code, the less capable it tends to be."),
+        ("paraphrase", "Insecure code is generated more frequently by more capable models, according to evaluations of AI generated code correctness."),
+        ("paraphrase", "Despite its greater overall capability, CodeLlama-34b-instruct passed security tests only three quarters of the time."),
+        ("entailment", "CodeLlama-34b-instruct failed security tests about a quarter of the time."),
+    ]),
+    ("atlas/05/06.md", "This is why truthfulness is harder to achieve than either accuracy or honesty alone - it requires both properties simultaneously.", [
+        ("role_swap", "Accuracy and honesty are each harder to achieve than truthfulness."),
+        ("role_swap", "Honesty requires both truthfulness and accuracy at the same time."),
+        ("paraphrase", "Either accuracy or honesty alone is easier to achieve than truthfulness, since truthfulness demands both at once."),
+        ("paraphrase", "Truthfulness requires accuracy and honesty simultaneously, which makes it harder to reach than either one by itself."),
+        ("entailment", "A model that is accurate but not honest is not truthful."),
+    ]),
+    ("atlas/05/03.md", "Probes differ from mechanistic interpretability because they focus on detecting specific concerning behaviors rather than trying to understand the complete internal mechanisms of the model. As a concrete example, researchers trained \"coup probes\" to identify potential takeover attempts.", [
+        ("role_swap", "Mechanistic interpretability focuses on detecting specific concerning behaviors, whereas probes try to understand the complete internal mechanisms of the model."),
+        ("role_swap", "In one example, coup probes were used to train researchers to identify potential takeover attempts."),
+        ("paraphrase", "Coup probes were trained by researchers to identify potential takeover attempts."),
+        ("paraphrase", "What distinguishes probes from mechanistic interpretability is their focus on detecting specific concerning behaviors rather than on understanding the model's complete internal mechanisms."),
+        ("entailment", "Researchers have built probes aimed at identifying potential takeover attempts."),
+    ]),
+    ("atlas/08/03.md", "Outcome based supervision would just say you won or you lost which makes it very difficult to determine which sequence of moves were actually very good even though you lost the game. Process supervision makes this easier by providing more precise feedback than outcome supervision.", [
+        ("role_swap", "Outcome supervision provides more precise feedback than process supervision."),
+        ("role_swap", "Process supervision would just tell you whether you won or lost, making it very hard to tell which moves were actually good."),
+        ("paraphrase", "Outcome supervision gives less precise feedback than process supervision, which is why process supervision makes this easier."),
+        ("paraphrase", "By giving more precise feedback, process supervision makes it easier to determine which moves were actually good in a lost game."),
+        ("entailment", "Under outcome based supervision, it is hard to recognise good moves in a game that was lost."),
+    ]),
+    ("atlas/08/06.md", "The process of W2SG right now typically begins by fine-tuning a large pre-trained model using weak supervision from smaller models. Although the initial supervision may come from these less capable models, the ultimate aim is to transition to human supervision.", [
+        ("role_swap", "W2SG typically begins by fine-tuning smaller models using weak supervision from a large pre-trained model."),
+        ("role_swap", "In W2SG, the initial supervision comes from humans, and the ultimate aim is to transition to supervision by less capable models."),
+        ("paraphrase", "Weak supervision from smaller models is typically used to fine-tune a large pre-trained model at the start of the W2SG process."),
+        ("paraphrase", "The end goal is to move to human supervision, even though the initial supervision may be provided by less capable models."),
+        ("entailment", "In current W2SG work, the supervising models are typically smaller than the model being fine-tuned."),
+        ("hedge", "The process of W2SG always begins by fine-tuning a large pre-trained model using weak supervision from smaller models."),
+    ]),
+    ("atlas/08/05.md", "Persuasive models were generally better at arguing for the correct answers than the incorrect ones. This suggests that optimizing for persuasiveness can lead to more truthful outcomes, as it becomes easier to tell the truth convincingly than to lie.", [
+        ("role_swap", "Persuasive models were generally better at arguing for the incorrect answers than the correct ones."),
+        ("role_swap", "Optimizing for persuasiveness can lead to more truthful outcomes because lying convincingly becomes easier than telling the truth."),
+        ("paraphrase", "Arguing for the incorrect answers was generally something persuasive models did less well than arguing for the correct ones."),
+        ("paraphrase", "More truthful outcomes may result from optimizing for persuasiveness, since telling the truth convincingly becomes easier than lying."),
+        ("entailment", "Persuasive models' arguments were generally not equally strong for correct and incorrect answers."),
+        ("hedge", "Optimizing for persuasiveness leads to more truthful outcomes."),
+    ]),
+    ("atlas/09/01.md", "Observational methods, as you will see, can serve as a foundation for interventional methods because they guide where to intervene. For example, an observational study might identify a layer encoding a critical feature, which can then motivate an intervention to test whether and how that feature influences outputs.", [
+        ("role_swap", "Interventional methods can serve as a foundation for observational methods because they guide where to observe."),
+        ("role_swap", "An intervention might identify a layer encoding a critical feature, which can then motivate an observational study."),
+        ("paraphrase", "Interventional methods can be built on observational methods, since observational methods guide where to intervene."),
+        ("paraphrase", "An intervention testing whether and how a critical feature influences outputs can be motivated by an observational study that identifies the layer encoding that feature."),
+        ("entailment", "Observational methods can help decide where an intervention should be made."),
+        ("hedge", "Observational studies identify the layers that encode critical features, which then motivate interventions testing how those features influence outputs."),
+    ]),
+    ("atlas/09/02.md", "One of the sleeper agents they trained writes secure code when the prompt indicates year “2023” but inserts vulnerabilities when the prompt indicates “2024”.", [
+        ("role_swap", "One of the sleeper agents they trained writes secure code when the prompt indicates the year 2024 but inserts vulnerabilities when it indicates 2023."),
+        ("role_swap", "For one of the trained sleeper agents, vulnerable code is produced for prompts set in 2023, while secure code is produced for prompts set in 2024."),
+        ("paraphrase", "Vulnerabilities are inserted by one of the trained sleeper agents when the prompt indicates 2024, whereas secure code is written when it indicates 2023."),
+        ("paraphrase", "When a prompt indicates the year 2023, one of the sleeper agents they trained writes secure code, but it inserts vulnerabilities if the prompt indicates 2024."),
+        ("entailment", "Whether one of the trained sleeper agents writes secure code depends on the year indicated in the prompt."),
+    ]),
+    ("atlas/09/02.md", "Large models need to learn a huge number of features to perform effectively, likely more than the number of neurons they have. As a result, models cannot assign each feature to a single neuron. Instead, they must encode features in a more compressed manner.", [
+        ("role_swap", "Large models likely have more neurons than the number of features they need to learn."),
+        ("role_swap", "Because they encode features in a more compressed manner, large models end up needing to learn a huge number of features."),
+        ("paraphrase", "The number of neurons in a large model is likely smaller than the huge number of features it needs to learn to perform effectively."),
+        ("paraphrase", "Since each feature cannot be given its own single neuron, models have to encode features in a more compressed way."),
+        ("entailment", "Not every feature in a large model gets its own dedicated neuron."),
+        ("hedge", "Large models need to learn more features than the number of neurons they have."),
+    ]),
+]  # fmt: skip
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -625,26 +933,39 @@ def build() -> list[dict[str, object]]:
     if len(MORE_SUPPORTED) != len(PASSAGES):
         sys.exit("MORE_SUPPORTED needs one list per passage")
     for number, (page, passage, items) in enumerate(PASSAGES):
-        text = _flat((CORPUS / page).read_text(encoding="utf-8"))
-        if _flat(passage) not in text:
-            sys.exit(f"passage {number} is not verbatim in {page}: {passage[:60]}")
+        _check_verbatim(page, passage)
         split = "fit" if passage in old_passages else split_of(passage)
         other = PASSAGES[(number + 7) % len(PASSAGES)][2]
         unrelated = next(sentence for kind, sentence in other if kind == "paraphrase")
-        for kind, sentence in [*items, *MORE_SUPPORTED[number], ("unrelated", unrelated)]:
-            if re.search(r"\s{2,}", sentence):
-                sys.exit(f"double space in: {sentence}")
-            rows.append(
-                {
-                    "id": f"sp-{len(rows) + 1:03d}",
-                    "page_id": page,
-                    "passage": passage,
-                    "sentence": sentence,
-                    "supported": kind in SUPPORTED,
-                    "kind": kind,
-                    "split": split,
-                }
-            )
+        rows.extend(_rows(page, passage, split, [*items, *MORE_SUPPORTED[number], ("unrelated", unrelated)], len(rows)))
+    for page, passage, items in ROLE_PASSAGES:
+        _check_verbatim(page, passage)
+        split = "fit" if passage in old_passages else split_of(passage)
+        rows.extend(_rows(page, passage, split, items, len(rows)))
+    return rows
+
+
+def _check_verbatim(page: str, passage: str) -> None:
+    if _flat(passage) not in _flat((CORPUS / page).read_text(encoding="utf-8")):
+        sys.exit(f"passage is not verbatim in {page}: {passage[:60]}")
+
+
+def _rows(page: str, passage: str, split: str, items: list[tuple[str, str]], first: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for kind, sentence in items:
+        if re.search(r"\s{2,}", sentence):
+            sys.exit(f"double space in: {sentence}")
+        rows.append(
+            {
+                "id": f"sp-{first + len(rows) + 1:03d}",
+                "page_id": page,
+                "passage": passage,
+                "sentence": sentence,
+                "supported": kind in SUPPORTED,
+                "kind": kind,
+                "split": split,
+            }
+        )
     return rows
 
 
