@@ -53,6 +53,8 @@ def test_the_missing_words_are_the_questions_own_and_not_its_asking_words(index:
     _, missing = features("In what year did the UK AI Safety Institute's budget grow?", scored, [], index, True)
     assert "budget" in missing and "year" not in missing  # a year answer need not say "year"
     assert "UK" in missing  # as the question spells it
+    _, missing = features("Are three labs vs one budget in the UK?", scored, [], index, False)
+    assert "three" not in missing and "one" not in missing and "vs" not in missing and "budget" in missing
     _, missing = features("What did Gödel say about the lab's budget?", scored, [], index, False)
     assert missing == ["lab", "budget"] or missing == ["budget", "lab"], missing  # not "del", a piece of "Gödel"
 

@@ -39,6 +39,12 @@ ASKING_WORDS = frozenset(
     "year years date many much percent percentage share fraction proportion number amount count size exact exactly "
     "long big large often old high small fast".split()
 )
+# words a notice does not name either, as it does not name numbers: "none of their best sentences mentions “three”
+# or “one”" says nothing about what is missing
+_UNNAMED = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve hundred thousand million billion trillion "
+    "vs versus".split()
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,8 @@ def features(
     question: str, scored: Sequence[Scored], passages_text: Sequence[str], index: KeywordIndex, typed_question: bool
 ) -> tuple[list[float], list[str]]:
     """The values of ``FEATURES`` (``scored`` best first, ``passages_text`` in retrieval order), and the question's
-    words that none of the best sentences has, rarest first, as the question spells them (not numbers, nor the
-    words that ask for a kind of answer: ``ASKING_WORDS``)."""
+    words that none of the best sentences has, rarest first, as the question spells them (not numbers, number
+    words or "vs", nor the words that ask for a kind of answer: ``ASKING_WORDS``)."""
     analyzer = index.analyzer
     terms = question_terms(question, index)
     idf = {term: index.idf(term) for term in terms}
@@ -94,7 +100,7 @@ def features(
         float(typed_question),
         float(any(item.typed for item in scored[:TOP_SENTENCES])),
     ]
-    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in ASKING_WORDS)
+    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in ASKING_WORDS | _UNNAMED)
     return values, [word for word in shown if word]
 
 
