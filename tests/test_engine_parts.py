@@ -424,7 +424,7 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     records = [
         ("1", "Principles", "AI principles were written by researchers about the difference between goals."),
         ("2", "Institutes", "The UK AI Safety Institute evaluates frontier models before deployment."),
-        ("3", "Orders", "Executive Order 14110 sets compute thresholds."),
+        ("3", "Orders", "Executive Order 14110 sets compute thresholds for 100 labs."),
     ]
     index = KeywordIndex.build(records, "r1", analyzer)
     plain = {"what", "do", "the", "say", "whats", "difference"}.__contains__
@@ -446,6 +446,8 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("What did EO 14110 say?", index, plain) == []
     assert unknown_words("What did EO 14110 say?", index, plain) == []
     assert unknown_words("What did EO 14111 say?", index, plain) == ["eo"]
+    assert unknown_names("What are EO 14110's and EO-14110's thresholds?", index, plain) == []
+    assert unknown_words("What does the FTSE 100 say?", index, plain) == ["ftse"]  # a short number vouches for nothing
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:

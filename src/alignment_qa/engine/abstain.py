@@ -55,23 +55,31 @@ class Coverage:
     notice: str = ""  # for a partly covered question: what the answer leaves out
 
 
-def _codes(tokens: Sequence[str]) -> list[tuple[str, str]]:
-    """(acronym, number) for each number of three digits or more, not a year, right after an acronym ("ISO 42001")."""
+_CODE_PART = re.compile(r"[A-Za-z]+|\d+")
+_VOUCHING_DIGITS = 4  # a code number long enough to name one thing ("14110"; not "100" of "FTSE 100")
+_VOUCHING_PAGES = 3  # and rare in the index: chunks holding it at most
+
+
+def _codes(question: str) -> list[tuple[str, str]]:
+    """(acronym, number) for each number of three digits or more, not a year, right after an acronym ("ISO 42001",
+    "EO-14110", "EO 14110's")."""
+    parts = _CODE_PART.findall(question)
     return [
-        (tokens[at - 1].lower(), token)
-        for at, token in enumerate(tokens)
-        if at > 0
-        and _ACRONYM.fullmatch(tokens[at - 1])
-        and _CODE_NUMBER.fullmatch(token)
-        and not _YEAR.fullmatch(token)
+        (parts[at - 1].lower(), part)
+        for at, part in enumerate(parts)
+        if at > 0 and _ACRONYM.fullmatch(parts[at - 1]) and _CODE_NUMBER.fullmatch(part) and not _YEAR.fullmatch(part)
     ]
 
 
 def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
     """The question's words no page has (``KeywordIndex.unknown_words``), less an acronym vouched for by the code
-    number after it that a page has ("EO 14110", where pages say "Executive Order 14110")."""
-    tokens = [match.group() for match in _TOKEN.finditer(question)]
-    vouched = {acronym for acronym, number in _codes(tokens) if index.doc_freq.get(number, 0)}
+    number after it, one of four digits or more that few chunks hold ("EO 14110", where pages say "Executive Order
+    14110"; not "FTSE 100")."""
+    vouched = {
+        acronym
+        for acronym, number in _codes(question)
+        if len(number) >= _VOUCHING_DIGITS and 0 < index.doc_freq.get(number, 0) <= _VOUCHING_PAGES
+    }
     return [word for word in index.unknown_words(question, is_plain_word) if word not in vouched]
 
 
@@ -79,10 +87,10 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
-    "GPT-3's 175 billion")."""
+    "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not."""
     tokens = [match.group() for match in _TOKEN.finditer(question)]
     unknown = set(unknown_words(question, index, is_plain_word)) | {
-        number for _, number in _codes(tokens) if not index.doc_freq.get(number, 0)
+        number for _, number in _codes(question) if not index.doc_freq.get(number, 0)
     }
     if not unknown:
         return []

@@ -41,10 +41,11 @@ ASKING_WORDS = frozenset(
 )
 # words a notice does not name either, as it does not name numbers: "none of their best sentences mentions “three”
 # or “one”" says nothing about what is missing
-_UNNAMED = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve hundred thousand million billion trillion "
-    "vs versus".split()
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred thousand million billion trillion dozen".split()
 )
+_NOT_NAMED = ASKING_WORDS | _NUMBER_WORDS | {word + "s" for word in _NUMBER_WORDS} | {"vs", "versus"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def features(
         float(typed_question),
         float(any(item.typed for item in scored[:TOP_SENTENCES])),
     ]
-    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in ASKING_WORDS | _UNNAMED)
+    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in _NOT_NAMED)
     return values, [word for word in shown if word]
 
 
