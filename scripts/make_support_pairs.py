@@ -3,8 +3,9 @@
 Every premise is copied verbatim from a page of ../shared/corpus (checked here); every sentence was written by hand
 for this project, one per kind of way an LLM answer goes wrong (or right). The "unrelated" sentences are the first
 paraphrase of another passage. The set is split once by the SHA-256 of the passage (even first byte: fit, odd:
-held-out); the 182 older pairs of calibration.jsonl, and any passage they share, belong to fit. The passages of
-ROLE_PASSAGES (added later, mostly swapped roles) come after the others, so earlier pairs keep their ids.
+held-out); the 182 older pairs of calibration.jsonl, and any passage that holds or is held by one of theirs,
+belong to fit. The passages of ROLE_PASSAGES (added later, mostly swapped roles) come after the others, so earlier
+pairs keep their ids.
 Run: python scripts/make_support_pairs.py
 """
 
@@ -940,24 +941,26 @@ def build() -> list[dict[str, object]]:
         rows.extend(_rows(page, passage, split, [*items, *MORE_SUPPORTED[number], ("unrelated", unrelated)], len(rows)))
     for page, passage, items in ROLE_PASSAGES:
         _check_verbatim(page, passage)
-        split = "fit" if passage in old_passages else split_of(passage)
-        rows.extend(_rows(page, passage, split, items, len(rows)))
+        overlaps = any(passage in old or old in passage for old in old_passages)  # the same sentences: fit too
+        rows.extend(_rows(page, passage, "fit" if overlaps else split_of(passage), items, len(rows)))
     return rows
 
 
 def _check_verbatim(page: str, passage: str) -> None:
+    """Stop unless ``passage`` is in ``page`` of the corpus word for word (whitespace aside)."""
     if _flat(passage) not in _flat((CORPUS / page).read_text(encoding="utf-8")):
         sys.exit(f"passage is not verbatim in {page}: {passage[:60]}")
 
 
-def _rows(page: str, passage: str, split: str, items: list[tuple[str, str]], first: int) -> list[dict[str, object]]:
+def _rows(page: str, passage: str, split: str, items: list[tuple[str, str]], offset: int) -> list[dict[str, object]]:
+    """One labelled pair per (kind, sentence) of ``items``, numbered on from the ``offset`` pairs before them."""
     rows: list[dict[str, object]] = []
     for kind, sentence in items:
         if re.search(r"\s{2,}", sentence):
             sys.exit(f"double space in: {sentence}")
         rows.append(
             {
-                "id": f"sp-{first + len(rows) + 1:03d}",
+                "id": f"sp-{offset + len(rows) + 1:03d}",
                 "page_id": page,
                 "passage": passage,
                 "sentence": sentence,
