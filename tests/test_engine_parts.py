@@ -219,6 +219,9 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("ai-deception-evals, ai-scheming-evals — empirical layer for measuring failures.")
     assert not quotable("Related pages: reward hacking, specification gaming and Goodhart's law.")
     assert not quotable("Definition: Corrigibility (Soares et al., 2015)")  # a label, though "al." has a stop
+    # a quote box's title says who is quoted: "Quote: Elon Musk (… CEO of Tesla …)" once led "Who is the CEO of …?"
+    assert not quotable("Quote: Elon Musk (Founder/Co-Founder of OpenAI, Neuralink, SpaceX, xAI, CEO of Tesla)")
+    assert not quotable("Quote: Alan Turing, Intelligent Machinery, A Heretical Theory, 1951.")
     assert quotable("Definition: a system is corrigible if it accepts correction (Soares et al., 2015).")
     assert not quotable("Human Compatible: Artificial Intelligence and the Problem of Control.")
     assert quotable("Stuart Russell argues in Human Compatible that machines should be uncertain about goals.")

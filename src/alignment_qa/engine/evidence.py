@@ -57,6 +57,8 @@ _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quote
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
 _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliography)\b", re.I)
+# the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
+_ATTRIBUTION = re.compile(r"^Quote:\s")
 
 # Score weights: cosine, term overlap, passage rank (1 / (1 + rank)), answer-type match, first sentence of
 # its passage: a logistic regression on the tune split (is this sentence a gold evidence sentence?), scaled
@@ -145,6 +147,7 @@ def quotable(sentence: str) -> bool:
         or _quoted_title(sentence)
         or _SLUG_ITEM.match(sentence)
         or _RELATED.match(sentence)
+        or _ATTRIBUTION.match(sentence)
         or _title_like(sentence)
         or is_instruction(sentence)
     )
