@@ -88,12 +88,12 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
     "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not."""
-    tokens = [match.group() for match in _TOKEN.finditer(question)]
     unknown = set(unknown_words(question, index, is_plain_word)) | {
         number for _, number in _codes(question) if not index.doc_freq.get(number, 0)
     }
     if not unknown:
         return []
+    tokens = [match.group() for match in _TOKEN.finditer(question)]
     names: list[str] = []
     for i, token in enumerate(tokens):
         word = token.lower().rstrip("'’s") if token.lower().endswith(("'s", "’s")) else token.lower()
