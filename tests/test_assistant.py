@@ -273,3 +273,23 @@ def test_a_typo_is_read_as_the_pages_word_and_said(assistant: Assistant) -> None
     assert "Read “specificaton” as “specification”." in answer.notice and answer.covered
     assert answer.retrieved[0].page_id == "wiki/reward-hacking.md"  # where the sample corpus defines it
     assert assistant.search("specificaton gaming")[0].page_id == answer.retrieved[0].page_id
+
+
+def test_a_chunk_the_approximate_dense_search_missed_is_placed_by_its_exact_cosine(
+    assistant: Assistant, embedder: Embedder
+) -> None:
+    """Chroma's approximate search can miss a chunk unlike the rest of the collection (a page on a new topic, asked
+    about by name); one the keyword search found joins the dense ranking where its exact cosine puts it."""
+    retriever = assistant.query_engine.retriever
+    question = "What is reward hacking?"
+    vectors = embedder.encode([question])
+    dense = assistant.collection.search_many(list(vectors), 5, with_text=False)
+    keyword = retriever.keyword_index.search_many([question], 5)
+    best = dense[0][0]
+    assert best.id in {item.chunk_id for item in keyword[0]}  # the test needs the best chunk among both
+    missed = [[hit for hit in dense[0] if hit.id != best.id]]  # as if the approximate search had not found it
+    mended = retriever._with_missed(missed, keyword, vectors, 5)
+    assert [hit.id for hit in mended[0]][:1] == [best.id] and mended[0][0].rank == 1
+    assert abs(mended[0][0].score - best.score) < 1e-3 and len(mended[0]) == 5
+    kept = retriever._with_missed(dense, keyword, vectors, 5)  # nothing missed: the ranking stands
+    assert [(hit.id, hit.rank) for hit in kept[0]] == [(hit.id, hit.rank) for hit in dense[0]]

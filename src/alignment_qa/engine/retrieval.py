@@ -2,7 +2,9 @@
 
 ``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
 for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
-reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. Both searches return ids and scores only;
+reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. A chunk the keyword search found and the
+approximate dense search missed (Chroma's HNSW graph can miss a chunk unlike the rest, such as a new page on a new
+topic asked about by name) joins the dense ranking by its exact cosine. Both searches return ids and scores only;
 the chunks that rank best after fusion (all, or ``retrieve_top``'s ``keep``) are then read in one request,
 with their vectors. Each node keeps its cosine
 with the question itself (not an expansion) and its BM25 score in metadata, for the coverage
@@ -24,7 +26,7 @@ from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle, TextNode
 
 from alignment_qa.index.embedder import Embedder
-from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.keyword import KeywordHit, KeywordIndex
 from alignment_qa.index.store_api import ChunkCollection, SearchHit
 from alignment_qa.settings import RetrievalSettings
 
@@ -186,8 +188,10 @@ class HybridRetriever(BaseRetriever):
         k = self.settings.candidates
         dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
         weights = [weight for _, weight in queries]
+        keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k) if bm25_weight > 0 else []
         if dense_weight > 0:  # one request for every query's nearest chunks, ids and scores only
             nearest = self.collection.search_many(list(vectors), k, with_text=False)
+            nearest = self._with_missed(nearest, keyword_hits, vectors, k)
             for position, (weight, hits) in enumerate(zip(weights, nearest, strict=True)):
                 for hit in hits:
                     entry = fused.setdefault(hit.id, _Ranked())
@@ -195,7 +199,6 @@ class HybridRetriever(BaseRetriever):
                     if position == 0:  # similarity with the question itself, not an expansion
                         entry.dense = hit.score
         if bm25_weight > 0:  # one BM25 pass for every query
-            keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k)
             for weight, row in zip(weights, keyword_hits, strict=True):
                 for found in row:
                     entry = fused.setdefault(found.chunk_id, _Ranked())
@@ -216,3 +219,25 @@ class HybridRetriever(BaseRetriever):
                 dense = float(np.dot(chunk.vector, vectors[0]))
             nodes.append(NodeWithScore(node=node_from_hit(chunk, dense, entry.keyword), score=entry.score))
         return nodes[:keep]
+
+    def _with_missed(
+        self, nearest: list[list[SearchHit]], keyword_hits: list[list[KeywordHit]], vectors: np.ndarray, k: int
+    ) -> list[list[SearchHit]]:
+        """Each query's dense ranking with the chunks the keyword searches found but the approximate dense search
+        missed, placed by their exact cosine (one read of their vectors) and cut to ``k``. The approximate search
+        can miss a chunk unlike the rest of the collection, such as a page on a new topic ("the Zorblax
+        Protocol"), however close it is to the question."""
+        found = {hit.id for hits in nearest for hit in hits}
+        keyword_ids = (item.chunk_id for row in keyword_hits for item in row)
+        stored = self.collection.vectors([chunk_id for chunk_id in dict.fromkeys(keyword_ids) if chunk_id not in found])
+        if not stored:
+            return nearest
+        ids = list(stored)
+        cosines = np.stack([stored[chunk_id] for chunk_id in ids]) @ np.asarray(vectors).T  # chunks x queries
+        ranked = []
+        for position, hits in enumerate(nearest):
+            scored = [(hit.score, hit.id) for hit in hits]
+            scored += [(float(cosine), chunk_id) for chunk_id, cosine in zip(ids, cosines[:, position], strict=True)]
+            best = sorted(scored, key=lambda item: -item[0])[:k]
+            ranked.append([SearchHit(chunk_id, rank, score, "", {}) for rank, (score, chunk_id) in enumerate(best, 1)])
+        return ranked
