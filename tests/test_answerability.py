@@ -186,3 +186,22 @@ def test_an_acronym_vouched_for_by_its_code_number_does_not_decline() -> None:
     assert verdict("What compute threshold does EO 14110 set?").covered
     declined = verdict("What compute threshold does EO 14111 set?")
     assert not declined.covered and "EO 14111" in declined.reason
+
+
+def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:
+    analyzer = Analyzer()
+    assert analyzer.stem("found") == analyzer.stem("founded")  # why the distinction is needed
+    assert "=found" in analyzer.precise_terms("More detail can be found in the post.")
+    assert "found" in analyzer.precise_terms("Conjecture was founded in 2022.")
+    records = [
+        *RECORDS,
+        ("7", "Labs", "Conjecture was founded by three researchers."),
+        ("8", "Labs", "More on Conjecture's vision can be found in a post."),
+    ]
+    index = KeywordIndex.build(records, "r5", Analyzer())
+    found = [_scored(records[7][2], 0.5, 0.4, 0.9)]
+    _, missing = features("Who founded Conjecture?", found, [records[7][2]], index, True)
+    assert missing == ["founded"]  # the sentence's "found" is of "find"
+    founded = [_scored(records[6][2], 0.5, 0.4, 0.9)]
+    assert features("Who founded Conjecture?", founded, [records[6][2]], index, True)[1] == []
+    assert features("What was found about Conjecture?", found, [records[7][2]], index, False)[1] == []

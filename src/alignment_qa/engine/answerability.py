@@ -22,6 +22,7 @@ import numpy as np
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.lexical import PAST_TENSE_STEMS
 
 FEATURES = (
     "best_overlap",  # the highest word overlap of any candidate sentence with the question
@@ -87,17 +88,19 @@ def features(
     analyzer = index.analyzer
     terms = question_terms(question, index)
     idf = {term: index.idf(term) for term in terms}
+    # compared as ``Analyzer.precise_terms`` keys: a sentence's "found" does not answer "Who founded …?"
+    key = {term: "=" + word if word in PAST_TENSE_STEMS else term for term, word in terms.items()}
     in_top: set[str] = set()
     for item in scored[:TOP_SENTENCES]:
-        in_top |= analyzer.term_set(item.text)
-    in_passage = analyzer.term_set(passages_text[0]) if passages_text else set()
-    lacking = sorted((term for term in terms if term not in in_top), key=lambda term: -idf[term])
+        in_top |= analyzer.precise_terms(item.text).keys()
+    in_passage = analyzer.precise_terms(passages_text[0]).keys() if passages_text else set()
+    lacking = sorted((term for term in terms if key[term] not in in_top), key=lambda term: -idf[term])
     values = [
         max((item.overlap for item in scored), default=0.0),
         max((item.cosine for item in scored), default=0.0),
         scored[0].score if scored else 0.0,
         sum(idf[term] for term in lacking) / max(sum(idf.values()), 1e-6),
-        max((idf[term] for term in terms if term not in in_passage), default=0.0),
+        max((idf[term] for term in terms if key[term] not in in_passage), default=0.0),
         float(typed_question),
         float(any(item.typed for item in scored[:TOP_SENTENCES])),
     ]

@@ -183,8 +183,8 @@ def score_sentences(
     if not candidates:
         return []
     own = side_terms(sides, analyzer) if sides else None
-    wanted = analyzer.term_set(question)
-    total = sum(idf(term) for term in wanted) or 1.0
+    wanted = analyzer.precise_terms(question)  # "founded" is not matched by "found"
+    total = sum(idf(term) for term in wanted.values()) or 1.0
     pages = [str(passages[index].node.metadata.get("page_id", "")) for index, _, _, _ in candidates]
     encoded = vectors.encode([sentence for _, sentence, _, _ in candidates], pages)
     cosines = encoded @ np.asarray(question_vector, dtype=np.float32)
@@ -194,12 +194,12 @@ def score_sentences(
     for row, (index, sentence, start, end) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
-        present = analyzer.term_set(sentence)
-        overlap = sum(idf(term) for term in wanted if term in present) / total
+        precise = analyzer.precise_terms(sentence)
+        overlap = sum(idf(term) for key, term in wanted.items() if key in precise) / total
         typed = kind is not None and carries(sentence, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
-        side = which_side(present, own) if own else NO_SIDE
+        side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(Scored(index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side))
     scored.sort(key=lambda item: -item.score)
     return scored

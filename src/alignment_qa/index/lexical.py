@@ -24,6 +24,9 @@ STOP_WORDS = frozenset(
         "with won't would wouldn't you your yours yourself yourselves also may might must shall will s t"
     ).split()
 )
+# the past tense of one verb that is also the stem of another: a text's "found" (of "find") does not speak of
+# "founded", though both stem to "found"
+PAST_TENSE_STEMS = frozenset({"found", "ground", "bound", "wound", "saw", "fell"})
 _WORD = re.compile(r"[0-9a-z]+(?:[-'’][0-9a-z]+)*")
 _JOINERS = re.compile(r"[-'’]")
 
@@ -70,3 +73,13 @@ class Analyzer:
 
     def term_set(self, text: str) -> set[str]:
         return set(self.terms(text))
+
+    def precise_terms(self, text: str) -> dict[str, str]:
+        """Each distinct term of ``text`` under a key: the term itself, or for a bare past tense that is another
+        verb's stem (``PAST_TENSE_STEMS``) a key of its own ("=found"), so that "found" does not match "founded"
+        when words are compared, not searched."""
+        words = self.words(text)
+        return {
+            "=" + word if word in PAST_TENSE_STEMS else term: term
+            for word, term in zip(words, self.stems(words), strict=True)
+        }
