@@ -14,6 +14,7 @@ import pytest
 from alignment_qa.engine.answer import AnswerEvent, StatusEvent
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.query_engine import NOT_COVERED
+from alignment_qa.engine.references import collection_names
 from alignment_qa.errors import InvalidQuestionError, NoIndexError
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordIndex, keyword_folder
@@ -293,3 +294,13 @@ def test_a_chunk_the_approximate_dense_search_missed_is_placed_by_its_exact_cosi
     assert abs(mended[0][0].score - best.score) < 1e-3 and len(mended[0]) == 5
     kept = retriever._with_missed(dense, keyword, vectors, 5)  # nothing missed: the ranking stands
     assert [(hit.id, hit.rank) for hit in kept[0]] == [(hit.id, hit.rank) for hit in dense[0]]
+
+
+def test_a_reference_to_the_collection_is_not_searched(assistant: Assistant) -> None:
+    retriever = assistant.query_engine.retriever
+    assert "textbook" in collection_names(assistant.keyword_index)  # sample-corpus/textbook/*: pages never say it
+    plain = assistant.ask("What is a mesa-optimizer?")
+    referred = assistant.ask("According to the textbook, what is a mesa-optimizer?")
+    assert retriever.searched("According to the textbook, what is a mesa-optimizer?") == "what is a mesa-optimizer?"
+    assert [p.chunk_ids for p in referred.retrieved] == [p.chunk_ids for p in plain.retrieved]
+    assert referred.text == plain.text and referred.question.startswith("According to the textbook")

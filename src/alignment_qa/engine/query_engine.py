@@ -207,8 +207,8 @@ class AnswerEngine(CustomQueryEngine):
 
     def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore]) -> list[Scored]:
         """Every quotable sentence of ``passages``, scored against the question, best first."""
-        question = bundle.query_str
-        if bundle.embedding:  # the retriever left the question's vector here
+        question = self.retriever.searched(bundle.query_str)
+        if bundle.embedding:  # the retriever left the question's vector here (of the searched text)
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
             vector = self.parts.embedder.encode([question])[0]
@@ -227,6 +227,7 @@ class AnswerEngine(CustomQueryEngine):
         """The verdict from several signals (``abstain.decide``): the best passage's cosine, names
         no page mentions, rare terms the passages lack, the asked answer type, the near-miss check."""
         answer = self.parts.settings.answer
+        question = self.retriever.searched(question)
         dense = [item.node.metadata.get("dense_score") for item in passages]
         return decide(
             question,

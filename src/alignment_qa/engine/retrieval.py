@@ -1,6 +1,7 @@
 """Hybrid retrieval as LlamaIndex retrievers: dense (the chunk collection) and BM25, fused by reciprocal rank.
 
-``HybridRetriever`` expands the question with the corpus's aliases, runs both searches (and,
+``HybridRetriever`` leaves out the question's references to the collection itself ("according to the Atlas",
+``references``), expands it with the corpus's aliases, runs both searches (and,
 for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
 reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. A chunk the keyword search found and the
 approximate dense search missed (Chroma's HNSW graph can miss a chunk unlike the rest, such as a new page on a new
@@ -25,6 +26,7 @@ from llama_index.core.callbacks import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import BaseNode, NodeWithScore, QueryBundle, TextNode
 
+from alignment_qa.engine.references import collection_names, reference_patterns, without_references
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordHit, KeywordIndex
 from alignment_qa.index.store_api import ChunkCollection, SearchHit
@@ -154,6 +156,12 @@ class HybridRetriever(BaseRetriever):
         self.embedder = embedder
         self.keyword_index = keyword_index
         self.settings = settings
+        self._references = reference_patterns(sorted(collection_names(keyword_index)))
+
+    def searched(self, question: str) -> str:
+        """``question`` as it is searched and scored: less its references to the collection itself ("according to
+        the Atlas,"; ``references``)."""
+        return without_references(question, self._references, self.keyword_index)
 
     def expand(self, question: str) -> str:
         """The question with alias expansions (when enabled)."""
@@ -163,6 +171,7 @@ class HybridRetriever(BaseRetriever):
         """The searches to run, with their fusion weights: the question itself, then (at
         ``expansion_weight``) the question with aliases and each side of a comparison."""
         weight = self.settings.expansion_weight
+        question = self.searched(question)
         queries = [(question, 1.0)]
         expanded = self.expand(question)
         if expanded != question:
