@@ -227,6 +227,12 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert quotable("Stuart Russell argues in Human Compatible that machines should be uncertain about goals.")
     assert quotable("And that Hinton, Bengio, and LeCun are the recipients of the Turing Award in Deep Learning.")
     assert quotable('"Mitigating the risk of extinction from AI should be a global priority alongside pandemics."')
+    # a key-facts row naming a work led "Who wrote Risks from Learned Optimization?"; one listing its authors answers
+    assert not quotable(
+        "Originating paper: Risks from Learned Optimization in Advanced Machine Learning Systems, arXiv:1906.01820"
+    )
+    assert quotable("Formal coinage: Hubinger, van Merwijk, Mikulik, Skalse, Garrabrant (2019)")
+    assert quotable("Closely related ideas: Goodhart's law, specification gaming, reward hacking, King Midas problem")
 
 
 def test_a_named_footnote_is_quoted_without_its_label() -> None:

@@ -57,6 +57,9 @@ _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quote
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
 _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliography)\b", re.I)
+# "Originating paper: …": a key-facts row, a short label in sentence case and its value
+_LABELLED = re.compile(r"^[A-Z][a-z]+(?:\s+[a-z]+){0,3}:\s+(.+)$")
+_TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
 
@@ -127,6 +130,22 @@ def _title_like(sentence: str) -> bool:
     return capitalised >= 0.75 * len(words) and len(words) - capitalised <= 1
 
 
+def _labelled_title(sentence: str) -> bool:
+    """A key-facts row whose value is a title ("Originating paper: Risks from Learned Optimization in Advanced
+    Machine Learning Systems, arXiv:1906.01820"): it names a work, it claims nothing. Not a list of names ("Formal
+    coinage: Hubinger, van Merwijk, Mikulik, Skalse, Garrabrant (2019)"), which answers "who"."""
+    labelled = _LABELLED.match(sentence)
+    if labelled is None or labelled.group(1).count(",") > 1:
+        return False
+    # prepositions a title leaves in lower case ("from") and identifiers ("arXiv:1906.01820") do not count
+    words = [
+        word
+        for word in labelled.group(1).split()
+        if word not in _TITLE_SMALL_WORDS and not any(char.isdigit() for char in word)
+    ]
+    return _title_like(" ".join(words))
+
+
 def _quoted_title(sentence: str) -> bool:
     """A whole line in quotes that reads as a title ("Some Moral and Technical Consequences of Automation."), not
     a quoted statement ("Mitigating the risk of extinction from AI should be a global priority …")."""
@@ -149,6 +168,7 @@ def quotable(sentence: str) -> bool:
         or _RELATED.match(sentence)
         or _ATTRIBUTION.match(sentence)
         or _title_like(sentence)
+        or _labelled_title(sentence)
         or is_instruction(sentence)
     )
 
