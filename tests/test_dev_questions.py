@@ -70,10 +70,11 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
 
 
 def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
-    """METR is in the pages, who leads it is not: the quotes come with a notice (engine/answerability.py)."""
-    metr = dev_assistant.ask("Who leads METR?")
-    assert metr.covered and "The nearest passages may not answer this question" in metr.notice, metr.notice
-    assert "“leads”" in metr.notice
+    """InstructGPT is in the pages, how many labelers trained it is not: the quotes come with a notice
+    (engine/answerability.py)."""
+    hired = dev_assistant.ask("How many human labelers did OpenAI hire to train InstructGPT?")
+    assert hired.covered and "The nearest passages may not answer this question" in hired.notice, hired.notice
+    assert "“labelers”" in hired.notice
     scoring = dev_assistant.ask("What did o3 score on ARC-AGI?")
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")

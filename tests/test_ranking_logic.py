@@ -1,6 +1,6 @@
 """Ranking logic with a deterministic embedding double (``HashedEmbedder``) and an in-memory chunk
-collection: weighted reciprocal rank fusion in ``HybridRetriever`` against the formula computed from
-its two rankings, comparison questions searched per side, page diversity and the merging of
+collection: fusion in ``HybridRetriever`` (scaled scores, the default, and weighted reciprocal rank) against the
+formula computed from its two rankings, comparison questions searched per side, page diversity and the merging of
 neighbouring chunks with their page offsets. No model and no Chroma: retrieval quality with the real
 model is test_dev_questions.py's job, a real store test_ingest.py's."""
 
@@ -104,15 +104,29 @@ def retriever(collection: MemoryCollection, keywords: KeywordIndex, **settings: 
 
 
 def expected_fusion(
-    collection: MemoryCollection, keywords: KeywordIndex, queries: list[tuple[str, float]], k: int = 30
+    collection: MemoryCollection,
+    keywords: KeywordIndex,
+    queries: list[tuple[str, float]],
+    fusion: str = "convex",
+    k: int = 30,
 ) -> dict[str, float]:
-    """``sum(weight * w / (rrf_k + rank))`` over each query's dense and BM25 rankings, from the rankings themselves."""
+    """From each query's dense and BM25 rankings themselves: for rrf ``sum(weight * w / (rrf_k + rank))`` (weights 1
+    and 1); for convex ``sum(weight * w * scaled score)``, cosines scaled between the lowest and the best hit, BM25
+    scores by the best (weights 0.4 and 0.6)."""
     scores: dict[str, float] = {}
     for query, weight in queries:
-        for hit in collection.nearest(HashedEmbedder().encode([query])[0], k):
-            scores[hit.id] = scores.get(hit.id, 0.0) + weight / (60 + hit.rank)
-        for found in keywords.search_many([query], k)[0]:
-            scores[found.chunk_id] = scores.get(found.chunk_id, 0.0) + weight / (60 + found.rank)
+        dense = collection.nearest(HashedEmbedder().encode([query])[0], k)
+        keyword = keywords.search_many([query], k)[0]
+        if fusion == "rrf":
+            shares = [(hit.id, 1 / (60 + hit.rank)) for hit in dense]
+            shares += [(found.chunk_id, 1 / (60 + found.rank)) for found in keyword]
+        else:
+            low, high = min(hit.score for hit in dense), max(hit.score for hit in dense)
+            shares = [(hit.id, 0.4 * (hit.score - low) / (high - low)) for hit in dense]
+            best = max(found.score for found in keyword)
+            shares += [(found.chunk_id, 0.6 * found.score / best) for found in keyword]
+        for chunk_id, share in shares:
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight * share
     return scores
 
 
@@ -128,12 +142,15 @@ def test_the_double_is_deterministic_normalised_and_ranks_by_shared_words(embedd
     assert embedder.count(["Reward hacking, twice."]) == [3] and not HashedEmbedder(["rlhf"]).is_plain_word("RLHF")
 
 
-def test_fusion_is_weighted_reciprocal_rank_of_both_rankings(
-    collection: MemoryCollection, keywords: KeywordIndex
+@pytest.mark.parametrize(
+    "chosen", [{}, {"fusion": "rrf", "dense_weight": 1.0, "bm25_weight": 1.0}], ids=["convex", "rrf"]
+)
+def test_fusion_weighs_both_rankings(
+    collection: MemoryCollection, keywords: KeywordIndex, chosen: dict[str, Any]
 ) -> None:
     question = "What is reward hacking, also called specification gaming?"
-    nodes = retriever(collection, keywords).retrieve(question)
-    expected = expected_fusion(collection, keywords, [(question, 1.0)])
+    nodes = retriever(collection, keywords, **chosen).retrieve(question)
+    expected = expected_fusion(collection, keywords, [(question, 1.0)], chosen.get("fusion", "convex"))
     assert {item.node.node_id: item.score for item in nodes} == pytest.approx(expected)
     scores = [item.score or 0.0 for item in nodes]
     assert scores == sorted(scores, reverse=True)

@@ -1,21 +1,22 @@
-"""Hybrid retrieval as LlamaIndex retrievers: dense (the chunk collection) and BM25, fused by reciprocal rank.
+"""Hybrid retrieval as LlamaIndex retrievers: dense (the chunk collection) and BM25, fused.
 
 ``HybridRetriever`` leaves out the question's references to the collection itself ("according to the Atlas",
-``references``), expands it with the corpus's aliases, runs both searches (and,
-for "X vs Y" questions, one more pair per side), and fuses the rankings with weighted
-reciprocal rank fusion: ``score = sum(weight / (rrf_k + rank))``. A chunk the keyword search found and the
-approximate dense search missed (Chroma's HNSW graph can miss a chunk unlike the rest, such as a new page on a new
-topic asked about by name) joins the dense ranking by its exact cosine. Both searches return ids and scores only;
-the chunks that rank best after fusion (all, or ``retrieve_top``'s ``keep``) are then read in one request,
-with their vectors. Each node keeps its cosine
-with the question itself (not an expansion) and its BM25 score in metadata, for the coverage
-check and the UI. Merging, diversity and
-reranking are node postprocessors (``postprocess``).
+``references``), expands it with the corpus's aliases, runs both searches (and, for "X vs Y" questions, one more
+pair per side), and fuses them (``retrieval.fusion``): by default each search's scores are scaled to [0, 1]
+(cosines between the lowest and the best candidate, BM25 scores by the best one) and summed with the weights, so a
+chunk that alone holds the question's rare word keeps its lead; or by weighted reciprocal rank,
+``sum(weight / (rrf_k + rank))``. A chunk the keyword search found and the approximate dense search missed
+(Chroma's HNSW graph can miss a chunk unlike the rest, such as a new page on a new topic asked about by name) joins
+the dense ranking by its exact cosine. Both searches return ids and scores only; the chunks that rank best after
+fusion (all, or ``retrieve_top``'s ``keep``) are then read in one request, with their vectors. Each node keeps its
+cosine with the question itself (not an expansion) and its BM25 score in metadata, for the coverage check and the
+UI. Merging, diversity and reranking are node postprocessors (``postprocess``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
@@ -195,23 +196,25 @@ class HybridRetriever(BaseRetriever):
         query_bundle.embedding = vectors[0].tolist()  # the answer step reuses it
         fused: dict[str, _Ranked] = {}
         k = self.settings.candidates
-        dense_weight, bm25_weight, rrf_k = self.settings.dense_weight, self.settings.bm25_weight, self.settings.rrf_k
+        dense_weight, bm25_weight = self.settings.dense_weight, self.settings.bm25_weight
         weights = [weight for _, weight in queries]
         keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k) if bm25_weight > 0 else []
         if dense_weight > 0:  # one request for every query's nearest chunks, ids and scores only
             nearest = self.collection.search_many(list(vectors), k, with_text=False)
             nearest = self._with_missed(nearest, keyword_hits, vectors, k)
             for position, (weight, hits) in enumerate(zip(weights, nearest, strict=True)):
-                for hit in hits:
+                shares = self._shares([hit.score for hit in hits], [hit.rank for hit in hits], lowest=None)
+                for hit, share in zip(hits, shares, strict=True):
                     entry = fused.setdefault(hit.id, _Ranked())
-                    entry.score += weight * dense_weight / (rrf_k + hit.rank)
+                    entry.score += weight * dense_weight * share
                     if position == 0:  # similarity with the question itself, not an expansion
                         entry.dense = hit.score
         if bm25_weight > 0:  # one BM25 pass for every query
             for weight, row in zip(weights, keyword_hits, strict=True):
-                for found in row:
+                shares = self._shares([found.score for found in row], [found.rank for found in row], lowest=0.0)
+                for found, share in zip(row, shares, strict=True):
                     entry = fused.setdefault(found.chunk_id, _Ranked())
-                    entry.score += weight * bm25_weight / (rrf_k + found.rank)
+                    entry.score += weight * bm25_weight * share
                     entry.keyword = max(entry.keyword or 0.0, found.score)
         keep = _KEEP.get()
         ranked = sorted(fused.items(), key=lambda item: -item[1].score)
@@ -228,6 +231,19 @@ class HybridRetriever(BaseRetriever):
                 dense = float(np.dot(chunk.vector, vectors[0]))
             nodes.append(NodeWithScore(node=node_from_hit(chunk, dense, entry.keyword), score=entry.score))
         return nodes[:keep]
+
+    def _shares(self, scores: Sequence[float], ranks: Sequence[int], lowest: float | None) -> list[float]:
+        """What each hit of one search adds to fusion, before the weights: for convex fusion its score scaled to
+        [0, 1] between ``lowest`` (None: the lowest score among the hits) and the best; for rrf 1 / (rrf_k + rank).
+        """
+        if self.settings.fusion == "rrf":
+            return [1.0 / (self.settings.rrf_k + rank) for rank in ranks]
+        if not scores:
+            return []
+        top, floor = max(scores), min(scores) if lowest is None else lowest
+        if top <= floor:
+            return [1.0] * len(scores)  # one hit, or all alike
+        return [(score - floor) / (top - floor) for score in scores]
 
     def _with_missed(
         self, nearest: list[list[SearchHit]], keyword_hits: list[list[KeywordHit]], vectors: np.ndarray, k: int
