@@ -71,9 +71,8 @@ def tune_rows(settings: Settings, corpus: Path) -> tuple[np.ndarray, np.ndarray,
         if not engine.coverage(standalone, passages, scored).covered:
             continue
         texts = [item.node.get_content() for item in passages]
-        values, _ = features(
-            standalone, scored, texts, engine.retriever.keyword_index, asked_type(standalone) is not None
-        )
+        searched = engine.retriever.searched(standalone)  # as ``coverage`` reads it: "according to the Atlas" left out
+        values, _ = features(searched, scored, texts, engine.retriever.keyword_index, asked_type(searched) is not None)
         rows.append(values)
         labels.append(0.0 if question.answerable else 1.0)
         asked.append(standalone)

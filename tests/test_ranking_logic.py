@@ -142,9 +142,7 @@ def test_the_double_is_deterministic_normalised_and_ranks_by_shared_words(embedd
     assert embedder.count(["Reward hacking, twice."]) == [3] and not HashedEmbedder(["rlhf"]).is_plain_word("RLHF")
 
 
-@pytest.mark.parametrize(
-    "chosen", [{}, {"fusion": "rrf", "dense_weight": 1.0, "bm25_weight": 1.0}], ids=["convex", "rrf"]
-)
+@pytest.mark.parametrize("chosen", [{}, {"fusion": "rrf"}], ids=["convex", "rrf"])
 def test_fusion_weighs_both_rankings(
     collection: MemoryCollection, keywords: KeywordIndex, chosen: dict[str, Any]
 ) -> None:

@@ -15,6 +15,7 @@ RECORDS = [
     ("wiki/rlhf.md#c-0", "RLHF", "RLHF fits a reward model to human preferences."),
     ("governance/a.md#d-0", "Governance", "National governance of frontier AI."),
     ("governance/b.md#d-1", "Governance", "International governance bodies."),
+    ("other/c.md#f-0", "Other", "A folder named with a stop word."),
     ("loose.md#e-0", "Loose", "A page outside any folder."),
 ]
 
@@ -25,7 +26,7 @@ def index() -> KeywordIndex:
 
 
 def test_a_folder_whose_pages_do_not_use_its_name_names_the_collection(index: KeywordIndex) -> None:
-    assert collection_names(index) == {"atlas", "wiki"}  # not "governance": its pages are about governance
+    assert collection_names(index) == {"atlas", "wiki"}  # not "governance": its pages are about it; not "other"
 
 
 @pytest.mark.parametrize(
@@ -37,10 +38,19 @@ def test_a_folder_whose_pages_do_not_use_its_name_names_the_collection(index: Ke
         ("In the wiki, what does RLHF fit?", "what does RLHF fit?"),
         ("Is RLHF brittle (per the Atlas)?", "Is RLHF brittle?"),
         ("The Atlas says RLHF is brittle; why?", "says RLHF is brittle; why?"),
-        ("Who wrote the Atlas?", "Who wrote the Atlas?"),  # asks about the collection itself
+        ("How does the Atlas define reward hacking?", "How define reward hacking?"),
+        ("In the wiki page on RLHF, what is reward hacking?", "on RLHF, what is reward hacking?"),
+        # questions about the collection itself are searched whole
+        ("Who wrote the Atlas?", "Who wrote the Atlas?"),
+        ("What does the Atlas cover?", "What does the Atlas cover?"),
+        ("How is the wiki organised, according to the Atlas?", "How is the wiki organised, according to the Atlas?"),
         ("What is in the Atlas?", "What is in the Atlas?"),  # nothing would be left to search
+        # not references
         ("What does the AI Safety Atlas say about RLHF?", "What does the AI Safety Atlas say about RLHF?"),
+        ("What is in the Atlas of AI risks?", "What is in the Atlas of AI risks?"),
+        ("Is a wiki-style page on RLHF enough?", "Is a wiki-style page on RLHF enough?"),
         ("What does national governance cover?", "What does national governance cover?"),
+        ("What does f() return in RLHF?", "What does f() return in RLHF?"),  # no reference: not rewritten
     ],
 )
 def test_references_are_left_out_of_the_searched_text(index: KeywordIndex, question: str, searched: str) -> None:

@@ -206,18 +206,22 @@ class RetrievalSettings(_Section):
     )
     fusion: Literal["convex", "rrf"] = Field(
         "convex",
-        description="How the dense and BM25 rankings are fused. convex: each search's scores normalised (cosines "
-        "min-max over the candidates, BM25 divided by its best) and summed with the weights below; rrf: weighted "
-        "reciprocal rank, weight / (rrf_k + rank), which ignores how far apart the scores are (a chunk that alone "
+        description="How the dense and BM25 searches are fused. convex: each search's scores scaled to [0, 1] "
+        "(cosines between the lowest and the best candidate, BM25 divided by its best) and summed with the weights "
+        "below; rrf: weighted reciprocal rank, weight / (rrf_k + rank), which keeps only ranks (a chunk that alone "
         "holds the question's rare word ranks like any first hit). convex was chosen on the tune questions.",
     )
-    dense_weight: float = Field(
-        0.4,
+    dense_weight: float | None = Field(
+        None,
         ge=0,
-        description="Weight of the dense (embedding) search in fusion; 0 skips it. 0.4 of 0.4 + 0.6 was chosen on "
-        "the tune questions for convex fusion (0.3-0.45 measured alike); rrf was tuned at 1 and 1.",
+        description="Weight of the dense (embedding) search in fusion; 0 skips it. Empty: 0.4 for convex fusion "
+        "(0.4 of 0.4 + 0.6, chosen on the tune questions; 0.3-0.45 measured alike), 1 for rrf (as tuned before).",
     )
-    bm25_weight: float = Field(0.6, ge=0, description="Weight of the BM25 (keyword) search in fusion; 0 skips it.")
+    bm25_weight: float | None = Field(
+        None,
+        ge=0,
+        description="Weight of the BM25 (keyword) search in fusion; 0 skips it. Empty: 0.6 for convex, 1 for rrf.",
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank).")
     max_chunks_per_page: int = Field(
         3,
@@ -250,6 +254,14 @@ class RetrievalSettings(_Section):
         "(e.g. cross-encoder/ms-marco-MiniLM-L-6-v2). Empty: no reranking.",
     )
     rerank_candidates: int = Field(20, ge=1, le=200, description="Fused candidates the cross-encoder rescores.")
+
+    def fusion_weights(self) -> tuple[float, float]:
+        """The dense and BM25 weights, each defaulting to its fusion's tuned value."""
+        dense, bm25 = (0.4, 0.6) if self.fusion == "convex" else (1.0, 1.0)
+        return (
+            dense if self.dense_weight is None else self.dense_weight,
+            bm25 if self.bm25_weight is None else self.bm25_weight,
+        )
 
 
 Mode = Literal["evidence", "llm", "llamacpp"]  # the answer modes, declared once; a backend per mode: engine.generation

@@ -57,8 +57,11 @@ _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quote
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
 _RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliography)\b", re.I)
-# "Originating paper: …": a key-facts row, a short label in sentence case and its value
-_LABELLED = re.compile(r"^[A-Z][a-z]+(?:\s+[a-z]+){0,3}:\s+(.+)$")
+# "Originating paper: …": a key-facts row whose short label names a work, and its value
+_LABELLED = re.compile(
+    r"^[A-Z][a-z]+(?:\s+[a-z]+){0,3}\s*(?<![a-z])(?:[Pp]apers?|[Bb]ooks?|[Tt]itle|[Rr]eports?|[Pp]osts?|[Aa]rticles?|"
+    r"[Pp]ublications?|[Ss]ources?|[Pp]reprints?)\s*:\s+(.+)$"
+)
 _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
@@ -204,7 +207,7 @@ def score_sentences(
         return []
     own = side_terms(sides, analyzer) if sides else None
     wanted = analyzer.precise_terms(question)  # "founded" is not matched by "found"
-    total = sum(idf(term) for term in wanted.values()) or 1.0
+    total = sum(idf(term) for term in set(wanted.values())) or 1.0
     pages = [str(passages[index].node.metadata.get("page_id", "")) for index, _, _, _ in candidates]
     encoded = vectors.encode([sentence for _, sentence, _, _ in candidates], pages)
     cosines = encoded @ np.asarray(question_vector, dtype=np.float32)
@@ -215,7 +218,7 @@ def score_sentences(
         position = positions.get(index, 0)
         positions[index] = position + 1
         precise = analyzer.precise_terms(sentence)
-        overlap = sum(idf(term) for key, term in wanted.items() if key in precise) / total
+        overlap = sum(idf(term) for term in {term for key, term in wanted.items() if key in precise}) / total
         typed = kind is not None and carries(sentence, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)

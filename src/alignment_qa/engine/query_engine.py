@@ -126,9 +126,12 @@ class AnswerEngine(CustomQueryEngine):
         top_k = top_k or retrieval.top_k
         top_n = max(retrieval.rerank_candidates, top_k * 4)
         steps = [*self._steps, PageDiversity(per_page=retrieval.max_chunks_per_page, top_k=top_k)]
-        nodes = self.retriever.retrieve_top(query_bundle, top_n)  # the best top_n fused chunks
+        # the searched text for the retriever and the reranker alike: "according to the Atlas" left out
+        searched = QueryBundle(query_str=self.retriever.searched(query_bundle.query_str))
+        nodes = self.retriever.retrieve_top(searched, top_n)  # the best top_n fused chunks
+        query_bundle.embedding = searched.embedding  # the answer step reuses the question's vector
         for step in steps:
-            nodes = step.postprocess_nodes(nodes, query_bundle=query_bundle)
+            nodes = step.postprocess_nodes(nodes, query_bundle=searched)
         return nodes
 
     # -- the answer path -----------------------------------------------------------------

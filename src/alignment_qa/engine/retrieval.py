@@ -142,7 +142,7 @@ SPARE = 8  # chunks read beyond ``keep``, standing in for any deleted since the 
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense plus BM25 retrieval over one collection, fused by weighted reciprocal rank."""
+    """Dense plus BM25 retrieval over one collection, fused by scaled scores or by weighted reciprocal rank."""
 
     def __init__(
         self,
@@ -196,7 +196,7 @@ class HybridRetriever(BaseRetriever):
         query_bundle.embedding = vectors[0].tolist()  # the answer step reuses it
         fused: dict[str, _Ranked] = {}
         k = self.settings.candidates
-        dense_weight, bm25_weight = self.settings.dense_weight, self.settings.bm25_weight
+        dense_weight, bm25_weight = self.settings.fusion_weights()
         weights = [weight for _, weight in queries]
         keyword_hits = self.keyword_index.search_many([text for text, _ in queries], k) if bm25_weight > 0 else []
         if dense_weight > 0:  # one request for every query's nearest chunks, ids and scores only

@@ -25,8 +25,9 @@ STOP_WORDS = frozenset(
     ).split()
 )
 # the past tense of one verb that is also the stem of another: a text's "found" (of "find") does not speak of
-# "founded", though both stem to "found"
-PAST_TENSE_STEMS = frozenset({"found", "ground", "bound", "wound", "saw", "fell"})
+# "founded", though both stem to "found" ("bound", "ground" are left out: in these pages mostly nouns, "upper
+# bound", "ground truth", whose plurals stem alike)
+PAST_TENSE_STEMS = frozenset({"found"})
 _WORD = re.compile(r"[0-9a-z]+(?:[-'’][0-9a-z]+)*")
 _JOINERS = re.compile(r"[-'’]")
 
