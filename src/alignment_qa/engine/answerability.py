@@ -22,7 +22,7 @@ import numpy as np
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
-from alignment_qa.index.lexical import PAST_TENSE_STEMS
+from alignment_qa.index.lexical import precise_key
 
 FEATURES = (
     "best_overlap",  # the highest word overlap of any candidate sentence with the question
@@ -89,7 +89,7 @@ def features(
     terms = question_terms(question, index)
     idf = {term: index.idf(term) for term in terms}
     # compared as ``Analyzer.precise_terms`` keys: a sentence's "found" does not answer "Who founded …?"
-    key = {term: "=" + word if word in PAST_TENSE_STEMS else term for term, word in terms.items()}
+    key = {term: precise_key(word, term) for term, word in terms.items()}
     in_top: set[str] = set()
     for item in scored[:TOP_SENTENCES]:
         in_top |= analyzer.precise_terms(item.text).keys()

@@ -80,7 +80,9 @@ class Analyzer:
         verb's stem (``PAST_TENSE_STEMS``) a key of its own ("=found"), so that "found" does not match "founded"
         when words are compared, not searched."""
         words = self.words(text)
-        return {
-            "=" + word if word in PAST_TENSE_STEMS else term: term
-            for word, term in zip(words, self.stems(words), strict=True)
-        }
+        return {precise_key(word, term): term for word, term in zip(words, self.stems(words), strict=True)}
+
+
+def precise_key(word: str, term: str) -> str:
+    """The key ``Analyzer.precise_terms`` files ``word`` (stemmed to ``term``) under."""
+    return "=" + word if word in PAST_TENSE_STEMS else term
