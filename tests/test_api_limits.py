@@ -269,9 +269,14 @@ def test_logins_in_urls_are_masked_on_the_page_and_in_feedback(indexed: Path, em
     assert rows[0]["settings"]["llm"]["base_url"] == "http://***@llm.example/v1"
 
 
-def test_slow_headers_are_cut_off_and_connections_capped(tmp_path: Path) -> None:
-    """uvicorn keeps a connection that never finishes its headers; the server closes it."""
-    env = {**ENV, "ALIGNMENT_QA_SERVE__HEADER_TIMEOUT_S": "1.5", "ALIGNMENT_QA_SERVE__MAX_CONNECTIONS": "2"}
+def test_slow_headers_and_bodies_are_cut_off_and_connections_capped(tmp_path: Path) -> None:
+    """uvicorn keeps a connection that never finishes its headers or its body; the server closes it."""
+    env = {
+        **ENV,
+        "ALIGNMENT_QA_SERVE__HEADER_TIMEOUT_S": "1.5",
+        "ALIGNMENT_QA_SERVE__BODY_TIMEOUT_S": "1.5",
+        "ALIGNMENT_QA_SERVE__MAX_CONNECTIONS": "2",
+    }
     process, url = start_serve(tmp_path, env)
     port = int(url.rsplit(":", 1)[1])
     try:
@@ -288,5 +293,25 @@ def test_slow_headers_are_cut_off_and_connections_capped(tmp_path: Path) -> None
         with socket.create_connection(("127.0.0.1", port), timeout=10) as again:
             again.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             assert b" 200 " in again.recv(200)
+        trickle = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = (
+            b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n"
+        )
+        trickle.sendall(head + b'{"question":')  # headers complete, the body never is
+        started = time.monotonic()
+        for _ in range(8):  # a byte now and then does not keep it open
+            time.sleep(0.3)
+            try:
+                trickle.sendall(b" ")
+            except OSError:
+                break
+        try:
+            closed = trickle.recv(100) == b""
+        except ConnectionResetError:
+            closed = True
+        assert closed  # by the server, not by our 10 s timeout
+        assert time.monotonic() - started < 5
+        trickle.close()
     finally:
         stop(process)

@@ -462,6 +462,12 @@ class ServeSettings(_Section):
     header_timeout_s: float = Field(
         10.0, gt=0, description="Seconds a client has to send a request's headers before the connection is closed."
     )
+    body_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a client has, once its request headers are in, to send the whole body (an upload "
+        "included) before the connection is closed.",
+    )
     login_delay_s: float = Field(
         0.5, ge=0, description="Delay after a failed login, doubling with each further failure from that client."
     )

@@ -307,7 +307,7 @@ def serve(
     check_extra("gradio", "ui", "The web UI")  # imported while the page is built, after the API answers
     import uvicorn
 
-    from alignment_qa.app.serve_protocol import header_timeout_protocol
+    from alignment_qa.app.serve_protocol import deadline_protocol
     from alignment_qa.app.web import LOOPBACK, create_app, load_logins
 
     loaded = _state(ctx).load(**{"serve.host": host, "serve.port": port, "serve.auth_file": auth_file})
@@ -337,7 +337,7 @@ def serve(
         log_level="warning",
         limit_concurrency=serve_settings.max_connections,
         timeout_keep_alive=max(1, round(serve_settings.keep_alive_s)),
-        http=header_timeout_protocol(serve_settings.header_timeout_s),
+        http=deadline_protocol(serve_settings.header_timeout_s, serve_settings.body_timeout_s),
     )
 
 

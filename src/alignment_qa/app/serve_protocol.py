@@ -1,10 +1,12 @@
-"""uvicorn's h11 HTTP protocol with a deadline for request headers.
+"""uvicorn's h11 HTTP protocol with deadlines for a request's headers and for its body.
 
 uvicorn closes idle keep-alive connections, but a client that sends its headers a byte at a
-time (or never finishes them) holds a connection, and a slot of ``limit_concurrency``, forever.
-``header_timeout_protocol(seconds)`` gives a protocol class that closes a connection whose
-request headers are not complete within ``seconds`` of it opening or of the previous response.
-Slow bodies and long answers are not cut: only the wait for headers is timed.
+time (or never finishes them), or declares a body and then sends it a byte at a time (or never),
+holds a connection, and a slot of ``limit_concurrency``, forever: a few dozen such clients take
+the server down. ``deadline_protocol(header_s, body_s)`` gives a protocol class that closes a
+connection whose request headers are not complete within ``header_s`` of it opening or of the
+previous response, or whose request body is not complete within ``body_s`` of its headers. Long
+answers are not cut: only the wait for the client's request is timed.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger(__name__)
 
 
-class HeaderTimeoutProtocol(H11Protocol):
-    """``H11Protocol`` closing connections that are slow to send their request headers."""
+class DeadlineProtocol(H11Protocol):
+    """``H11Protocol`` closing connections that are slow to send their request headers or body."""
 
     header_timeout_s = 10.0
+    body_timeout_s = 30.0
     _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
 
     def _arm_header_timer(self) -> None:
         self._disarm_header_timer()
@@ -32,6 +36,11 @@ class HeaderTimeoutProtocol(H11Protocol):
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
+
+    def _disarm_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
 
     def _header_deadline(self) -> None:
         self._header_timer = None
@@ -43,20 +52,38 @@ class HeaderTimeoutProtocol(H11Protocol):
             )
             self.transport.close()
 
+    def _body_deadline(self) -> None:
+        self._body_timer = None
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            log.info(
+                "closing a connection from %s: no complete request body in %.0f s", self.client, self.body_timeout_s
+            )
+            self.transport.close()
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm_header_timer()
 
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is h11.SEND_BODY:  # headers in, body still coming: its clock starts once
+            if self._body_timer is None and not self.transport.is_closing():
+                self._body_timer = self.loop.call_later(self.body_timeout_s, self._body_deadline)
+        else:
+            self._disarm_body_timer()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
+        self._disarm_body_timer()
         if not self.transport.is_closing():
             self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
+        self._disarm_body_timer()
         super().connection_lost(exc)
 
 
-def header_timeout_protocol(seconds: float) -> type[HeaderTimeoutProtocol]:
-    """A ``HeaderTimeoutProtocol`` class with a deadline of ``seconds``."""
-    return type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": seconds})
+def deadline_protocol(header_s: float, body_s: float) -> type[DeadlineProtocol]:
+    """A ``DeadlineProtocol`` class with these deadlines (seconds)."""
+    return type("DeadlineProtocol", (DeadlineProtocol,), {"header_timeout_s": header_s, "body_timeout_s": body_s})
