@@ -93,6 +93,21 @@ def test_follow_up_uses_the_history(assistant: Assistant) -> None:
     assert {"wiki/reward-hacking.md", "wiki/goodharts-law.md"} <= {p.page_id for p in answer.retrieved}
 
 
+def test_an_earlier_turns_unknown_words_add_a_notice_not_a_decline(assistant: Assistant) -> None:
+    """What only an earlier question named does not decline a follow-up the pages answer; the user's own unknown
+    word still does, and a name does not run on into the next sentence ("… Principles? And …")."""
+    history = [{"role": "user", "content": "What is the Asilomar AI Principles? And sourdough?"}]
+    answer = assistant.ask("And what about reward hacking?", history=history)
+    assert answer.covered
+    assert "wiki/reward-hacking.md" in {passage.page_id for passage in answer.retrieved}
+    assert "No indexed page mentions the Asilomar AI Principles or “sourdough”, from an earlier question." in (
+        answer.notice
+    )
+    earlier = [{"role": "user", "content": "What is reward hacking?"}]
+    declined = assistant.ask("And what about Zorblax?", history=earlier)
+    assert not declined.covered and "no indexed page mentions Zorblax" in declined.text
+
+
 def test_stream_ends_with_the_answer(assistant: Assistant) -> None:
     events = list(assistant.stream("What is a mesa-optimizer?"))
     assert isinstance(events[0], StatusEvent)

@@ -136,6 +136,16 @@ def test_follow_ups_are_joined_to_the_previous_question() -> None:
     assert condense("and what about inner alignment?", []) == "and what about inner alignment?"
 
 
+def test_a_follow_up_of_a_follow_up_keeps_the_turn_that_named_the_subject() -> None:
+    earlier = ["Tell me about sourdough.", "What is RLHF?", "What are its limitations?"]
+    assert condense("And how about its alternatives?", earlier) == (
+        "What is RLHF? What are its limitations? And how about its alternatives?"
+    )
+    long_middle = "And its " + "very" * 100 + " limitations?"  # a follow-up, four words but long
+    capped = condense("And how about its alternatives?", ["What is RLHF?", long_middle, "Why is that?"], 120)
+    assert capped.startswith("What is RLHF? Why is that?") and len(capped) <= 120
+
+
 def _node(page: str, section: str, index: int, start: int, text: str, score: float) -> NodeWithScore:
     meta = {"page_id": page, "section_path": section, "chunk_index": index, "start": start, "end": start + len(text)}
     hit = SearchHit(f"{page}#{index}", 1, score, text, meta)

@@ -269,6 +269,47 @@ def empty_question(world: World) -> None:
         assert response.status_code == 422 and len(response.content) < 1_000, (question, response.text)
 
 
+def invisible_or_unencodable_text(world: World) -> None:
+    """Zero-width spaces, NUL and a byte-order mark are nothing to ask; an unpaired surrogate (valid JSON, not
+    valid Unicode text) is a 422 on /api, and on /v1 is dropped, not an index outage."""
+    for question in ("\u200b\u200b", "\x00\ufeff \u200d"):
+        response = world.client.post("/api/ask", json={"question": question})
+        assert response.status_code == 422 and "empty" in response.text, (question, response.text)
+    for path in ("/api/ask", "/api/ask/stream"):
+        body = '{"question": "\\ud800 what is reward hacking?"}'  # the JSON escape of a lone surrogate
+        response = world.client.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422 and "Traceback" not in response.text, (path, response.status_code)
+    body = '{"question": "And?", "history": [{"role": "user", "content": "\\udfff What is reward hacking?"}]}'
+    response = world.client.post("/api/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.status_code
+    v1 = '{"model": "alignment-qa", "messages": [{"role": "user", "content": "\\ud800 What is reward hacking?"}]}'
+    key = {"authorization": f"Bearer {API_KEY}", "content-type": "application/json"}
+    response = world.client.post("/v1/chat/completions", content=v1, headers=key)
+    assert response.status_code == 200 and "reward" in response.text.lower(), response.text[:300]
+    alone = '{"model": "alignment-qa", "messages": [{"role": "user", "content": "\\ud800"}]}'
+    response = world.client.post("/v1/chat/completions", content=alone, headers=key)
+    assert response.status_code == 400 and "empty" in response.json()["error"]["message"]
+    assert world.client.get("/api/health").status_code == 200
+
+
+def v1_malformed_content_parts(world: World) -> None:
+    """A text part whose text is not a string, or a stream flag that is not a boolean, is refused, not asked as the
+    question "None"."""
+    key = {"authorization": f"Bearer {API_KEY}"}
+    for text in (None, {"a": 1}, 12345):
+        message = {"role": "user", "content": [{"type": "text", "text": text}]}
+        response = world.client.post(
+            "/v1/chat/completions", json={"model": "alignment-qa", "messages": [message]}, headers=key
+        )
+        assert response.status_code == 400, (text, response.status_code)
+        assert response.json()["error"]["type"] == "invalid_request_error"
+    message = {"role": "user", "content": "What is reward hacking?"}
+    response = world.client.post(
+        "/v1/chat/completions", json={"model": "alignment-qa", "messages": [message], "stream": "yes"}, headers=key
+    )
+    assert response.status_code == 400
+
+
 def long_follow_up(world: World) -> None:
     long_turn = ("Tell me about reward hacking " + "and more " * 2_300)[:20_000]
     body = {"question": "and what about it?", "history": [{"role": "user", "content": long_turn}]}
@@ -530,6 +571,8 @@ CASES = [
     Case("extra-fields-ignored-no-ssrf", "api input", extra_fields_no_ssrf),
     Case("question-over-limit", "api input", question_over_limit),
     Case("empty-question", "api input", empty_question),
+    Case("invisible-or-unencodable-text", "api input", invisible_or_unencodable_text),
+    Case("v1-malformed-content-parts", "api input", v1_malformed_content_parts),
     Case("follow-up-after-20000-char-turn", "api input", long_follow_up),
     Case("forged-feedback", "feedback", forged_feedback),
     Case("edited-feedback", "feedback", edited_feedback),

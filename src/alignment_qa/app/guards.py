@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -35,9 +36,13 @@ MAX_CLIENTS = 4096  # per-client tables forget the oldest client past this
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
+_UNPAIRED_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def excerpt(text: str, limit: int = 60) -> str:
-    """At most ``limit`` characters of ``text``, for quoting user input back in a message."""
-    text = str(text)
+    """At most ``limit`` characters of ``text``, for quoting user input back in a message; an unpaired surrogate,
+    which JSON encoding would fail on, is shown as U+FFFD."""
+    text = _UNPAIRED_SURROGATE.sub("\ufffd", str(text))
     return text if len(text) <= limit else text[:limit] + "…"
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alignment_qa.app.format import source_link
@@ -84,6 +84,15 @@ class ChatMessage(BaseModel):
     role: str
     content: str | list[dict[str, Any]] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _text_parts_are_text(cls, content: str | list[dict[str, Any]] | None) -> str | list[dict[str, Any]] | None:
+        if isinstance(content, list):
+            for part in content:
+                if part.get("type") == "text" and not isinstance(part.get("text"), str):
+                    raise ValueError("a text content part needs a string 'text'")
+        return content
+
     def text(self) -> str:
         if isinstance(self.content, list):  # content parts: keep the text ones
             return "\n".join(str(part.get("text", "")) for part in self.content if part.get("type") == "text")
@@ -97,7 +106,7 @@ class ChatRequest(BaseModel):
 
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False  # "yes" is not true
 
 
 def _md(text: str) -> str:

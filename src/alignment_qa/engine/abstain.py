@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from alignment_qa.engine.answerability import ASKING_WORDS, answerability, question_words
+from alignment_qa.engine.answerability import ASKING_WORDS, Answerability, answerability, question_words
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 
@@ -93,7 +93,9 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     }
     if not unknown:
         return []
-    tokens = [match.group() for match in _TOKEN.finditer(question)]
+    matches = list(_TOKEN.finditer(question))
+    tokens = [match.group() for match in matches]
+    opens = _sentence_openers(question, matches)  # a name does not run on into the next sentence
     names: list[str] = []
     for i, token in enumerate(tokens):
         word = token.lower().rstrip("'’s") if token.lower().endswith(("'s", "’s")) else token.lower()
@@ -104,11 +106,20 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         if not (token[:1].isupper() or any(ch.isdigit() for ch in token)):
             continue  # a lower-case word ("sycophantic" beside "sycophancy") is not a name: it raises the bar
         start, end = i, i + 1
-        while start > 0 and (tokens[start - 1][:1].isupper() and start - 1 > 0):
-            start -= 1
-        while end < len(tokens) and (
-            tokens[end][:1].isupper()
-            or (tokens[end] in _CONNECTORS and end + 1 < len(tokens) and tokens[end + 1][:1].isupper())
+        while start > 0 and not opens[start] and not opens[start - 1] and tokens[start - 1][:1].isupper():
+            start -= 1  # not back to a sentence's first word ("What", "Does")
+        while (
+            end < len(tokens)
+            and not opens[end]
+            and (
+                tokens[end][:1].isupper()
+                or (
+                    tokens[end] in _CONNECTORS
+                    and end + 1 < len(tokens)
+                    and not opens[end + 1]
+                    and tokens[end + 1][:1].isupper()
+                )
+            )
         ):
             end += 1
         phrase = (
@@ -116,13 +127,30 @@ def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[s
             if tokens[end - 1].endswith(("'s", "’s"))
             else " ".join(tokens[start:end])
         )
-        before = start - 1 - (start > 1 and tokens[start - 1].isdigit())  # "the 2017 Asilomar …"
-        if before >= 0 and tokens[before].lower() == "the":
+        before = start - 1 - (start > 1 and tokens[start - 1].isdigit() and not opens[start - 1])  # "the 2017 …"
+        if before >= 0 and not opens[start] and tokens[before].lower() == "the":
             phrase = "the " + phrase
         if not any(_within(phrase, name) for name in names):
             names = [name for name in names if not _within(name, phrase)]  # "ISO IEC" within "ISO IEC 42001"
             names.append(phrase)
     return names
+
+
+_SENTENCE_BREAK = re.compile(r"[?!;]|(?<=\w{3})\.(?=\s)")  # not the full stop of "U.S." or "Dr."
+
+
+def _sentence_openers(text: str, matches: Sequence[re.Match[str]]) -> list[bool]:
+    """For each token match of ``text``, whether it opens a sentence: the first, or one after "?", "!", ";" or a
+    full stop."""
+    return [
+        at == 0 or _SENTENCE_BREAK.search(text, matches[at - 1].start(), match.start()) is not None
+        for at, match in enumerate(matches)
+    ]
+
+
+def _within_text(word: str, text: str) -> bool:
+    """Whether ``word`` is in ``text`` as a whole word, in any case."""
+    return re.search(rf"(?<![\w'’-]){re.escape(word)}(?![\w'’-])", text, re.I) is not None
 
 
 def _within(name: str, phrase: str) -> bool:
@@ -136,7 +164,9 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_ques
     possessive ends a name ("DeepMind's Chinchilla" is two); a date at either end is not part of the name ("March
     2024" is none, "Jan Leike" stays one); a capitalised ordinary word that opens the question ("What", "Does")
     is not a name. A whole question in title case has none."""
-    tokens = _NAME_TOKEN.findall(question)
+    matches = list(_NAME_TOKEN.finditer(question))
+    tokens = [match.group() for match in matches]
+    opens = _sentence_openers(question, matches)
     lettered = [token for token in tokens[1:] if any(ch.isalpha() for ch in token)]
     title_case = lettered and sum(token[:1].isupper() for token in lettered) > TITLE_CASE_SHARE * len(lettered)
     if whole_question and title_case:
@@ -156,8 +186,10 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_ques
         possessive = token.endswith(("'s", "’s"))
         word = token[:-2] if possessive else token
         named = word[:1].isupper() or any(ch.isdigit() for ch in word)
-        if position == 0 and named and is_plain_word(word.lower()):
-            named = False  # "What", "Does": the question's first word
+        if opens[position]:
+            close()  # a name ends with its sentence ("… the Frontier Model Forum? And …")
+            if named and is_plain_word(word.lower()):
+                named = False  # "What", "Does", "And": a sentence's first word
         if named or (run and word.lower() in _NAME_CONNECTORS):
             run.append(word)
         else:
@@ -325,12 +357,23 @@ def decide(
     caution_threshold: float,
     sides: tuple[str, str] | None = None,
     kind: str | None = None,
+    asked: str | None = None,
 ) -> Coverage:
-    """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``."""
+    """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``. ``asked``: the
+    user's own words, when ``question`` is a follow-up joined to earlier turns; a name or word no page has that
+    only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline."""
     if not passages_text or not scored:
         return Coverage(False, "")
-    names = unknown_names(question, index, is_plain_word)
-    unheard = unheard_names(question, index, is_plain_word)
+    own = question if asked is None else asked
+    names = unknown_names(own, index, is_plain_word)
+    carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
+    if asked is not None:
+        own_words = set(unknown_words(own, index, is_plain_word))
+        earlier_words = [word for word in unknown_words(question, index, is_plain_word) if word not in own_words]
+        carried = [name for name in unknown_names(question, index, is_plain_word) if name not in names]
+        named = " ".join(carried).lower()
+        carried += [word for word in dict.fromkeys(earlier_words) if word not in named]
+    unheard = unheard_names(own, index, is_plain_word)
     if (names or unheard) and sides:
         known = [
             side
@@ -352,7 +395,7 @@ def decide(
             )
     if names:
         return Coverage(False, f"No indexed page mentions {names_phrase(names)}.", names)
-    unknown = unknown_words(question, index, is_plain_word)
+    unknown = unknown_words(own, index, is_plain_word)
     if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
     if best_passage_cosine < min_relevance and (
@@ -369,14 +412,19 @@ def decide(
         quoted = ", ".join(f"“{word}”" for word in absent)
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
     checked = answerability(question, scored, passages_text, index, kind is not None)
+    if asked is not None:  # name only the words the user typed this time, not an earlier turn's
+        checked = Answerability(checked.unanswered, [word for word in checked.missing if _within_text(word, own)])
     if checked.unanswered > unanswered_threshold:  # a near miss: the topic is here, the asked fact is not
         return Coverage(False, _unanswered_reason(unheard, checked.missing), [*unheard, *checked.missing])
     notices = []
+    if carried:
+        shown = [name if name[:1].isupper() or " " in name else f"“{name}”" for name in carried]
+        notices.append(f"No indexed page mentions {names_phrase(shown)}, from an earlier question.")
     if unheard:  # a warning, not a decline: users name things in other words than the pages do
         notices.append(
             f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
         )
-    missing = list(unheard)
+    missing = [*carried, *unheard]
     if checked.unanswered > caution_threshold:
         lacking = f": none of their best sentences mentions {_quoted(checked.missing)}" if checked.missing else ""
         notices.append(f"The nearest passages may not answer this question{lacking}.")

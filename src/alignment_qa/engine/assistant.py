@@ -30,7 +30,7 @@ from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from alignment_qa.engine.answer import Answer, AnswerEvent, Mode, RetrievedPassage, StatusEvent, StreamEvent
-from alignment_qa.engine.condense import cap, cap_turns, condense, user_turns
+from alignment_qa.engine.condense import cap, cap_turns, condense, user_turns, visible_text
 from alignment_qa.engine.generation import LlmModes, condense_with_llm
 from alignment_qa.engine.postprocess import build_reranker
 from alignment_qa.engine.query_engine import AnswerEngine, EngineParts, Turn, describe, elapsed_ms
@@ -191,9 +191,12 @@ class Assistant:
 
         clock = time.perf_counter()
         standalone, notices, llm_alive = self._standalone(question, history, mode)
+        joined = standalone != question  # earlier turns joined to it, or an LLM's rewrite
         standalone, spelled = self._spelled(question, standalone)
         notices = [spelled, *notices] if spelled else notices
         turn = Turn(question, standalone, mode, top_k, history or (), notices, llm_alive, started)
+        if joined:  # what the user typed this time decides a decline; an earlier turn's unknown words only a notice
+            turn.asked = self._spelled(question, question)[0]
         turn.timings["condense"] = elapsed_ms(clock)
 
         yield StatusEvent("Searching the pages…")
@@ -204,7 +207,10 @@ class Assistant:
         yield from view.engine.answer(turn, bundle, passages)  # one index for the whole answer
 
     def check_question(self, question: str) -> str:
-        """The trimmed question; ``InvalidQuestionError`` with a message when it is empty or too long."""
+        """The trimmed question without invisible characters (``visible_text``); ``InvalidQuestionError`` with a
+        message when nothing visible is left or it is too long."""
+        if isinstance(question, str):
+            question = visible_text(question)
         if not isinstance(question, str) or not question.strip():
             raise InvalidQuestionError("the question is empty: type what you want to know")
         question = question.strip()

@@ -4,14 +4,17 @@ A question is a follow-up when it is short and leans on the conversation: it ope
 "but", "what about", "how about", ..., or uses a pronoun ("it", "that", "they", ...) without
 naming a subject of its own. A follow-up is joined to the user's previous question
 ("Is RLHF an outer alignment fix? And what about inner alignment?"), which carries both topics to
-retrieval. The LLM modes may ask the model to rewrite instead (``generation``). Earlier turns and
-the result are cut to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot
-smuggle an over-long question past the limit.
+retrieval; when that question was itself a follow-up, to the ones before it too, back to the one
+that named the subject ("What is RLHF? What are its limitations? And its alternatives?"). The LLM
+modes may ask the model to rewrite instead (``generation``). Earlier turns and the result are cut
+to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot smuggle an over-long
+question past the limit. Earlier turns lose invisible characters (``visible_text``).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 _OPENERS = re.compile(
@@ -24,8 +27,14 @@ MAX_FOLLOW_UP_WORDS = 12
 
 
 def user_turns(history: Sequence[Mapping[str, str]] | None) -> list[str]:
-    """The user's earlier messages, oldest first."""
-    return [str(turn.get("content", "")).strip() for turn in history or [] if turn.get("role") == "user"]
+    """The user's earlier messages, oldest first (``visible_text``)."""
+    return [visible_text(str(turn.get("content", ""))).strip() for turn in history or [] if turn.get("role") == "user"]
+
+
+def visible_text(text: str) -> str:
+    """``text`` without control and format characters (NUL, zero-width spaces, a byte-order mark) or unpaired
+    surrogates, which no page holds and the tokenizer cannot encode; tabs and line breaks stay."""
+    return "".join(char for char in text if char in "\t\n" or unicodedata.category(char) not in ("Cc", "Cf", "Cs"))
 
 
 def is_follow_up(question: str) -> bool:
@@ -55,12 +64,21 @@ def condense(question: str, previous: Sequence[str], max_chars: int | None = Non
     earlier = [turn for turn in previous if turn]
     if not earlier or not is_follow_up(question):
         return question
-    last = earlier[-1]
-    if not last.endswith(("?", ".", "!")):
-        last += "?"
+    chain = [earlier[-1]]
+    for turn in reversed(earlier[:-1]):  # a follow-up of a follow-up: back to the turn that named the subject
+        if not is_follow_up(chain[0]):
+            break
+        chain.insert(0, turn)
+    before = _joined(chain)
     if max_chars is None:
-        return f"{last} {question}"
+        return f"{before} {question}"
     room = max_chars - len(question) - 1
     if room < 1:
         return question
-    return f"{cap(last, room)} {question}"
+    if len(before) > room and len(chain) > 2:
+        before = _joined([chain[0], chain[-1]])  # the turn that named the subject, and the latest
+    return f"{cap(before, room)} {question}"
+
+
+def _joined(turns: Sequence[str]) -> str:
+    return " ".join(turn if turn.endswith(("?", ".", "!")) else turn + "?" for turn in turns)

@@ -75,6 +75,7 @@ class Turn:
     llm_alive: bool = True  # False when the LLM just failed on the follow-up: do not wait for it twice
     started: float = field(default_factory=time.perf_counter)
     timings: dict[str, float] = field(default_factory=dict)
+    asked: str | None = None  # the user's own words (typos read as the pages' words), when standalone joined them
 
 
 class AnswerEngine(CustomQueryEngine):
@@ -146,7 +147,7 @@ class AnswerEngine(CustomQueryEngine):
         }
         clock = time.perf_counter()
         scored = self.score(bundle, passages)
-        coverage = self.coverage(turn.standalone, passages, scored)
+        coverage = self.coverage(turn.standalone, passages, scored, turn.asked)
         timings["coverage"] = elapsed_ms(clock)
         if not coverage.covered:  # decided before any LLM is called
             yield AnswerEvent(self._not_covered(turn, base, passages, coverage.reason))
@@ -226,9 +227,12 @@ class AnswerEngine(CustomQueryEngine):
             sides=comparison_sides(question),
         )
 
-    def coverage(self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored]) -> Coverage:
+    def coverage(
+        self, question: str, passages: Sequence[NodeWithScore], scored: Sequence[Scored], asked: str | None = None
+    ) -> Coverage:
         """The verdict from several signals (``abstain.decide``): the best passage's cosine, names
-        no page mentions, rare terms the passages lack, the asked answer type, the near-miss check."""
+        no page mentions, rare terms the passages lack, the asked answer type, the near-miss check. ``asked``: the
+        user's own words when ``question`` is a follow-up joined to earlier turns."""
         answer = self.parts.settings.answer
         question = self.retriever.searched(question)
         dense = [item.node.metadata.get("dense_score") for item in passages]
@@ -247,6 +251,7 @@ class AnswerEngine(CustomQueryEngine):
             caution_threshold=answer.caution_threshold,
             sides=comparison_sides(question),
             kind=asked_type(question),
+            asked=None if asked is None else self.retriever.searched(asked),
         )
 
     # -- steps ---------------------------------------------------------------------------
