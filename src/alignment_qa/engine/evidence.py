@@ -9,9 +9,10 @@ asks for (a year, a count, a share, a name: ``answer_type``). The weights were f
 and adds the next ones only while they score close to it, skipping near-duplicates and the
 sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
 sure each side gets a sentence of its own when one scores close enough. No paraphrase, so nothing is
-claimed that the sources do not say. Questions, headings, figure captions, reference-list
-entries, link lists, lines that introduce a list and sentences addressed to a language model
-("ignore previous instructions …", see ``injection``) are never quoted.
+claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
+line), formulas, reference-list entries, a page's reference section ("Sources cited"), link lists,
+lines that introduce a list and sentences addressed to a language model ("ignore previous
+instructions …", see ``injection``) are never quoted.
 
 ``EvidenceSynthesizer`` is evidence mode as a LlamaIndex response synthesizer (it needs no LLM);
 ``Draft`` is what any synthesizer's answer becomes before ``verify`` checks it. Deciding whether
@@ -65,6 +66,20 @@ _LABELLED = re.compile(
 _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
+# a short heading that ends with its acronym, "Theoretical problems with Reinforcement Learning from Human Feedback
+# (RLHF)" (a bold lead-in with its stop after a space is quoted: "Control evaluations assess safety measures under
+# adversarial conditions ." answers, though "The Broken Neural Scaling Laws (BNSL) update in 2023 ." does not)
+_ACRONYM_END = re.compile(r"\s\([A-Z][A-Za-z0-9&-]{1,12}\)$")
+# a formula line, "t(internally aligned) ~= t(corrigibly aligned) < t(deceptively aligned)", or a comparison of
+# bracketed terms run on into a sentence, "#(internally aligned AIs) < #(corrigibly aligned AIs) Random sampling …"
+_FORMULA = re.compile(r"~=|<=|>=|==|[≈≤≥]|\s[<>=]\s")
+_BRACKETS_COMPARED = re.compile(r"\)\s*(?:~=|<=|>=|==|[<>=≈≤≥])\s*\S{0,3}\(")
+# a page's reference section: what it cites, and notes on how the list was made, not claims
+_REFERENCE_SECTION = re.compile(
+    r"^(?:sources?(?:\s+cited)?|references?|bibliography|citations?|works\s+cited|see\s+also|further\s+reading|"
+    r"related(?:\s+(?:pages|articles|posts|reading))?|external\s+links|footnotes|notes\s+and\s+references)$",
+    re.I,
+)
 
 # Score weights: cosine, term overlap, passage rank (1 / (1 + rank)), answer-type match, first sentence of
 # its passage: a logistic regression on the tune split (is this sentence a gold evidence sentence?), scaled
@@ -162,7 +177,9 @@ def quotable(sentence: str) -> bool:
         len(sentence.split()) < QUOTE_MIN_WORDS
         or len(sentence) > QUOTE_MAX_CHARS
         or sentence.endswith((":", "?"))
-        or (len(sentence.split()) < HEADING_WORDS and sentence[-1].isalnum())
+        or (len(sentence.split()) < HEADING_WORDS and _heading_end(sentence))
+        or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
+        or _BRACKETS_COMPARED.search(sentence)
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)
         or _REFERENCE.search(sentence)
@@ -176,15 +193,25 @@ def quotable(sentence: str) -> bool:
     )
 
 
+def _heading_end(sentence: str) -> bool:
+    """How a short line without a claim's full stop ends: a word, or an acronym in brackets (not a key-facts row
+    such as "Formal coinage: Hubinger, …, Garrabrant (2019)")."""
+    return sentence[-1].isalnum() or (_ACRONYM_END.search(sentence) is not None and ":" not in sentence)
+
+
 def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, str, int, int]]:
-    """``(passage index, sentence, page start, page end)`` for sentences worth quoting."""
+    """``(passage index, sentence, page start, page end)`` for sentences worth quoting: not in a page's reference
+    section ("Sources cited"), nor in the later sentences of a figure caption's line."""
     found = []
     for index, item in enumerate(passages):
+        if _REFERENCE_SECTION.match(str(item.node.metadata.get("section", "")).strip()):
+            continue
         text = item.node.get_content()
         spans = item.node.metadata["spans"]
         for start, end in quote_spans(text):
             sentence = text[start:end]
-            if quotable(sentence):
+            line = text[text.rfind("\n", 0, start) + 1 : start]
+            if quotable(sentence) and not _CAPTION.match(line.lstrip()):
                 found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))
     return found
 
