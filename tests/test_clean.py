@@ -120,6 +120,30 @@ def test_admonition_variants_and_quote() -> None:
     assert "Quote: Someone, 2020\n\nSaid a thing." in page.text
 
 
+def test_control_and_invisible_characters_are_dropped() -> None:
+    """A page's text reaches terminals: a terminal escape, NUL, zero-width spaces and bidi overrides go."""
+    text = "# T\n\nThis has \x1b[31mred\x1b[0m text\x00 and a zero\u200bwidth \u202eoverride.\n"
+    page = clean_page(text, "t.md", ".md")
+    assert "This has [31mred[0m text and a zerowidth override." in page.text
+    assert not any(char in page.text for char in "\x1b\x00\u200b\u202e")
+
+
+def test_pathological_markup_is_cleaned_in_linear_time() -> None:
+    """30,000 "[" or "**a " on one line once took a minute; each pattern now stays well under a second."""
+    import time
+
+    from alignment_qa.ingest.chunk import split_sentences
+
+    for line in ("[" * 30_000, "**a " * 8_000, "_a " * 10_000, "[^" * 20_000, "[a](" * 20_000, "<a " * 20_000):
+        started = time.perf_counter()
+        clean_page(f"# B\n\n{line} end.\n", "p.md", ".md")
+        assert time.perf_counter() - started < 3, line[:8]
+    for text in ("e.g. A " * 10_000, "." * 60_000):
+        started = time.perf_counter()
+        split_sentences(text, 0, len(text))
+        assert time.perf_counter() - started < 3, text[:8]
+
+
 def test_slugify_matches_mkdocs() -> None:
     assert slugify('Stuart Russell and the "King Midas problem"') == "stuart-russell-and-the-king-midas-problem"
     assert slugify("Recent work (2023-2026)") == "recent-work-2023-2026"

@@ -536,3 +536,37 @@ def test_a_relative_data_dir_follows_the_working_directory(
         collection = ChunkStore(relative.store).collection(relative.embedding.identity)
         assert collection is not None and len(collection.page_states()) == counts[name]
     assert counts == {"one": 1, "two": 2}
+
+
+def test_a_collection_another_process_just_created_is_used(settings: Settings, embedder: Embedder) -> None:
+    """Two first ingests at once: the one whose create comes second uses the collection the other made."""
+    model = settings.embedding.identity
+    first, second = ChunkStore(settings.store), ChunkStore(settings.store)
+    made = first.create(model, embedder.dimension)
+    looked = second.collection
+
+    def before_the_other_created_it(wanted: str, name: str | None = None) -> object:
+        calls.append(wanted)
+        return None if len(calls) == 1 else looked(wanted, name)
+
+    calls: list[str] = []
+    second.collection = before_the_other_created_it  # type: ignore[method-assign,assignment]
+    assert second.create(model, embedder.dimension).name == made.name and len(calls) == 2
+
+
+def test_file_names_that_are_not_utf8_or_hold_control_characters_are_skipped(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """One bad name once aborted the whole ingest (a surrogate no store can hold); a terminal escape in a name
+    reached the terminal. Both are skipped with a reason, shown escaped, and the other pages are indexed."""
+    corpus = tmp_path / "pages"
+    corpus.mkdir()
+    (corpus / "good.md").write_text("# Good\n\nReward tampering is when an agent alters its own reward signal.\n")
+    with open(os.path.join(os.fsencode(corpus), b"bad\xff.md"), "wb") as bad:
+        bad.write(b"# Bad\n\nA page about reward tampering.\n")
+    (corpus / "esc\x1b]0;OWNED\x07.md").write_text("# Esc\n\nA page about the shutdown problem.\n")
+    summary = ingest([corpus], settings, embedder, store)
+    assert summary.added == ["good.md"]
+    reasons = {item.path: item.reason for item in summary.skipped}
+    assert "not valid UTF-8" in reasons[f"{corpus}/bad\\udcff.md"]
+    assert "control or invisible characters" in reasons[f"{corpus}/esc\\x1b]0;OWNED\\x07.md"]

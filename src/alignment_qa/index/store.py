@@ -498,13 +498,19 @@ class ChunkStore:
         name = name or self.settings.collection
         client = self._connect()
         hnsw: Any = {"space": "cosine"} if searched else {"space": "cosine", **LOOKUP_ONLY_HNSW}
-        with _failures(self._location(name), "create the collection"):
-            raw = client.create_collection(
-                name,
-                metadata={"embed_model": model, "embed_dim": dimension, "schema": SCHEMA_VERSION},
-                configuration={"hnsw": hnsw},
-                embedding_function=None,
-            )
+        try:
+            with _failures(self._location(name), "create the collection"):
+                raw = client.create_collection(
+                    name,
+                    metadata={"embed_model": model, "embed_dim": dimension, "schema": SCHEMA_VERSION},
+                    configuration={"hnsw": hnsw},
+                    embedding_function=None,
+                )
+        except StoreUnavailableError:
+            made = self.collection(model, name)  # another process created it since the check above: use that one
+            if made is None:
+                raise
+            return made
         return self._wrap(raw)
 
     def _check_model(self, raw: Collection, model: str) -> None:

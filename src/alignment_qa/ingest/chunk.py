@@ -61,8 +61,11 @@ _ABBREVIATIONS = frozenset(
         "inc ltd co jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k ph.d resp"
     ).split()
 )
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*\s+")
+# a match starts only where a run of stops starts, and does not give back what it took: "......" without a space
+# after it was tried from each of its dots, to its end (quadratic time)
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+\s+")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*\s+$")
+_WORD_WINDOW = 40  # characters before a stop in which its word is read (abbreviations are short)
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -79,7 +82,9 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             follower = text[match.end()] if match.end() < line_end else ""
             if not follower or not (follower.isupper() or follower.isdigit() or follower in "\"'“‘[-"):
                 continue
-            before = _WORD_BEFORE.search(text, piece_start, match.end())
+            # the word right before the stop, looked for only just before it: from ``piece_start`` every skipped
+            # abbreviation would rescan the sentence so far ("e.g. A e.g. A …" took quadratic time)
+            before = _WORD_BEFORE.search(text, max(piece_start, match.start() - _WORD_WINDOW), match.end())
             word = before.group(1).lower() if before else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue

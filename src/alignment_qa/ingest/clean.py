@@ -4,8 +4,9 @@ Input formats: markdown (including mkdocs extras: admonitions, attribute lists, 
 HTML blocks and figures), plain-text wiki exports (bare heading lines, ``-`` list lines) and
 HTML. Output: one plain ``CleanPage.text`` whose character offsets citations point into, and
 the sections of that text, each with its heading path and link anchor. Noise is removed
-(reading-time blocks, ``{: #01}`` attribute lists, images, markup); content is kept (admonition
-titles and bodies, figure captions, tables as text, footnote text). A source URL (front matter,
+(reading-time blocks, ``{: #01}`` attribute lists, images, markup, control and invisible format
+characters); content is kept (admonition titles and bodies, figure captions, tables as text,
+footnote text). A source URL (front matter,
 ``> Source:`` header, HTML meta) is kept only when it is one http(s) address with a host
 (``url_problem``); otherwise it is dropped with a warning. Chunking is left to ``chunk``.
 """
@@ -55,17 +56,19 @@ class _Block:
 
 # -- inline markup ----------------------------------------------------------------------------
 
+# bracketed parts exclude "[" as well as "]", and emphasis spans at most 500 characters: otherwise each of 30,000
+# "[" or "**a " scans to the end of the line (quadratic time)
 _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
+    (re.compile(r"!\[[^\[\]]*\]\([^)]*\)"), ""),  # images
     (re.compile(r"\{\s*(?::|#|\.|\w+=)[^{}\n]*\}"), ""),  # attribute lists {: #01} { loading=lazy }
-    (re.compile(r"\[\^[^\]\s]+\]"), ""),  # footnote references [^1]
-    (re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]"), r"\1"),  # wiki links [[target]]
-    (re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)"), r"\1"),  # links [text](url)
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links [text][ref]
+    (re.compile(r"\[\^[^\[\]\s]+\]"), ""),  # footnote references [^1]
+    (re.compile(r"\[\[([^\[\]|]+)(?:\|([^\[\]]+))?\]\]"), r"\1"),  # wiki links [[target]]
+    (re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*\)){0,2000}\)"), r"\1"),  # links [text](url)
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),  # reference links [text][ref]
     (re.compile(r"`([^`]+)`"), r"\1"),  # inline code
-    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"\1"),
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"\1"),
-    (re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])"), r"\1"),
+    (re.compile(r"\*\*(?=\S)(.{1,500}?)(?<=\S)\*\*"), r"\1"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.{1,500}?)(?<=\S)\*(?![\w*])"), r"\1"),
+    (re.compile(r"(?<![\w_])_(?=[^\s_])(.{1,500}?)(?<=[^\s_])_(?![\w_])"), r"\1"),
 ]
 
 
@@ -416,8 +419,16 @@ def _assemble(blocks: list[_Block], fallback_title: str) -> tuple[str, str, list
     return title, "".join(parts), sections
 
 
+# control characters (a terminal escape "\x1b[31m", NUL) and invisible format characters (zero-width spaces, bidi
+# overrides, soft hyphens): a page's text reaches terminals and search, and none of them is a word
+_INVISIBLE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
 def clean_page(text: str, file_name: str, suffix: str) -> CleanPage:
     """Clean one page. ``suffix`` picks the format (``.md``, ``.txt``, ``.html``...)."""
+    text = _INVISIBLE.sub("", text)
     meta, body = _front_matter(text)
     html_title: str | None = None
     meta_pairs: list[tuple[str, str]] = []

@@ -3,8 +3,10 @@
 A page's id is its path relative to the root it was found under, in POSIX form. Folders are
 walked recursively; hidden files and folders (``.git``) and files with other extensions are
 ignored silently, while broken symlinks, symlink loops, symlinks that lead outside the folder
-being walked and non-regular files are reported. A file given by itself obeys the same rules
-(extension, hidden name, regular file), each refusal reported with its reason.
+being walked, non-regular files and names that are not UTF-8 or hold control characters (a page
+id is shown in terminals and pages) are reported, paths shown with such characters escaped. A file
+given by itself obeys the same rules (extension, hidden name, name, regular file), each refusal
+reported with its reason.
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -73,7 +75,7 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             root = resolved.parent
             problem = _single_file_problem(path, resolved, exts)
             if problem:
-                found.skipped.append(Skipped(str(path), problem))
+                found.skipped.append(Skipped(shown_path(path), problem))
                 continue
             candidates = [path.absolute()]
         for candidate in candidates:
@@ -120,6 +122,10 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
             if entry.name.startswith("."):
                 continue
             path = Path(entry.path)
+            problem = name_problem(entry.name)
+            if problem:
+                found.skipped.append(Skipped(shown_path(path), problem))
+                continue
             is_link = entry.is_symlink()
             if is_link and not follow_symlinks:
                 found.ignored += 1
@@ -154,12 +160,32 @@ def _single_file_problem(path: Path, resolved: Path, exts: set[str]) -> str | No
     for name in {path.name, resolved.name}:
         if name.startswith("."):
             return "hidden file: not indexed"
+        problem = name_problem(name)
+        if problem:
+            return problem
         if Path(name).suffix.lower() not in exts:
             shown = Path(name).suffix or "(none)"
             return f"extension {shown} is not one of ingest.extensions ({', '.join(sorted(exts))})"
     if not resolved.is_file():
         return "not a regular file"
     return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why a file or folder name cannot become part of a page id, or ``None``: bytes that are not UTF-8 (Python
+    keeps them as surrogates, which no store or page can hold), or control characters (a terminal escape)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the name is not valid UTF-8: rename it"
+    if any(not char.isprintable() and char != " " for char in name):
+        return "the name holds control or invisible characters: rename it"
+    return None
+
+
+def shown_path(path: Path | str) -> str:
+    """``path`` for a message, its undecodable bytes and control characters escaped ("bad\\udcff.md")."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in str(path))
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -280,10 +280,16 @@ class _HtmlToText(HTMLParser):
         """Comments are dropped."""
 
 
+# a "<" with no ">" before the next "<" opens nothing: text. html.parser rescans to the end for each one, so
+# 20,000 of them ("<a <a <a …") took a minute
+_UNTERMINATED = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+
+
 def html_to_text(source: str) -> tuple[str, str | None, list[tuple[str, str]]]:
     """Return ``(text, <title>, meta label/value pairs)`` for HTML or markdown-with-HTML."""
     if "<" not in source and "&" not in source:
         return source, None, []
+    source = _UNTERMINATED.sub("&lt;", source)
     parser = _HtmlToText(_closed_tags(source))
     try:
         parser.feed(source)
