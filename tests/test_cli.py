@@ -120,8 +120,27 @@ def test_no_index_yet_says_what_to_do(tmp_path: Path, cli: CliRunner) -> None:
     for command in (["stats"], ["search", "anything"], ["ask", "anything"]):
         result = cli(*command, cwd=tmp_path)
         assert result.returncode == 1
-        assert "No index yet" in result.stdout and "alignment-qa ingest" in result.stdout
-        assert "Traceback" not in result.stderr
+        assert "No index yet" in result.stderr and "alignment-qa ingest" in result.stderr
+        assert result.stdout == "" and "Traceback" not in result.stderr  # stdout stays clean for --json readers
+
+
+def test_user_mistakes_are_one_line_messages(tmp_path: Path, indexed: Path, cli: CliRunner) -> None:
+    """A data folder that is a file, an infinite size limit, a config file that is not text, no extensions, a
+    collection name Chroma refuses, an LLM mode that is not set up: a message and exit 1 or 2, never a trace."""
+    (tmp_path / "afile").write_text("")
+    (tmp_path / "bad.toml").write_bytes(b"\xff\xfe\x00bad")
+    cases = [
+        (["--data-dir", "afile", "ingest", str(SAMPLE_CORPUS)], 1, "Not a directory"),
+        (["--set", "ingest.max_file_mb=inf", "ingest", str(SAMPLE_CORPUS)], 2, "finite number"),
+        (["--config", "bad.toml", "config"], 2, "not valid TOML"),
+        (["--set", "ingest.extensions=[]", "ingest", str(SAMPLE_CORPUS)], 2, "at least one extension"),
+        (["--collection", "a", "stats"], 2, "collection name has 3-512 characters"),
+        (["ask", "What is reward hacking?", "--mode", "llm"], 2, "needs llm.base_url"),
+    ]
+    for arguments, code, message in cases:
+        result = cli(*arguments, cwd=indexed if arguments[0] == "ask" else tmp_path)
+        assert result.returncode == code, (arguments, result.returncode, result.stderr)
+        assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr, arguments
 
 
 def test_empty_query_is_a_message(indexed: Path, cli: CliRunner) -> None:

@@ -310,6 +310,13 @@ def v1_malformed_content_parts(world: World) -> None:
     assert response.status_code == 400
 
 
+def mode_not_set_up(world: World) -> None:
+    """Asking for an answer mode this server has no backend for is a 422 naming what it needs, not a silent
+    fallback to quotes with a warning logged on every request."""
+    response = world.client.post("/api/ask", json={**QUESTION, "mode": "llamacpp"})
+    assert response.status_code == 422 and "llamacpp.model_path" in response.text, response.text[:300]
+
+
 def long_follow_up(world: World) -> None:
     long_turn = ("Tell me about reward hacking " + "and more " * 2_300)[:20_000]
     body = {"question": "and what about it?", "history": [{"role": "user", "content": long_turn}]}
@@ -573,6 +580,7 @@ CASES = [
     Case("empty-question", "api input", empty_question),
     Case("invisible-or-unencodable-text", "api input", invisible_or_unencodable_text),
     Case("v1-malformed-content-parts", "api input", v1_malformed_content_parts),
+    Case("mode-not-set-up", "api input", mode_not_set_up),
     Case("follow-up-after-20000-char-turn", "api input", long_follow_up),
     Case("forged-feedback", "feedback", forged_feedback),
     Case("edited-feedback", "feedback", edited_feedback),

@@ -10,6 +10,7 @@ Settings are loaded only when asked for; nothing is read at import time.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -79,8 +80,12 @@ def _optional_url(value: str | None, schemes: tuple[str, ...] = ("http://", "htt
     return value
 
 
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,510})[A-Za-z0-9]")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class StoreSettings(_Section):
@@ -111,6 +116,17 @@ class StoreSettings(_Section):
     @classmethod
     def _empty_url_is_none(cls, value: str | None) -> str | None:
         return _optional_url(value)
+
+    @field_validator("collection")
+    @classmethod
+    def _chroma_collection_name(cls, value: str) -> str:
+        """Chroma's rules, checked before any page is read rather than when the first one is written."""
+        if not _COLLECTION_NAME.fullmatch(value) or ".." in value or _IPV4.fullmatch(value):
+            raise ValueError(
+                "a collection name has 3-512 characters of letters, digits, '.', '_' and '-', starts and ends with "
+                "a letter or digit, has no '..' and is not an IP address"
+            )
+        return value
 
 
 INT8_MARK = " (onnx-int8)"  # what an index of int8 vectors adds to its model name
@@ -194,6 +210,8 @@ class IngestSettings(_Section):
     @field_validator("extensions")
     @classmethod
     def _normalise_extensions(cls, value: list[str]) -> list[str]:
+        if not value:  # an ingest would then find no page and remove every one from the index
+            raise ValueError('name at least one extension, e.g. [".md"]')
         return [ext.lower() if ext.startswith(".") else "." + ext.lower() for ext in value]
 
 
@@ -637,7 +655,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # bad syntax, or not UTF-8 text
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc

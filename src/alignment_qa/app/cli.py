@@ -155,7 +155,7 @@ def stats(
     loaded, _, store = _services(loaded)
     collection = store.collection(loaded.settings.embedding.identity) if store.exists() else None
     if collection is None:
-        render.print_no_index(Console(), store.location)
+        render.print_no_index(Console(stderr=True), store.location)
         raise typer.Exit(1)
     info = collection.info()
     if as_json:
@@ -173,7 +173,7 @@ def _open_assistant(loaded: LoadedSettings) -> Assistant:
     try:
         return Assistant.open(loaded.settings, embedder=embedder, store=store)
     except NoIndexError:
-        render.print_no_index(Console(), store.location)
+        render.print_no_index(Console(stderr=True), store.location)
         raise typer.Exit(1) from None
 
 
@@ -603,6 +603,9 @@ class _OneLine(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
+INTERRUPTED = "interrupted: what was written is kept and the index is consistent; run the command again to finish."
+
+
 def main() -> None:
     """Entry point: run the CLI, turning known errors into one-line messages."""
     err = Console(stderr=True)
@@ -612,7 +615,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        err.print("interrupted: what was written is kept and the index is consistent; run the command again to finish.")
+        err.print(INTERRUPTED)
         sys.exit(130)
     except (InputPathError, ConfigError, InvalidQuestionError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
@@ -626,8 +629,13 @@ def main() -> None:
         if callable(show) and isinstance(code, int):
             show()
             sys.exit(code)
-        if type(exc).__name__ == "Abort":
+        if type(exc).__name__ == "Abort":  # Ctrl-C, as click reports it
+            err.print(INTERRUPTED)
             sys.exit(130)
+        if isinstance(exc, OSError):  # a folder that is a file, a path that cannot be made: a message, no trace
+            where = f": {exc.filename}" if exc.filename else ""
+            err.print(f"error: {exc.strerror or exc}{where}", markup=False, highlight=False)
+            sys.exit(1)
         raise
     if isinstance(result, int):
         sys.exit(result)
