@@ -89,3 +89,14 @@ def test_a_named_phrase_answers_a_distant_question_but_an_ordinary_name_does_not
     assert turn.covered and "sharp left turn" in turn.text
     for question in ("What is the capital of France?", "What is the population of Germany?"):
         assert not dev_assistant.ask(question).covered, question
+
+
+def test_a_version_no_page_mentions_is_declined_by_name(dev_assistant: Assistant) -> None:
+    """The pages discuss GPT-4 and Claude 3, so every word of "GPT-5" or "Claude 4" is in some page; only a search
+    of the chunks' text shows no page names them. Versions the pages do name are answered."""
+    for question, name in (("Is GPT-5 aligned?", "GPT-5"), ("How does Claude 4 handle deception?", "Claude 4")):
+        answer = dev_assistant.ask(question)
+        assert not answer.covered and f"no indexed page mentions {name}" in answer.text, answer.text[:200]
+    for question in ("How did GPT-4 get past a CAPTCHA during testing?", "what did claude 3.5 sonnet do in testing?"):
+        assert dev_assistant.ask(question).covered, question
+    assert dev_assistant.ask("What is in Section 4 of the Executive Order on AI?").covered  # no name: a section

@@ -1,19 +1,19 @@
 """Whether the pages cover a question, decided from several signals, and what to say when not.
 
 Signals: the best passage's cosine with the question (unless a passage holds, word for word, a phrase the
-question names with a rare word in it: "the sharp left turn", "CIRL"); names in the question (capitalised
-words, or words with digits) that no page contains (the keyword index knows the corpus's
-vocabulary; an unknown lower-case word, such as a typo or another form of a corpus word, only
-raises the cosine bar); the question's rarer terms that the corpus has but no retrieved passage
-does; and whether a question asking for a year, a count, a share, an amount or a person finds a
-sentence carrying one; and, for near misses (the topic is here, the asked fact is not), the probability from
-``answerability`` that the best sentences leave the question unanswered (above one cut a decline, above a
-lower one a notice that they may not answer it). A decline names what is missing ("No indexed page mentions
-the Asilomar AI Principles."). A name of several words whose words no chunk holds together ("the Frontier Model
-Forum", though pages say "frontier model" and "forum") only adds a notice: users often name a
-thing in other words than the pages do ("Three Lines of Defence" for "three lines of defense"). For a
-comparison whose one side the pages do not mention, the answer covers the other side and a notice
-names the missing one. Thresholds live in ``AnswerSettings`` and were chosen on the ``tune``
+question names with a rare word in it: "the sharp left turn", "CIRL"); names in the question (capitalised words,
+or words with digits) that no page contains (the keyword index knows the corpus's vocabulary; an unknown
+lower-case word, such as a typo or another form of a corpus word, only raises the cosine bar), and a versioned
+name no chunk's text holds though the pages know the name ("GPT-5", "Claude 4" where they discuss GPT-4 and
+Claude 3); the question's rarer terms that the corpus has but no retrieved passage does; and whether a question
+asking for a year, a count, a share, an amount or a person finds a sentence carrying one; and, for near misses
+(the topic is here, the asked fact is not), the probability from ``answerability`` that the best sentences leave
+the question unanswered (above one cut a decline, above a lower one a notice that they may not answer it). A
+decline names what is missing ("No indexed page mentions the Asilomar AI Principles."). A name of several words
+whose words no chunk holds together ("the Frontier Model Forum", though pages say "frontier model" and "forum")
+only adds a notice: users often name a thing in other words than the pages do ("Three Lines of Defence" for
+"three lines of defense"). For a comparison whose one side the pages do not mention, the answer covers the other
+side and a notice names the missing one. Thresholds live in ``AnswerSettings`` and were chosen on the ``tune``
 questions. Retrieval and sentence scoring are left to ``retrieval`` and ``evidence``.
 """
 
@@ -81,6 +81,33 @@ def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         if len(number) >= _VOUCHING_DIGITS and 0 < index.doc_freq.get(number, 0) <= _VOUCHING_PAGES
     }
     return [word for word in index.unknown_words(question, is_plain_word) if word not in vouched]
+
+
+# a name with a version or a number, "GPT-5", "Claude 3.5", "AlphaFold 3", "ASL-4", "gpt5" (not a year: "GPT 2030")
+_VERSIONED = re.compile(r"(?<![\w.-])([A-Za-z]{2,})([- ]?)(\d{1,3}(?:\.\d{1,2})?)(?![\d.]*\d)([A-Za-z]{0,2})(?![\w-])")
+
+
+def unknown_versions(
+    question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], mentioned: Callable[[list[str]], bool]
+) -> list[str]:
+    """Versioned names in ``question`` that no chunk holds, written as "GPT-5", "GPT 5", "GPT5" or in another case
+    (``mentioned`` searches the chunks' text), though the pages know the name itself ("GPT"): each of its words is
+    in some page, so only this check tells "GPT-5" from the "GPT-4" the pages discuss. The word before the number
+    must read as a name: capitalised, not as a sentence's first word ("Claude 4", "Section 12"), or no plain word
+    ("gpt-5"); "top 10" is none."""
+    found = []
+    for match in _VERSIONED.finditer(question):
+        letters, number, suffix = match.group(1), match.group(3), match.group(4)
+        opening = not question[: match.start()].strip() or question[: match.start()].rstrip()[-1] in ".?!:;"
+        named = (letters[0].isupper() and not opening) or not is_plain_word(letters.lower())
+        if not named or not index.doc_freq.get(index.analyzer.stem(letters.lower()), 0):
+            continue  # an ordinary word, or a name no page has (``unknown_names`` says so)
+        if "." not in number and index.doc_freq.get(index.analyzer.stem(f"{letters}{number}{suffix}".lower()), 0):
+            continue  # a page writes it joined or hyphenated ("GPT-4" is also the term "gpt4"): no search needed
+        cases = dict.fromkeys((letters, letters.upper(), letters.capitalize(), letters.lower()))
+        if not mentioned([f"{case}{sep}{number}{suffix}" for case in cases for sep in ("-", " ", "")]):
+            found.append(match.group(0))
+    return found
 
 
 def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
@@ -358,14 +385,18 @@ def decide(
     sides: tuple[str, str] | None = None,
     kind: str | None = None,
     asked: str | None = None,
+    mentioned: Callable[[list[str]], bool] | None = None,
 ) -> Coverage:
     """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``. ``asked``: the
     user's own words, when ``question`` is a follow-up joined to earlier turns; a name or word no page has that
-    only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline."""
+    only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline.
+    ``mentioned``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``)."""
     if not passages_text or not scored:
         return Coverage(False, "")
     own = question if asked is None else asked
     names = unknown_names(own, index, is_plain_word)
+    if mentioned is not None:
+        names += [name for name in unknown_versions(own, index, is_plain_word, mentioned) if name not in names]
     carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
     if asked is not None:
         own_words = set(unknown_words(own, index, is_plain_word))

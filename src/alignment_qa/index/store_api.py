@@ -111,6 +111,10 @@ class ChunkCollection(Protocol):
         """The stored vectors of the records with these ids (missing ids are left out), by id."""
         ...
 
+    def mentions(self, phrases: Sequence[str]) -> bool:
+        """Whether some chunk's text holds one of ``phrases`` exactly (case and spacing as given)."""
+        ...
+
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:
         """The chunk texts and metadata of one page, in order (empty when it is not indexed)."""
         ...
