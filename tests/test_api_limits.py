@@ -97,6 +97,17 @@ def test_no_cors_grant_for_a_foreign_origin(client: TestClient) -> None:
     assert same.status_code == 200
 
 
+def test_a_wrong_method_on_the_api_is_405_and_health_answers_head(client: TestClient) -> None:
+    """The chat page mounted at "/" once answered 404 for every /api path asked with the wrong method."""
+    for method, path, allowed in (("GET", "/api/ask", "POST"), ("PUT", "/api/feedback", "POST"),
+                                  ("POST", "/api/health", "GET, HEAD")):  # fmt: skip
+        response = client.request(method, path)
+        assert response.status_code == 405 and response.headers["allow"] == allowed, (method, path)
+    assert client.head("/api/health").status_code == 200
+    missing = client.get("/api/no-such-thing")
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not Found"}
+
+
 def test_a_large_body_is_413_with_or_without_content_length(client: TestClient) -> None:
     big = json.dumps({"question": "x", "history": [{"role": "user", "content": "y" * 1_500_000}]}).encode()
     declared = client.post("/api/ask", content=big, headers={"content-type": "application/json"})

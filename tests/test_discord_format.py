@@ -172,6 +172,7 @@ def test_not_covered_lists_the_nearest_pages() -> None:
     replies = answer_replies(answer, page_base_url="https://qa.example.org")
     _check_limits(replies)
     assert "do not cover this question" in replies[0].content
+    assert "The nearest pages are" not in replies[0].content  # listed once, in the embed
     embed = replies[0].embeds[0]
     assert embed["title"] == "Nearest pages" and [f["name"] for f in embed["fields"]] == ["Near 1", "Near 2", "Near 3"]
 

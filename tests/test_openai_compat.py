@@ -129,6 +129,7 @@ def test_not_covered_is_an_ordinary_message_naming_the_nearest_pages(server: Tes
     text = completion.choices[0].message.content
     assert completion.choices[0].finish_reason == "stop"
     assert "do not cover" in text and "**Nearest pages:**" in text
+    assert "The nearest pages are" not in text  # listed once, as links
     assert completion.model_extra["citations"] == []
     assert completion.model_extra["alignment_qa"]["covered"] is False
 

@@ -150,6 +150,9 @@ def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
 def short_validation_errors(_: Any, exc: Exception) -> JSONResponse:
     """A 422 naming each bad field and why, quoting at most a short excerpt of what was sent
     (FastAPI's default echoes the whole input back)."""
@@ -298,7 +301,7 @@ def create_api(
             raise HTTPException(status_code=422, detail=str(exc)) from exc
         return {"id": record}
 
-    @api.get("/api/health", summary="Liveness and whether an index is loaded")
+    @api.api_route("/api/health", methods=["GET", "HEAD"], summary="Liveness and whether an index is loaded")
     def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__, "index": slot.current is not None}
 
@@ -308,5 +311,23 @@ def create_api(
         info = current.stats()
         info["answer_mode"] = current.settings.answer.mode
         return info
+
+    @api.api_route("/api/{rest:path}", methods=_EVERY_METHOD, include_in_schema=False)
+    def not_here(request: Request) -> JSONResponse:
+        """Last of the /api routes, before the chat page mounted at "/" would answer 404 for them all: a known path
+        asked with another method is a 405 naming the allowed ones; an unknown path a 404."""
+        allowed = sorted(
+            {
+                method
+                for route in api.routes
+                if getattr(route, "path", None) == request.url.path
+                for method in getattr(route, "methods", None) or ()
+            }
+        )
+        if allowed:
+            return JSONResponse(
+                {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)}
+            )
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
 
     return api

@@ -133,7 +133,7 @@ def answer_markdown(answer: Answer, server: str) -> str:
             sentences.append(body if sentence.supported else f"{body} *(unsupported)*")
         parts.append(" ".join(sentences))
     else:
-        parts.append(_md(answer.text))
+        parts.append(_md(answer.shown_text))  # a decline's nearest pages follow as links: not twice
     if answer.citations:
         lines = ["**Sources:**", ""]
         for citation in sorted(answer.citations, key=lambda c: c.n):

@@ -110,7 +110,7 @@ def print_answer(console: Console, answer: Answer) -> None:
             else:
                 console.print(f"[yellow]{line} (not supported by its sources)[/yellow]")
     else:
-        console.print(escape(answer.text))
+        console.print(escape(answer.shown_text))  # a decline's nearest pages are listed below
     if answer.citations:
         console.print("\n[bold]Sources[/bold]")
         for citation in answer.citations:

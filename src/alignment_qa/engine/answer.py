@@ -72,6 +72,9 @@ class RetrievedPassage(BaseModel):
     cited: bool = False
 
 
+NEAREST_LEAD = " The nearest pages are: "  # what a decline's text adds before its list of nearest pages
+
+
 class Answer(BaseModel):
     """An answer with its citations, per-sentence verdicts, retrieved passages and timings."""
 
@@ -94,6 +97,12 @@ class Answer(BaseModel):
     @property
     def unsupported(self) -> list[SentenceVerdict]:
         return [sentence for sentence in self.sentences if not sentence.supported]
+
+    @property
+    def shown_text(self) -> str:
+        """``text`` for a surface that lists the nearest pages of a decline itself (as links): without the
+        sentence naming them."""
+        return self.text if self.covered or not self.retrieved else self.text.split(NEAREST_LEAD, 1)[0]
 
 
 @dataclass(frozen=True)

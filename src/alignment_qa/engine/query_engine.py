@@ -30,7 +30,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr, SkipValidation
 
 from alignment_qa.engine.abstain import Coverage, decide
-from alignment_qa.engine.answer import Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
+from alignment_qa.engine.answer import NEAREST_LEAD, Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
 from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
@@ -296,7 +296,7 @@ class AnswerEngine(CustomQueryEngine):
         if reason:  # "… do not cover this question: no indexed page mentions the Asilomar AI Principles."
             text = f"{NOT_COVERED[:-1]}: {reason[0].lower()}{reason[1:]}"
         if nearest:
-            text += " The nearest pages are: " + "; ".join(nearest) + "."
+            text += NEAREST_LEAD + "; ".join(nearest) + "."
         turn.timings["total"] = elapsed_ms(turn.started)
         return Answer(
             **base,

@@ -134,7 +134,7 @@ def _split_words(text: str, limit: int) -> list[str]:
 def sentence_units(answer: Answer) -> list[str]:
     """Each sentence as it is shown: escaped text, its ``[n]`` markers, and the flag when unsupported."""
     if not answer.sentences:
-        return [escape(answer.text)]
+        return [escape(answer.shown_text)]  # a decline's nearest pages come as an embed
     units = []
     for sentence in answer.sentences:
         tail = "".join(f"[{n}]" for n in sentence.citations)
