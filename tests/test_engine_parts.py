@@ -249,6 +249,11 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("#(internally aligned AIs) < #(corrigibly aligned AIs) Random sampling favours deception.")
     assert quotable("Control evaluations assess safety measures under adversarial conditions .")
     assert quotable("The model scored 5 < 6 on the test, which was what the authors expected.")
+    # signposts say where the text goes; a claim behind "we will see that" is still one
+    assert not quotable("The discussion in the next few subsections will focus on compute as a lever for governance.")
+    assert not quotable("In this section we will go through empirical results on judges in the debate protocol.")
+    assert not quotable("We'll look at what works, what doesn't, and where gaps remain.")
+    assert quotable("We will see that RLHF fails to solve inner alignment in several important ways.")
 
 
 def test_a_reference_section_and_a_captions_later_sentences_are_not_quoted() -> None:

@@ -10,9 +10,10 @@ and adds the next ones only while they score close to it, skipping near-duplicat
 sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
 sure each side gets a sentence of its own when one scores close enough. No paraphrase, so nothing is
 claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
-line), formulas, reference-list entries, a page's reference section ("Sources cited"), link lists,
-lines that introduce a list and sentences addressed to a language model ("ignore previous
-instructions …", see ``injection``) are never quoted.
+line), formulas, signposts ("The next section explores …"), reference-list entries, a page's
+reference section ("Sources cited"), link lists, lines that introduce a list and sentences
+addressed to a language model ("ignore previous instructions …", see ``injection``) are never
+quoted.
 
 ``EvidenceSynthesizer`` is evidence mode as a LlamaIndex response synthesizer (it needs no LLM);
 ``Draft`` is what any synthesizer's answer becomes before ``verify`` checks it. Deciding whether
@@ -74,6 +75,15 @@ _ACRONYM_END = re.compile(r"\s\([A-Z][A-Za-z0-9&-]{1,12}\)$")
 # bracketed terms run on into a sentence, "#(internally aligned AIs) < #(corrigibly aligned AIs) Random sampling …"
 _FORMULA = re.compile(r"~=|<=|>=|==|[≈≤≥]|\s[<>=]\s")
 _BRACKETS_COMPARED = re.compile(r"\)\s*(?:~=|<=|>=|==|[<>=≈≤≥])\s*\S{0,3}\(")
+# a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
+_SIGNPOST = re.compile(
+    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b.{0,30}?"
+    r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?)\b|"
+    r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
+    r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
+    r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
+    re.I,
+)
 # a page's reference section: what it cites, and notes on how the list was made, not claims
 _REFERENCE_SECTION = re.compile(
     r"^(?:sources?(?:\s+cited)?|references?|bibliography|citations?|works\s+cited|see\s+also|further\s+reading|"
@@ -180,6 +190,7 @@ def quotable(sentence: str) -> bool:
         or (len(sentence.split()) < HEADING_WORDS and _heading_end(sentence))
         or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
         or _BRACKETS_COMPARED.search(sentence)
+        or _SIGNPOST.search(sentence)
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)
         or _REFERENCE.search(sentence)
