@@ -100,3 +100,12 @@ def test_a_version_no_page_mentions_is_declined_by_name(dev_assistant: Assistant
     for question in ("How did GPT-4 get past a CAPTCHA during testing?", "what did claude 3.5 sonnet do in testing?"):
         assert dev_assistant.ask(question).covered, question
     assert dev_assistant.ask("What is in Section 4 of the Executive Order on AI?").covered  # no name: a section
+
+
+def test_an_acronym_no_page_writes_in_capitals_is_declined_by_name(dev_assistant: Assistant) -> None:
+    """Pages say "chips" but never "CHIPS": the keyword index folds case, the text search does not. A shouted
+    question is not read for acronyms."""
+    answer = dev_assistant.ask("How much money does the US CHIPS Act put into chip manufacturing?")
+    assert not answer.covered and "no indexed page mentions the US CHIPS Act" in answer.text, answer.text[:200]
+    for question in ("Why should AI labs apply KYC to people using their most dangerous models?", "WHAT IS RLHF?"):
+        assert dev_assistant.ask(question).covered, question

@@ -5,22 +5,23 @@ question names with a rare word in it: "the sharp left turn", "CIRL"); names in 
 or words with digits) that no page contains (the keyword index knows the corpus's vocabulary; an unknown
 lower-case word, such as a typo or another form of a corpus word, only raises the cosine bar), and a versioned
 name no chunk's text holds though the pages know the name ("GPT-5", "Claude 4" where they discuss GPT-4 and
-Claude 3); the question's rarer terms that the corpus has but no retrieved passage does; and whether a question
-asking for a year, a count, a share, an amount or a person finds a sentence carrying one; and, for near misses
-(the topic is here, the asked fact is not), the probability from ``answerability`` that the best sentences leave
-the question unanswered (above one cut a decline, above a lower one a notice that they may not answer it). A
-decline names what is missing ("No indexed page mentions the Asilomar AI Principles."). A name of several words
-whose words no chunk holds together ("the Frontier Model Forum", though pages say "frontier model" and "forum")
-only adds a notice: users often name a thing in other words than the pages do ("Three Lines of Defence" for
-"three lines of defense"). For a comparison whose one side the pages do not mention, the answer covers the other
-side and a notice names the missing one. Thresholds live in ``AnswerSettings`` and were chosen on the ``tune``
-questions. Retrieval and sentence scoring are left to ``retrieval`` and ``evidence``.
+Claude 3) or a word in capitals no chunk holds in capitals ("the US CHIPS Act" where pages say "chips"); the
+question's rarer terms that the corpus has but no retrieved passage does; and whether a question asking for a
+year, a count, a share, an amount or a person finds a sentence carrying one; and, for near misses (the topic is
+here, the asked fact is not), the probability from ``answerability`` that the best sentences leave the question
+unanswered (above one cut a decline, above a lower one a notice that they may not answer it). A decline names
+what is missing ("No indexed page mentions the Asilomar AI Principles."). A name of several words whose words no
+chunk holds together ("the Frontier Model Forum", though pages say "frontier model" and "forum") only adds a
+notice: users often name a thing in other words than the pages do ("Three Lines of Defence" for "three lines of
+defense"). For a comparison whose one side the pages do not mention, the answer covers the other side and a
+notice names the missing one. Thresholds live in ``AnswerSettings`` and were chosen on the ``tune`` questions.
+Retrieval and sentence scoring are left to ``retrieval`` and ``evidence``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from alignment_qa.engine.answerability import ASKING_WORDS, Answerability, answerability, question_words
@@ -87,6 +88,21 @@ def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[s
 _VERSIONED = re.compile(r"(?<![\w.-])([A-Za-z]{2,})([- ]?)(\d{1,3}(?:\.\d{1,2})?)(?![\d.]*\d)([A-Za-z]{0,2})(?![\w-])")
 
 
+_ACRONYM_WORD = re.compile(r"(?<![\w-])[A-Z]{3,}(?![\w-])")
+SHOUTED_SHARE = 0.6  # a question with more of its letters in capitals than this is shouted: no acronyms read from it
+
+
+def unknown_acronyms(question: str, mentioned: Callable[[list[str]], bool]) -> list[str]:
+    """Words in capitals ("CHIPS" of "the US CHIPS Act") that no chunk's text holds in capitals, though the pages
+    may use the word in lower case ("chips"): the keyword index folds case, so only a search of the chunks' text
+    (``mentioned``) tells an acronym or a name in capitals from the ordinary word. A shouted question has none."""
+    letters = [char for char in question if char.isalpha()]
+    if not letters or sum(char.isupper() for char in letters) > SHOUTED_SHARE * len(letters):
+        return []
+    words = list(dict.fromkeys(_ACRONYM_WORD.findall(question)))
+    return [word for word in words if not mentioned([word])]
+
+
 def unknown_versions(
     question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], mentioned: Callable[[list[str]], bool]
 ) -> list[str]:
@@ -110,14 +126,19 @@ def unknown_versions(
     return found
 
 
-def unknown_names(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
+def unknown_names(
+    question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], also: Iterable[str] = ()
+) -> list[str]:
     """Names in ``question`` that no page mentions, as the question spells them, widened to the
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
-    "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not."""
-    unknown = set(unknown_words(question, index, is_plain_word)) | {
-        number for _, number in _codes(question) if not index.doc_freq.get(number, 0)
-    }
+    "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not. ``also``: more words
+    known to be unknown (``unknown_acronyms``)."""
+    unknown = (
+        set(unknown_words(question, index, is_plain_word))
+        | {number for _, number in _codes(question) if not index.doc_freq.get(number, 0)}
+        | {word.lower() for word in also}
+    )
     if not unknown:
         return []
     matches = list(_TOKEN.finditer(question))
@@ -390,11 +411,13 @@ def decide(
     """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``. ``asked``: the
     user's own words, when ``question`` is a follow-up joined to earlier turns; a name or word no page has that
     only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline.
-    ``mentioned``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``)."""
+    ``mentioned``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``) or a word in
+    capitals (``unknown_acronyms``)."""
     if not passages_text or not scored:
         return Coverage(False, "")
     own = question if asked is None else asked
-    names = unknown_names(own, index, is_plain_word)
+    acronyms = unknown_acronyms(own, mentioned) if mentioned is not None else []
+    names = unknown_names(own, index, is_plain_word, acronyms)
     if mentioned is not None:
         names += [name for name in unknown_versions(own, index, is_plain_word, mentioned) if name not in names]
     carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
