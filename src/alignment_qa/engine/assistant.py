@@ -184,7 +184,7 @@ class Assistant:
         mode = mode or self.settings.answer.mode
         if mode not in get_args(Mode):
             raise InvalidQuestionError(f"unknown answer mode '{mode}': use one of {', '.join(get_args(Mode))}")
-        if mode not in self.settings.configured_modes():  # not set up at all: a mistake to say, not a failure
+        if mode != "evidence" and not self._llms.ready(mode):  # not set up at all: a mistake to say, not a failure
             needs = "llm.base_url (e.g. --llm-url URL)" if mode == "llm" else "llamacpp.model_path (a .gguf file)"
             raise InvalidQuestionError(f"answer mode '{mode}' is not set up here: it needs {needs}")
         top_k = top_k or self.settings.retrieval.top_k

@@ -214,6 +214,10 @@ class LlmModes:
         self._build_lock = threading.Lock()  # building a model, once per mode; never held while one generates
         self._llamacpp_lock = threading.Lock()  # one llama.cpp context: one generation at a time
 
+    def ready(self, mode: str) -> bool:
+        """Whether ``mode`` has a model: one given at construction, or settings to build one from."""
+        return mode in self._llms or mode in self._settings.configured_modes()
+
     def llm(self, mode: str) -> LLM:
         """The LLM of ``mode``; ``ConfigError`` (or ``ModelLoadError``) when it cannot be built."""
         with self._build_lock:
