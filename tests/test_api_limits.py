@@ -324,5 +324,18 @@ def test_slow_headers_and_bodies_are_cut_off_and_connections_capped(tmp_path: Pa
         assert closed  # by the server, not by our 10 s timeout
         assert time.monotonic() - started < 5
         trickle.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as pipelined:  # a body after a pipelined GET
+            pipelined.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + head + b'{"question":')
+            started = time.monotonic()
+            received = b""
+            while time.monotonic() - started < 8:
+                try:
+                    chunk = pipelined.recv(4096)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                received += chunk
+            assert b" 200 " in received and time.monotonic() - started < 5
     finally:
         stop(process)

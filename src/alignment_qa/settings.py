@@ -483,8 +483,8 @@ class ServeSettings(_Section):
     body_timeout_s: float = Field(
         30.0,
         gt=0,
-        description="Seconds a client has, once its request headers are in, to send the whole body (an upload "
-        "included) before the connection is closed.",
+        description="Seconds a request body may go without 64 KiB more of it arriving (a trickle, or nothing) "
+        "before the connection is closed; a large upload on a slow link keeps going.",
     )
     login_delay_s: float = Field(
         0.5, ge=0, description="Delay after a failed login, doubling with each further failure from that client."
