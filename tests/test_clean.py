@@ -128,13 +128,23 @@ def test_control_and_invisible_characters_are_dropped() -> None:
     assert not any(char in page.text for char in "\x1b\x00\u200b\u202e")
 
 
+def test_a_comment_holding_tags_and_a_quoted_less_than_stay_markup_and_a_page_break_is_a_break() -> None:
+    page = clean_page("# T\n\nBefore. <!-- <div>hidden draft</div> --> After.\n", "t.md", ".md")
+    assert "Before. After." in page.text and "hidden" not in page.text
+    html = clean_page('<html><body><p title="a < b">Para</p></body></html>', "t.html", ".html")
+    assert html.text.strip() == "Para"
+    broken = clean_page("# T\n\nPage one.\fThe first line of page two.\n", "t.txt", ".txt")
+    assert "one.The" not in broken.text and "The first line of page two." in broken.text
+
+
 def test_pathological_markup_is_cleaned_in_linear_time() -> None:
     """30,000 "[" or "**a " on one line once took a minute; each pattern now stays well under a second."""
     import time
 
     from alignment_qa.ingest.chunk import split_sentences
 
-    for line in ("[" * 30_000, "**a " * 8_000, "_a " * 10_000, "[^" * 20_000, "[a](" * 20_000, "<a " * 20_000):
+    for line in ("[" * 30_000, "**a " * 8_000, "_a " * 10_000, "[^" * 20_000, "[a](" * 20_000, "<a " * 20_000,
+                 "<!--" * 20_000):  # fmt: skip
         started = time.perf_counter()
         clean_page(f"# B\n\n{line} end.\n", "p.md", ".md")
         assert time.perf_counter() - started < 3, line[:8]

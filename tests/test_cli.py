@@ -134,7 +134,7 @@ def test_user_mistakes_are_one_line_messages(tmp_path: Path, indexed: Path, cli:
         (["--set", "ingest.max_file_mb=inf", "ingest", str(SAMPLE_CORPUS)], 2, "finite number"),
         (["--config", "bad.toml", "config"], 2, "not valid TOML"),
         (["--set", "ingest.extensions=[]", "ingest", str(SAMPLE_CORPUS)], 2, "at least one extension"),
-        (["--collection", "a", "stats"], 2, "collection name has 3-512 characters"),
+        (["--collection", "a", "stats"], 2, "collection name has 3-497 characters"),
         (["ask", "What is reward hacking?", "--mode", "llm"], 2, "needs llm.base_url"),
     ]
     for arguments, code, message in cases:

@@ -107,5 +107,12 @@ def test_an_acronym_no_page_writes_in_capitals_is_declined_by_name(dev_assistant
     question is not read for acronyms."""
     answer = dev_assistant.ask("How much money does the US CHIPS Act put into chip manufacturing?")
     assert not answer.covered and "no indexed page mentions the US CHIPS Act" in answer.text, answer.text[:200]
-    for question in ("Why should AI labs apply KYC to people using their most dangerous models?", "WHAT IS RLHF?"):
+    for question in (
+        "Why should AI labs apply KYC to people using their most dangerous models?",
+        "WHAT IS RLHF?",  # shouted
+        "Is reward hacking REALLY a problem?",  # emphasis
+        "What does OPENAI say about superalignment?",  # a name the pages know, in capitals
+        "Is AGI 5 years away?",  # a count after the number, not a version
+        "What is the Top 3 concern of experts?",
+    ):
         assert dev_assistant.ask(question).covered, question

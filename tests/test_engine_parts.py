@@ -141,6 +141,10 @@ def test_a_follow_up_of_a_follow_up_keeps_the_turn_that_named_the_subject() -> N
     assert condense("And how about its alternatives?", earlier) == (
         "What is RLHF? What are its limitations? And how about its alternatives?"
     )
+    self_contained = ["What is the Zorblax Protocol?", "What is reward hacking and why does it happen?"]
+    assert condense("How can we prevent it?", self_contained) == (
+        "What is reward hacking and why does it happen? How can we prevent it?"
+    )  # a turn that names its own subject ends the chain
     long_middle = "And its " + "very" * 100 + " limitations?"  # a follow-up, four words but long
     capped = condense("And how about its alternatives?", ["What is RLHF?", long_middle, "Why is that?"], 120)
     assert capped.startswith("What is RLHF? Why is that?") and len(capped) <= 120

@@ -565,8 +565,9 @@ def test_file_names_that_are_not_utf8_or_hold_control_characters_are_skipped(
     with open(os.path.join(os.fsencode(corpus), b"bad\xff.md"), "wb") as bad:
         bad.write(b"# Bad\n\nA page about reward tampering.\n")
     (corpus / "esc\x1b]0;OWNED\x07.md").write_text("# Esc\n\nA page about the shutdown problem.\n")
+    (corpus / "Chapter\u00a01 \U0001f469\u200d\U0001f52c.md").write_text("# NBSP\n\nA page about oversight.\n")
     summary = ingest([corpus], settings, embedder, store)
-    assert summary.added == ["good.md"]
+    assert summary.added == ["Chapter\u00a01 \U0001f469\u200d\U0001f52c.md", "good.md"]  # valid UTF-8, no controls
     reasons = {item.path: item.reason for item in summary.skipped}
     assert "not valid UTF-8" in reasons[f"{corpus}/bad\\udcff.md"]
-    assert "control or invisible characters" in reasons[f"{corpus}/esc\\x1b]0;OWNED\\x07.md"]
+    assert "control characters" in reasons[f"{corpus}/esc\\x1b]0;OWNED\\x07.md"]

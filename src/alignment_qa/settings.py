@@ -80,7 +80,8 @@ def _optional_url(value: str | None, schemes: tuple[str, ...] = ("http://", "htt
     return value
 
 
-_COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,510})[A-Za-z0-9]")
+# Chroma allows 512 characters; the sentence-vector collection adds "-sentence-pages" (15) to the name
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,495})[A-Za-z0-9]")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 
 
@@ -103,7 +104,7 @@ class StoreSettings(_Section):
     )
     collection: str = Field(
         "alignment_qa",
-        description="Name of the Chroma collection holding the chunks (3-512 characters of [a-zA-Z0-9._-]).",
+        description="Name of the Chroma collection holding the chunks (3-497 characters of [a-zA-Z0-9._-]).",
     )
     refresh_seconds: float = Field(
         2.0,
@@ -123,7 +124,7 @@ class StoreSettings(_Section):
         """Chroma's rules, checked before any page is read rather than when the first one is written."""
         if not _COLLECTION_NAME.fullmatch(value) or ".." in value or _IPV4.fullmatch(value):
             raise ValueError(
-                "a collection name has 3-512 characters of letters, digits, '.', '_' and '-', starts and ends with "
+                "a collection name has 3-497 characters of letters, digits, '.', '_' and '-', starts and ends with "
                 "a letter or digit, has no '..' and is not an IP address"
             )
         return value

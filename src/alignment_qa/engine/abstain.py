@@ -84,46 +84,83 @@ def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[s
     return [word for word in index.unknown_words(question, is_plain_word) if word not in vouched]
 
 
-# a name with a version or a number, "GPT-5", "Claude 3.5", "AlphaFold 3", "ASL-4", "gpt5" (not a year: "GPT 2030")
+# a name with a version, "GPT-5", "Claude 3.5", "AlphaFold 3", "ASL-4", "gpt5", "GPT-4o" (not a year: "GPT 2030")
 _VERSIONED = re.compile(r"(?<![\w.-])([A-Za-z]{2,})([- ]?)(\d{1,3}(?:\.\d{1,2})?)(?![\d.]*\d)([A-Za-z]{0,2})(?![\w-])")
-
-
+# a count or an amount after the number ("AGI 5 years", "GPUs 10x", "top 3 percent"): no version
+_AMOUNT_AFTER = re.compile(
+    r"\s*(?:%|percent|per\s*cent|years?|months?|weeks?|days?|hours?|minutes?|times|fold|million|billion|thousand|"
+    r"trillion|people|countries|points?|dollars?|euros?)\b",
+    re.I,
+)
 _ACRONYM_WORD = re.compile(r"(?<![\w-])[A-Z]{3,}(?![\w-])")
 SHOUTED_SHARE = 0.6  # a question with more of its letters in capitals than this is shouted: no acronyms read from it
+MOST_CHECKED = 3  # names of each kind searched for in the chunks' text, per question
 
 
-def unknown_acronyms(question: str, mentioned: Callable[[list[str]], bool]) -> list[str]:
-    """Words in capitals ("CHIPS" of "the US CHIPS Act") that no chunk's text holds in capitals, though the pages
-    may use the word in lower case ("chips"): the keyword index folds case, so only a search of the chunks' text
-    (``mentioned``) tells an acronym or a name in capitals from the ordinary word. A shouted question has none."""
-    letters = [char for char in question if char.isalpha()]
-    if not letters or sum(char.isupper() for char in letters) > SHOUTED_SHARE * len(letters):
-        return []
-    words = list(dict.fromkeys(_ACRONYM_WORD.findall(question)))
-    return [word for word in words if not mentioned([word])]
+def _opens_sentence(text: str, at: int) -> bool:
+    before = text[:at].rstrip()
+    return not before or before[-1] in '.?!:;"“'
 
 
 def unknown_versions(
-    question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], mentioned: Callable[[list[str]], bool]
+    question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], matches: Callable[[str], bool]
 ) -> list[str]:
-    """Versioned names in ``question`` that no chunk holds, written as "GPT-5", "GPT 5", "GPT5" or in another case
-    (``mentioned`` searches the chunks' text), though the pages know the name itself ("GPT"): each of its words is
-    in some page, so only this check tells "GPT-5" from the "GPT-4" the pages discuss. The word before the number
-    must read as a name: capitalised, not as a sentence's first word ("Claude 4", "Section 12"), or no plain word
-    ("gpt-5"); "top 10" is none."""
-    found = []
+    """Versioned names in ``question`` that no chunk's text holds ("GPT-5", "Claude 4"), though the pages know the
+    name with other versions ("GPT-4", "Claude 3"): every word of such a name is in some page, so only a search of
+    the chunks' text (``matches``, a regular expression, any case, "-", " " or nothing before the number) tells
+    them apart. The word before the number must read as a name: no plain word ("AlphaFold"), or a capitalised one
+    not opening a sentence that the pages write with a number somewhere ("Claude"; not "Top 3"); a count after it
+    ("AGI 5 years", "10x") is no version. At most ``MOST_CHECKED`` are searched."""
+    found: list[str] = []
+    checked = 0
     for match in _VERSIONED.finditer(question):
         letters, number, suffix = match.group(1), match.group(3), match.group(4)
-        opening = not question[: match.start()].strip() or question[: match.start()].rstrip()[-1] in ".?!:;"
-        named = (letters[0].isupper() and not opening) or not is_plain_word(letters.lower())
+        if suffix.lower() == "x" or _AMOUNT_AFTER.match(question, match.end()):
+            continue
+        named = (letters[0].isupper() and not _opens_sentence(question, match.start())) or not is_plain_word(
+            letters.lower()
+        )
         if not named or not index.doc_freq.get(index.analyzer.stem(letters.lower()), 0):
             continue  # an ordinary word, or a name no page has (``unknown_names`` says so)
         if "." not in number and index.doc_freq.get(index.analyzer.stem(f"{letters}{number}{suffix}".lower()), 0):
             continue  # a page writes it joined or hyphenated ("GPT-4" is also the term "gpt4"): no search needed
-        cases = dict.fromkeys((letters, letters.upper(), letters.capitalize(), letters.lower()))
-        if not mentioned([f"{case}{sep}{number}{suffix}" for case in cases for sep in ("-", " ", "")]):
+        if checked >= MOST_CHECKED:
+            break
+        checked += 1
+        name = re.escape(letters)
+        if is_plain_word(letters.lower()) and not matches(rf"(?i)\b{name}[- ]?\d"):
+            continue  # an ordinary word the pages never write with a number ("Top 3"): no versioned name
+        if not matches(rf"(?i)\b{name}[- ]?{re.escape(number + suffix)}(?:[^0-9]|$)"):
             found.append(match.group(0))
-    return found
+    return list(dict.fromkeys(found))
+
+
+def unknown_acronyms(question: str, index: KeywordIndex, matches: Callable[[str], bool]) -> list[str]:
+    """Words in capitals inside a name ("CHIPS" of "the US CHIPS Act") that no chunk's text holds in capitals,
+    though the pages use the word in lower case ("chips"): the keyword index folds case, so only a search of the
+    chunks' text (``matches``) tells the name from the ordinary word. A word in capitals with no capitalised word
+    beside it is emphasis or a name in capitals ("REALLY", "OPENAI"), and a shouted question has none. At most
+    ``MOST_CHECKED`` are searched."""
+    letters = [char for char in question if char.isalpha()]
+    if not letters or sum(char.isupper() for char in letters) > SHOUTED_SHARE * len(letters):
+        return []
+    tokens = list(_TOKEN.finditer(question))
+    opens = _sentence_openers(question, tokens)
+    found: list[str] = []
+    checked = 0
+    for at, token in enumerate(tokens):
+        word = token.group()
+        if not _ACRONYM_WORD.fullmatch(word) or not index.doc_freq.get(index.analyzer.stem(word.lower()), 0):
+            continue  # not in capitals, or a word no page has (``unknown_names`` says so)
+        beside = [other for other in (at - 1, at + 1) if 0 <= other < len(tokens) and not opens[max(at, other)]]
+        if not any(tokens[other].group()[:1].isupper() and not opens[other] for other in beside):
+            continue
+        if checked >= MOST_CHECKED:
+            break
+        checked += 1
+        if not matches(rf"\b{re.escape(word)}\b"):
+            found.append(word)
+    return list(dict.fromkeys(found))
 
 
 def unknown_names(
@@ -406,37 +443,38 @@ def decide(
     sides: tuple[str, str] | None = None,
     kind: str | None = None,
     asked: str | None = None,
-    mentioned: Callable[[list[str]], bool] | None = None,
+    matches: Callable[[str], bool] | None = None,
 ) -> Coverage:
     """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``. ``asked``: the
     user's own words, when ``question`` is a follow-up joined to earlier turns; a name or word no page has that
     only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline.
-    ``mentioned``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``) or a word in
+    ``matches``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``) or a word in
     capitals (``unknown_acronyms``)."""
     if not passages_text or not scored:
         return Coverage(False, "")
+
+    def names_in(text: str) -> list[str]:
+        """The names ``text`` gives that no page mentions: plain unknown names, names in capitals, versions."""
+        if matches is None:
+            return unknown_names(text, index, is_plain_word)
+        found = unknown_names(text, index, is_plain_word, unknown_acronyms(text, index, matches))
+        return list(dict.fromkeys([*found, *unknown_versions(text, index, is_plain_word, matches)]))
+
     own = question if asked is None else asked
-    acronyms = unknown_acronyms(own, mentioned) if mentioned is not None else []
-    names = unknown_names(own, index, is_plain_word, acronyms)
-    if mentioned is not None:
-        names += [name for name in unknown_versions(own, index, is_plain_word, mentioned) if name not in names]
+    names = names_in(own)
     carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
     if asked is not None:
         own_words = set(unknown_words(own, index, is_plain_word))
         earlier_words = [word for word in unknown_words(question, index, is_plain_word) if word not in own_words]
-        carried = [name for name in unknown_names(question, index, is_plain_word) if name not in names]
+        carried = [name for name in names_in(question) if name not in names]
         named = " ".join(carried).lower()
         carried += [word for word in dict.fromkeys(earlier_words) if word not in named]
     unheard = unheard_names(own, index, is_plain_word)
     if (names or unheard) and sides:
-        known = [
-            side
-            for side in sides
-            if not (unknown_names(side, index, is_plain_word) or unheard_names(side, index, is_plain_word, False))
-        ]
+        known = [side for side in sides if not (names_in(side) or unheard_names(side, index, is_plain_word, False))]
         if len(known) == 1 and best_passage_cosine >= min_relevance:
             missing_side = next(side for side in sides if side not in known)
-            missing = unknown_names(missing_side, index, is_plain_word)
+            missing = names_in(missing_side)
             by_name = ""
             if not missing:  # its words are in the corpus, never together
                 missing = unheard_names(missing_side, index, is_plain_word, False)

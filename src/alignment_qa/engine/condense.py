@@ -44,6 +44,15 @@ def is_follow_up(question: str) -> bool:
     return bool(_OPENERS.search(question) or _PRONOUNS.search(question))
 
 
+CHAIN_MAX_WORDS = 6  # an earlier follow-up this short ("What are its limitations?") names no subject of its own
+
+
+def _leans_on_earlier(turn: str) -> bool:
+    """Whether an earlier follow-up needed the turn before it too: it opens like one ("And what about …"), or is too
+    short to name a subject ("What are its limitations?"); "What is reward hacking and why does it happen?" is not."""
+    return is_follow_up(turn) and (bool(_OPENERS.search(turn)) or len(turn.split()) <= CHAIN_MAX_WORDS)
+
+
 def cap(text: str, max_chars: int) -> str:
     """``text`` cut to at most ``max_chars`` characters, at a word boundary when there is one."""
     if len(text) <= max_chars:
@@ -66,7 +75,7 @@ def condense(question: str, previous: Sequence[str], max_chars: int | None = Non
         return question
     chain = [earlier[-1]]
     for turn in reversed(earlier[:-1]):  # a follow-up of a follow-up: back to the turn that named the subject
-        if not is_follow_up(chain[0]):
+        if not _leans_on_earlier(chain[0]):
             break
         chain.insert(0, turn)
     before = _joined(chain)

@@ -73,11 +73,13 @@ _ATTRIBUTION = re.compile(r"^Quote:\s")
 _ACRONYM_END = re.compile(r"\s\([A-Z][A-Za-z0-9&-]{1,12}\)$")
 # a formula line, "t(internally aligned) ~= t(corrigibly aligned) < t(deceptively aligned)", or a comparison of
 # bracketed terms run on into a sentence, "#(internally aligned AIs) < #(corrigibly aligned AIs) Random sampling …"
-_FORMULA = re.compile(r"~=|<=|>=|==|[≈≤≥]|\s[<>=]\s")
+_FORMULA = re.compile(r"~=|==|≈")  # not "≥" or " > ": "Training compute ≥ 10^26 FLOP triggers reporting"
 _BRACKETS_COMPARED = re.compile(r"\)\s*(?:~=|<=|>=|==|[<>=≈≤≥])\s*\S{0,3}\(")
 # a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
 _SIGNPOST = re.compile(
-    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b.{0,30}?"
+    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b"
+    r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
+    r".{0,30}?"
     r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?)\b|"
     r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
     r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"

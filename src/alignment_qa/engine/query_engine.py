@@ -252,7 +252,7 @@ class AnswerEngine(CustomQueryEngine):
             sides=comparison_sides(question),
             kind=asked_type(question),
             asked=None if asked is None else self.retriever.searched(asked),
-            mentioned=self.retriever.collection.mentions,
+            matches=self.retriever.collection.matches,
         )
 
     # -- steps ---------------------------------------------------------------------------

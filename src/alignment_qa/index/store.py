@@ -261,12 +261,9 @@ class ChromaCollection:
             if meta is not None
         }
 
-    def mentions(self, phrases: Sequence[str]) -> bool:
-        for phrase in dict.fromkeys(phrases):
-            with _failures(self.location, "search the chunks' text"):
-                if self._raw.get(where_document={"$contains": phrase}, limit=1, include=[])["ids"]:
-                    return True
-        return False
+    def matches(self, pattern: str) -> bool:
+        with _failures(self.location, "search the chunks' text"):
+            return bool(self._raw.get(where_document={"$regex": pattern}, limit=1, include=[])["ids"])
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         if not ids:

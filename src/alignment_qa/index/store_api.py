@@ -111,8 +111,9 @@ class ChunkCollection(Protocol):
         """The stored vectors of the records with these ids (missing ids are left out), by id."""
         ...
 
-    def mentions(self, phrases: Sequence[str]) -> bool:
-        """Whether some chunk's text holds one of ``phrases`` exactly (case and spacing as given)."""
+    def matches(self, pattern: str) -> bool:
+        """Whether some chunk's text matches the regular expression ``pattern`` (Rust ``regex`` syntax: no
+        look-around)."""
         ...
 
     def page_chunks(self, page_id: str) -> list[tuple[str, dict[str, Any]]]:

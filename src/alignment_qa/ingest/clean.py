@@ -422,13 +422,14 @@ def _assemble(blocks: list[_Block], fallback_title: str) -> tuple[str, str, list
 # control characters (a terminal escape "\x1b[31m", NUL) and invisible format characters (zero-width spaces, bidi
 # overrides, soft hyphens): a page's text reaches terminals and search, and none of them is a word
 _INVISIBLE = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
+_LINE_BREAKS = re.compile(r"[\x0b\x0c\x85\u2028\u2029]")  # vertical tab, form feed (a PDF page break), NEL
 
 
 def clean_page(text: str, file_name: str, suffix: str) -> CleanPage:
     """Clean one page. ``suffix`` picks the format (``.md``, ``.txt``, ``.html``...)."""
-    text = _INVISIBLE.sub("", text)
+    text = _LINE_BREAKS.sub("\n", _INVISIBLE.sub("", text))
     meta, body = _front_matter(text)
     html_title: str | None = None
     meta_pairs: list[tuple[str, str]] = []

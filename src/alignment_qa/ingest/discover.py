@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +124,8 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                 continue
             path = Path(entry.path)
             problem = name_problem(entry.name)
-            if problem:
-                found.skipped.append(Skipped(shown_path(path), problem))
+            if problem:  # with its page id: a page indexed from it earlier is kept, not removed
+                found.skipped.append(Skipped(shown_path(path), problem, _rel(path, root)))
                 continue
             is_link = entry.is_symlink()
             if is_link and not follow_symlinks:
@@ -171,6 +172,11 @@ def _single_file_problem(path: Path, resolved: Path, exts: set[str]) -> str | No
     return None
 
 
+# characters that reorder how a name reads ("\u202e" shows "gpj.md" for "dm.jpg"); zero-width joiners and
+# no-break spaces, also invisible, are fine
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def name_problem(name: str) -> str | None:
     """Why a file or folder name cannot become part of a page id, or ``None``: bytes that are not UTF-8 (Python
     keeps them as surrogates, which no store or page can hold), or control characters (a terminal escape)."""
@@ -178,14 +184,18 @@ def name_problem(name: str) -> str | None:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "the name is not valid UTF-8: rename it"
-    if any(not char.isprintable() and char != " " for char in name):
-        return "the name holds control or invisible characters: rename it"
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in name):
+        return "the name holds control characters: rename it"
     return None
 
 
 def shown_path(path: Path | str) -> str:
-    """``path`` for a message, its undecodable bytes and control characters escaped ("bad\\udcff.md")."""
-    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in str(path))
+    """``path`` for a message, its undecodable bytes, control characters and bidi controls escaped
+    ("bad\\udcff.md")."""
+    return "".join(
+        ascii(char)[1:-1] if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS else char
+        for char in str(path)
+    )
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -280,16 +280,34 @@ class _HtmlToText(HTMLParser):
         """Comments are dropped."""
 
 
-# a "<" with no ">" before the next "<" opens nothing: text. html.parser rescans to the end for each one, so
-# 20,000 of them ("<a <a <a …") took a minute
-_UNTERMINATED = re.compile(r"<(?=[^<>]*(?:<|\Z))")
+# a "<" with no ">" (nor a quote, which may hold one) before the next "<" opens nothing: text. html.parser
+# rescans to the end for each one, so 20,000 of them ("<a <a <a …") took a minute. A comment opener is left alone
+# ("<!-- <div>draft</div> -->" is one comment)
+_UNTERMINATED = re.compile(r"<(?!!--)(?=[^<>\"']*(?:<|\Z))")
+
+
+def _escape_unclosed_comments(source: str) -> str:
+    """``source`` with the "<!--" that no "-->" closes escaped, in one pass: html.parser looks for the end of each
+    one to the end of the text (20,000 of them took seconds, a 5 MB page hours)."""
+    parts: list[str] = []
+    at = 0
+    while (start := source.find("<!--", at)) != -1:
+        end = source.find("-->", start + 4)
+        if end == -1:  # no comment closes from here on: the rest is text
+            parts.append(source[at:start])
+            parts.append(source[start:].replace("<!--", "&lt;!--"))
+            return "".join(parts)
+        parts.append(source[at : end + 3])
+        at = end + 3
+    parts.append(source[at:])
+    return "".join(parts)
 
 
 def html_to_text(source: str) -> tuple[str, str | None, list[tuple[str, str]]]:
     """Return ``(text, <title>, meta label/value pairs)`` for HTML or markdown-with-HTML."""
     if "<" not in source and "&" not in source:
         return source, None, []
-    source = _UNTERMINATED.sub("&lt;", source)
+    source = _UNTERMINATED.sub("&lt;", _escape_unclosed_comments(source))
     parser = _HtmlToText(_closed_tags(source))
     try:
         parser.feed(source)
