@@ -109,6 +109,10 @@ _POINTS_BACK = re.compile(
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it
 SAME_PASSAGE_MAX = 3
+# a follow-up repeats what an earlier answer quoted when every fresh sentence scores below this share of the best:
+# "What do Zorblax safety audits check?" after an answer that quoted the one Zorblax sentence (fresh lead 0.35 of the
+# best) is answered by it again, "and why does it happen?" after "What is reward hacking?" (0.50) by new sentences
+REPEAT_BELOW = 0.4
 NO_SIDE, BOTH_SIDES = -1, 2
 
 
@@ -480,7 +484,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
     cited quotes and whose ``metadata["draft"]`` is the ``Draft`` (no sentences when nothing is
     quotable). ``scored`` is the sentences already scored for the coverage check; without it the
     ``scorer`` scores them. Sentences an assistant turn of ``history`` quoted are left out, unless
-    nothing else is left.
+    nothing else is left or what is left scores below ``REPEAT_BELOW`` of the best.
     """
 
     def __init__(
@@ -528,7 +532,10 @@ class EvidenceSynthesizer(BaseSynthesizer):
 
         ratios = (self._follow_ratio, self._side_ratio)
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
-        if not chosen:  # everything was said before: saying it again beats saying nothing
+        best = scored[0].score if scored else 0.0
+        if not chosen or chosen[0].score < REPEAT_BELOW * best:
+            # what answers was said before, and what is left scores far below it: saying it again beats saying
+            # nothing, or leading with sentences that do not answer
             chosen = choose(scored, self._max_sentences, self._keep_ratio, lambda sentence: False, *ratios)
         draft = evidence_draft(chosen)
         sources = [*nodes, *(additional_source_nodes or [])]
