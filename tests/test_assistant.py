@@ -319,3 +319,17 @@ def test_a_reference_to_the_collection_is_not_searched(assistant: Assistant) -> 
     assert retriever.searched("According to the textbook, what is a mesa-optimizer?") == "what is a mesa-optimizer?"
     assert [p.chunk_ids for p in referred.retrieved] == [p.chunk_ids for p in plain.retrieved]
     assert referred.text == plain.text and referred.question.startswith("According to the textbook")
+
+
+def test_a_failing_text_search_skips_the_name_check_not_the_answer(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search for a versioned name runs outside the store's read lock: a store reopened meanwhile must cost the
+    check, not the answer."""
+
+    def broken(pattern: str) -> bool:
+        raise RuntimeError("the store was reopened")
+
+    monkeypatch.setattr(assistant.query_engine.retriever.collection, "matches", broken)
+    answer = assistant.ask("Is RLHF-2 an outer alignment technique like RLHF?")  # a version to search for
+    assert answer.covered and answer.sentences

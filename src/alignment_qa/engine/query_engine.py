@@ -252,8 +252,17 @@ class AnswerEngine(CustomQueryEngine):
             sides=comparison_sides(question),
             kind=asked_type(question),
             asked=None if asked is None else self.retriever.searched(asked),
-            matches=self.retriever.collection.matches,
+            matches=self._text_matches,
         )
+
+    def _text_matches(self, pattern: str) -> bool:
+        """``ChunkCollection.matches``; a store that fails meanwhile (reopened by another process's ingest, a
+        restarted server) counts as a match: this check only adds declines, it must not fail an answer."""
+        try:
+            return self.retriever.collection.matches(pattern)
+        except Exception as exc:  # any store error: skip the check
+            log.warning("text search for a name failed, not checked: %s", exc)
+            return True
 
     # -- steps ---------------------------------------------------------------------------
     def _retrieved(self, question: str) -> tuple[Turn, QueryBundle, list[NodeWithScore]]:
