@@ -62,7 +62,7 @@ class DeadlineProtocol(H11Protocol):
         self._body_timer = None
         if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
             log.info(
-                "closing a connection from %s: no complete request body in %.0f s", self.client, self.body_timeout_s
+                "closing a connection from %s: its request body stalled for %.0f s", self.client, self.body_timeout_s
             )
             self.transport.close()
 
