@@ -20,6 +20,7 @@ Retrieval and sentence scoring are left to ``retrieval`` and ``evidence``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -233,14 +234,10 @@ def _sentence_openers(text: str, matches: Sequence[re.Match[str]]) -> list[bool]
     ]
 
 
-def _within_text(word: str, text: str) -> bool:
-    """Whether ``word`` is in ``text`` as a whole word, in any case."""
-    return re.search(rf"(?<![\w'’-]){re.escape(word)}(?![\w'’-])", text, re.I) is not None
-
-
-def _within(name: str, phrase: str) -> bool:
+def _within(name: str, phrase: str, any_case: bool = False) -> bool:
     """Whether ``name`` is in ``phrase`` as whole words ("ISO IEC" in "ISO IEC 42001", not "Zorp" in "Zorpex")."""
-    return re.search(rf"(?<![\w'’-]){re.escape(name)}(?![\w'’-])", phrase) is not None
+    pattern = rf"(?<![\w'’-]){re.escape(name)}(?![\w'’-])"
+    return re.search(pattern, phrase, re.I if any_case else 0) is not None
 
 
 def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_question: bool = True) -> list[str]:
@@ -452,6 +449,8 @@ def decide(
     capitals (``unknown_acronyms``)."""
     if not passages_text or not scored:
         return Coverage(False, "")
+    if matches is not None:  # one search per pattern, however many texts (own words, joined, sides) ask for it
+        matches = functools.cache(matches)
 
     def names_in(text: str) -> list[str]:
         """The names ``text`` gives that no page mentions: plain unknown names, names in capitals, versions."""
@@ -463,9 +462,9 @@ def decide(
     own = question if asked is None else asked
     names = names_in(own)
     carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
+    unknown = unknown_words(own, index, is_plain_word)
     if asked is not None:
-        own_words = set(unknown_words(own, index, is_plain_word))
-        earlier_words = [word for word in unknown_words(question, index, is_plain_word) if word not in own_words]
+        earlier_words = [word for word in unknown_words(question, index, is_plain_word) if word not in unknown]
         carried = [name for name in names_in(question) if name not in names]
         named = " ".join(carried).lower()
         carried += [word for word in dict.fromkeys(earlier_words) if word not in named]
@@ -487,7 +486,6 @@ def decide(
             )
     if names:
         return Coverage(False, f"No indexed page mentions {names_phrase(names)}.", names)
-    unknown = unknown_words(own, index, is_plain_word)
     if unknown:  # a typo or an unusual word: be clearly relevant
         min_relevance += unknown_margin
     if best_passage_cosine < min_relevance and (
@@ -505,7 +503,8 @@ def decide(
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
     checked = answerability(question, scored, passages_text, index, kind is not None)
     if asked is not None:  # name only the words the user typed this time, not an earlier turn's
-        checked = Answerability(checked.unanswered, [word for word in checked.missing if _within_text(word, own)])
+        typed = [word for word in checked.missing if _within(word, own, any_case=True)]
+        checked = Answerability(checked.unanswered, typed)
     if checked.unanswered > unanswered_threshold:  # a near miss: the topic is here, the asked fact is not
         return Coverage(False, _unanswered_reason(unheard, checked.missing), [*unheard, *checked.missing])
     notices = []
