@@ -27,7 +27,7 @@ from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.answerability import FEATURES, features
 from alignment_qa.engine.assistant import Assistant
 from alignment_qa.engine.condense import cap_turns, condense, user_turns
-from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, write_or_check
+from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, within_tolerance, write_or_check
 from alignment_qa.eval.questions import load_questions
 from alignment_qa.eval.runner import prepare_index
 from alignment_qa.index.embedder import build_embedder
@@ -160,11 +160,8 @@ def main() -> int:
         print(f"  answerable, flagged: {asked[i]}")
     for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
         print(f"  {name:28s} {weight:+.3f}")
-    # --check within a tolerance: Chroma's approximate search can move a question's features from run to run
-    same = shipped["features"] == model["features"] and all(
-        np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(model[key], dtype=float), atol=TOLERANCE)
-        for key in ("bias", "weights", "mean", "scale")
-    )
+    # --check: Chroma's approximate search can move a question's features from run to run
+    same = within_tolerance(shipped, model, TOLERANCE)
     doc = "The near-miss check's weights, fitted on the tune questions by scripts/fit_abstain.py (do not edit)."
     return write_or_check(OUT, weights_module(doc, model), args.check, same)
 

@@ -22,7 +22,7 @@ from alignment_qa.engine.judge import StructuredSupport, Verdict
 from alignment_qa.engine.judge_features import FEATURES
 from alignment_qa.engine.judge_weights import WEIGHTS as shipped
 from alignment_qa.eval.calibration import load_pairs
-from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, write_or_check
+from alignment_qa.eval.logistic import fit_logistic, standard_scale, weights_module, within_tolerance, write_or_check
 from alignment_qa.eval.metrics import balanced_accuracy
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.lexical import Analyzer
@@ -84,11 +84,8 @@ def main() -> int:
         print(f"{split}: {len(chosen)} pairs, balanced accuracy {accuracy:.3f}")
     for name, weight in zip(FEATURES, model["weights"], strict=True):  # type: ignore[call-overload]
         print(f"  {name:18s} {weight:+.3f}")
-    # --check within a tolerance: another CPU's float rounding can move the sixth decimal
-    same = shipped["features"] == model["features"] and all(
-        np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(model[key], dtype=float), atol=TOLERANCE)
-        for key in ("bias", "weights", "mean", "scale")
-    )
+    # --check: another CPU's float rounding can move the sixth decimal
+    same = within_tolerance(shipped, model, TOLERANCE)
     doc = "The structured support judge's weights, fitted on the fit split by scripts/fit_judge.py (do not edit)."
     return write_or_check(OUT, weights_module(doc, model), args.check, same)
 

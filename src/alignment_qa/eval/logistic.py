@@ -50,13 +50,21 @@ def weights_module(docstring: str, model: Mapping[str, object]) -> str:
     return "\n".join([*lines, "}", ""])
 
 
-def write_or_check(path: Path, text: str, check: bool, same: bool | None = None) -> int:
-    """Write ``text`` to ``path``, or with ``check`` only say whether the shipped file matches: ``same`` when the
-    caller compared it (within a tolerance), else the text itself. The exit status: 1 for a mismatch, else 0."""
+def within_tolerance(shipped: Mapping[str, object], fitted: Mapping[str, object], tolerance: float) -> bool:
+    """Whether ``fitted`` has ``shipped``'s features and each of its bias, weights, means and scales lies within
+    ``tolerance`` of the shipped one (another CPU's rounding, or an approximate search, moves them a little)."""
+    return shipped["features"] == fitted["features"] and all(
+        np.allclose(np.asarray(shipped[key], dtype=float), np.asarray(fitted[key], dtype=float), atol=tolerance)
+        for key in ("bias", "weights", "mean", "scale")
+    )
+
+
+def write_or_check(path: Path, text: str, check: bool, same: bool) -> int:
+    """Write ``text`` to ``path``, or with ``check`` only say whether the shipped weights match (``same``, from
+    ``within_tolerance``). The exit status: 1 for a mismatch, else 0."""
     if check:
-        matches = same if same is not None else path.read_text(encoding="utf-8") == text
-        print("shipped weights match" if matches else "shipped weights differ from a fresh fit")
-        return 0 if matches else 1
+        print("shipped weights match" if same else "shipped weights differ from a fresh fit")
+        return 0 if same else 1
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")
     return 0
