@@ -188,6 +188,42 @@ def test_an_acronym_vouched_for_by_its_code_number_does_not_decline() -> None:
     assert not declined.covered and "EO 14111" in declined.reason
 
 
+def test_an_ordinary_word_no_page_has_is_a_name_when_capitalised_inside_one(index: KeywordIndex) -> None:
+    """ "Dartmouth" and "Nobel" are ordinary words of the model's vocabulary, so ``unknown_words`` passes over
+    them; written with a capital after "the" or beside another capitalised word they name something no page has.
+    A capital alone, a sentence's first word, "I'm" beside it or a question in title case is no such name."""
+    from alignment_qa.engine.abstain import unknown_capitalised
+
+    plain = {"dartmouth", "workshop", "nobel", "prize", "cup", "beginner", "vacation", "world"}.__contains__
+    assert unknown_capitalised("When was the Dartmouth workshop?", index, plain) == ["dartmouth"]
+    assert unknown_capitalised("Who won the 2024 Nobel prize?", index, plain) == ["nobel"]
+    assert unknown_capitalised("Who won the World Cup?", index, plain) == ["world", "cup"]
+    assert unknown_capitalised("Explain reward hacking like I'm a Beginner", index, plain) == []
+    assert unknown_capitalised("Dartmouth workshop: when was it?", index, plain) == []  # the first word
+    assert unknown_capitalised("What Did The Dartmouth Workshop Do?", index, plain) == []  # title case
+    assert unknown_capitalised("When was the UK AI Safety Institute founded?", index, plain) == []  # pages have it
+
+    def verdict(question: str) -> Coverage:
+        return decide(
+            question,
+            [_scored(RECORDS[0][2], 0.6, 0.5, 1.1)],
+            0.6,
+            [RECORDS[0][2]],
+            index,
+            plain,
+            min_relevance=0.3,
+            unknown_margin=0.1,
+            rare_idf=100.0,
+            typed_top=3,
+            unanswered_threshold=1.0,
+            caution_threshold=1.0,
+        )
+
+    declined = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?")
+    assert not declined.covered and declined.reason == "No indexed page mentions Dartmouth.", declined.reason
+    assert verdict("When did the UK AI Safety Institute hold a workshop?").covered
+
+
 def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:
     analyzer = Analyzer()
     assert analyzer.stem("found") == analyzer.stem("founded")  # why the distinction is needed

@@ -485,7 +485,9 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
     assert unknown_names("What does the UK AI Safety Institute evaluate?", index, plain) == []
     # a name written with a hyphen is still a name when one of its parts is unknown
-    assert unknown_names("Are goals and the UK-Zorp protocol the same?", index, plain) == ["the UK-Zorp"]
+    # ("the" is left out of a one-word name that qualifies a noun: "the UK-Zorp protocol")
+    assert unknown_names("Are goals and the UK-Zorp protocol the same?", index, plain) == ["UK-Zorp"]
+    assert unknown_names("Are goals and the UK-Zorp the same?", index, plain) == ["the UK-Zorp"]
     assert unknown_names("What does the UK-AI Safety Institute evaluate?", index, plain) == []
     assert unknown_names("Pre-traning goals?", index, plain) == []  # a capital that only starts the question
     assert unknown_names("UK-Zorp goals?", index, plain) == ["UK-Zorp"]

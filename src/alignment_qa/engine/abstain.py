@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from alignment_qa.engine.answerability import ASKING_WORDS, Answerability, answerability, question_words
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
+from alignment_qa.index.lexical import STOP_WORDS
 
 _TOKEN = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _CONNECTORS = frozenset({"of", "for", "on", "and", "de", "van", "von", "&"})
@@ -44,6 +45,7 @@ _MONTHS = frozenset(
 _ALSO_NAMES = frozenset({"april", "may", "june", "august", "jan"})  # months that are also given names or surnames
 # "the 2017 Asilomar AI Principles", "the May 2024 Seoul Summit"
 _THE_BEFORE = re.compile(r"\bthe\s+(?:(?:" + "|".join(sorted(_MONTHS)) + r")\s+)?(?:(?:1[89]|20)\d\d\s+)?$", re.I)
+_I = re.compile(r"I(?:['’](?:m|ve|d|ll))?")
 TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
 
 
@@ -164,6 +166,39 @@ def unknown_acronyms(question: str, index: KeywordIndex, matches: Callable[[str]
     return list(dict.fromkeys(found))
 
 
+def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
+    """Ordinary words no page has, written with a capital inside a name ("the Dartmouth workshop", "the 2024 Nobel
+    prize", "the FIFA World Cup"): ``unknown_words`` passes over ordinary words, since a lower-case one ("vacation")
+    says little about what a question asks. Inside a name means after "the" (a year between allowed) or beside
+    another capitalised word of the same sentence; a capital alone is often emphasis or habit ("explain it like I'm
+    a Beginner"). Not in a question in title case, not a sentence's first word, not a word in capitals
+    (``unknown_acronyms``)."""
+    tokens = list(_TOKEN.finditer(question))
+    words = [token.group() for token in tokens]
+    lettered = [word for word in words[1:] if any(char.isalpha() for char in word)]
+    if not lettered or sum(word[:1].isupper() for word in lettered) > TITLE_CASE_SHARE * len(lettered):
+        return []
+    opens = _sentence_openers(question, tokens)
+
+    def capitalised(at: int) -> bool:  # "I" and "I'm" are no part of a name
+        return 0 <= at < len(words) and not opens[at] and words[at][:1].isupper() and _I.fullmatch(words[at]) is None
+
+    def after_the(at: int) -> bool:
+        before = at - 1 - (at > 1 and bool(_YEAR.fullmatch(words[at - 1])) and not opens[at - 1])
+        return before >= 0 and not opens[before + 1] and words[before].lower() == "the"
+
+    found: list[str] = []
+    for at, written in enumerate(words):
+        if not capitalised(at) or written.isupper():
+            continue
+        if not (after_the(at) or capitalised(at - 1) or (at + 1 < len(words) and capitalised(at + 1))):
+            continue
+        for word, joined in index.analyzer.tagged_words(written):
+            if not joined and is_plain_word(word) and not index.doc_freq.get(index.analyzer.stem(word), 0):
+                found.append(word)
+    return list(dict.fromkeys(found))
+
+
 def unknown_names(
     question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool], also: Iterable[str] = ()
 ) -> list[str]:
@@ -171,7 +206,7 @@ def unknown_names(
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
     "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not. ``also``: more words
-    known to be unknown (``unknown_acronyms``)."""
+    known to be unknown (``unknown_acronyms``, ``unknown_capitalised``)."""
     unknown = (
         set(unknown_words(question, index, is_plain_word))
         | {number for _, number in _codes(question) if not index.doc_freq.get(number, 0)}
@@ -214,7 +249,14 @@ def unknown_names(
             else " ".join(tokens[start:end])
         )
         before = start - 1 - (start > 1 and tokens[start - 1].isdigit() and not opens[start - 1])  # "the 2017 …"
-        if before >= 0 and not opens[start] and tokens[before].lower() == "the":
+        modifier = (  # "the Dartmouth workshop"; not "the Bible is", "the UK-Zorp the same"
+            end - start == 1
+            and end < len(tokens)
+            and not opens[end]
+            and tokens[end].islower()
+            and tokens[end] not in STOP_WORDS
+        )
+        if before >= 0 and not opens[start] and tokens[before].lower() == "the" and not modifier:
             phrase = "the " + phrase
         if not any(_within(phrase, name) for name in names):
             names = [name for name in names if not _within(name, phrase)]  # "ISO IEC" within "ISO IEC 42001"
@@ -454,9 +496,10 @@ def decide(
 
     def names_in(text: str) -> list[str]:
         """The names ``text`` gives that no page mentions: plain unknown names, names in capitals, versions."""
+        also = unknown_capitalised(text, index, is_plain_word)
         if matches is None:
-            return unknown_names(text, index, is_plain_word)
-        found = unknown_names(text, index, is_plain_word, unknown_acronyms(text, index, matches))
+            return unknown_names(text, index, is_plain_word, also)
+        found = unknown_names(text, index, is_plain_word, [*also, *unknown_acronyms(text, index, matches)])
         return list(dict.fromkeys([*found, *unknown_versions(text, index, is_plain_word, matches)]))
 
     own = question if asked is None else asked
