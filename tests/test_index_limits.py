@@ -52,7 +52,9 @@ def test_a_symlink_out_of_the_root_is_skipped_with_a_reason(tmp_path: Path) -> N
     (root / "a.md").write_text(PAGE)
     (root / "escape.md").symlink_to(outside / "secret.md")
     (root / "escape-dir").symlink_to(outside)
-    (root / "sub" / "inside.md").symlink_to(root / "a.md")  # stays inside: followed
+    (root / "sub" / "inside.md").symlink_to(root / ".draft.md")  # stays inside: followed
+    (root / ".draft.md").write_text(PAGE)  # hidden: indexed only through the link
+    (root / "0-alias.md").symlink_to(root / "a.md")  # another name for a page: one page, under the file's name
     found = discover([root], EXTS)
     assert sorted(page.page_id for page in found.pages) == ["a.md", "sub/inside.md"]
     reasons = {item.page_id: item.reason for item in found.skipped}

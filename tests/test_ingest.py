@@ -253,12 +253,34 @@ def test_incremental_ingest(tmp_path: Path, settings: Settings, store: ChunkStor
 def test_single_file_does_not_remove_other_pages(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:
+    """A file of an indexed folder, given by itself, is the page it was: no second copy under its bare name."""
     corpus = _copy_sample(tmp_path)
     ingest([corpus], settings, embedder, store)
-    summary = ingest([corpus / "wiki" / "reward-hacking.md"], settings, embedder, store)
+    page = corpus / "wiki" / "reward-hacking.md"
+    summary = ingest([page], settings, embedder, store)
     assert summary.removed == []
-    assert summary.unchanged == [] and summary.added == ["reward-hacking.md"]
-    assert len(_check_consistent(store, settings)) == 8
+    assert summary.unchanged == ["wiki/reward-hacking.md"] and summary.added == []
+    page.write_text(page.read_text(encoding="utf-8") + "\nReward hacking can be subtle.\n", encoding="utf-8")
+    summary = ingest([page], settings, embedder, store)
+    assert summary.updated == ["wiki/reward-hacking.md"] and summary.added == []
+    assert len(_check_consistent(store, settings)) == 7
+
+
+def test_a_folder_inside_another_is_one_set_of_pages(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Given with its parent, or after it, a folder's pages keep their ids under the parent: none is indexed
+    twice, and none is removed as gone."""
+    corpus = _copy_sample(tmp_path)
+    summary = ingest([corpus / "wiki", corpus], settings, embedder, store)
+    assert sorted(summary.added) == sorted(set(summary.added)) and "wiki/goodharts-law.md" in summary.added
+    assert "goodharts-law.md" not in summary.added and len(_check_consistent(store, settings)) == 7
+    summary = ingest([corpus / "wiki"], settings, embedder, store)
+    assert summary.added == [] and summary.removed == [] and "wiki/goodharts-law.md" in summary.unchanged
+    assert len(_check_consistent(store, settings)) == 7
+    (corpus / "wiki" / "goodharts-law.md").unlink()  # synced through the inner folder
+    summary = ingest([corpus / "wiki"], settings, embedder, store)
+    assert summary.removed == ["wiki/goodharts-law.md"] and len(_check_consistent(store, settings)) == 6
 
 
 def test_bad_inputs_are_skipped_with_reasons(
@@ -435,6 +457,11 @@ def test_rebuild_reembeds_everything(tmp_path: Path, settings: Settings, store: 
     first = ingest([corpus], settings, embedder, store)
     rebuilt = ingest([corpus], settings, embedder, store, rebuild=True)
     assert len(rebuilt.added) == 7 and rebuilt.chunks_written == first.chunks_written == rebuilt.chunks_total
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputPathError, match="would leave an empty index"):  # and the index is kept
+        ingest([empty], settings, embedder, store, rebuild=True)
+    assert len(_check_consistent(store, settings)) == 7
 
 
 def test_a_changed_page_embeds_only_its_changed_chunks(

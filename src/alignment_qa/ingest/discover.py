@@ -6,7 +6,8 @@ ignored silently, while broken symlinks, symlink loops, symlinks that lead outsi
 being walked, non-regular files and names that are not UTF-8 or hold control characters (a page
 id is shown in terminals and pages) are reported, paths shown with such characters escaped. A file
 given by itself obeys the same rules (extension, hidden name, name, regular file), each refusal
-reported with its reason.
+reported with its reason. A file reached twice (under a folder and a folder inside it, given together, or
+through a symlink) is one page, with its id under the outermost folder.
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -66,7 +67,8 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             raise InputPathError(f"path is a broken symbolic link: {path}")
     found = Discovery()
     seen_ids: dict[str, Path] = {}
-    for path in given:
+    seen_files: set[str] = set()  # real paths: a file under two given folders, or linked twice, is one page
+    for path in _outer_folders_first(given):
         resolved = path.resolve()
         if resolved.is_dir():
             found.synced_roots.append(resolved)
@@ -79,7 +81,10 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
                 found.skipped.append(Skipped(shown_path(path), problem))
                 continue
             candidates = [path.absolute()]
-        for candidate in candidates:
+        for candidate in sorted(candidates, key=os.path.islink):  # a file's own name before a link's to it
+            real = os.path.realpath(candidate)
+            if real in seen_files:
+                continue
             page_id = candidate.relative_to(root).as_posix() if candidate.is_relative_to(root) else candidate.name
             if page_id in seen_ids and seen_ids[page_id] != candidate:
                 found.skipped.append(
@@ -88,8 +93,16 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
                 continue
             if page_id not in seen_ids:
                 seen_ids[page_id] = candidate
+                seen_files.add(real)
                 found.pages.append(PageFile(page_id=page_id, path=candidate, root=root))
     return found
+
+
+def _outer_folders_first(given: list[Path]) -> list[Path]:
+    """Folders before files, and a folder before the folders inside it, so that a page under both ("ingest corpus
+    corpus/wiki") keeps its id under the outer one; otherwise the order given."""
+    depth = {path: len(path.resolve().parts) for path in given}
+    return sorted(given, key=lambda path: (not path.is_dir(), depth[path] if path.is_dir() else 0))
 
 
 def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -> list[Path]:

@@ -6,16 +6,18 @@ unchanged keeps its stored vector instead of being embedded again. Each of those
 sentences gets its own vector, pooled from the same model pass as its chunk (``sentence_vectors``;
 unchanged pages that lack them are completed after). At the end the keyword index (BM25 and
 aliases) is brought in step with the store. Pages of a synced folder that are gone from disk are
-removed. Bad files are skipped with a reason (a page that was indexed before keeps its last
-good version); what a kept page lost in cleaning (an unusable source URL) is listed in
-``warnings``. Work is written page by page after each window of embedded chunks, so an
-interrupted run keeps what it wrote and the next run finishes the rest. Searching is left to
-``index``.
+removed, also those indexed under an outer folder. A file indexed before under a folder is the same page
+when given again from a folder inside it or by itself ("ingest corpus", then "ingest corpus/wiki/page.md").
+Bad files are skipped with a reason (a page that was indexed before keeps its last good version); what a
+kept page lost in cleaning (an unusable source URL) is listed in ``warnings``. Work is written page by page
+after each window of embedded chunks, so an interrupted run keeps what it wrote and the next run finishes
+the rest. Searching is left to ``index``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -25,7 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
-from alignment_qa.errors import ConfigError
+from alignment_qa.errors import ConfigError, InputPathError
 from alignment_qa.index import page_cache
 from alignment_qa.index.embedder import Embedder
 from alignment_qa.index.keyword import KeywordChanges, Record, keyword_index_current, sync_keyword_index
@@ -35,7 +37,7 @@ from alignment_qa.index.store_api import ChunkCollection, PageState, Store, Stor
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
-from alignment_qa.ingest.discover import PageFile, Skipped, discover
+from alignment_qa.ingest.discover import Discovery, PageFile, Skipped, discover
 from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
 from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chunks, write_sentence_vectors
 from alignment_qa.settings import Settings
@@ -178,6 +180,22 @@ def stored_chunks(file: PageFile, page_hash_: str, page: CleanPage, chunks: Sequ
     return records
 
 
+def _indexed_files(states: dict[str, PageState]) -> dict[str, str]:
+    """The real path of each indexed page's file, as its folder and id say, to its page id."""
+    return {os.path.realpath(Path(state.root) / page_id): page_id for page_id, state in states.items()}
+
+
+def _gone_from_inner_folder(path: Path, found: Discovery) -> bool:
+    """Whether the file of a page indexed under an outer folder lies in a synced folder and is gone from disk (not
+    merely inside a folder that could not be read)."""
+    unread = [Path(item.path) for item in found.skipped if item.page_id and item.page_id.endswith("/")]
+    return (
+        any(path.is_relative_to(root) for root in found.synced_roots)
+        and not any(path.is_relative_to(folder) for folder in unread)
+        and not os.path.lexists(path)
+    )
+
+
 def ingest(
     paths: Sequence[Path],
     settings: Settings,
@@ -208,9 +226,16 @@ def ingest(
     todo: list[tuple[PageFile, str, bytes]] = []
     seen: set[str] = set()
     seen.update(item.page_id for item in found.skipped if item.page_id)
+    indexed_files: dict[str, str] | None = None  # real path of each indexed page's file -> its page id
     for file in found.pages:
-        seen.add(file.page_id)
         state = states.get(file.page_id)
+        if state is None and states:  # a file indexed before under another folder keeps its id
+            if indexed_files is None:
+                indexed_files = _indexed_files(states)
+            known = indexed_files.get(os.path.realpath(file.path))
+            if known is not None and known not in seen:
+                file, state = replace(file, page_id=known, root=Path(states[known].root)), states[known]
+        seen.add(file.page_id)
         if state is not None and state.root != str(file.root):
             if (Path(state.root) / file.page_id).exists():
                 summary.skipped.append(
@@ -239,6 +264,12 @@ def ingest(
         todo.append((file, digest, data))
 
     pending = _prepare(todo, states, settings, embedder, progress, summary)
+    if rebuild and not pending:  # nothing read: dropping the old collection would only lose it
+        given = ", ".join(str(path) for path in paths)
+        raise InputPathError(
+            f"no page to index under {given} ({len(summary.skipped)} skipped): --rebuild would leave an empty "
+            "index, so nothing was changed"
+        )
     to_embed = sum(len(item.chunks) for item in pending)
     packed = SentencePages(store, settings.embedding.identity, settings.store.collection)
     _drop_former_sentence_vectors(store, settings)
@@ -279,7 +310,9 @@ def ingest(
     gone = sorted(
         page_id
         for page_id, state in states.items()
-        if page_id not in seen and state.root in synced and not page_id.startswith(protected)
+        if page_id not in seen
+        and not page_id.startswith(protected)
+        and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found))
     )
     gone.extend(summary.emptied)
     if collection is not None:
