@@ -97,7 +97,8 @@ def test_api_answers_with_citations(api: TestClient) -> None:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ({"question": "  "}, "empty"),
+        ({"question": "  "}, "the question is empty"),
+        ({"question": ""}, "the question is empty"),  # the same message as for blanks
         ({"question": "x" * 2001}, "2001"),
         ({"question": "x", "top_k": 0}, "top_k"),
         ({"question": "x", "mode": "magic"}, "mode"),
@@ -194,6 +195,8 @@ def test_api_feedback(api: TestClient) -> None:
     assert response.status_code == 200 and response.json()["id"] >= 1
     response = api.post("/api/feedback", json={"kind": "wrong_source", "answer": answer, "citation": 99})
     assert response.status_code == 422 and "no citation [99]" in response.text
+    response = api.post("/api/feedback", json={"kind": "wrong_source", "answer": answer})
+    assert response.status_code == 422 and "names the citation it disputes" in response.text
     response = api.post("/api/feedback", json={"kind": "up", "answer": {"text": 1}})
     assert response.status_code == 422 and "question" in response.text  # a malformed answer is the caller's mistake
 

@@ -81,7 +81,7 @@ class FeedbackRequest(BaseModel):
 class AskRequest(BaseModel):
     """A question, with optional history and per-request settings."""
 
-    question: str = Field(min_length=1, max_length=20_000, description="The question, in plain words.")
+    question: str = Field(max_length=20_000, description="The question, in plain words.")
     history: list[Turn] = Field(default_factory=list, max_length=50, description="Earlier turns, oldest first.")
     top_k: int | None = Field(None, ge=1, le=50, description="Passages handed to the answer.")
     mode: Mode | None = Field(None, description="Answer mode; default from settings.")

@@ -166,6 +166,8 @@ class FeedbackStore:
             )
         if kind == "wrong_source":
             numbers = {int(item["n"]) for item in answer.get("citations", [])}
+            if citation is None:
+                raise ValueError('a wrong_source flag names the citation it disputes: give "citation": n')
             if citation not in numbers:
                 raise ValueError(f"the answer has no citation [{citation}]")
         markers = ", ".join([self._db.marker] * len(_COLUMNS))
