@@ -224,6 +224,18 @@ def test_an_ordinary_word_no_page_has_is_a_name_when_capitalised_inside_one(inde
     assert verdict("When did the UK AI Safety Institute hold a workshop?").covered
 
 
+def test_a_casual_word_the_pages_seldom_use_is_not_an_absent_term() -> None:
+    """Formal pages rarely say "got", so it looks rare; it asks for nothing, so a passage lacking it is no reason
+    to decline ("Who decided how GPT-3 got released?")."""
+    from alignment_qa.engine.abstain import absent_terms
+
+    records = [*RECORDS, ("7", "Chat", "The model got better."), ("8", "Releases", "Labs decide on model releases.")]
+    chat_index = KeywordIndex.build(records, "r5", Analyzer())
+    passages = ["Labs decide on releases."]
+    assert absent_terms("Who decided how the model got released?", passages, chat_index, 0.0) == ["model"]
+    assert "budget" in absent_terms("Who decided on the budget of releases?", passages, chat_index, 0.0)
+
+
 def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:
     analyzer = Analyzer()
     assert analyzer.stem("found") == analyzer.stem("founded")  # why the distinction is needed

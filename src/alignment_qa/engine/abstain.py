@@ -371,13 +371,22 @@ def unheard_names(
     return found
 
 
+# words of spoken English that formal pages seldom use, so that they look rare, though they ask for nothing
+# ("Who decided how GPT-3 got released?")
+_CASUAL = frozenset(
+    "get gets got gotten getting gonna wanna gotta kinda sorta stuff thing things guy guys basically actually "
+    "really lot lots okay ok pretty anyway".split()
+)
+
+
 def absent_terms(
     question: str,
     passages_text: Sequence[str],
     index: KeywordIndex,
     min_idf: float,
 ) -> list[str]:
-    """The question's rarer words that the corpus has but none of the retrieved passages has."""
+    """The question's rarer words that the corpus has but none of the retrieved passages has (not casual words:
+    ``_CASUAL``)."""
     analyzer = index.analyzer
     present: set[str] = set()
     for text in passages_text:
@@ -385,7 +394,7 @@ def absent_terms(
     return [
         word
         for word, term in question_words(question, index)
-        if not word.isdigit() and term not in present and index.idf(term) >= min_idf
+        if not word.isdigit() and word not in _CASUAL and term not in present and index.idf(term) >= min_idf
     ]
 
 
