@@ -188,26 +188,30 @@ def test_an_acronym_vouched_for_by_its_code_number_does_not_decline() -> None:
     assert not declined.covered and "EO 14111" in declined.reason
 
 
-def test_an_ordinary_word_no_page_has_is_a_name_when_capitalised_inside_one(index: KeywordIndex) -> None:
+def test_an_ordinary_word_no_page_has_counts_when_capitalised_inside_a_name(index: KeywordIndex) -> None:
     """ "Dartmouth" and "Nobel" are ordinary words of the model's vocabulary, so ``unknown_words`` passes over
-    them; written with a capital after "the" or beside another capitalised word they name something no page has.
-    A capital alone, a sentence's first word, "I'm" beside it or a question in title case is no such name."""
+    them; written with a capital after "the" or beside another capitalised word they may name something no page
+    has. A capital alone, a clause's first word (after ".", ":", a quote or a dash), "I'm" beside it or a question
+    in title case does not count. Emphasis has the same shape ("the Scary scenario"), so such a word raises the
+    relevance bar and is named in a decline, but does not decline a relevant question by itself."""
     from alignment_qa.engine.abstain import unknown_capitalised
 
-    plain = {"dartmouth", "workshop", "nobel", "prize", "cup", "beginner", "vacation", "world"}.__contains__
-    assert unknown_capitalised("When was the Dartmouth workshop?", index, plain) == ["dartmouth"]
-    assert unknown_capitalised("Who won the 2024 Nobel prize?", index, plain) == ["nobel"]
-    assert unknown_capitalised("Who won the World Cup?", index, plain) == ["world", "cup"]
+    plain = frozenset("dartmouth workshop nobel prize cup beginner world sorry scary hold".split()).__contains__
+    assert unknown_capitalised("When was the Dartmouth workshop?", index, plain) == ["Dartmouth"]
+    assert unknown_capitalised("Who won the 2024 Nobel prize?", index, plain) == ["Nobel"]
+    assert unknown_capitalised("Who won the World Cup?", index, plain) == ["World", "Cup"]
     assert unknown_capitalised("Explain reward hacking like I'm a Beginner", index, plain) == []
     assert unknown_capitalised("Dartmouth workshop: when was it?", index, plain) == []  # the first word
     assert unknown_capitalised("What Did The Dartmouth Workshop Do?", index, plain) == []  # title case
     assert unknown_capitalised("When was the UK AI Safety Institute founded?", index, plain) == []  # pages have it
+    for question in ("I work in AI. Sorry, what is it?", 'He said: "Scary AI stories" are hype', "UK - Sorry AI"):
+        assert unknown_capitalised(question, index, plain) == [], question
 
-    def verdict(question: str) -> Coverage:
+    def verdict(question: str, cosine: float) -> Coverage:
         return decide(
             question,
-            [_scored(RECORDS[0][2], 0.6, 0.5, 1.1)],
-            0.6,
+            [_scored(RECORDS[0][2], cosine, 0.5, 1.1)],
+            cosine,
             [RECORDS[0][2]],
             index,
             plain,
@@ -219,9 +223,10 @@ def test_an_ordinary_word_no_page_has_is_a_name_when_capitalised_inside_one(inde
             caution_threshold=1.0,
         )
 
-    declined = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?")
-    assert not declined.covered and declined.reason == "No indexed page mentions Dartmouth.", declined.reason
-    assert verdict("When did the UK AI Safety Institute hold a workshop?").covered
+    declined = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.35)
+    assert not declined.covered and "“Dartmouth”" in declined.reason, declined.reason
+    assert verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.6).covered
+    assert verdict("When did the UK AI Safety Institute hold a workshop?", 0.35).covered
 
 
 def test_a_casual_word_the_pages_seldom_use_is_not_an_absent_term() -> None:

@@ -3,7 +3,8 @@
 Signals: the best passage's cosine with the question (unless a passage holds, word for word, a phrase the
 question names with a rare word in it: "the sharp left turn", "CIRL"); names in the question (capitalised words,
 or words with digits) that no page contains (the keyword index knows the corpus's vocabulary; an unknown
-lower-case word, such as a typo or another form of a corpus word, only raises the cosine bar), and a versioned
+lower-case word, such as a typo or another form of a corpus word, only raises the cosine bar, as does an
+ordinary word no page has, capitalised inside a name: "the Dartmouth workshop"), and a versioned
 name no chunk's text holds though the pages know the name ("GPT-5", "Claude 4" where they discuss GPT-4 and
 Claude 3) or a word in capitals no chunk holds in capitals ("the US CHIPS Act" where pages say "chips"); the
 question's rarer terms that the corpus has but no retrieved passage does; and whether a question asking for a
@@ -167,11 +168,13 @@ def unknown_acronyms(question: str, index: KeywordIndex, matches: Callable[[str]
 
 
 def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
-    """Ordinary words no page has, written with a capital inside a name ("the Dartmouth workshop", "the 2024 Nobel
-    prize", "the FIFA World Cup"): ``unknown_words`` passes over ordinary words, since a lower-case one ("vacation")
-    says little about what a question asks. Inside a name means after "the" (a year between allowed) or beside
-    another capitalised word of the same sentence; a capital alone is often emphasis or habit ("explain it like I'm
-    a Beginner"). Not in a question in title case, not a sentence's first word, not a word in capitals
+    """Ordinary words no page has, as written, with a capital inside what reads as a name ("the Dartmouth workshop",
+    "the 2024 Nobel prize", "the FIFA World Cup"): ``unknown_words`` passes over ordinary words, since a lower-case
+    one ("vacation") says little about what a question asks. Inside a name means after "the" (a year between
+    allowed) or beside another capitalised word of the same clause; a capital alone is often emphasis or habit
+    ("explain it like I'm a Beginner"). Capitals for emphasis have the same shape ("the Scary scenario"), so these
+    words raise the relevance bar like an unknown word and are named if the question is declined; they do not
+    decline it by themselves. Not in a question in title case, not a clause's first word, not a word in capitals
     (``unknown_acronyms``)."""
     tokens = list(_TOKEN.finditer(question))
     words = [token.group() for token in tokens]
@@ -191,11 +194,13 @@ def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Calla
     for at, written in enumerate(words):
         if not capitalised(at) or written.isupper():
             continue
-        if not (after_the(at) or capitalised(at - 1) or (at + 1 < len(words) and capitalised(at + 1))):
+        if not (after_the(at) or capitalised(at - 1) or capitalised(at + 1)):
             continue
-        for word, joined in index.analyzer.tagged_words(written):
-            if not joined and is_plain_word(word) and not index.doc_freq.get(index.analyzer.stem(word), 0):
-                found.append(word)
+        if any(
+            not joined and is_plain_word(word) and not index.doc_freq.get(index.analyzer.stem(word), 0)
+            for word, joined in index.analyzer.tagged_words(written)
+        ):
+            found.append(written[:-2] if written.endswith(("'s", "’s")) else written)
     return list(dict.fromkeys(found))
 
 
@@ -206,7 +211,7 @@ def unknown_names(
     capitalised phrase around them ("the Asilomar AI Principles"); a number of three digits or more right after an
     acronym, that no page has and that is no year, counts as a name ("ISO/IEC 42001"; not "the 300 researchers",
     "GPT-3's 175 billion"); an acronym a code number vouches for (``unknown_words``) does not. ``also``: more words
-    known to be unknown (``unknown_acronyms``, ``unknown_capitalised``)."""
+    known to be unknown (``unknown_acronyms``)."""
     unknown = (
         set(unknown_words(question, index, is_plain_word))
         | {number for _, number in _codes(question) if not index.doc_freq.get(number, 0)}
@@ -264,14 +269,17 @@ def unknown_names(
     return names
 
 
-_SENTENCE_BREAK = re.compile(r"[?!;]|(?<=\w{3})\.(?=\s)")  # not the full stop of "U.S." or "Dr."
+# where a sentence or clause starts: after "?", "!", ";", ":", a quote, a bracket, a dash between spaces, a line
+# break, or a full stop after a word of three letters or more or after two capitals before a capital ("I work in
+# AI. Sorry …"); not the full stop of "U.S." or "Dr."
+_SENTENCE_BREAK = re.compile(r"[?!;:\n\"“”‘(]|\s[-–—]\s|(?<=\w{3})\.(?=\s)|(?<=\b[A-Z]{2})\.(?=\s+[A-Z])")
 
 
 def _sentence_openers(text: str, matches: Sequence[re.Match[str]]) -> list[bool]:
-    """For each token match of ``text``, whether it opens a sentence: the first, or one after "?", "!", ";" or a
-    full stop."""
+    """For each token match of ``text``, whether it opens a sentence or clause: the first, or one after a break
+    (``_SENTENCE_BREAK``)."""
     return [
-        at == 0 or _SENTENCE_BREAK.search(text, matches[at - 1].start(), match.start()) is not None
+        at == 0 or _SENTENCE_BREAK.search(text, matches[at - 1].start(), match.start() + 1) is not None
         for at, match in enumerate(matches)
     ]
 
@@ -505,21 +513,25 @@ def decide(
 
     def names_in(text: str) -> list[str]:
         """The names ``text`` gives that no page mentions: plain unknown names, names in capitals, versions."""
-        also = unknown_capitalised(text, index, is_plain_word)
         if matches is None:
-            return unknown_names(text, index, is_plain_word, also)
-        found = unknown_names(text, index, is_plain_word, [*also, *unknown_acronyms(text, index, matches)])
+            return unknown_names(text, index, is_plain_word)
+        found = unknown_names(text, index, is_plain_word, unknown_acronyms(text, index, matches))
         return list(dict.fromkeys([*found, *unknown_versions(text, index, is_plain_word, matches)]))
 
     own = question if asked is None else asked
     names = names_in(own)
     carried: list[str] = []  # what only earlier turns named, by name where it is one, else by word
-    unknown = unknown_words(own, index, is_plain_word)
+
+    def unknown_in(text: str) -> list[str]:
+        """Words of ``text`` no page has: unknown words and ordinary words capitalised inside a name."""
+        return [*unknown_words(text, index, is_plain_word), *unknown_capitalised(text, index, is_plain_word)]
+
+    unknown = unknown_in(own)
     if asked is not None:
-        earlier_words = [word for word in unknown_words(question, index, is_plain_word) if word not in unknown]
+        earlier_words = [word for word in unknown_in(question) if word not in unknown]
         carried = [name for name in names_in(question) if name not in names]
         named = " ".join(carried).lower()
-        carried += [word for word in dict.fromkeys(earlier_words) if word not in named]
+        carried += [word for word in dict.fromkeys(earlier_words) if word.lower() not in named]
     unheard = unheard_names(own, index, is_plain_word)
     if (names or unheard) and sides:
         known = [side for side in sides if not (names_in(side) or unheard_names(side, index, is_plain_word, False))]
