@@ -283,6 +283,69 @@ def test_a_folder_inside_another_is_one_set_of_pages(
     assert summary.removed == ["wiki/goodharts-law.md"] and len(_check_consistent(store, settings)) == 6
 
 
+def _pages(store: ChunkStore, settings: Settings) -> dict[str, str]:
+    collection = store.collection(settings.embedding.identity)
+    assert collection is not None
+    return {page_id: state.root for page_id, state in collection.page_states().items()}
+
+
+def test_a_folder_indexed_first_by_itself_then_with_its_parent_is_one_set_of_pages(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Ids move to the outer folder; an id the inner folder used passes to the parent's file of that name."""
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus / "wiki"], settings, embedder, store)
+    (corpus / "reward-hacking.md").write_text("# Top\n\nZebras and quokkas.\n")
+    summary = ingest([corpus], settings, embedder, store)
+    pages = _pages(store, settings)
+    assert len(pages) == 8 and pages["reward-hacking.md"] == str(corpus.resolve()), summary.skipped
+    assert "wiki/reward-hacking.md" in pages and "goodharts-law.md" not in pages
+    assert summary.skipped == [] and len(_check_consistent(store, settings)) == 8
+
+
+def test_an_id_taken_over_never_removes_another_folders_pages(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """A page whose file was deleted, taken over by a file with its id from elsewhere, is no sign that its folder
+    moved: the folder's other pages stay. Nor does an inner folder give up the ids it has under its parent."""
+    corpus = _copy_sample(tmp_path)
+    (corpus / "rlhf.md").write_text("# Top\n\nPenguins.\n")
+    ingest([corpus], settings, embedder, store)
+    (corpus / "rlhf.md").unlink()
+    summary = ingest([corpus / "textbook"], settings, embedder, store)
+    assert summary.removed == [] and "textbook/rlhf.md" in summary.unchanged
+    other = tmp_path / "other"
+    (other / "wiki").mkdir(parents=True)
+    (other / "wiki" / "goodharts-law.md").write_text("# Other\n\nLighthouses.\n")
+    (corpus / "wiki" / "goodharts-law.md").unlink()
+    summary = ingest([other], settings, embedder, store)
+    assert summary.removed == [] and summary.updated == ["wiki/goodharts-law.md"]
+    assert len(_pages(store, settings)) == 8  # seven from the corpus (one now from other/), the stale rlhf.md
+
+
+def test_a_renamed_corpus_indexed_by_parts_ends_with_one_page_per_file(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    renamed = corpus.rename(tmp_path / "renamed")
+    ingest([renamed / "wiki"], settings, embedder, store)
+    ingest([renamed], settings, embedder, store)
+    pages = _pages(store, settings)
+    assert len(pages) == 7 and set(pages.values()) == {str(renamed.resolve())}, pages
+
+
+def test_a_linked_folder_is_walked_after_the_real_one(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """ "alias" sorts before "wiki": the pages still keep their own path, however the link is named."""
+    corpus = _copy_sample(tmp_path)
+    (corpus / "alias").symlink_to(corpus / "wiki")
+    ingest([corpus], settings, embedder, store)
+    pages = _pages(store, settings)
+    assert len(pages) == 7 and "wiki/reward-hacking.md" in pages and not any(p.startswith("alias/") for p in pages)
+
+
 def test_bad_inputs_are_skipped_with_reasons(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -598,3 +661,18 @@ def test_file_names_that_are_not_utf8_or_hold_control_characters_are_skipped(
     reasons = {item.path: item.reason for item in summary.skipped}
     assert "not valid UTF-8" in reasons[f"{corpus}/bad\\udcff.md"]
     assert "control characters" in reasons[f"{corpus}/esc\\x1b]0;OWNED\\x07.md"]
+    bad_folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"folder\xff")))
+    bad_folder.mkdir()
+    (bad_folder / "page.md").write_text("# Page\n\nAbout oversight.\n")
+    with pytest.raises(InputPathError, match="not valid UTF-8"):  # given by name, it is refused, not a store error
+        ingest([bad_folder], settings, embedder, store)
+
+
+def test_a_link_given_by_itself_is_a_page_in_its_own_folder(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    link = tmp_path / "linked.md"
+    link.symlink_to(corpus / "wiki" / "reward-hacking.md")
+    ingest([link], settings, embedder, store)
+    assert _pages(store, settings) == {"linked.md": str(tmp_path.resolve())}

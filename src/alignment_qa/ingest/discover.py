@@ -6,8 +6,9 @@ ignored silently, while broken symlinks, symlink loops, symlinks that lead outsi
 being walked, non-regular files and names that are not UTF-8 or hold control characters (a page
 id is shown in terminals and pages) are reported, paths shown with such characters escaped. A file
 given by itself obeys the same rules (extension, hidden name, name, regular file), each refusal
-reported with its reason. A file reached twice (under a folder and a folder inside it, given together, or
-through a symlink) is one page, with its id under the outermost folder.
+reported with its reason; a path given whose name has such characters is refused. A file reached twice (under a
+folder and a folder inside it, given together, or through a symlink) is one page, with its id under the outermost
+folder and its own path (folders reached through a link are walked last).
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -65,6 +66,9 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             raise InputPathError(f"path not found: {path}")
         if not path.exists():
             raise InputPathError(f"path is a broken symbolic link: {path}")
+        problem = next(filter(None, map(name_problem, path.absolute().parts)), None)
+        if problem:  # a folder name is stored with every page and shown in answers
+            raise InputPathError(f"{shown_path(path)}: {problem}")
     found = Discovery()
     seen_ids: dict[str, Path] = {}
     seen_files: set[str] = set()  # real paths: a file under two given folders, or linked twice, is one page
@@ -75,7 +79,7 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             candidates = _walk(resolved, exts, follow_symlinks, found)
             root = resolved
         else:
-            root = resolved.parent
+            root = Path(os.path.realpath(path.absolute().parent))  # a link stays the page, in its own folder
             problem = _single_file_problem(path, resolved, exts)
             if problem:
                 found.skipped.append(Skipped(shown_path(path), problem))
@@ -110,8 +114,9 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
     files: list[Path] = []
     visited_dirs: set[tuple[int, int]] = set()
     stack = [root]
-    while stack:
-        folder = stack.pop()
+    linked: list[Path] = []  # folders reached through a link: walked last, so a folder's pages keep their own path
+    while stack or linked:
+        folder = stack.pop() if stack else linked.pop(0)
         try:
             info = folder.stat()
         except OSError as exc:
@@ -121,7 +126,7 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
             continue
         key = (info.st_dev, info.st_ino)
         if key in visited_dirs:
-            found.skipped.append(Skipped(str(folder), "symlink loop: folder already visited"))
+            found.skipped.append(Skipped(str(folder), "symlink loop or second name: folder already walked"))
             continue
         visited_dirs.add(key)
         try:
@@ -158,7 +163,7 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                 )
                 continue
             if stat.S_ISDIR(mode):
-                subfolders.append(path)
+                (linked if is_link else subfolders).append(path)
             elif path.suffix.lower() not in exts:
                 found.ignored += 1
             elif not stat.S_ISREG(mode):

@@ -180,9 +180,40 @@ def stored_chunks(file: PageFile, page_hash_: str, page: CleanPage, chunks: Sequ
     return records
 
 
-def _indexed_files(states: dict[str, PageState]) -> dict[str, str]:
-    """The real path of each indexed page's file, as its folder and id say, to its page id."""
-    return {os.path.realpath(Path(state.root) / page_id): page_id for page_id, state in states.items()}
+def _located(path: Path) -> Path:
+    """``path`` with its folders resolved, but not its last part (a link stays the link)."""
+    return Path(os.path.realpath(path.parent)) / path.name
+
+
+def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[list[PageFile], set[str]]:
+    """``pages`` with the id each already has in the index when that is kept, and the indexed ids that the files
+    found now replace. A file indexed under an outer folder keeps that id when reached again through a folder inside
+    it or by itself ("ingest corpus", then "ingest corpus/wiki"); one indexed under an inner folder, or under another
+    name in the same folder (a link walked first), takes the id found now, and the old id leaves the index (or
+    passes to the file that now has that id). Real paths are compared only when some file is new or moved."""
+    if not states or all(
+        (state := states.get(file.page_id)) is not None and state.root == str(file.root) for file in pages
+    ):
+        return pages, set()
+    indexed: dict[str, list[str]] = {}  # real path of an indexed page's file -> its page ids
+    for page_id, state in states.items():
+        indexed.setdefault(os.path.realpath(Path(state.root) / page_id), []).append(page_id)
+    out: list[PageFile] = []
+    superseded: set[str] = set()
+    for file in pages:
+        ids = [page_id for page_id in indexed.get(os.path.realpath(file.path), []) if page_id != file.page_id]
+        outer = [  # this very path, found before under a folder around this one (not a link elsewhere to the file)
+            page_id
+            for page_id in ids
+            if Path(states[page_id].root) != file.root
+            and file.root.is_relative_to(states[page_id].root)
+            and _located(Path(states[page_id].root) / page_id) == _located(file.path)
+        ]
+        if outer and file.page_id not in indexed.get(os.path.realpath(file.path), []):
+            file = replace(file, page_id=outer[0], root=Path(states[outer[0]].root))
+        superseded.update(page_id for page_id in ids if page_id != file.page_id)
+        out.append(file)
+    return out, superseded
 
 
 def _gone_from_inner_folder(path: Path, found: Discovery) -> bool:
@@ -226,18 +257,12 @@ def ingest(
     todo: list[tuple[PageFile, str, bytes]] = []
     seen: set[str] = set()
     seen.update(item.page_id for item in found.skipped if item.page_id)
-    indexed_files: dict[str, str] | None = None  # real path of each indexed page's file -> its page id
-    for file in found.pages:
+    pages, superseded = _known_files(found.pages, states)
+    for file in pages:
         state = states.get(file.page_id)
-        if state is None and states:  # a file indexed before under another folder keeps its id
-            if indexed_files is None:
-                indexed_files = _indexed_files(states)
-            known = indexed_files.get(os.path.realpath(file.path))
-            if known is not None and known not in seen:
-                file, state = replace(file, page_id=known, root=Path(states[known].root)), states[known]
         seen.add(file.page_id)
-        if state is not None and state.root != str(file.root):
-            if (Path(state.root) / file.page_id).exists():
+        if state is not None and state.root != str(file.root) and file.page_id not in superseded:
+            if os.path.lexists(Path(state.root) / file.page_id):
                 summary.skipped.append(
                     Skipped(
                         str(file.path),
@@ -246,7 +271,9 @@ def ingest(
                     )
                 )
                 continue
-            moved_from.add(state.root)  # the old folder is gone: the corpus was moved
+            if not os.path.lexists(state.root):
+                moved_from.add(state.root)  # the old folder is gone: the corpus was moved
+            # else its file was deleted, and this one takes over the page id (that folder is not synced here)
         try:
             data = read_page_bytes(file.path, max_bytes)
         except UnusableFile as exc:
@@ -314,6 +341,7 @@ def ingest(
         and not page_id.startswith(protected)
         and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found))
     )
+    gone.extend(sorted(page_id for page_id in superseded if page_id not in seen and page_id not in gone))
     gone.extend(summary.emptied)
     if collection is not None:
         if gone:
