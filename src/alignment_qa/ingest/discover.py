@@ -103,8 +103,9 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
 
 
 def _outer_folders_first(given: list[Path]) -> list[Path]:
-    """Folders before files, and a folder before the folders inside it, so that a page under both ("ingest corpus
-    corpus/wiki") keeps its id under the outer one; otherwise the order given."""
+    """Folders before files and shallower folders first, so that a folder comes before the folders inside it and a
+    page under both ("ingest corpus corpus/wiki") gets its id under the outer one; folders of one depth, and files,
+    in the order given (the first wins a clash of page ids)."""
     depth = {path: len(path.resolve().parts) for path in given}
     return sorted(given, key=lambda path: (not path.is_dir(), depth[path] if path.is_dir() else 0))
 

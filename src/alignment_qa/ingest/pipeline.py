@@ -37,7 +37,7 @@ from alignment_qa.index.store_api import ChunkCollection, PageState, Store, Stor
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
-from alignment_qa.ingest.discover import Discovery, PageFile, Skipped, discover
+from alignment_qa.ingest.discover import PageFile, Skipped, discover
 from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
 from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chunks, write_sentence_vectors
 from alignment_qa.settings import Settings
@@ -216,12 +216,11 @@ def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[l
     return out, superseded
 
 
-def _gone_from_inner_folder(path: Path, found: Discovery) -> bool:
+def _gone_from_inner_folder(path: Path, synced_roots: Sequence[Path], unread: Sequence[Path]) -> bool:
     """Whether the file of a page indexed under an outer folder lies in a synced folder and is gone from disk (not
-    merely inside a folder that could not be read)."""
-    unread = [Path(item.path) for item in found.skipped if item.page_id and item.page_id.endswith("/")]
+    merely inside a folder that could not be read: ``unread``)."""
     return (
-        any(path.is_relative_to(root) for root in found.synced_roots)
+        any(path.is_relative_to(root) for root in synced_roots)
         and not any(path.is_relative_to(folder) for folder in unread)
         and not os.path.lexists(path)
     )
@@ -334,12 +333,13 @@ def ingest(
 
     synced = {str(root) for root in found.synced_roots} | moved_from
     protected = tuple(item.page_id for item in found.skipped if item.page_id and item.page_id.endswith("/"))
+    unread = [Path(item.path) for item in found.skipped if item.page_id and item.page_id.endswith("/")]
     gone = sorted(
         page_id
         for page_id, state in states.items()
         if page_id not in seen
         and not page_id.startswith(protected)
-        and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found))
+        and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found.synced_roots, unread))
     )
     gone.extend(sorted(page_id for page_id in superseded if page_id not in seen and page_id not in gone))
     gone.extend(summary.emptied)
