@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import pytest
 
@@ -29,6 +31,38 @@ def index() -> KeywordIndex:
 
 def _scored(text: str, cosine: float, overlap: float, score: float, typed: bool = False) -> Scored:
     return Scored(0, text, 0, len(text), 0, cosine, overlap, typed, score, np.ones(2, dtype=np.float32) / np.sqrt(2))
+
+
+def _decide(
+    question: str,
+    passages: Sequence[str],
+    index: KeywordIndex,
+    *,
+    cosine: float,
+    best: float | None = None,
+    score: float = 1.1,
+    is_plain_word: Callable[[str], bool] = lambda word: False,
+    min_relevance: float = 0.3,
+    rare_idf: float = 100.0,
+    unanswered: float = 1.0,
+    caution: float = 1.0,
+) -> Coverage:
+    """``decide`` with the first passage as the one scored sentence (cosine ``cosine``, the best passage's
+    ``best``, by default the same)."""
+    return decide(
+        question,
+        [_scored(passages[0], cosine, 0.5, score)],
+        cosine if best is None else best,
+        passages,
+        index,
+        is_plain_word,
+        min_relevance=min_relevance,
+        unknown_margin=0.1,
+        rare_idf=rare_idf,
+        typed_top=3,
+        unanswered_threshold=unanswered,
+        caution_threshold=caution,
+    )
 
 
 def test_features_measure_what_the_best_sentences_lack(index: KeywordIndex) -> None:
@@ -72,23 +106,10 @@ def test_a_worse_match_is_more_likely_unanswered(index: KeywordIndex) -> None:
 
 def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> None:
     question = "What is the annual budget of the UK AI Safety Institute?"
-    scored = [_scored("The UK AI Safety Institute evaluates frontier models before release.", 0.6, 0.5, 1.1)]
-    passages = [RECORDS[0][2]]
 
     def verdict(unanswered: float, caution: float) -> Coverage:
-        return decide(
-            question,
-            scored,
-            0.6,
-            passages,
-            index,
-            lambda word: False,
-            min_relevance=0.2,
-            unknown_margin=0.1,
-            rare_idf=100.0,
-            typed_top=3,
-            unanswered_threshold=unanswered,
-            caution_threshold=caution,
+        return _decide(
+            question, [RECORDS[0][2]], index, cosine=0.6, min_relevance=0.2, unanswered=unanswered, caution=caution
         )
 
     off = verdict(1.0, 1.0)
@@ -127,22 +148,8 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     assert not named("What is the sharp left turn?", min_idf=50.0)  # nothing rare
     assert not named("What is the sharp left turn?", passages[1:])
 
-    def verdict(question: str) -> Coverage:
-        scored = [_scored(passages[0], 0.2, 0.5, 0.8)]
-        return decide(
-            question,
-            scored,
-            0.2,  # below min_relevance
-            passages,
-            named_index,
-            plain,
-            min_relevance=0.3,
-            unknown_margin=0.1,
-            rare_idf=rare,
-            typed_top=3,
-            unanswered_threshold=1.0,
-            caution_threshold=1.0,
-        )
+    def verdict(question: str) -> Coverage:  # the cosine is below min_relevance
+        return _decide(question, passages, named_index, cosine=0.2, score=0.8, is_plain_word=plain, rare_idf=rare)
 
     assert verdict("What is the sharp left turn?").covered
     assert not verdict("What is a right turn?").covered  # not in any passage: the cosine decides
@@ -167,21 +174,8 @@ def test_an_acronym_vouched_for_by_its_code_number_does_not_decline() -> None:
     order = "Executive Order 14110 sets compute thresholds for frontier models."
     orders_index = KeywordIndex.build([*RECORDS, ("7", "Orders", order)], "r3", Analyzer())
 
-    def verdict(question: str) -> Coverage:
-        return decide(
-            question,
-            [_scored(order, 0.5, 0.5, 1.0)],
-            0.35,  # above min_relevance, below it plus unknown_margin
-            [order],
-            orders_index,
-            lambda word: False,
-            min_relevance=0.3,
-            unknown_margin=0.1,
-            rare_idf=100.0,
-            typed_top=3,
-            unanswered_threshold=1.0,
-            caution_threshold=1.0,
-        )
+    def verdict(question: str) -> Coverage:  # the best passage above min_relevance, below it plus unknown_margin
+        return _decide(question, [order], orders_index, cosine=0.5, best=0.35, score=1.0)
 
     assert verdict("What compute threshold does EO 14110 set?").covered
     declined = verdict("What compute threshold does EO 14111 set?")
@@ -208,20 +202,7 @@ def test_an_ordinary_word_no_page_has_counts_when_capitalised_inside_a_name(inde
         assert unknown_capitalised(question, index, plain) == [], question
 
     def verdict(question: str, cosine: float) -> Coverage:
-        return decide(
-            question,
-            [_scored(RECORDS[0][2], cosine, 0.5, 1.1)],
-            cosine,
-            [RECORDS[0][2]],
-            index,
-            plain,
-            min_relevance=0.3,
-            unknown_margin=0.1,
-            rare_idf=100.0,
-            typed_top=3,
-            unanswered_threshold=1.0,
-            caution_threshold=1.0,
-        )
+        return _decide(question, [RECORDS[0][2]], index, cosine=cosine, is_plain_word=plain)
 
     declined = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.35)
     assert not declined.covered and "“Dartmouth”" in declined.reason, declined.reason
