@@ -323,6 +323,38 @@ def test_an_id_taken_over_never_removes_another_folders_pages(
     assert len(_pages(store, settings)) == 8  # seven from the corpus (one now from other/), the stale rlhf.md
 
 
+def test_a_refused_new_id_keeps_the_old_page_and_a_link_keeps_the_files_id(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """When the id a file would move to is refused (another folder holds it), the file keeps the page it has; a link
+    given by itself to a page of an indexed folder is that page."""
+    corpus = _copy_sample(tmp_path)
+    other = tmp_path / "other"
+    (other / "wiki").mkdir(parents=True)
+    (other / "wiki" / "goodharts-law.md").write_text("# Okapi\n\nOkapis live in the Congo forest.\n")
+    ingest([corpus / "wiki"], settings, embedder, store)
+    ingest([other], settings, embedder, store)
+    summary = ingest([corpus], settings, embedder, store)
+    assert "goodharts-law.md" not in summary.removed and "already indexed from" in summary.skipped[0].reason
+    assert _pages(store, settings)["goodharts-law.md"] == str((corpus / "wiki").resolve())
+    (corpus / "notes" / "gl.md").symlink_to(corpus / "textbook" / "rlhf.md")
+    summary = ingest([corpus / "notes" / "gl.md"], settings, embedder, store)
+    assert summary.unchanged == ["textbook/rlhf.md"] and summary.removed == [] and "gl.md" not in summary.added
+
+
+def test_a_corpus_moved_with_a_link_left_at_its_old_name_stays_in_sync(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    moved = corpus.rename(tmp_path / "v2")
+    corpus.symlink_to(moved)
+    (moved / "wiki" / "reward-hacking.md").unlink()
+    summary = ingest([corpus], settings, embedder, store)
+    assert summary.skipped == [] and summary.removed == ["wiki/reward-hacking.md"] and summary.chunks_written == 0
+    assert set(_pages(store, settings).values()) == {str(moved.resolve())}
+
+
 def test_a_renamed_corpus_indexed_by_parts_ends_with_one_page_per_file(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:

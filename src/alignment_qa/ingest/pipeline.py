@@ -185,35 +185,42 @@ def _located(path: Path) -> Path:
     return Path(os.path.realpath(path.parent)) / path.name
 
 
-def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[list[PageFile], set[str]]:
+def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[list[PageFile], dict[str, str]]:
     """``pages`` with the id each already has in the index when that is kept, and the indexed ids that the files
-    found now replace. A file indexed under an outer folder keeps that id when reached again through a folder inside
-    it or by itself ("ingest corpus", then "ingest corpus/wiki"); one indexed under an inner folder, or under another
-    name in the same folder (a link walked first), takes the id found now, and the old id leaves the index (or
-    passes to the file that now has that id). Real paths are compared only when some file is new or moved."""
+    found now replace, each with the id replacing it. A file indexed under an outer folder keeps that id when reached
+    again through a folder inside it or by itself ("ingest corpus", then "ingest corpus/wiki"), also through a link
+    to it; one indexed under an inner folder, or as a link, takes the id found now, and the old id leaves the index
+    once the new one is indexed (or passes to the file that now has that id). Real paths are compared only when
+    some file is new or moved."""
     if not states or all(
         (state := states.get(file.page_id)) is not None and state.root == str(file.root) for file in pages
     ):
-        return pages, set()
+        return pages, {}
     indexed: dict[str, list[str]] = {}  # real path of an indexed page's file -> its page ids
     for page_id, state in states.items():
         indexed.setdefault(os.path.realpath(Path(state.root) / page_id), []).append(page_id)
     out: list[PageFile] = []
-    superseded: set[str] = set()
+    superseded: dict[str, str] = {}
     for file in pages:
-        ids = [page_id for page_id in indexed.get(os.path.realpath(file.path), []) if page_id != file.page_id]
-        outer = [  # this very path, found before under a folder around this one (not a link elsewhere to the file)
+        real = os.path.realpath(file.path)
+        ids = [page_id for page_id in indexed.get(real, []) if page_id != file.page_id]
+        outer = [  # found before under a folder around this one, as this path or as the file itself (not a link)
             page_id
             for page_id in ids
             if Path(states[page_id].root) != file.root
             and file.root.is_relative_to(states[page_id].root)
-            and _located(Path(states[page_id].root) / page_id) == _located(file.path)
+            and _located(Path(states[page_id].root) / page_id) in (_located(file.path), Path(real))
         ]
-        if outer and file.page_id not in indexed.get(os.path.realpath(file.path), []):
+        if outer and file.page_id not in indexed.get(real, []):
             file = replace(file, page_id=outer[0], root=Path(states[outer[0]].root))
-        superseded.update(page_id for page_id in ids if page_id != file.page_id)
+        superseded.update((page_id, file.page_id) for page_id in ids if page_id != file.page_id)
         out.append(file)
     return out, superseded
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths lead to one file (through links, or a folder moved with a link left at its old name)."""
+    return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _gone_from_inner_folder(path: Path, synced_roots: Sequence[Path], unread: Sequence[Path]) -> bool:
@@ -261,7 +268,8 @@ def ingest(
         state = states.get(file.page_id)
         seen.add(file.page_id)
         if state is not None and state.root != str(file.root) and file.page_id not in superseded:
-            if os.path.lexists(Path(state.root) / file.page_id):
+            old = Path(state.root) / file.page_id
+            if os.path.lexists(old) and not _same_file(old, file.path):
                 summary.skipped.append(
                     Skipped(
                         str(file.path),
@@ -270,8 +278,8 @@ def ingest(
                     )
                 )
                 continue
-            if not os.path.lexists(state.root):
-                moved_from.add(state.root)  # the old folder is gone: the corpus was moved
+            if not os.path.lexists(state.root) or _same_file(old, file.path):
+                moved_from.add(state.root)  # the old folder is gone (or is a link to this one): the corpus moved
             # else its file was deleted, and this one takes over the page id (that folder is not synced here)
         try:
             data = read_page_bytes(file.path, max_bytes)
@@ -341,7 +349,14 @@ def ingest(
         and not page_id.startswith(protected)
         and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found.synced_roots, unread))
     )
-    gone.extend(sorted(page_id for page_id in superseded if page_id not in seen and page_id not in gone))
+    indexed_now = {*summary.added, *summary.updated, *summary.unchanged}
+    gone.extend(  # only once the file's new id is indexed, and not when the old id now holds another file
+        sorted(
+            old_id
+            for old_id, new_id in superseded.items()
+            if new_id in indexed_now and old_id not in indexed_now and old_id not in gone
+        )
+    )
     gone.extend(summary.emptied)
     if collection is not None:
         if gone:
