@@ -355,6 +355,29 @@ def test_a_corpus_moved_with_a_link_left_at_its_old_name_stays_in_sync(
     assert set(_pages(store, settings).values()) == {str(moved.resolve())}
 
 
+def test_a_link_to_a_page_never_takes_its_folder_with_it(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """A link elsewhere to an indexed page, given by itself, is that page: its folder's other pages stay, and the
+    page keeps its id; a single file moved out with a link left behind does not count its old folder as moved."""
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "goodharts-law.md").symlink_to(corpus / "wiki" / "goodharts-law.md")
+    (elsewhere / "gl.md").symlink_to(corpus / "wiki" / "goodharts-law.md")
+    for link in ("goodharts-law.md", "gl.md"):
+        summary = ingest([elsewhere / link], settings, embedder, store)
+        assert summary.removed == [] and summary.unchanged == ["wiki/goodharts-law.md"], (link, summary)
+    other = tmp_path / "other"
+    (other / "wiki").mkdir(parents=True)
+    (corpus / "wiki" / "reward-hacking.md").rename(other / "wiki" / "reward-hacking.md")
+    (corpus / "wiki" / "reward-hacking.md").symlink_to(other / "wiki" / "reward-hacking.md")
+    summary = ingest([other], settings, embedder, store)
+    assert summary.removed == [] and len(_pages(store, settings)) == 7
+    assert set(_pages(store, settings).values()) == {str(corpus.resolve())}
+
+
 def test_a_renamed_corpus_indexed_by_parts_ends_with_one_page_per_file(
     tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
 ) -> None:

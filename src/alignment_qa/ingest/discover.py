@@ -32,6 +32,7 @@ class PageFile:
     page_id: str
     path: Path
     root: Path
+    alone: bool = False  # given by itself, not found in a folder
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             if page_id not in seen_ids:
                 seen_ids[page_id] = candidate
                 seen_files.add(real)
-                found.pages.append(PageFile(page_id=page_id, path=candidate, root=root))
+                found.pages.append(PageFile(page_id=page_id, path=candidate, root=root, alone=not resolved.is_dir()))
     return found
 
 

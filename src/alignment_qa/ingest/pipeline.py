@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -186,12 +186,14 @@ def _located(path: Path) -> Path:
 
 
 def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[list[PageFile], dict[str, str]]:
-    """``pages`` with the id each already has in the index when that is kept, and the indexed ids that the files
-    found now replace, each with the id replacing it. A file indexed under an outer folder keeps that id when reached
-    again through a folder inside it or by itself ("ingest corpus", then "ingest corpus/wiki"), also through a link
-    to it; one indexed under an inner folder, or as a link, takes the id found now, and the old id leaves the index
-    once the new one is indexed (or passes to the file that now has that id). Real paths are compared only when
-    some file is new or moved."""
+    """``pages`` with the id and folder each already has in the index when that is kept, and the indexed ids that
+    the files found now replace, each with the id replacing it. A file indexed under an outer folder keeps that id
+    when reached again through a folder inside it ("ingest corpus", then "ingest corpus/wiki"), also through a link
+    to it; a file or link given by itself is the page it already is, wherever that was indexed; a file with the id
+    it has stays in its folder unless that folder is now a link to this one (a corpus moved with a link left behind).
+    One indexed under an inner folder, or as a link, takes the id found now, and the old id leaves the index once
+    the new one is indexed (or passes to the file that now has that id). Real paths are compared only when some file
+    is new or moved."""
     if not states or all(
         (state := states.get(file.page_id)) is not None and state.root == str(file.root) for file in pages
     ):
@@ -203,7 +205,8 @@ def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[l
     superseded: dict[str, str] = {}
     for file in pages:
         real = os.path.realpath(file.path)
-        ids = [page_id for page_id in indexed.get(real, []) if page_id != file.page_id]
+        known = indexed.get(real, [])
+        ids = [page_id for page_id in known if page_id != file.page_id]
         outer = [  # found before under a folder around this one, as this path or as the file itself (not a link)
             page_id
             for page_id in ids
@@ -211,8 +214,13 @@ def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[l
             and file.root.is_relative_to(states[page_id].root)
             and _located(Path(states[page_id].root) / page_id) in (_located(file.path), Path(real))
         ]
-        if outer and file.page_id not in indexed.get(real, []):
-            file = replace(file, page_id=outer[0], root=Path(states[outer[0]].root))
+        if file.page_id in known:
+            state = states[file.page_id]
+            if os.path.realpath(state.root) != str(file.root):  # not a folder moved with a link left behind
+                file = replace(file, root=Path(state.root))  # the page it is, where it was indexed
+        elif outer or (file.alone and ids):  # a file given by itself is the page it already is, wherever that is
+            kept = (outer or ids)[0]
+            file = replace(file, page_id=kept, root=Path(states[kept].root))
         superseded.update((page_id, file.page_id) for page_id in ids if page_id != file.page_id)
         out.append(file)
     return out, superseded
@@ -278,13 +286,13 @@ def ingest(
                     )
                 )
                 continue
-            if not os.path.lexists(state.root) or _same_file(old, file.path):
+            if not os.path.lexists(state.root) or os.path.realpath(state.root) == str(file.root):
                 moved_from.add(state.root)  # the old folder is gone (or is a link to this one): the corpus moved
             # else its file was deleted, and this one takes over the page id (that folder is not synced here)
         try:
             data = read_page_bytes(file.path, max_bytes)
         except UnusableFile as exc:
-            summary.skipped.append(_skip(file, str(exc), states))
+            summary.skipped.append(_skip(file, str(exc), states, superseded))
             continue
         digest = page_hash(fingerprint, data)
         if state is not None and state.page_hash == digest and state.complete:
@@ -357,7 +365,7 @@ def ingest(
             if new_id in indexed_now and old_id not in indexed_now and old_id not in gone
         )
     )
-    gone.extend(summary.emptied)
+    gone.extend(page_id for page_id in summary.emptied if page_id not in gone)
     if collection is not None:
         if gone:
             ledger.new_revision(collection)
@@ -468,8 +476,10 @@ def _stored_page_text(collection: ChunkCollection, page_id: str) -> PageText:
     return PageText(page_id, [ChunkText(str(meta.get("prefix", "")), text) for text, meta in chunks])
 
 
-def _skip(file: PageFile, reason: str, states: dict[str, PageState]) -> Skipped:
-    if file.page_id in states:
+def _skip(
+    file: PageFile, reason: str, states: dict[str, PageState], superseded: Mapping[str, str] | None = None
+) -> Skipped:
+    if file.page_id in states and file.page_id not in (superseded or {}):  # a superseded id held another file
         reason += " (the previously indexed version is kept)"
     return Skipped(str(file.path), reason)
 
