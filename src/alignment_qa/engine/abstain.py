@@ -178,8 +178,7 @@ def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Calla
     (``unknown_acronyms``)."""
     tokens = list(_TOKEN.finditer(question))
     words = [token.group() for token in tokens]
-    lettered = [word for word in words[1:] if any(char.isalpha() for char in word)]
-    if not lettered or sum(word[:1].isupper() for word in lettered) > TITLE_CASE_SHARE * len(lettered):
+    if _in_title_case(words):
         return []
     opens = _sentence_openers(question, tokens)
 
@@ -284,6 +283,12 @@ def _sentence_openers(text: str, matches: Sequence[re.Match[str]]) -> list[bool]
     ]
 
 
+def _in_title_case(words: Sequence[str]) -> bool:
+    """Whether more than ``TITLE_CASE_SHARE`` of the words with letters after the first are capitalised."""
+    lettered = [word for word in words[1:] if any(char.isalpha() for char in word)]
+    return bool(lettered) and sum(word[:1].isupper() for word in lettered) > TITLE_CASE_SHARE * len(lettered)
+
+
 def _within(name: str, phrase: str, any_case: bool = False) -> bool:
     """Whether ``name`` is in ``phrase`` as whole words ("ISO IEC" in "ISO IEC 42001", not "Zorp" in "Zorpex")."""
     pattern = rf"(?<![\w'’-]){re.escape(name)}(?![\w'’-])"
@@ -299,9 +304,7 @@ def name_phrases(question: str, is_plain_word: Callable[[str], bool], whole_ques
     matches = list(_NAME_TOKEN.finditer(question))
     tokens = [match.group() for match in matches]
     opens = _sentence_openers(question, matches)
-    lettered = [token for token in tokens[1:] if any(ch.isalpha() for ch in token)]
-    title_case = lettered and sum(token[:1].isupper() for token in lettered) > TITLE_CASE_SHARE * len(lettered)
-    if whole_question and title_case:
+    if whole_question and _in_title_case(tokens):
         return []
     names: list[str] = []
     run: list[str] = []

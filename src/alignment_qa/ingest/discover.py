@@ -75,7 +75,8 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
     seen_files: set[str] = set()  # real paths: a file under two given folders, or linked twice, is one page
     for path in _outer_folders_first(given):
         resolved = path.resolve()
-        if resolved.is_dir():
+        alone = not resolved.is_dir()
+        if not alone:
             found.synced_roots.append(resolved)
             candidates = _walk(resolved, exts, follow_symlinks, found)
             root = resolved
@@ -90,7 +91,7 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             real = os.path.realpath(candidate)
             if real in seen_files:
                 continue
-            page_id = candidate.relative_to(root).as_posix() if candidate.is_relative_to(root) else candidate.name
+            page_id = _rel(candidate, root)
             if page_id in seen_ids and seen_ids[page_id] != candidate:
                 found.skipped.append(
                     Skipped(str(candidate), f"page id '{page_id}' already comes from {seen_ids[page_id]}")
@@ -99,7 +100,7 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             if page_id not in seen_ids:
                 seen_ids[page_id] = candidate
                 seen_files.add(real)
-                found.pages.append(PageFile(page_id=page_id, path=candidate, root=root, alone=not resolved.is_dir()))
+                found.pages.append(PageFile(page_id=page_id, path=candidate, root=root, alone=alone))
     return found
 
 

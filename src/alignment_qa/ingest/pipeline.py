@@ -207,27 +207,29 @@ def _known_files(pages: list[PageFile], states: dict[str, PageState]) -> tuple[l
         real = os.path.realpath(file.path)
         known = indexed.get(real, [])
         ids = [page_id for page_id in known if page_id != file.page_id]
-        outer = [  # found before under a folder around this one, as this path or as the file itself (not a link)
-            page_id
-            for page_id in ids
-            if Path(states[page_id].root) != file.root
-            and file.root.is_relative_to(states[page_id].root)
-            and _located(Path(states[page_id].root) / page_id) in (_located(file.path), Path(real))
-        ]
         if file.page_id in known:
             state = states[file.page_id]
-            if os.path.realpath(state.root) != str(file.root):  # not a folder moved with a link left behind
+            if not _same_path(Path(state.root), file.root):  # not a folder moved with a link left behind
                 file = replace(file, root=Path(state.root))  # the page it is, where it was indexed
-        elif outer or (file.alone and ids):  # a file given by itself is the page it already is, wherever that is
-            kept = (outer or ids)[0]
-            file = replace(file, page_id=kept, root=Path(states[kept].root))
+        elif ids:
+            outer = [  # found before under a folder around this one, as this path or as the file itself (not a link)
+                page_id
+                for page_id in ids
+                if Path(states[page_id].root) != file.root
+                and file.root.is_relative_to(states[page_id].root)
+                and _located(Path(states[page_id].root) / page_id) in (_located(file.path), Path(real))
+            ]
+            if outer or file.alone:  # a file given by itself is the page it already is, wherever that is
+                kept = (outer or ids)[0]
+                file = replace(file, page_id=kept, root=Path(states[kept].root))
         superseded.update((page_id, file.page_id) for page_id in ids if page_id != file.page_id)
         out.append(file)
     return out, superseded
 
 
-def _same_file(first: Path, second: Path) -> bool:
-    """Whether two paths lead to one file (through links, or a folder moved with a link left at its old name)."""
+def _same_path(first: Path, second: Path) -> bool:
+    """Whether two paths lead to one file or folder (through links, or a folder moved with a link left at its old
+    name)."""
     return os.path.realpath(first) == os.path.realpath(second)
 
 
@@ -277,7 +279,7 @@ def ingest(
         seen.add(file.page_id)
         if state is not None and state.root != str(file.root) and file.page_id not in superseded:
             old = Path(state.root) / file.page_id
-            if os.path.lexists(old) and not _same_file(old, file.path):
+            if os.path.lexists(old) and not _same_path(old, file.path):
                 summary.skipped.append(
                     Skipped(
                         str(file.path),
@@ -286,7 +288,7 @@ def ingest(
                     )
                 )
                 continue
-            if not os.path.lexists(state.root) or os.path.realpath(state.root) == str(file.root):
+            if not os.path.lexists(state.root) or _same_path(Path(state.root), file.root):
                 moved_from.add(state.root)  # the old folder is gone (or is a link to this one): the corpus moved
             # else its file was deleted, and this one takes over the page id (that folder is not synced here)
         try:
@@ -348,24 +350,24 @@ def ingest(
         progress.finish()
 
     synced = {str(root) for root in found.synced_roots} | moved_from
-    protected = tuple(item.page_id for item in found.skipped if item.page_id and item.page_id.endswith("/"))
-    unread = [Path(item.path) for item in found.skipped if item.page_id and item.page_id.endswith("/")]
-    gone = sorted(
+    unread = [item for item in found.skipped if item.page_id and item.page_id.endswith("/")]  # folders not listed
+    protected = tuple(str(item.page_id) for item in unread)
+    unread_folders = [Path(item.path) for item in unread]
+    indexed_now = {*summary.added, *summary.updated, *summary.unchanged}
+    gone_from_disk = sorted(
         page_id
         for page_id, state in states.items()
         if page_id not in seen
         and not page_id.startswith(protected)
-        and (state.root in synced or _gone_from_inner_folder(Path(state.root) / page_id, found.synced_roots, unread))
-    )
-    indexed_now = {*summary.added, *summary.updated, *summary.unchanged}
-    gone.extend(  # only once the file's new id is indexed, and not when the old id now holds another file
-        sorted(
-            old_id
-            for old_id, new_id in superseded.items()
-            if new_id in indexed_now and old_id not in indexed_now and old_id not in gone
+        and (
+            state.root in synced
+            or _gone_from_inner_folder(Path(state.root) / page_id, found.synced_roots, unread_folders)
         )
     )
-    gone.extend(page_id for page_id in summary.emptied if page_id not in gone)
+    replaced = sorted(  # only once the file's new id is indexed, and not when the old id now holds another file
+        old_id for old_id, new_id in superseded.items() if new_id in indexed_now and old_id not in indexed_now
+    )
+    gone = list(dict.fromkeys([*gone_from_disk, *replaced, *summary.emptied]))
     if collection is not None:
         if gone:
             ledger.new_revision(collection)
