@@ -731,3 +731,34 @@ def test_a_link_given_by_itself_is_a_page_in_its_own_folder(
     link.symlink_to(corpus / "wiki" / "reward-hacking.md")
     ingest([link], settings, embedder, store)
     assert _pages(store, settings) == {"linked.md": str(tmp_path.resolve())}
+
+
+def test_a_file_with_two_names_is_one_page(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    os.link(corpus / "wiki" / "reward-hacking.md", corpus / "wiki" / "specification-gaming.md")
+    summary = ingest([corpus], settings, embedder, store)
+    assert summary.added == []
+    reasons = {Path(item.path).name: item.reason for item in summary.skipped}
+    assert "hard link to" in reasons["specification-gaming.md"]
+    assert "reward-hacking.md" in reasons["specification-gaming.md"]
+    pages = _pages(store, settings)
+    assert "wiki/reward-hacking.md" in pages and "wiki/specification-gaming.md" not in pages
+
+
+def test_a_page_replaced_by_a_link_leading_outside_leaves_the_index(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    corpus = _copy_sample(tmp_path)
+    ingest([corpus], settings, embedder, store)
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Outside\n\nThis text lives outside the indexed folder and must not be indexed.\n")
+    page = corpus / "wiki" / "reward-hacking.md"
+    page.unlink()
+    page.symlink_to(outside)
+    summary = ingest([corpus], settings, embedder, store)
+    assert summary.removed == ["wiki/reward-hacking.md"]
+    assert any("leads outside" in item.reason for item in summary.skipped)
+    assert "wiki/reward-hacking.md" not in _check_consistent(store, settings)

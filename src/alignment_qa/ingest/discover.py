@@ -8,7 +8,10 @@ id is shown in terminals and pages) are reported, paths shown with such characte
 given by itself obeys the same rules (extension, hidden name, name, regular file), each refusal
 reported with its reason; a path given whose name has such characters is refused. A file reached twice (under a
 folder and a folder inside it, given together, or through a symlink) is one page, with its id under the outermost
-folder and its own path (folders reached through a link are walked last).
+folder and its own path (folders reached through a link are walked last); so is a file with two names (a hard
+link): the first name in the walk is the page. A page whose name is now a symlink leading outside its folder
+leaves the index (its text is no longer under the folder), while one whose file is only unreadable for now, or a
+broken link, keeps its page.
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -72,7 +75,8 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             raise InputPathError(f"{shown_path(path)}: {problem}")
     found = Discovery()
     seen_ids: dict[str, Path] = {}
-    seen_files: set[str] = set()  # real paths: a file under two given folders, or linked twice, is one page
+    # a file under two given folders, linked twice or hard-linked under two names is one page
+    seen_files: dict[str | tuple[int, int], Path] = {}
     for path in _outer_folders_first(given):
         resolved = path.resolve()
         alone = not resolved.is_dir()
@@ -89,7 +93,11 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             candidates = [path.absolute()]
         for candidate in sorted(candidates, key=os.path.islink):  # a file's own name before a link's to it
             real = os.path.realpath(candidate)
+            same = _file_key(candidate)
             if real in seen_files:
+                continue
+            if same in seen_files:  # a hard link: the other name is the page, this one is said to be skipped
+                found.skipped.append(Skipped(str(candidate), f"hard link to {seen_files[same]}: indexed once, there"))
                 continue
             page_id = _rel(candidate, root)
             if page_id in seen_ids and seen_ids[page_id] != candidate:
@@ -99,9 +107,21 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
                 continue
             if page_id not in seen_ids:
                 seen_ids[page_id] = candidate
-                seen_files.add(real)
+                seen_files[real] = candidate
+                if same is not None:
+                    seen_files[same] = candidate
                 found.pages.append(PageFile(page_id=page_id, path=candidate, root=root, alone=alone))
     return found
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """The device and inode of a file with more than one name (a hard link), else ``None`` (also where a file
+    system reports no inode)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if info.st_nlink > 1 and info.st_ino else None
 
 
 def _outer_folders_first(given: list[Path]) -> list[Path]:
@@ -161,9 +181,8 @@ def _walk(root: Path, exts: set[str], follow_symlinks: bool, found: Discovery) -
                     found.skipped.append(Skipped(str(path), f"cannot stat: {exc.strerror or exc}", _rel(path, root)))
                 continue
             if is_link and not Path(os.path.realpath(path)).is_relative_to(root):
-                found.skipped.append(
-                    Skipped(str(path), f"symlink leads outside {root}: not followed", _rel(path, root))
-                )
+                # no page id: a page indexed from this name before leaves the index, as its text is now outside
+                found.skipped.append(Skipped(str(path), f"symlink leads outside {root}: not followed"))
                 continue
             if stat.S_ISDIR(mode):
                 (linked if is_link else subfolders).append(path)
