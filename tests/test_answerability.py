@@ -187,7 +187,8 @@ def test_an_ordinary_word_no_page_has_counts_when_capitalised_inside_a_name(inde
     them; written with a capital after "the" or beside another capitalised word they may name something no page
     has. A capital alone, a clause's first word (after ".", ":", a quote or a dash), "I'm" beside it or a question
     in title case does not count. Emphasis has the same shape ("the Scary scenario"), so such a word raises the
-    relevance bar and is named in a decline, but does not decline a relevant question by itself."""
+    relevance bar and is named in a decline, but does not decline a relevant question by itself; the answer then
+    says no page mentions it."""
     from alignment_qa.engine.abstain import unknown_capitalised
 
     plain = frozenset("dartmouth workshop nobel prize cup beginner world sorry scary hold".split()).__contains__
@@ -206,7 +207,9 @@ def test_an_ordinary_word_no_page_has_counts_when_capitalised_inside_a_name(inde
 
     declined = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.35)
     assert not declined.covered and "“Dartmouth”" in declined.reason, declined.reason
-    assert verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.6).covered
+    answered = verdict("When did the Dartmouth workshop review the UK AI Safety Institute?", 0.6)
+    assert answered.covered and "Dartmouth" in answered.missing
+    assert "No indexed page mentions “Dartmouth”; the answer draws on the nearest passages." in answered.notice
     assert verdict("When did the UK AI Safety Institute hold a workshop?", 0.35).covered
 
 

@@ -174,7 +174,7 @@ def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Calla
     allowed) or beside another capitalised word of the same clause; a capital alone is often emphasis or habit
     ("explain it like I'm a Beginner"). Capitals for emphasis have the same shape ("the Scary scenario"), so these
     words raise the relevance bar like an unknown word and are named if the question is declined; they do not
-    decline it by themselves. Not in a question in title case, not a clause's first word, not a word in capitals
+    decline it by themselves, and an answer to it says that no page mentions them. Not in a question in title case, not a clause's first word, not a word in capitals
     (``unknown_acronyms``)."""
     tokens = list(_TOKEN.finditer(question))
     words = [token.group() for token in tokens]
@@ -529,7 +529,8 @@ def decide(
         """Words of ``text`` no page has: unknown words and ordinary words capitalised inside a name."""
         return [*unknown_words(text, index, is_plain_word), *unknown_capitalised(text, index, is_plain_word)]
 
-    unknown = unknown_in(own)
+    capitalised = unknown_capitalised(own, index, is_plain_word)
+    unknown = [*unknown_words(own, index, is_plain_word), *capitalised]
     if asked is not None:
         earlier_words = [word for word in unknown_in(question) if word not in unknown]
         carried = [name for name in names_in(question) if name not in names]
@@ -582,7 +583,11 @@ def decide(
         notices.append(
             f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
         )
-    missing = [*carried, *unheard]
+    if capitalised:  # a name's word or emphasis: either way no page has it, and the answer is about other things
+        notices.append(
+            f"No indexed page mentions {_quoted(capitalised, None)}; the answer draws on the nearest passages."
+        )
+    missing = [*carried, *unheard, *capitalised]
     if checked.unanswered > caution_threshold:
         lacking = f": none of their best sentences mentions {_quoted(checked.missing)}" if checked.missing else ""
         notices.append(f"The nearest passages may not answer this question{lacking}.")
