@@ -26,7 +26,7 @@ from rich.console import Console
 from alignment_qa.app import render
 from alignment_qa.engine import citations as cite
 from alignment_qa.engine.assistant import Assistant
-from alignment_qa.engine.evidence import candidate_sentences
+from alignment_qa.engine.evidence import candidate_sentences, choose, evidence_draft
 from alignment_qa.engine.generation import number_sources
 from alignment_qa.engine.injection import find_instructions, instruction_kind, repeats_instruction
 from alignment_qa.engine.verify import Draft, verify
@@ -210,6 +210,31 @@ def test_the_instruction_check_holds_whatever_the_judge(
     checked = verify(Draft(parsed), passages, _GullibleJudge(), 0.5)
     assert [verdict.supported for verdict in checked.sentences] == [True, False]
     assert any("1 sentence(s) repeat an instruction" in notice for notice in checked.notices)
+
+
+class _RefusingJudge(_GullibleJudge):
+    """A judge that finds no support anywhere (one that misreads a passage's other sentences, say)."""
+
+    def support_many(self, pairs: Sequence[tuple[str, str]]) -> list[float]:
+        return [0.0 for _ in pairs]
+
+
+def test_a_quoted_sentence_is_supported_whatever_the_judge(
+    injected_index: tuple[Settings, Any], embedder: Embedder
+) -> None:
+    """Evidence mode quotes a passage's own sentence, so no judge can mark it unsupported (the structured judge
+    once read a negation in a footnote beside the quote as the passage saying the opposite)."""
+    settings, _ = injected_index
+    assistant = Assistant.open(settings, embedder=embedder)
+    bundle = QueryBundle(QUESTION)
+    passages = assistant.query_engine.retrieve(bundle, 4)
+    chosen = choose(assistant.query_engine.score(bundle, passages), 3, 0.0)
+    checked = verify(evidence_draft(chosen), passages, _RefusingJudge(), 0.5)
+    assert len(checked.sentences) == 3
+    assert all(verdict.supported and verdict.score == 1.0 for verdict in checked.sentences)
+    assert not any("not supported" in notice for notice in checked.notices)
+    written = cite.resolve(f"Reward models are trained by magic [{1}].", len(passages))
+    assert not verify(Draft(written), passages, _RefusingJudge(), 0.5).sentences[0].supported
 
 
 def test_evidence_mode_never_quotes_the_injected_line(injected_index: tuple[Settings, Any], embedder: Embedder) -> None:
