@@ -134,7 +134,7 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     records = [*RECORDS, *((str(7 + i), "New", text) for i, text in enumerate(passages))]
     named_index = KeywordIndex.build(records, "r2", Analyzer())
     rare = 1.5  # the IDF of a word in one of the nine records
-    plain = {"france", "german", "sharp", "left", "turn", "report", "estimate"}.__contains__
+    plain = {"france", "german", "sharp", "left", "turn", "report", "estimate", "paul", "dario"}.__contains__
 
     def named(question: str, texts: list[str] = passages, min_idf: float = rare) -> bool:
         return named_in_passages(question, texts, named_index, min_idf, plain)
@@ -147,6 +147,10 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     assert not named("Which turn left is sharp?")  # not the phrase
     assert not named("What is the sharp left turn?", min_idf=50.0)  # nothing rare
     assert not named("What is the sharp left turn?", passages[1:])
+    cited = ["Paul Christiano and Dario Amodei proposed debate (Christiano, 2018)."]
+    assert named("Who is Paul Christiano?", cited, 50.0)  # a full name, however often the pages cite it
+    assert not named("Who is Paul Smith?", cited, 50.0) and not named("Who is Christiano?", cited, 50.0)
+    assert not named("Who is Paul Dario?", ["Paul dario"], 50.0)  # "Paul" and "Dario" are plain words here
 
     def verdict(question: str) -> Coverage:  # the cosine is below min_relevance
         return _decide(question, passages, named_index, cosine=0.2, score=0.8, is_plain_word=plain, rare_idf=rare)
@@ -223,6 +227,22 @@ def test_a_casual_word_the_pages_seldom_use_is_not_an_absent_term() -> None:
     passages = ["Labs decide on releases."]
     assert absent_terms("Who decided how the model got released?", passages, chat_index, 0.0) == ["model"]
     assert "budget" in absent_terms("Who decided on the budget of releases?", passages, chat_index, 0.0)
+
+
+def test_a_chat_spelling_is_no_unknown_word(index: KeywordIndex) -> None:
+    """No page has "whats" or "hows", but they are contractions, not names or typos: they neither raise the
+    relevance bar nor become the reason for a decline ("no indexed page mentions “whats”")."""
+    from alignment_qa.engine.abstain import unknown_words
+
+    plain = {"it", "work"}.__contains__
+    assert unknown_words("whats zorblax and hows it work?", index, plain) == ["zorblax"]
+
+    def verdict(question: str) -> Coverage:  # above min_relevance, below it plus the unknown-word margin
+        return _decide(question, [RECORDS[0][2]], index, cosine=0.35, is_plain_word=plain)
+
+    assert verdict("whats reward hacking?").covered and verdict("hows reward hacking work").covered
+    declined = verdict("whats zorblax?")
+    assert not declined.covered and "whats" not in declined.reason and "zorblax" in declined.reason
 
 
 def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from alignment_qa.engine.answerability import ASKING_WORDS, Answerability, answerability, question_words
+from alignment_qa.engine.chat_words import CASUAL_WORDS, CHAT_SPELLINGS
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 from alignment_qa.index.lexical import STOP_WORDS
@@ -85,7 +86,11 @@ def unknown_words(question: str, index: KeywordIndex, is_plain_word: Callable[[s
         for acronym, number in _codes(question)
         if len(number) >= _VOUCHING_DIGITS and 0 < index.doc_freq.get(number, 0) <= _VOUCHING_PAGES
     }
-    return [word for word in index.unknown_words(question, is_plain_word) if word not in vouched]
+    return [
+        word
+        for word in index.unknown_words(question, is_plain_word)
+        if word not in vouched and word.lower() not in CHAT_SPELLINGS
+    ]
 
 
 # a name with a version, "GPT-5", "Claude 3.5", "AlphaFold 3", "ASL-4", "gpt5", "GPT-4o" (not a year: "GPT 2030")
@@ -174,8 +179,8 @@ def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Calla
     allowed) or beside another capitalised word of the same clause; a capital alone is often emphasis or habit
     ("explain it like I'm a Beginner"). Capitals for emphasis have the same shape ("the Scary scenario"), so these
     words raise the relevance bar like an unknown word and are named if the question is declined; they do not
-    decline it by themselves, and an answer to it says that no page mentions them. Not in a question in title case, not a clause's first word, not a word in capitals
-    (``unknown_acronyms``)."""
+    decline it by themselves, and an answer to it says that no page mentions them. Not in a question in title
+    case, not a clause's first word, not a word in capitals (``unknown_acronyms``)."""
     tokens = list(_TOKEN.finditer(question))
     words = [token.group() for token in tokens]
     if _in_title_case(words):
@@ -382,14 +387,6 @@ def unheard_names(
     return found
 
 
-# words of spoken English that formal pages seldom use, so that they look rare, though they ask for nothing
-# ("Who decided how GPT-3 got released?")
-_CASUAL = frozenset(
-    "get gets got gotten getting gonna wanna gotta kinda sorta stuff thing things guy guys basically actually "
-    "really lot lots okay ok pretty anyway".split()
-)
-
-
 def absent_terms(
     question: str,
     passages_text: Sequence[str],
@@ -397,7 +394,7 @@ def absent_terms(
     min_idf: float,
 ) -> list[str]:
     """The question's rarer words that the corpus has but none of the retrieved passages has (not casual words:
-    ``_CASUAL``)."""
+    ``CASUAL_WORDS``)."""
     analyzer = index.analyzer
     present: set[str] = set()
     for text in passages_text:
@@ -405,7 +402,7 @@ def absent_terms(
     return [
         word
         for word, term in question_words(question, index)
-        if not word.isdigit() and word not in _CASUAL and term not in present and index.idf(term) >= min_idf
+        if not word.isdigit() and word not in CASUAL_WORDS and term not in present and index.idf(term) >= min_idf
     ]
 
 
@@ -427,7 +424,8 @@ def named_in_passages(
 ) -> bool:
     """Whether a retrieved passage contains, word for word, a phrase the question names with a word as rare as
     ``min_idf`` in it: two adjacent content words ("the sharp left turn", "the Bletchley Declaration"), or one
-    name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"). Such a
+    name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"); or two
+    adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"). Such a
     question is about something the pages discuss, however far its wording sits from theirs in embedding space.
     Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
@@ -436,8 +434,13 @@ def named_in_passages(
     terms = [analyzer.terms(word) for word in words]
     content = [bool(found) and word not in ASKING_WORDS for word, found in zip(words, terms, strict=True)]
     rare = [any(index.idf(term) >= min_idf for term in found) for found in terms]
+    capitalised = [token[:1].isupper() for token in written]
     wanted = set()
     for at, word in enumerate(words):
+        # a person's full name, however often the pages cite it ("Paul Christiano": "christiano" is in many chunks)
+        full_name = at > 0 and content[at - 1] and content[at] and capitalised[at - 1] and capitalised[at]
+        if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)):
+            wanted.add(f" {words[at - 1]} {word} ")
         if not (content[at] and rare[at]):
             continue
         if (written[at].isupper() and len(word) > 1) or (written[at][:1].isupper() and not is_plain_word(word)):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from alignment_qa.engine.abstain_weights import WEIGHTS
+from alignment_qa.engine.chat_words import CASUAL_WORDS, CHAT_SPELLINGS
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
 from alignment_qa.index.lexical import precise_key
@@ -46,7 +47,14 @@ _NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy "
     "eighty ninety hundred thousand million billion trillion dozen".split()
 )
-_NOT_NAMED = ASKING_WORDS | _NUMBER_WORDS | {word + "s" for word in _NUMBER_WORDS} | {"vs", "versus"}
+_NOT_NAMED = (
+    ASKING_WORDS
+    | _NUMBER_WORDS
+    | {word + "s" for word in _NUMBER_WORDS}
+    | {"vs", "versus"}
+    | CASUAL_WORDS  # "none of their best sentences mentions “stuff”" names nothing the pages lack
+    | CHAT_SPELLINGS
+)
 
 
 @dataclass(frozen=True)

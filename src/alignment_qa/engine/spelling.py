@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from alignment_qa.engine.chat_words import CHAT_SPELLINGS
 from alignment_qa.index.keyword import KeywordIndex
 
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away ("shard" / "hard")
@@ -24,9 +25,6 @@ MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
 MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-_CHAT = frozenset(  # spellings without the apostrophe, not typos
-    "doesnt didnt havent hasnt wouldnt shouldnt couldnt arent isnt wasnt werent theyre youre whats thats".split()
-)
 _BRITISH = re.compile(r"is(ation|ations|ing|ed|es|e)$")
 _PLAIN_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
 
@@ -53,7 +51,7 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     typos = [
         word
         for word in dict.fromkeys(match.group() for match in _PLAIN_WORD.finditer(question))
-        if word in unknown and MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in _CHAT
+        if word in unknown and MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in CHAT_SPELLINGS
     ]
     if len(typos) > MAX_WORDS:
         return {}
