@@ -89,7 +89,7 @@ def test_follow_up_uses_the_history(assistant: Assistant) -> None:
         {"role": "assistant", "content": "Reward hacking is ... [1]."},
     ]
     answer = assistant.ask("and how does Goodhart's law relate to it?", history=history)
-    assert answer.standalone_question.startswith("What is reward hacking?")
+    assert answer.standalone_question == "How does Goodhart's law relate to reward hacking?"
     assert {"wiki/reward-hacking.md", "wiki/goodharts-law.md"} <= {p.page_id for p in answer.retrieved}
 
 

@@ -137,17 +137,61 @@ def test_follow_ups_are_joined_to_the_previous_question() -> None:
 
 
 def test_a_follow_up_of_a_follow_up_keeps_the_turn_that_named_the_subject() -> None:
-    earlier = ["Tell me about sourdough.", "What is RLHF?", "What are its limitations?"]
+    earlier = ["Tell me about sourdough.", "Is RLHF an outer alignment fix?", "What are its limitations?"]
     assert condense("And how about its alternatives?", earlier) == (
-        "What is RLHF? What are its limitations? And how about its alternatives?"
+        "Is RLHF an outer alignment fix? What are its limitations? And how about its alternatives?"
     )
     self_contained = ["What is the Zorblax Protocol?", "What is reward hacking and why does it happen?"]
     assert condense("How can we prevent it?", self_contained) == (
         "What is reward hacking and why does it happen? How can we prevent it?"
     )  # a turn that names its own subject ends the chain
     long_middle = "And its " + "very" * 100 + " limitations?"  # a follow-up, four words but long
-    capped = condense("And how about its alternatives?", ["What is RLHF?", long_middle, "Why is that?"], 120)
-    assert capped.startswith("What is RLHF? Why is that?") and len(capped) <= 120
+    earlier = ["Is RLHF a fix?", long_middle, "Why is that?"]
+    capped = condense("And how about its alternatives?", earlier, 120)
+    assert capped.startswith("Is RLHF a fix? Why is that?") and len(capped) <= 120
+
+
+def test_a_follow_up_is_rewritten_with_the_subject_a_turn_named() -> None:
+    """After "what is X" (or "who is X", "explain X", "how does X work", "what does X mean"), "and Y?" asks the
+    same about Y, and "it" or "its" is X: the joined question carried both topics, and the older one won."""
+    assert condense("and inner alignment?", ["what is outer alignment"]) == "What is inner alignment?"
+    assert condense("And what about the DPO method?", ["How does RLHF work?"]) == "How does the DPO method work?"
+    deceptive = ["What is deceptive alignment?"]
+    assert condense("why is it so hard to detect?", deceptive) == "Why is deceptive alignment so hard to detect?"
+    assert condense("how likely is it?", [*deceptive, "why is it so hard to detect?"]) == (
+        "How likely is deceptive alignment?"
+    )
+    assert condense("why does it matter?", ["what is outer alignment", "and inner alignment?"]) == (
+        "Why does inner alignment matter?"
+    )
+    assert condense("what are its limitations?", ["Explain RLHF"]) == "What are RLHF's limitations?"
+    assert condense("is it true that it fails?", ["What is RLHF?"]) == "What is RLHF? is it true that it fails?"
+    assert condense("is it possible to fix?", ["What is RLHF?"]) == "What is RLHF? is it possible to fix?"
+    assert condense("and what about inner alignment?", ["Is RLHF an outer alignment fix?"]) == (
+        "Is RLHF an outer alignment fix? and what about inner alignment?"  # no known form: joined
+    )
+
+
+def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:
+    """A pronoun after the question's own first clause points back into the question; a question only asking
+    for more ("examples?", "tell me more", "why?") is a follow-up."""
+    for question in (
+        "what does interpretability research try to do? is it useful?",
+        "what is mesa optimization and why does it matter?",
+        "why is RLHF brittle?",
+    ):
+        assert not is_follow_up(question), question
+        assert condense(question, ["what is the swiss cheese model"]) == question
+    for question in (
+        "examples?",
+        "tell me more",
+        "Why?",
+        "how so?",
+        "any other examples?",
+        "can you give an example of that",
+    ):
+        assert is_follow_up(question), question
+    assert condense("tell me more", ["what is specification gaming"]) == "what is specification gaming? tell me more"
 
 
 def _node(page: str, section: str, index: int, start: int, text: str, score: float) -> NodeWithScore:

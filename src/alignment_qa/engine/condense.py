@@ -1,14 +1,20 @@
 """Turning a follow-up question into a standalone one, deterministically.
 
 A question is a follow-up when it is short and leans on the conversation: it opens with "and",
-"but", "what about", "how about", ..., or uses a pronoun ("it", "that", "they", ...) without
-naming a subject of its own. A follow-up is joined to the user's previous question
-("Is RLHF an outer alignment fix? And what about inner alignment?"), which carries both topics to
-retrieval; when that question was itself a follow-up, to the ones before it too, back to the one
-that named the subject ("What is RLHF? What are its limitations? And its alternatives?"). The LLM
-modes may ask the model to rewrite instead (``generation``). Earlier turns and the result are cut
-to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot smuggle an over-long
-question past the limit. Earlier turns lose invisible characters (``visible_text``).
+"but", "what about", "how about", ..., is only asking for more ("examples?", "tell me more",
+"why?"), or uses a pronoun ("it", "that", "they", ...) in its first clause, before naming a subject
+of its own ("what does interpretability research try to do? is it useful?" is no follow-up).
+When the turn that named the subject reads "what is X", "who is X", "explain X", "how does X work"
+or "what does X mean", the follow-up is rewritten with X: "and inner alignment?" after "what is
+outer alignment?" becomes "what is inner alignment?", and "why is it so hard to detect?" after
+"what is deceptive alignment?" becomes "why is deceptive alignment so hard to detect?". Otherwise
+it is joined to the user's previous question ("Is RLHF an outer alignment fix? And what about
+inner alignment?"), which carries both topics to retrieval; when that question was itself a
+follow-up, to the ones before it too, back to the one that named the subject ("What is RLHF? What
+are its limitations? And its alternatives?"). The LLM modes may ask the model to rewrite instead
+(``generation``). Earlier turns and the result are cut to ``max_chars`` (answer.max_question_chars),
+so a long earlier turn cannot smuggle an over-long question past the limit. Earlier turns lose
+invisible characters (``visible_text``).
 """
 
 from __future__ import annotations
@@ -18,12 +24,43 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 _OPENERS = re.compile(
-    r"^\s*(?:and|but|so|also|then|what about|how about|and what about|and how about|what of|why|how come|"
+    r"^\s*(?:and|but|so|also|then|what about|how about|and what about|and how about|what of|"
     r"is it|are they|does it|do they|can it|could it)\b",
     re.I,
 )
 _PRONOUNS = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
 MAX_FOLLOW_UP_WORDS = 12
+# a question made only of these words asks for more about the last topic ("examples?", "tell me more", "why?")
+_ASKING_FOR_MORE = frozenset(
+    "a an and any another example examples more tell me explain elaborate detail details why how come so go on "
+    "please pls what else other others further expand source sources citation citations evidence really give "
+    "some can you could continue".split()
+)
+# the end of a question's first clause: "?", ".", "!", ";", or " and " / " but " before another clause
+_FIRST_CLAUSE_END = re.compile(r"[?.!;]|\s(?:and|but)\s", re.I)
+_ARTICLE = r"(?:(?:an?|the)\s+)?"
+# a turn that names its subject: "what is X", "who was X", "explain X", "how does X work", "what does X mean"
+_SUBJECT_FORMS = tuple(
+    re.compile(pattern, re.I)
+    for pattern in (
+        rf"^(?P<before>(?:what|who)(?:\s+(?:is|are|was|were)|['’]s)\s+){_ARTICLE}(?P<subject>.+?)(?P<after>)$",
+        rf"^(?P<before>(?:explain|define|describe|tell me about)\s+){_ARTICLE}(?P<subject>.+?)(?P<after>)$",
+        rf"^(?P<before>how\s+(?:does|do|did)\s+){_ARTICLE}(?P<subject>.+?)(?P<after>\s+work)$",
+        rf"^(?P<before>what\s+(?:does|do)\s+){_ARTICLE}(?P<subject>.+?)(?P<after>\s+mean)$",
+    )
+)
+_LEAD_IN = re.compile(r"^\s*(?:(?:ok(?:ay)?|so|and|but|also|then)\b[\s,]*)+", re.I)
+_ABOUT = re.compile(r"^(?:(?:what|how)\s+about|what\s+of)\s+", re.I)  # after the lead-in: "and what about X"
+_ASKS_ITSELF = re.compile(
+    r"^(?:what|who|whom|whose|how|why|when|where|which|is|are|was|were|does|do|did|can|could|would|should|will|"
+    r"has|have)\b",
+    re.I,
+)
+_IT = re.compile(r"\b(?:it['’]s|its|it)\b", re.I)
+# "is it true that …", "is it possible to …": "it" stands for no earlier subject
+_DUMMY_IT_BEFORE = frozenset("that to possible impossible true false worth necessary the".split())
+MAX_SUBJECT_WORDS = 6
+_SPACE = re.compile(r"\s+")
 
 
 def user_turns(history: Sequence[Mapping[str, str]] | None) -> list[str]:
@@ -41,16 +78,72 @@ def is_follow_up(question: str) -> bool:
     words = question.split()
     if len(words) > MAX_FOLLOW_UP_WORDS:
         return False
-    return bool(_OPENERS.search(question) or _PRONOUNS.search(question))
+    asked = [word.strip("?!.,;:'’\"").lower() for word in words]
+    if any(asked) and all(word in _ASKING_FOR_MORE for word in asked if word):
+        return True
+    first_clause = _FIRST_CLAUSE_END.split(question.strip(), maxsplit=1)[0]
+    return bool(_OPENERS.search(question) or _PRONOUNS.search(first_clause))
 
 
-CHAIN_MAX_WORDS = 6  # an earlier follow-up this short ("What are its limitations?") names no subject of its own
+def _subject_form(turn: str) -> tuple[str, str, str] | None:
+    """``(before, subject, after)`` when ``turn`` names its subject in one of the ``_SUBJECT_FORMS`` ("what is
+    outer alignment?" gives "what is ", "outer alignment", ""), else None."""
+    text = _SPACE.sub(" ", _LEAD_IN.sub("", turn)).strip().rstrip("?!. ")
+    for form in _SUBJECT_FORMS:
+        found = form.match(text)
+        if found and _plain_subject(found["subject"]):
+            return found["before"], found["subject"], found["after"]
+    return None
 
 
-def _leans_on_earlier(turn: str) -> bool:
-    """Whether an earlier follow-up needed the turn before it too: it opens like one ("And what about …"), or is too
-    short to name a subject ("What are its limitations?"); "What is reward hacking and why does it happen?" is not."""
-    return is_follow_up(turn) and (bool(_OPENERS.search(turn)) or len(turn.split()) <= CHAIN_MAX_WORDS)
+def _plain_subject(text: str) -> bool:
+    """A few words naming a thing: no pronoun, no second question, no clause of its own."""
+    return (
+        0 < len(text.split()) <= MAX_SUBJECT_WORDS
+        and not _PRONOUNS.search(text)
+        and not _ASKS_ITSELF.match(text)
+        and not re.search(r"[?!;:,]", text)
+    )
+
+
+def _about(turn: str) -> str | None:
+    """What an "and X?" / "what about X?" follow-up asks about, when that is a bare subject, else None."""
+    rest = _LEAD_IN.sub("", turn).strip()
+    opened = rest != turn.strip()
+    rest, about = _ABOUT.subn("", rest)
+    rest = rest.strip().rstrip("?!. ")
+    return rest if (opened or about) and _plain_subject(rest) else None
+
+
+def _rewritten(question: str, chain: Sequence[str]) -> str | None:
+    """``question`` with the subject the conversation last named put in: an "and X?" follow-up asks what the
+    turn that named the subject asked, about X; a follow-up's "it" or "its" becomes the subject. None when no
+    turn of ``chain`` names its subject in a known form, or the question has no such place for it."""
+    form = None
+    for turn in chain:
+        named = _subject_form(turn)
+        if named is not None:
+            form = named
+        elif form is not None and (about := _about(turn)) is not None:
+            form = (form[0], about, form[2])
+    if form is None:
+        return None
+    before, subject, after = form
+    about = _about(question)
+    if about is not None:
+        return f"{before[:1].upper()}{before[1:]}{about}{after}?"
+    places = list(_IT.finditer(question))
+    if len(places) != 1:
+        return None
+    place = places[0]
+    following = question[place.end() :].split()
+    if following and following[0].strip("?!.,;:").lower() in _DUMMY_IT_BEFORE:
+        return None
+    word = place.group().lower()
+    put = f"{subject}'s" if word == "its" else f"{subject} is" if word.startswith("it") and len(word) > 2 else subject
+    text = f"{question[: place.start()]}{put}{question[place.end() :]}"
+    text = _LEAD_IN.sub("", text).strip()
+    return text[:1].upper() + text[1:]
 
 
 def cap(text: str, max_chars: int) -> str:
@@ -75,9 +168,12 @@ def condense(question: str, previous: Sequence[str], max_chars: int | None = Non
         return question
     chain = [earlier[-1]]
     for turn in reversed(earlier[:-1]):  # a follow-up of a follow-up: back to the turn that named the subject
-        if not _leans_on_earlier(chain[0]):
+        if not is_follow_up(chain[0]):  # a turn that names its own subject ends the chain
             break
         chain.insert(0, turn)
+    rewritten = _rewritten(question, chain)
+    if rewritten is not None:
+        return rewritten if max_chars is None else cap(rewritten, max_chars)
     before = _joined(chain)
     if max_chars is None:
         return f"{before} {question}"
