@@ -762,3 +762,16 @@ def test_a_page_replaced_by_a_link_leading_outside_leaves_the_index(
     assert summary.removed == ["wiki/reward-hacking.md"]
     assert any("leads outside" in item.reason for item in summary.skipped)
     assert "wiki/reward-hacking.md" not in _check_consistent(store, settings)
+
+
+def test_a_size_limit_far_above_memory_reads_pages_as_usual(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """A limit meant as "no limit" (--max-file-mb 1e9) asked the OS for a buffer that size and died."""
+    corpus = _copy_sample(tmp_path)
+    settings.ingest.max_file_mb = 1e9
+    summary = ingest([corpus], settings, embedder, store)
+    assert len(summary.added) == len(_check_consistent(store, settings)) > 0 and not summary.skipped
+    read_module.read_page_bytes(corpus / "wiki" / "reward-hacking.md", 10**15)  # no MemoryError
+    with pytest.raises(read_module.UnusableFile, match="too large"):
+        read_module.read_page_bytes(corpus / "wiki" / "reward-hacking.md", 10)

@@ -10,6 +10,7 @@ import codecs
 from pathlib import Path
 
 SNIFF_BYTES = 8192
+READ_PIECE_BYTES = 1 << 20
 
 
 class UnusableFile(Exception):
@@ -28,14 +29,18 @@ def read_page_bytes(path: Path, max_bytes: int) -> bytes:
         raise UnusableFile(f"cannot stat: {exc.strerror or exc}") from exc
     if size > max_bytes:
         raise UnusableFile(f"file too large ({size / 1e6:.1f} MB > limit {max_bytes / 1e6:.1f} MB)")
-    try:
+    parts: list[bytes] = []
+    total = 0
+    try:  # in pieces: a limit set far above memory ("no limit") must not ask for a buffer that size
         with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
+            while total <= max_bytes and (part := handle.read(min(READ_PIECE_BYTES, max_bytes + 1 - total))):
+                parts.append(part)
+                total += len(part)
     except OSError as exc:
         raise UnusableFile(f"unreadable: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
+    if total > max_bytes:  # it grew after the size check
         raise UnusableFile(f"file too large (> limit {max_bytes / 1e6:.1f} MB)")
-    return data
+    return b"".join(parts)
 
 
 def decode_page(data: bytes) -> str:
