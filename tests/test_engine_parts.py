@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from llama_index.core.schema import MetadataMode, NodeWithScore
 
+from alignment_qa.app.format import page_html
 from alignment_qa.engine.condense import condense, is_follow_up, user_turns
 from alignment_qa.engine.evidence import page_offset
 from alignment_qa.engine.postprocess import JOINER, AdjacentChunkMerger, PageDiversity, is_navigation
@@ -216,6 +217,24 @@ def test_neighbours_merge_and_offsets_map_back_to_the_page() -> None:
     spans = passage.node.metadata["spans"]
     at = text.index("Second")
     assert page[page_offset(spans, at) : page_offset(spans, at + 6)] == "Second"
+
+
+def test_two_sections_with_one_heading_stay_two_passages() -> None:
+    """ "## Introduction" twice in a page: neighbouring chunks of the two sections are not one passage, which would
+    cite the first section's anchor for the second's words."""
+    first = _node("p.md", "Introduction", 0, 0, "First section text.", 0.5)
+    second = _node("p.md", "Introduction", 1, 21, "Second section text.", 0.9)
+    first.node.metadata["anchor"], second.node.metadata["anchor"] = "introduction", "introduction_1"
+    merged = AdjacentChunkMerger()._postprocess_nodes([first, second])
+    assert [item.node.metadata["anchor"] for item in merged] == ["introduction", "introduction_1"]
+    html = page_html(
+        "p.md",
+        [
+            ("First.", {"section": "Introduction", "anchor": "introduction"}),
+            ("Second.", {"section": "Introduction", "anchor": "introduction_1"}),
+        ],
+    )
+    assert 'id="introduction"' in html and 'id="introduction_1"' in html
 
 
 def test_diversity_caps_passages_per_page() -> None:

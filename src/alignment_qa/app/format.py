@@ -171,11 +171,11 @@ def page_html(page_id: str, chunks: list[tuple[str, dict[str, object]]]) -> str:
     """A local view of a page from its stored chunks, with an anchor per section."""
     title = str(chunks[0][1].get("title", page_id)) if chunks else page_id
     parts = [f"<!doctype html><meta charset=utf-8><title>{_esc(title)}</title><h1>{_esc(title)}</h1>"]
-    section = None
+    heading = None
     for text, meta in chunks:
-        if meta.get("section") != section:
-            section = meta.get("section")
+        if (meta.get("section"), meta.get("anchor")) != heading:  # two sections may share a heading's words
+            heading = (meta.get("section"), meta.get("anchor"))
             anchor = str(meta.get("anchor", ""))
-            parts.append(f'<h2 id="{_esc(anchor)}">{_esc(str(section or ""))}</h2>')
+            parts.append(f'<h2 id="{_esc(anchor)}">{_esc(str(heading[0] or ""))}</h2>')
         parts.append(f"<p style='white-space:pre-wrap'>{_esc(text)}</p>")
     return "\n".join(parts)

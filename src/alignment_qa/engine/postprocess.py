@@ -40,9 +40,10 @@ def build_reranker(model: str, top_n: int, device: str) -> BaseNodePostprocessor
         ) from exc
 
 
-def _key(node: TextNode) -> tuple[str, str]:
+def _key(node: TextNode) -> tuple[str, str, str]:
+    """The section a chunk belongs to: two sections may share a heading ("Introduction" twice), not an anchor."""
     meta = node.metadata
-    return str(meta.get("page_id")), str(meta.get("section_path"))
+    return str(meta.get("page_id")), str(meta.get("section_path")), str(meta.get("anchor", ""))
 
 
 def merge_nodes(first: NodeWithScore, second: NodeWithScore) -> NodeWithScore:
