@@ -27,6 +27,10 @@ from alignment_qa.ingest.clean import clean_page
         ("# T\n\n````\n```\ninner fence\n```\n````\n\nAfter.\n", ["inner fence", "After."]),
         ("# T\n\nThe __init__ method.\n", ["__init__"]),
         ("# T\n\n| a | b \\| c |\n| --- | --- |\n| x | y |\n", ["x: y"]),
+        ("# T\n\n$$G = \\sum_{t=0}^{T} r_t$$ and a dict {a=1} inline.\n", ["\\sum_{t=0}^{T}", "{a=1} inline"]),
+        ("# T\n\nSeen by a CNN, which** **can help.\n", ["a CNN, which can help."]),
+        ("# T\n\n**Task: **Indirect Object Identification.\n", ["Task: Indirect Object Identification."]),
+        ("# T\n\nIn Python, x**2 squares x.\n", ["x**2 squares"]),
     ],
 )
 def test_markdown_content_is_kept(source: str, kept: list[str]) -> None:

@@ -60,7 +60,8 @@ class _Block:
 # "[" or "**a " scans to the end of the line (quadratic time)
 _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"!\[[^\[\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\{\s*(?::|#|\.|\w+=)[^{}\n]*\}"), ""),  # attribute lists {: #01} { loading=lazy }
+    # attribute lists {: #01} { loading=lazy } {#id} {.class}; not a formula's {t=0}
+    (re.compile(r"\{(?::|\s*[#.]|\s+\w+=)[^{}\n]*\}"), ""),
     (re.compile(r"\[\^[^\[\]\s]+\]"), ""),  # footnote references [^1]
     (re.compile(r"\[\[([^\[\]|]+)(?:\|([^\[\]]+))?\]\]"), r"\1"),  # wiki links [[target]]
     (re.compile(r"\[([^\[\]]+)\]\((?:[^()]|\([^()]*\)){0,2000}\)"), r"\1"),  # links [text](url)
@@ -69,6 +70,9 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\*\*(?=\S)(.{1,500}?)(?<=\S)\*\*"), r"\1"),
     (re.compile(r"(?<![\w*])\*(?=\S)(.{1,500}?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<![\w_])_(?=[^\s_])(.{1,500}?)(?<=[^\s_])_(?![\w_])"), r"\1"),
+    # bold markers left without a partner ("which** **can", "**Task: **Indirect"): beside a space or an end, they
+    # are markup, not words ("x**2" stays)
+    (re.compile(r"(?:(?<=\s)|^)\*\*|\*\*(?=\s|$)"), ""),
 ]
 
 
