@@ -21,6 +21,17 @@ def test_sentence_split_respects_abbreviations() -> None:
     ]
 
 
+def test_a_citation_after_the_stop_ends_the_sentence_it_cites() -> None:
+    """ "… values. (OpenAI, 2023) A prime example …" was one quote running into the next sentence."""
+    text = "It is part of a strategy. (OpenAI, 2023) A prime example is ChatGPT. See the figure. (a) The left part."
+    spans = split_sentences(text, 0, len(text))
+    assert [text[s:e] for s, e in spans] == [
+        "It is part of a strategy. (OpenAI, 2023)",
+        "A prime example is ChatGPT.",
+        "See the figure. (a) The left part.",  # no year, no "et al": not a citation
+    ]
+
+
 def test_chunks_fit_window_and_offsets_are_exact(embedder: Embedder, count_pieces: Callable[[str], int]) -> None:
     long_sentence = " ".join(["interpretability"] * 400)  # one sentence longer than the window
     body = " ".join(f"Sentence number {i} talks about reward models and oversight." for i in range(120))

@@ -66,6 +66,11 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+\s+")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*\s+$")
 _WORD_WINDOW = 40  # characters before a stop in which its word is read (abbreviations are short)
+# "… human values. (OpenAI, 2023) A prime example …": a citation after the stop still belongs to the sentence it
+# cites, and the next sentence starts after it (a year or "et al" inside brackets, then a capital)
+_CITATION_AFTER = re.compile(
+    r"\((?=[^()\n]{0,200}?(?:\b(?:1[5-9]|20)\d\d[a-z]?\b|\bet al\b))[^()\n]{1,200}\)\s+(?=[A-Z0-9\"'“‘\[])"
+)
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -80,7 +85,8 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         piece_start = line_start
         for match in _BOUNDARY.finditer(text, line_start, line_end):
             follower = text[match.end()] if match.end() < line_end else ""
-            if not follower or not (follower.isupper() or follower.isdigit() or follower in "\"'“‘[-"):
+            cited = _CITATION_AFTER.match(text, match.end(), line_end) if follower == "(" else None
+            if not cited and (not follower or not (follower.isupper() or follower.isdigit() or follower in "\"'“‘[-")):
                 continue
             # the word right before the stop, looked for only just before it: from ``piece_start`` every skipped
             # abbreviation would rescan the sentence so far ("e.g. A e.g. A …" took quadratic time)
@@ -88,8 +94,9 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             word = before.group(1).lower() if before else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
-            spans.append((piece_start, match.end()))
-            piece_start = match.end()
+            ends = cited.end() if cited else match.end()
+            spans.append((piece_start, ends))
+            piece_start = ends
         spans.append((piece_start, line_end))
         line_start = line_end + 1
     trimmed = []
