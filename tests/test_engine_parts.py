@@ -320,6 +320,7 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("The discussion in the next few subsections will focus on compute as a lever for governance.")
     assert not quotable("In this section we will go through empirical results on judges in the debate protocol.")
     assert not quotable("We'll look at what works, what doesn't, and where gaps remain.")
+    assert not quotable("This section considers the RLHF solution to this design problem.")
     assert quotable("We will see that RLHF fails to solve inner alignment in several important ways.")
 
 
@@ -441,6 +442,8 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert not _POINTS_BACK.match("This section explains evaluations.") and _POINTS_BACK.match("This is why.")
     assert not _POINTS_BACK.match("Both Anthropic and OpenAI publish policies.")
     assert not _POINTS_BACK.match("Those who build it decide.") and _POINTS_BACK.match("Those models fail.")
+    assert _POINTS_BACK.match("And that Hinton, Bengio, and LeCun are the recipients of the Turing Award.")
+    assert _POINTS_BACK.match("But this fails.") and not _POINTS_BACK.match("Andrew Ng disagrees.")
     far = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
     assert [item.text for item in choose([far, before], 4, 0.3)] == [far.text, before.text]  # type: ignore[list-item, attr-defined]
     plain = at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)

@@ -80,7 +80,8 @@ _SIGNPOST = re.compile(
     r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b"
     r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
     r".{0,30}?"
-    r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?)\b|"
+    r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
+    r"considers?|outlines?)\b|"
     r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
     r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
     r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
@@ -104,7 +105,7 @@ _POINTS_BACK = re.compile(
     r"^(?:This(?!\s+(?:section|chapter|book|text|paper|post|article|year|month|week|decade|century)\b)"
     r"|These(?!\s+days\b)|That|Those(?!\s+who\b)|Such|They|Their|He|She|His|Her|Its"
     r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
-    r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this))\b"
+    r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this)|And|But|Yet|Also)\b"
 )
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it
