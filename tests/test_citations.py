@@ -36,6 +36,11 @@ def test_format_puts_markers_before_final_punctuation() -> None:
     assert format_sentence(CitedSentence("Claim.", [1, 2])) == "Claim [1][2]."
     assert format_sentence(CitedSentence("No punctuation", [3])) == "No punctuation [3]"
     assert format_sentence(CitedSentence("Uncited.", [])) == "Uncited."
+    quoted = CitedSentence("It was to be “largely honest and helpful to its partners.”", [1])
+    assert format_sentence(quoted) == "It was to be “largely honest and helpful to its partners.” [1]"  # not inside
+    assert format_sentence(CitedSentence("It aligns with values. (OpenAI, 2023)", [2])) == (
+        "It aligns with values. (OpenAI, 2023) [2]"
+    )
 
 
 def test_text_without_markers_has_no_citations() -> None:

@@ -86,11 +86,12 @@ def resolve(text: str, n_sources: int) -> ParsedAnswer:
 
 
 def format_sentence(sentence: CitedSentence) -> str:
-    """The sentence with its markers before the final punctuation: "Claim [1][2]."."""
+    """The sentence with its markers before the final punctuation: "Claim [1][2]."; after a closing quote or
+    bracket, so that they do not land inside it: "“… partners.” [1]"."""
     if not sentence.numbers:
         return sentence.text
     marks = "".join(f"[{n}]" for n in sentence.numbers)
     match = _END_PUNCT.search(sentence.text)
-    if match:
+    if match and match.group(1)[-1] in ".!?…":
         return f"{sentence.text[: match.start()]} {marks}{match.group(1)}"
     return f"{sentence.text} {marks}"
