@@ -241,6 +241,14 @@ def test_a_follow_up_does_not_repeat_the_previous_quotes(assistant: Assistant) -
     assert {s.text for s in alone.sentences} & {s.text for s in first.sentences}  # so the history made the change
 
 
+def test_the_same_question_again_gets_the_same_answer(assistant: Assistant) -> None:
+    """A follow-up leaves out what was quoted before; the same question asked again is no follow-up."""
+    first = assistant.ask("What is reward hacking?")
+    history = [{"role": "user", "content": "What is reward hacking?"}, {"role": "assistant", "content": first.text}]
+    again = assistant.ask("what is reward hacking", history=history)
+    assert [s.text for s in again.sentences] == [s.text for s in first.sentences]
+
+
 def test_the_query_engine_writes_the_answer_ask_returns(assistant: Assistant) -> None:
     """One answer path: LlamaIndex's ``query`` gives the text, citations and passages ``ask`` gives."""
     question = "What is Goodhart's law?"

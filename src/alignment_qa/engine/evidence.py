@@ -526,7 +526,11 @@ class EvidenceSynthesizer(BaseSynthesizer):
         bundle = QueryBundle(query_str=query) if isinstance(query, str) else query
         if scored is None:
             scored = self._scorer(bundle, nodes)
-        earlier = [_plain(str(turn.get("content", ""))) for turn in history or [] if turn.get("role") == "assistant"]
+        turns = history or []
+        earlier = [_plain(str(turn.get("content", ""))) for turn in turns if turn.get("role") == "assistant"]
+        asked = {_plain(str(turn.get("content", ""))).strip(" ?.!") for turn in turns if turn.get("role") == "user"}
+        if _plain(bundle.query_str).strip(" ?.!") in asked:  # the same question again gets the same answer
+            earlier = []
 
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
