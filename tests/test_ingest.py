@@ -775,3 +775,24 @@ def test_a_size_limit_far_above_memory_reads_pages_as_usual(
     read_module.read_page_bytes(corpus / "wiki" / "reward-hacking.md", 10**15)  # no MemoryError
     with pytest.raises(read_module.UnusableFile, match="too large"):
         read_module.read_page_bytes(corpus / "wiki" / "reward-hacking.md", 10)
+
+
+def test_a_deleted_folder_or_file_given_again_takes_its_pages_out(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """Only the folder itself can say its pages are gone: "path not found" left them in the index for good."""
+    corpus = _copy_sample(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(corpus / "wiki" / "reward-hacking.md", other / "single.md")
+    ingest([corpus], settings, embedder, store)
+    ingest([other / "single.md"], settings, embedder, store)
+    before = _pages(store, settings)
+    shutil.rmtree(corpus / "wiki")
+    wiki = sorted(page for page in before if page.startswith("wiki/"))
+    assert ingest([corpus / "wiki"], settings, embedder, store).removed == wiki
+    (other / "single.md").unlink()
+    assert ingest([other / "single.md"], settings, embedder, store).removed == ["single.md"]
+    assert set(_pages(store, settings)) == set(before) - {*wiki, "single.md"}
+    with pytest.raises(InputPathError, match="path not found"):  # never indexed: still an error
+        ingest([tmp_path / "never-there"], settings, embedder, store)

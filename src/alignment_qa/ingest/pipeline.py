@@ -8,7 +8,8 @@ unchanged pages that lack them are completed after). At the end the keyword inde
 aliases) is brought in step with the store. Pages of a synced folder that are gone from disk are
 removed, also those indexed under an outer folder. A file indexed before under a folder is the same page
 when given again from a folder inside it or by itself ("ingest corpus", then "ingest corpus/wiki/page.md").
-Bad files are skipped with a reason (a page that was indexed before keeps its last good version); what a
+A folder or file given that is gone from disk, but was indexed, has its pages removed (any other missing path is
+an error). Bad files are skipped with a reason (a page that was indexed before keeps its last good version); what a
 kept page lost in cleaning (an unusable source URL) is listed in ``warnings``. Work is written page by page
 after each window of embedded chunks, so an interrupted run keeps what it wrote and the next run finishes
 the rest. Searching is left to ``index``.
@@ -37,7 +38,7 @@ from alignment_qa.index.store_api import ChunkCollection, PageState, Store, Stor
 from alignment_qa.index.vector_cache import former_sentence_collection_name
 from alignment_qa.ingest.chunk import Chunk, chunk_page
 from alignment_qa.ingest.clean import CleanPage, clean_page
-from alignment_qa.ingest.discover import PageFile, Skipped, discover
+from alignment_qa.ingest.discover import Discovery, PageFile, Skipped, discover
 from alignment_qa.ingest.read import EmptyPage, UnusableFile, decode_page, read_page_bytes
 from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chunks, write_sentence_vectors
 from alignment_qa.settings import Settings
@@ -243,6 +244,23 @@ def _gone_from_inner_folder(path: Path, synced_roots: Sequence[Path], unread: Se
     )
 
 
+def _vanished(paths: Sequence[Path], states: Mapping[str, PageState]) -> dict[Path, list[str]]:
+    """The given paths that no longer exist but were indexed (a folder, one inside an indexed folder, or a page's
+    file), with the pages indexed from under them. Any other missing path is left to ``discover``, which refuses
+    it."""
+    found: dict[Path, list[str]] = {}
+    for path in paths:
+        if os.path.lexists(path):
+            continue
+        where = Path(os.path.abspath(path)).resolve()
+        pages = sorted(
+            page_id for page_id, state in states.items() if (Path(state.root) / page_id).is_relative_to(where)
+        )
+        if pages:
+            found[path] = pages
+    return found
+
+
 def ingest(
     paths: Sequence[Path],
     settings: Settings,
@@ -255,9 +273,6 @@ def ingest(
     started = time.perf_counter()
     progress = progress or _Silent()
     summary = IngestSummary()
-    found = discover(paths, settings.ingest.extensions, settings.ingest.follow_symlinks)
-    summary.skipped.extend(found.skipped)
-    summary.ignored_files = found.ignored
     # with --rebuild the old collection is dropped only once new chunks are ready to be written
     collection = None if rebuild else store.collection(settings.embedding.identity)
     ledger = _KeywordLedger(collection.revision() if collection is not None else None)  # before the states
@@ -265,6 +280,12 @@ def ingest(
     states: dict[str, PageState] = {}
     if collection is not None:
         states = cached if cached is not None else collection.page_states()
+    vanished = _vanished(paths, states)  # given again after being deleted: their pages go
+    present = [path for path in paths if path not in vanished]
+    vanished_pages = [page_id for pages in vanished.values() for page_id in pages]
+    found = discover(present, settings.ingest.extensions, settings.ingest.follow_symlinks) if present else Discovery()
+    summary.skipped.extend(found.skipped)
+    summary.ignored_files = found.ignored
     moved: dict[str, str] = {}  # unchanged pages found under another folder: page id -> the folder now
     moved_from: set[str] = set()
     fingerprint = pipeline_fingerprint(settings)
@@ -367,7 +388,11 @@ def ingest(
     replaced = sorted(  # only once the file's new id is indexed, and not when the old id now holds another file
         old_id for old_id, new_id in superseded.items() if new_id in indexed_now and old_id not in indexed_now
     )
-    gone = list(dict.fromkeys([*gone_from_disk, *replaced, *summary.emptied]))
+    gone = list(
+        dict.fromkeys(
+            [*gone_from_disk, *replaced, *summary.emptied, *(page for page in vanished_pages if page not in seen)]
+        )
+    )
     if collection is not None:
         if gone:
             ledger.new_revision(collection)
