@@ -122,6 +122,11 @@ def test_index_pages_reads_only_received_uploads_and_deletes_them(tmp_path: Path
     names = {str(path) for path in too_many}
     capped = _settings(tmp_path, **{"serve.max_upload_files": 2})
     assert "at most 2" in index_pages(slot, capped, embedder, "", sorted(names), received=names)
+    binary = tmp_path / "gradio" / "def456" / "scan.md"
+    binary.parent.mkdir(parents=True)
+    binary.write_bytes(b"\x00\x01binary")
+    skipped = index_pages(slot, settings, embedder, "", [str(binary)], received={str(binary)})
+    assert "| scan.md | binary content" in skipped and "def456" not in skipped  # not the server's temporary path
 
 
 def test_a_follow_up_after_a_long_turn_stays_within_the_question_limit(tmp_path: Path, embedder: Embedder) -> None:

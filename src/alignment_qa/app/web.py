@@ -142,8 +142,10 @@ class _GradioProgress:
         self._progress((self._total, self._total), desc=self._phase)
 
 
-def summary_markdown(summary: IngestSummary) -> str:
-    """The ingest summary for the Index tab: counts, then each skipped file with its reason."""
+def summary_markdown(summary: IngestSummary, uploads: Collection[Path] = ()) -> str:
+    """The ingest summary for the Index tab: counts, then each skipped file with its reason (an upload by the
+    name it was uploaded with, not the server's temporary path)."""
+    names = {str(path): path.name for path in uploads}
     lines = [
         f"**Indexed in {summary.seconds:.1f} s:** {len(summary.added)} added, {len(summary.updated)} updated, "
         f"{len(summary.removed)} removed, {len(summary.unchanged)} unchanged, {len(summary.skipped)} skipped; "
@@ -152,7 +154,7 @@ def summary_markdown(summary: IngestSummary) -> str:
     if summary.skipped:
         lines.append("\n| Skipped file | Reason |\n| --- | --- |")
         for item in summary.skipped:
-            path = html.escape(item.path).replace("|", "\\|")
+            path = html.escape(names.get(item.path, item.path)).replace("|", "\\|")
             reason = html.escape(item.reason).replace("|", "\\|")
             lines.append(f"| {path} | {reason} |")
     return "\n".join(lines)
@@ -246,7 +248,7 @@ def index_pages(
         return f"**Not indexed:** {html.escape(str(exc))}" + refused
     finally:
         _delete_uploads(accepted, received)
-    return summary_markdown(summary) + refused
+    return summary_markdown(summary, accepted) + refused
 
 
 @dataclass
