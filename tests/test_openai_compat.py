@@ -119,7 +119,7 @@ def test_follow_up_uses_the_earlier_turns(server: TestClient) -> None:
     ]
     with_history = _ask(server, history)
     standalone = with_history.model_extra["alignment_qa"]["standalone_question"]
-    assert standalone == f"What is RLHF? {follow_up}"  # the earlier question is carried over
+    assert standalone == "Is RLHF an inner alignment fix?"  # the earlier question's subject is carried over
     assert alone.model_extra["alignment_qa"]["standalone_question"] == follow_up
     assert with_history.model_extra["citations"]
 
