@@ -321,6 +321,7 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("In this section we will go through empirical results on judges in the debate protocol.")
     assert not quotable("We'll look at what works, what doesn't, and where gaps remain.")
     assert not quotable("This section considers the RLHF solution to this design problem.")
+    assert not quotable("A long list of observed examples of specification gaming is compiled at this link.")
     assert quotable("We will see that RLHF fails to solve inner alignment in several important ways.")
 
 

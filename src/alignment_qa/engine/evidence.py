@@ -83,6 +83,7 @@ _SIGNPOST = re.compile(
     r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
     r"considers?|outlines?)\b|"
     r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
+    r"\b(?:at|via|through|from|in)\s+(?:this|the\s+following)\s+link\b|"  # "… is compiled at this link."
     r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
     r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
     re.I,
