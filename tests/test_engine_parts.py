@@ -156,7 +156,7 @@ def test_a_follow_up_is_rewritten_with_the_subject_a_turn_named() -> None:
     """After "what is X" (or "who is X", "explain X", "how does X work", "what does X mean"), "and Y?" asks the
     same about Y, and "it" or "its" is X: the joined question carried both topics, and the older one won."""
     assert condense("and inner alignment?", ["what is outer alignment"]) == "What is inner alignment?"
-    assert condense("And what about the DPO method?", ["How does RLHF work?"]) == "How does the DPO method work?"
+    assert condense("And what about DPO?", ["How does RLHF work?"]) == "How does DPO work?"
     deceptive = ["What is deceptive alignment?"]
     assert condense("why is it so hard to detect?", deceptive) == "Why is deceptive alignment so hard to detect?"
     assert condense("how likely is it?", [*deceptive, "why is it so hard to detect?"]) == (
@@ -171,6 +171,34 @@ def test_a_follow_up_is_rewritten_with_the_subject_a_turn_named() -> None:
     assert condense("and what about inner alignment?", ["Is RLHF an outer alignment fix?"]) == (
         "Is RLHF an outer alignment fix? and what about inner alignment?"  # no known form: joined
     )
+    assert condense("and Jan Leike?", ["who is Paul Christiano?"]) == "Who is Jan Leike?"  # names for names
+
+
+def test_a_follow_up_about_more_of_the_subject_or_someone_else_is_joined_not_rewritten() -> None:
+    """ "and the alternatives?" asks about more of RLHF, not "What is the alternatives?"; "it" may be DPO, the book
+    a person wrote, or "it's" typed for "its"; a subject "of" something reads badly in place of "its"."""
+    joined = {
+        ("and the alternatives?", "what is RLHF?"),
+        ("and examples?", "what is reward hacking?"),
+        ("what about the risks?", "what is reward hacking?"),
+        ("and in LLMs?", "what is reward hacking?"),
+        ("and Dartmouth?", "what was the Asilomar conference"),
+        ("and DPO, is it better?", "what is RLHF?"),
+        ("what is his view on it?", "who is Paul Christiano?"),
+        ("what are it's limitations?", "what is RLHF?"),
+        ("and its benefits?", "What are the risks of AI?"),
+    }
+    for question, earlier in joined:
+        asked = earlier if earlier.endswith("?") else earlier + "?"
+        assert condense(question, [earlier]) == f"{asked} {question}", question
+    book = ["who is Stuart Russell", "what book did he write?"]
+    assert condense("what is it about?", book) == "who is Stuart Russell? what book did he write? what is it about?"
+    for question in (
+        "Are there examples? Has it happened in practice?",
+        "thanks! is it used in GPT-4?",
+        "Why? Is it hard?",
+    ):
+        assert is_follow_up(question), question  # a first clause that names nothing does not clear the pronoun
 
 
 def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:

@@ -371,8 +371,8 @@ class Assistant:
             except Exception as exc:  # a dead backend must not stop the question, nor be called twice
                 log.warning("LLM condense failed: %s", exc, exc_info=True)
                 notice = (
-                    f"The language model failed ({describe(exc)}); the follow-up was joined to your previous "
-                    "question and the answer shows quoted evidence instead."
+                    f"The language model failed ({describe(exc)}); the follow-up was read with your earlier "
+                    "questions and the answer shows quoted evidence instead."
                 )
                 return condense(question, earlier, limit), [notice], False
         return condense(question, earlier, limit), [], True

@@ -56,10 +56,19 @@ _ASKS_ITSELF = re.compile(
     r"has|have)\b",
     re.I,
 )
-_IT = re.compile(r"\b(?:it['’]s|its|it)\b", re.I)
+_IT = re.compile(r"\b(?:its|it)\b", re.I)
+_IT_IS = re.compile(r"\bit['’]s\b", re.I)  # often typed for "its": such a question is joined, not rewritten
 # "is it true that …", "is it possible to …": "it" stands for no earlier subject
 _DUMMY_IT_BEFORE = frozenset("that to possible impossible true false worth necessary the".split())
+# another subject the pronoun may stand for: a person, or a name the question gives ("and DPO, is it better?")
+_OTHER_REFERENT = re.compile(r"\b(?:he|him|his|she|her|they|them|their)\b", re.I)
+_NAME_WORD = re.compile(r"(?<![\w'’-])(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+)(?![\w'’-])")  # "DPO", "GPT-4", "Leike"
 MAX_SUBJECT_WORDS = 6
+MAX_PUT_WORDS = 4  # a longer subject ("the history of AI safety") reads badly in place of "it"
+# a first clause that names nothing: it does not stop a later pronoun from pointing back ("thanks! is it used …?")
+_EMPTY_CLAUSE_WORDS = frozenset(
+    "are is there thanks thank ok okay cool great nice yes no hmm interesting i see".split()
+)
 _SPACE = re.compile(r"\s+")
 
 
@@ -81,8 +90,13 @@ def is_follow_up(question: str) -> bool:
     asked = [word.strip("?!.,;:'’\"").lower() for word in words]
     if any(asked) and all(word in _ASKING_FOR_MORE for word in asked if word):
         return True
-    first_clause = _FIRST_CLAUSE_END.split(question.strip(), maxsplit=1)[0]
-    return bool(_OPENERS.search(question) or _PRONOUNS.search(first_clause))
+    if _OPENERS.search(question):
+        return True
+    for clause in _FIRST_CLAUSE_END.split(question.strip()):  # the first clause that names something decides
+        words = [word.strip("!,:'’\"").lower() for word in clause.split()]
+        if any(word and word not in _ASKING_FOR_MORE | _EMPTY_CLAUSE_WORDS for word in words):
+            return bool(_PRONOUNS.search(clause))
+    return True
 
 
 def _subject_form(turn: str) -> tuple[str, str, str] | None:
@@ -115,32 +129,55 @@ def _about(turn: str) -> str | None:
     return rest if (opened or about) and _plain_subject(rest) else None
 
 
+def _parallel(subject: str, other: str) -> bool:
+    """Whether ``other`` is a subject of the same kind as ``subject``, so that "and OTHER?" asks the same about it:
+    the same head word ("inner alignment" for "outer alignment"), or both names ("DPO" for "RLHF"). "and the
+    alternatives?", "and examples?" or "and in LLMs?" ask about more of the subject itself."""
+    mine, theirs = subject.split(), other.split()
+    if not theirs or len(theirs) > MAX_PUT_WORDS or theirs[0].lower() in _ASKING_FOR_MORE:
+        return False
+    if len(mine) > 1 and len(theirs) > 1 and mine[-1].lower() == theirs[-1].lower():
+        return True
+    return all(_NAME_WORD.fullmatch(word) for word in mine) and all(_NAME_WORD.fullmatch(word) for word in theirs)
+
+
 def _rewritten(question: str, chain: Sequence[str]) -> str | None:
-    """``question`` with the subject the conversation last named put in: an "and X?" follow-up asks what the
-    turn that named the subject asked, about X; a follow-up's "it" or "its" becomes the subject. None when no
-    turn of ``chain`` names its subject in a known form, or the question has no such place for it."""
+    """``question`` with the subject the conversation last named put in: an "and X?" follow-up, X a subject of the
+    same kind, asks what the turn that named the subject asked, about X; a follow-up's "it" or "its" becomes the
+    subject (not a person's, not where the question or an earlier follow-up names someone or something else). None
+    when no turn of ``chain`` names its subject in a known form, or the question has no such place for it: the
+    caller then joins the turns."""
     form = None
     for turn in chain:
         named = _subject_form(turn)
         if named is not None:
             form = named
-        elif form is not None and (about := _about(turn)) is not None:
+        elif form is not None and (about := _about(turn)) is not None and _parallel(form[1], about):
             form = (form[0], about, form[2])
+        elif _OTHER_REFERENT.search(turn) or _NAME_WORD.search(turn[1:]):
+            form = None  # "what book did he write?": "it" may now be the book
     if form is None:
         return None
     before, subject, after = form
     about = _about(question)
     if about is not None:
-        return f"{before[:1].upper()}{before[1:]}{about}{after}?"
+        return f"{before[:1].upper()}{before[1:]}{about}{after}?" if _parallel(subject, about) else None
     places = list(_IT.finditer(question))
-    if len(places) != 1:
+    if (
+        len(places) != 1
+        or before.lower().startswith("who")
+        or len(subject.split()) > MAX_PUT_WORDS
+        or re.search(r"\bof\b", subject, re.I)  # "risks of AI" + "its benefits" is no "risks of AI's benefits"
+        or _IT_IS.search(question)
+        or _OTHER_REFERENT.search(question)
+        or _NAME_WORD.search(_LEAD_IN.sub("", question)[1:])
+    ):
         return None
     place = places[0]
     following = question[place.end() :].split()
     if following and following[0].strip("?!.,;:").lower() in _DUMMY_IT_BEFORE:
         return None
-    word = place.group().lower()
-    put = f"{subject}'s" if word == "its" else f"{subject} is" if word.startswith("it") and len(word) > 2 else subject
+    put = f"{subject}'s" if place.group().lower() == "its" else subject
     text = f"{question[: place.start()]}{put}{question[place.end() :]}"
     text = _LEAD_IN.sub("", text).strip()
     return text[:1].upper() + text[1:]
