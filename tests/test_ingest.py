@@ -796,3 +796,7 @@ def test_a_deleted_folder_or_file_given_again_takes_its_pages_out(
     assert set(_pages(store, settings)) == set(before) - {*wiki, "single.md"}
     with pytest.raises(InputPathError, match="path not found"):  # never indexed: still an error
         ingest([tmp_path / "never-there"], settings, embedder, store)
+    for dotted in (corpus / "missing" / "..", corpus / "textbook" / "rlhf.md" / ".."):  # names corpus, not gone
+        with pytest.raises(InputPathError, match="path not found"):
+            ingest([dotted], settings, embedder, store)
+    assert set(_pages(store, settings)) == set(before) - {*wiki, "single.md"}

@@ -250,7 +250,7 @@ def _vanished(paths: Sequence[Path], states: Mapping[str, PageState]) -> dict[Pa
     it."""
     found: dict[Path, list[str]] = {}
     for path in paths:
-        if os.path.lexists(path):
+        if os.path.lexists(path) or ".." in path.parts:  # "corpus/missing/.." is no deleted folder, but corpus
             continue
         where = Path(os.path.abspath(path)).resolve()
         pages = sorted(
