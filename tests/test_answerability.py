@@ -151,6 +151,13 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     assert named("Who is Paul Christiano?", cited, 50.0)  # a full name, however often the pages cite it
     assert not named("Who is Paul Smith?", cited, 50.0) and not named("Who is Christiano?", cited, 50.0)
     assert not named("Who is Paul Dario?", ["Paul dario"], 50.0)  # "Paul" and "Dario" are plain words here
+    cites = [
+        (str(20 + i), "Cites", f"Paul Christiano and others wrote paper {i} (Christiano, 2018).") for i in range(9)
+    ]
+    cited_index = KeywordIndex.build([*RECORDS, *cites], "r6", Analyzer())
+    assert cited_index.idf("christiano") < rare < cited_index.idf("dentist")
+    assert named_in_passages("Who is Paul Christiano?", cited, cited_index, rare, plain)
+    assert not named_in_passages("Who is Paul Christiano's dentist?", cited, cited_index, rare, plain)  # not here
 
     def verdict(question: str) -> Coverage:  # the cosine is below min_relevance
         return _decide(question, passages, named_index, cosine=0.2, score=0.8, is_plain_word=plain, rare_idf=rare)

@@ -425,7 +425,8 @@ def named_in_passages(
     """Whether a retrieved passage contains, word for word, a phrase the question names with a word as rare as
     ``min_idf`` in it: two adjacent content words ("the sharp left turn", "the Bletchley Declaration"), or one
     name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"); or two
-    adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"). Such a
+    adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"), when the
+    passages also hold the question's other rare words ("favourite food" they do not). Such a
     question is about something the pages discuss, however far its wording sits from theirs in embedding space.
     Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
@@ -435,12 +436,15 @@ def named_in_passages(
     content = [bool(found) and word not in ASKING_WORDS for word, found in zip(words, terms, strict=True)]
     rare = [any(index.idf(term) >= min_idf for term in found) for found in terms]
     capitalised = [token[:1].isupper() for token in written]
+    texts = [f" {' '.join(_match_tokens(text)).lower()} " for text in passages_text]
     wanted = set()
+    names: set[int] = set()  # positions of full names the passages hold
     for at, word in enumerate(words):
         # a person's full name, however often the pages cite it ("Paul Christiano": "christiano" is in many chunks)
         full_name = at > 0 and content[at - 1] and content[at] and capitalised[at - 1] and capitalised[at]
-        if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)):
-            wanted.add(f" {words[at - 1]} {word} ")
+        pair = f" {words[at - 1]} {word} "
+        if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)) and any(pair in t for t in texts):
+            names.update((at - 1, at))
         if not (content[at] and rare[at]):
             continue
         if (written[at].isupper() and len(word) > 1) or (written[at][:1].isupper() and not is_plain_word(word)):
@@ -449,10 +453,17 @@ def named_in_passages(
             if 0 <= other < len(words) and content[other]:
                 first, second = sorted((at, other))
                 wanted.add(f" {words[first]} {words[second]} ")
-    if not wanted:
+    if any(phrase in text for phrase in wanted for text in texts):
+        return True
+    if not names:
         return False
-    texts = [f" {' '.join(_match_tokens(text)).lower()} " for text in passages_text]
-    return any(phrase in text for phrase in wanted for text in texts)
+    # a name alone does not make the question the pages' ("What is Paul Christiano's favourite food?"): its other
+    # rare words must be in the passages too
+    present: set[str] = set()
+    for text in passages_text:
+        present |= analyzer.term_set(text)
+    others = [found for at, found in enumerate(terms) if content[at] and rare[at] and at not in names]
+    return all(set(found) & present for found in others)
 
 
 SHOWN_NAMES = 5  # a message names at most this many missing names or words
