@@ -31,6 +31,7 @@ from alignment_qa.ingest.clean import clean_page
         ("# T\n\nSeen by a CNN, which** **can help.\n", ["a CNN, which can help."]),
         ("# T\n\n**Task: **Indirect Object Identification.\n", ["Task: Indirect Object Identification."]),
         ("# T\n\nIn Python, x**2 squares x.\n", ["x**2 squares"]),
+        ("# T\n\nA lone marker: def f(*args, **kwargs) stays.\n", ["f(*args, **kwargs) stays"]),
     ],
 )
 def test_markdown_content_is_kept(source: str, kept: list[str]) -> None:

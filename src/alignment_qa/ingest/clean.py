@@ -70,9 +70,9 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\*\*(?=\S)(.{1,500}?)(?<=\S)\*\*"), r"\1"),
     (re.compile(r"(?<![\w*])\*(?=\S)(.{1,500}?)(?<=\S)\*(?![\w*])"), r"\1"),
     (re.compile(r"(?<![\w_])_(?=[^\s_])(.{1,500}?)(?<=[^\s_])_(?![\w_])"), r"\1"),
-    # bold markers left without a partner ("which** **can", "**Task: **Indirect"): beside a space or an end, they
-    # are markup, not words ("x**2" stays)
-    (re.compile(r"(?:(?<=\s)|^)\*\*|\*\*(?=\s|$)"), ""),
+    # bold with a space inside its markers ("which** **can", "**Task: **Indirect"): mkdocs (Python-Markdown) shows
+    # any pair of markers in a line as bold; a lone one stays ("**kwargs", "2 ** 3")
+    (re.compile(r"\*\*(.{0,500}?)\*\*"), r"\1"),
 ]
 
 
