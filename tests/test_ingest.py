@@ -746,6 +746,10 @@ def test_a_file_with_two_names_is_one_page(
     assert "reward-hacking.md" in reasons["specification-gaming.md"]
     pages = _pages(store, settings)
     assert "wiki/reward-hacking.md" in pages and "wiki/specification-gaming.md" not in pages
+    os.link(corpus / "wiki" / "reward-hacking.md", corpus / "wiki" / "a-first-name.md")  # sorts first
+    again = ingest([corpus], settings, embedder, store)
+    assert again.added == [] and again.removed == []  # the indexed name stays the page
+    assert "wiki/reward-hacking.md" in _pages(store, settings)
 
 
 def test_a_page_replaced_by_a_link_leading_outside_leaves_the_index(

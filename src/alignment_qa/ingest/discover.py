@@ -9,9 +9,9 @@ given by itself obeys the same rules (extension, hidden name, name, regular file
 reported with its reason; a path given whose name has such characters is refused. A file reached twice (under a
 folder and a folder inside it, given together, or through a symlink) is one page, with its id under the outermost
 folder and its own path (folders reached through a link are walked last); so is a file with two names (a hard
-link): the first name in the walk is the page. A page whose name is now a symlink leading outside its folder
-leaves the index (its text is no longer under the folder), while one whose file is only unreadable for now, or a
-broken link, keeps its page.
+link): the name already indexed, else the first in the walk, is the page. A page whose name is now a symlink
+leading outside its folder leaves the index (its text is no longer under the folder), while one whose file is only
+unreadable for now, or a broken link, keeps its page.
 Reading and cleaning the files is left to ``read`` and ``clean``.
 """
 
@@ -21,7 +21,7 @@ import errno
 import os
 import stat
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,8 +58,11 @@ class Discovery:
     ignored: int = 0
 
 
-def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: bool = True) -> Discovery:
-    """Walk ``paths``. A folder is a root whose page set is synced; a file is a single page.
+def discover(
+    paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: bool = True, indexed: Collection[str] = ()
+) -> Discovery:
+    """Walk ``paths``. A folder is a root whose page set is synced; a file is a single page. ``indexed``: the
+    paths of pages already in the index, so that of a file's two names (a hard link) the indexed one stays the page.
 
     Raises ``InputPathError`` when a path does not exist, before anything else is done.
     """
@@ -96,8 +99,22 @@ def discover(paths: Iterable[Path], extensions: Iterable[str], follow_symlinks: 
             same = _file_key(candidate)
             if real in seen_files:
                 continue
-            if same in seen_files:  # a hard link: the other name is the page, this one is said to be skipped
-                found.skipped.append(Skipped(str(candidate), f"hard link to {seen_files[same]}: indexed once, there"))
+            if same in seen_files:  # a hard link: one name is the page, the other is said to be skipped
+                first = seen_files[same]
+                page_id = _rel(candidate, root)
+                at = next((i for i, page in enumerate(found.pages) if page.path == first), None)
+                if (
+                    at is not None
+                    and str(candidate) in indexed
+                    and str(first) not in indexed
+                    and page_id not in seen_ids
+                ):
+                    del seen_ids[found.pages[at].page_id]
+                    found.pages[at] = PageFile(page_id=page_id, path=candidate, root=root, alone=alone)
+                    seen_ids[page_id] = candidate
+                    seen_files[same] = seen_files[real] = candidate
+                    first, candidate = candidate, first
+                found.skipped.append(Skipped(str(candidate), f"hard link to {first}: indexed once, there"))
                 continue
             page_id = _rel(candidate, root)
             if page_id in seen_ids and seen_ids[page_id] != candidate:

@@ -283,7 +283,12 @@ def ingest(
     vanished = _vanished(paths, states)  # given again after being deleted: their pages go
     present = [path for path in paths if path not in vanished]
     vanished_pages = [page_id for pages in vanished.values() for page_id in pages]
-    found = discover(present, settings.ingest.extensions, settings.ingest.follow_symlinks) if present else Discovery()
+    indexed = {str(Path(state.root) / page_id) for page_id, state in states.items()}
+    found = (
+        discover(present, settings.ingest.extensions, settings.ingest.follow_symlinks, indexed)
+        if present
+        else Discovery()
+    )
     summary.skipped.extend(found.skipped)
     summary.ignored_files = found.ignored
     moved: dict[str, str] = {}  # unchanged pages found under another folder: page id -> the folder now
