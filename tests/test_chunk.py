@@ -23,12 +23,17 @@ def test_sentence_split_respects_abbreviations() -> None:
 
 def test_a_citation_after_the_stop_ends_the_sentence_it_cites() -> None:
     """ "… values. (OpenAI, 2023) A prime example …" was one quote running into the next sentence."""
-    text = "It is part of a strategy. (OpenAI, 2023) A prime example is ChatGPT. See the figure. (a) The left part."
+    text = (
+        "It is part of a strategy. (OpenAI, 2023) A prime example is ChatGPT. See the figure. (a) The left part. "
+        "He said so. (In 1984 Orwell wrote a book.) Then more."
+    )
     spans = split_sentences(text, 0, len(text))
     assert [text[s:e] for s, e in spans] == [
         "It is part of a strategy. (OpenAI, 2023)",
         "A prime example is ChatGPT.",
         "See the figure. (a) The left part.",  # no year, no "et al": not a citation
+        "He said so. (In 1984 Orwell wrote a book.)",  # a sentence in brackets is no citation: as before
+        "Then more.",
     ]
 
 

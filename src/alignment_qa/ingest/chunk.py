@@ -67,9 +67,10 @@ _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+\s+")
 _WORD_BEFORE = re.compile(r"([\w.]+)[.!?…]+[\"'”’)\]]*\s+$")
 _WORD_WINDOW = 40  # characters before a stop in which its word is read (abbreviations are short)
 # "… human values. (OpenAI, 2023) A prime example …": a citation after the stop still belongs to the sentence it
-# cites, and the next sentence starts after it (a year or "et al" inside brackets, then a capital)
+# cites, and the next sentence starts after it (a year or "et al" inside brackets, then a capital; not a sentence
+# of its own in brackets, "(In 1984 Orwell wrote a book.)")
 _CITATION_AFTER = re.compile(
-    r"\((?=[^()\n]{0,200}?(?:\b(?:1[5-9]|20)\d\d[a-z]?\b|\bet al\b))[^()\n]{1,200}\)\s+(?=[A-Z0-9\"'“‘\[])"
+    r"\((?=[^()\n]{0,200}?(?:\b(?:1[5-9]|20)\d\d[a-z]?\b|\bet al\b))[^()\n]{1,200}(?<![.!?])\)\s+(?=[A-Z0-9\"'“‘\[])"
 )
 
 
