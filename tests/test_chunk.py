@@ -35,6 +35,11 @@ def test_a_citation_after_the_stop_ends_the_sentence_it_cites() -> None:
         "He said so. (In 1984 Orwell wrote a book.)",  # a sentence in brackets is no citation: as before
         "Then more.",
     ]
+    quoted = "“... [We define the] problem as the inner alignment problem.” (Hubinger et al., 2019) Next."
+    assert [quoted[s:e] for s, e in split_sentences(quoted, 0, len(quoted))] == [
+        "“... [We define the] problem as the inner alignment problem.” (Hubinger et al., 2019)",  # quote kept whole
+        "Next.",
+    ]
 
 
 def test_chunks_fit_window_and_offsets_are_exact(embedder: Embedder, count_pieces: Callable[[str], int]) -> None:

@@ -95,6 +95,8 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             word = before.group(1).lower() if before else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
+            if not any(char.isalnum() for char in text[max(piece_start, match.start() - _WORD_WINDOW) : match.start()]):
+                continue  # "“... [We define the] problem …”": no sentence of punctuation alone
             ends = cited.end() if cited else match.end()
             spans.append((piece_start, ends))
             piece_start = ends
