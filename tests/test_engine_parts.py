@@ -158,10 +158,11 @@ def test_a_follow_up_is_rewritten_with_the_subject_a_turn_named() -> None:
     assert condense("and inner alignment?", ["what is outer alignment"]) == "What is inner alignment?"
     assert condense("And what about DPO?", ["How does RLHF work?"]) == "How does DPO work?"
     deceptive = ["What is deceptive alignment?"]
-    assert condense("why is it so hard to detect?", deceptive) == "Why is deceptive alignment so hard to detect?"
+    assert condense("why is it so hard?", deceptive) == "Why is deceptive alignment so hard?"
     assert condense("how likely is it?", [*deceptive, "why is it so hard to detect?"]) == (
         "How likely is deceptive alignment?"
     )
+    assert condense("wow! is it achievable?", ["what is corrigibility?"]) == "Wow! is corrigibility achievable?"
     assert condense("why does it matter?", ["what is outer alignment", "and inner alignment?"]) == (
         "Why does inner alignment matter?"
     )
@@ -187,18 +188,34 @@ def test_a_follow_up_about_more_of_the_subject_or_someone_else_is_joined_not_rew
         ("what is his view on it?", "who is Paul Christiano?"),
         ("what are it's limitations?", "what is RLHF?"),
         ("and its benefits?", "What are the risks of AI?"),
+        ("and RLHF?", "who is Paul Christiano?"),  # a method is no person
+        ("and OpenAI?", "what is RLHF?"),
+        ("and Dario Amodei?", "what is RLHF?"),
+        ("is it effective?", "what is RLHF used for?"),  # "RLHF used for" is no subject
+        ("why is it so hard to detect?", "what is deceptive alignment?"),  # "it" may stand for "to detect …"
+        ("is it safe to open-source models?", "what is RLHF?"),
+        ("does it matter whether alignment is solved?", "what is RLHF?"),
+        ("why not?", "what is instrumental convergence?"),
+        ("got it", "what is AI alignment?"),
     }
     for question, earlier in joined:
         asked = earlier if earlier.endswith("?") else earlier + "?"
         assert condense(question, [earlier]) == f"{asked} {question}", question
+    assert condense("why does it happen?", ["what is sycophancy", "and deception?"]) == (
+        "what is sycophancy? and deception? why does it happen?"  # deception is no sycophancy: the chain is joined
+    )
     book = ["who is Stuart Russell", "what book did he write?"]
     assert condense("what is it about?", book) == "who is Stuart Russell? what book did he write? what is it about?"
     for question in (
         "Are there examples? Has it happened in practice?",
         "thanks! is it used in GPT-4?",
         "Why? Is it hard?",
+        "makes sense. who works on it?",
+        "awesome. why is it hard?",
     ):
         assert is_follow_up(question), question  # a first clause that names nothing does not clear the pronoun
+    assert not is_follow_up("How do I get into alignment research, is it hard?")
+    assert not is_follow_up("RLHF? is it good?")
 
 
 def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:

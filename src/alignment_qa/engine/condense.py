@@ -36,8 +36,8 @@ _ASKING_FOR_MORE = frozenset(
     "please pls what else other others further expand source sources citation citations evidence really give "
     "some can you could continue".split()
 )
-# the end of a question's first clause: "?", ".", "!", ";", or " and " / " but " before another clause
-_FIRST_CLAUSE_END = re.compile(r"[?.!;]|\s(?:and|but)\s", re.I)
+# the end of a question's first clause: "?", ".", "!", ";", ",", or " and " / " but " before another clause
+_FIRST_CLAUSE_END = re.compile(r"[?.!;,]|\s(?:and|but)\s", re.I)
 _ARTICLE = r"(?:(?:an?|the)\s+)?"
 # a turn that names its subject: "what is X", "who was X", "explain X", "how does X work", "what does X mean"
 _SUBJECT_FORMS = tuple(
@@ -63,6 +63,15 @@ _DUMMY_IT_BEFORE = frozenset("that to possible impossible true false worth neces
 # another subject the pronoun may stand for: a person, or a name the question gives ("and DPO, is it better?")
 _OTHER_REFERENT = re.compile(r"\b(?:he|him|his|she|her|they|them|their)\b", re.I)
 _NAME_WORD = re.compile(r"(?<![\w'’-])(?:[A-Z][\w-]*[A-Z0-9][\w-]*|[A-Z][a-z]+)(?![\w'’-])")  # "DPO", "GPT-4", "Leike"
+_CODE_WORD = re.compile(r"(?=[\w-]*[A-Z])[A-Z0-9][A-Z0-9-]*[a-z]?")  # in capitals: "RLHF", "GPT-4o", not "OpenAI"
+# words that make "what is X …" a question about X doing something ("what is RLHF used for"), not X itself
+_NOT_A_SUBJECT = re.compile(
+    r"\b(?:for|about|at|with|to|in|on|by|from|used|doing|done|needed|discussed|said|meant|known|called|good|bad)$"
+    r"|\b(?:used|doing|needed|discussed|known|called)\b",
+    re.I,
+)
+# "it" with a clause after it stands for that clause ("is it safe to open-source models?", "does it matter whether …")
+_DUMMY_IT_AFTER = re.compile(r"\b(?:to|that|whether|if)\b", re.I)
 MAX_SUBJECT_WORDS = 6
 MAX_PUT_WORDS = 4  # a longer subject ("the history of AI safety") reads badly in place of "it"
 # a first clause that names nothing: it does not stop a later pronoun from pointing back ("thanks! is it used …?")
@@ -93,10 +102,19 @@ def is_follow_up(question: str) -> bool:
     if _OPENERS.search(question):
         return True
     for clause in _FIRST_CLAUSE_END.split(question.strip()):  # the first clause that names something decides
-        words = [word.strip("!,:'’\"").lower() for word in clause.split()]
-        if any(word and word not in _ASKING_FOR_MORE | _EMPTY_CLAUSE_WORDS for word in words):
+        if not _names_nothing(clause):
             return bool(_PRONOUNS.search(clause))
     return True
+
+
+def _names_nothing(clause: str) -> bool:
+    """A clause that names no subject: only words asking for more or saying thanks ("Are there examples", "thanks"),
+    or at most two words without a name in capitals or with digits ("makes sense", "wow", "why not")."""
+    words = [word.strip("!,:'’\"") for word in clause.split()]
+    lowered = [word.lower() for word in words if word]
+    if all(word in _ASKING_FOR_MORE | _EMPTY_CLAUSE_WORDS for word in lowered):
+        return True
+    return len(lowered) <= 2 and not any(_CODE_WORD.fullmatch(word) for word in words)
 
 
 def _subject_form(turn: str) -> tuple[str, str, str] | None:
@@ -105,7 +123,7 @@ def _subject_form(turn: str) -> tuple[str, str, str] | None:
     text = _SPACE.sub(" ", _LEAD_IN.sub("", turn)).strip().rstrip("?!. ")
     for form in _SUBJECT_FORMS:
         found = form.match(text)
-        if found and _plain_subject(found["subject"]):
+        if found and _plain_subject(found["subject"]) and not _NOT_A_SUBJECT.search(found["subject"]):
             return found["before"], found["subject"], found["after"]
     return None
 
@@ -138,7 +156,9 @@ def _parallel(subject: str, other: str) -> bool:
         return False
     if len(mine) > 1 and len(theirs) > 1 and mine[-1].lower() == theirs[-1].lower():
         return True
-    return all(_NAME_WORD.fullmatch(word) for word in mine) and all(_NAME_WORD.fullmatch(word) for word in theirs)
+    if len(mine) == len(theirs) == 1:  # "RLHF" and "DPO"; not "OpenAI" or "Dario Amodei" for "RLHF"
+        return bool(_CODE_WORD.fullmatch(mine[0]) and _CODE_WORD.fullmatch(theirs[0]))
+    return all(_NAME_WORD.fullmatch(word) and not _CODE_WORD.fullmatch(word) for word in [*mine, *theirs])
 
 
 def _rewritten(question: str, chain: Sequence[str]) -> str | None:
@@ -152,8 +172,8 @@ def _rewritten(question: str, chain: Sequence[str]) -> str | None:
         named = _subject_form(turn)
         if named is not None:
             form = named
-        elif form is not None and (about := _about(turn)) is not None and _parallel(form[1], about):
-            form = (form[0], about, form[2])
+        elif form is not None and (about := _about(turn)) is not None:
+            form = (form[0], about, form[2]) if _parallel(form[1], about) else None  # "and deception?": joined
         elif _OTHER_REFERENT.search(turn) or _NAME_WORD.search(turn[1:]):
             form = None  # "what book did he write?": "it" may now be the book
     if form is None:
@@ -165,6 +185,7 @@ def _rewritten(question: str, chain: Sequence[str]) -> str | None:
     places = list(_IT.finditer(question))
     if (
         len(places) != 1
+        or len(question.split()) < 3  # "got it"
         or before.lower().startswith("who")
         or len(subject.split()) > MAX_PUT_WORDS
         or re.search(r"\bof\b", subject, re.I)  # "risks of AI" + "its benefits" is no "risks of AI's benefits"
@@ -176,6 +197,8 @@ def _rewritten(question: str, chain: Sequence[str]) -> str | None:
     place = places[0]
     following = question[place.end() :].split()
     if following and following[0].strip("?!.,;:").lower() in _DUMMY_IT_BEFORE:
+        return None
+    if _DUMMY_IT_AFTER.search(question, place.end()):
         return None
     put = f"{subject}'s" if place.group().lower() == "its" else subject
     text = f"{question[: place.start()]}{put}{question[place.end() :]}"
