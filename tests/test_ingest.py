@@ -804,3 +804,37 @@ def test_a_deleted_folder_or_file_given_again_takes_its_pages_out(
         with pytest.raises(InputPathError, match="path not found"):
             ingest([dotted], settings, embedder, store)
     assert set(_pages(store, settings)) == set(before) - {*wiki, "single.md"}
+
+
+def test_a_hard_link_in_another_given_folder_leaves_the_indexed_name_the_page(
+    tmp_path: Path, settings: Settings, store: ChunkStore, embedder: Embedder
+) -> None:
+    """ "ingest f1 f2", f2/x.md indexed and f1/x.md a new name of the same file: f2/x.md stays the page and is
+    still updated when the file changes (the swap was refused, as both names have the id "x.md")."""
+    first, second = tmp_path / "f1", tmp_path / "f2"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(SAMPLE_CORPUS / "wiki" / "reward-hacking.md", second / "x.md")
+    ingest([second], settings, embedder, store)
+    os.link(second / "x.md", first / "x.md")
+    assert ingest([first, second], settings, embedder, store).unchanged == ["x.md"]
+    with (second / "x.md").open("a", encoding="utf-8") as page:
+        page.write("\nA new closing sentence about reward hacking in practice.\n")
+    assert ingest([first, second], settings, embedder, store).updated == ["x.md"]
+    assert _pages(store, settings) == {"x.md": str(second.resolve())}
+
+
+def test_a_path_that_cannot_be_read_is_not_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only "not found" makes a given path gone: one under a folder without permission keeps its pages."""
+    from alignment_qa.ingest import pipeline
+
+    locked = tmp_path / "c" / "sub"
+    real_lstat = os.lstat
+
+    def refusing_lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
+    assert not pipeline._gone(locked) and pipeline._gone(tmp_path / "nowhere")

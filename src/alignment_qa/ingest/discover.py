@@ -107,7 +107,7 @@ def discover(
                     at is not None
                     and str(candidate) in indexed
                     and str(first) not in indexed
-                    and page_id not in seen_ids
+                    and seen_ids.get(page_id) in (None, first)  # the id is free, or the other name's own
                 ):
                     del seen_ids[found.pages[at].page_id]
                     found.pages[at] = PageFile(page_id=page_id, path=candidate, root=root, alone=alone)

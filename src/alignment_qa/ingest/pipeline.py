@@ -244,13 +244,25 @@ def _gone_from_inner_folder(path: Path, synced_roots: Sequence[Path], unread: Se
     )
 
 
+def _gone(path: Path) -> bool:
+    """Whether ``path`` is not there at all: not found, or under a file; one that cannot be read (a folder above it
+    without permission) is not gone."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _vanished(paths: Sequence[Path], states: Mapping[str, PageState]) -> dict[Path, list[str]]:
     """The given paths that no longer exist but were indexed (a folder, one inside an indexed folder, or a page's
     file), with the pages indexed from under them. Any other missing path is left to ``discover``, which refuses
     it."""
     found: dict[Path, list[str]] = {}
     for path in paths:
-        if os.path.lexists(path) or ".." in path.parts:  # "corpus/missing/.." is no deleted folder, but corpus
+        if ".." in path.parts or not _gone(path):  # "corpus/missing/.." is no deleted folder, but corpus
             continue
         where = Path(os.path.abspath(path)).resolve()
         pages = sorted(
