@@ -140,8 +140,9 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
         return named_in_passages(question, texts, named_index, min_idf, plain)
 
     assert named("What is the sharp left turn?") and named("What is the 'sharp left turn'?")
-    assert named("What was the Pangolin experiment?") and named("Pangolin: what was it?")
-    assert named("What did CIRL change?") and named("What is Cotra's estimate?")  # "CIRL-based", "Cotra’s"
+    assert named("What was the Pangolin assistant?") and named("Pangolin: what was it?")
+    assert not named("What was the Pangolin experiment?")  # "experiment", as rare here, is in no passage
+    assert named("What did CIRL revise?") and named("What is Cotra's estimate?")  # "CIRL-based", "Cotra’s"
     assert not named("what was the pangolin experiment?")  # a lower-case word alone is no name
     assert not named("What is the capital of France?")  # an ordinary word, capitalised
     assert not named("Which turn left is sharp?")  # not the phrase

@@ -425,10 +425,10 @@ def named_in_passages(
     """Whether a retrieved passage contains, word for word, a phrase the question names with a word as rare as
     ``min_idf`` in it: two adjacent content words ("the sharp left turn", "the Bletchley Declaration"), or one
     name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"); or two
-    adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"), when the
-    passages also hold the question's other rare words ("favourite food" they do not). Such a
-    question is about something the pages discuss, however far its wording sits from theirs in embedding space.
-    Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
+    adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"); and the passages
+    hold the question's other rare words too ("favourite food", "tall" they do not). Such a question is about
+    something the pages discuss, however far its wording sits from theirs in embedding space. Only pairs are
+    checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
     written = _match_tokens(question)
     words = [token.lower() for token in written]
@@ -437,32 +437,29 @@ def named_in_passages(
     rare = [any(index.idf(term) >= min_idf for term in found) for found in terms]
     capitalised = [token[:1].isupper() for token in written]
     texts = [f" {' '.join(_match_tokens(text)).lower()} " for text in passages_text]
-    wanted = set()
-    names: set[int] = set()  # positions of full names the passages hold
+    wanted: dict[str, tuple[int, ...]] = {}  # phrase -> the positions of its words in the question
     for at, word in enumerate(words):
         # a person's full name, however often the pages cite it ("Paul Christiano": "christiano" is in many chunks)
         full_name = at > 0 and content[at - 1] and content[at] and capitalised[at - 1] and capitalised[at]
-        pair = f" {words[at - 1]} {word} "
-        if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)) and any(pair in t for t in texts):
-            names.update((at - 1, at))
+        if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)):
+            wanted[f" {words[at - 1]} {word} "] = (at - 1, at)
         if not (content[at] and rare[at]):
             continue
         if (written[at].isupper() and len(word) > 1) or (written[at][:1].isupper() and not is_plain_word(word)):
-            wanted.add(f" {word} ")
+            wanted[f" {word} "] = (at,)
         for other in (at - 1, at + 1):
             if 0 <= other < len(words) and content[other]:
                 first, second = sorted((at, other))
-                wanted.add(f" {words[first]} {words[second]} ")
-    if any(phrase in text for phrase in wanted for text in texts):
-        return True
-    if not names:
+                wanted[f" {words[first]} {words[second]} "] = (first, second)
+    named = {at for phrase, places in wanted.items() if any(phrase in text for text in texts) for at in places}
+    if not named:
         return False
-    # a name alone does not make the question the pages' ("What is Paul Christiano's favourite food?"): its other
-    # rare words must be in the passages too
+    # a name alone does not make the question the pages' ("What is Paul Christiano's favourite food?", "How tall is
+    # Eliezer Yudkowsky?"): its other rare words must be in the passages too
     present: set[str] = set()
     for text in passages_text:
         present |= analyzer.term_set(text)
-    others = [found for at, found in enumerate(terms) if content[at] and rare[at] and at not in names]
+    others = [found for at, found in enumerate(terms) if content[at] and rare[at] and at not in named]
     return all(set(found) & present for found in others)
 
 
