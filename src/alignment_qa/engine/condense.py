@@ -6,9 +6,10 @@ A question is a follow-up when it is short and leans on the conversation: it ope
 of its own ("what does interpretability research try to do? is it useful?" is no follow-up).
 When the turn that named the subject reads "what is X", "who is X", "explain X", "how does X work"
 or "what does X mean", the follow-up is rewritten with X: "and inner alignment?" after "what is
-outer alignment?" becomes "what is inner alignment?", and "why is it so hard to detect?" after
-"what is deceptive alignment?" becomes "why is deceptive alignment so hard to detect?". Otherwise
-it is joined to the user's previous question ("Is RLHF an outer alignment fix? And what about
+outer alignment?" becomes "What is inner alignment?" (like for like only: ``_parallel``), and "why
+is it so hard?" after "what is deceptive alignment?" becomes "Why is deceptive alignment so hard?"
+(only where "it" cannot stand for something else: ``_rewritten``). Otherwise it is joined to the
+user's previous question ("Is RLHF an outer alignment fix? And what about
 inner alignment?"), which carries both topics to retrieval; when that question was itself a
 follow-up, to the ones before it too, back to the one that named the subject ("What is RLHF? What
 are its limitations? And its alternatives?"). The LLM modes may ask the model to rewrite instead
