@@ -270,3 +270,19 @@ def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:
     founded = [_scored(records[6][2], 0.5, 0.4, 0.9)]
     assert features("Who founded Conjecture?", founded, [records[6][2]], index, True)[1] == []
     assert features("What was found about Conjecture?", found, [records[7][2]], index, False)[1] == []
+
+
+def test_a_first_name_the_pages_leave_out_does_not_make_a_known_person_unknown() -> None:
+    """The pages cite "Bostrom", never "Nick": "what did Nick Bostrom say about paperclips" was declined as naming
+    “Nick”. A first name before a surname the pages use (outside the model's vocabulary) is no unknown name."""
+    from alignment_qa.engine.abstain import unheard_names, unknown_capitalised
+
+    passages = ["Bostrom argued that a superintelligence with the goal of making paperclips would pursue power."]
+    records = [*RECORDS, *((str(30 + i), "Cites", f"As Bostrom (2014) notes, point {i}.") for i in range(3))]
+    people = KeywordIndex.build([*records, ("40", "Paperclips", passages[0])], "r7", Analyzer())
+    plain = {"nick", "say", "about", "food", "favorite", "what", "did", "is"}.__contains__
+    question = "What did Nick Bostrom argue about paperclips?"
+    assert unknown_capitalised(question, people, plain) == [] and unheard_names(question, people, plain) == []
+    assert named_in_passages(question, passages, people, 1.5, plain)
+    assert not named_in_passages("What is Nick Bostrom's favorite food?", passages, people, 1.5, plain)
+    assert unknown_capitalised("When was the Nick workshop?", people, plain) == ["Nick"]  # no surname after it

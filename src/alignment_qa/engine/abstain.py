@@ -200,12 +200,33 @@ def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Calla
             continue
         if not (after_the(at) or capitalised(at - 1) or capitalised(at + 1)):
             continue
+        if _first_name_of_known(words, at, opens, index, is_plain_word):
+            continue  # "Nick Bostrom"
         if any(
             not joined and is_plain_word(word) and not index.doc_freq.get(index.analyzer.stem(word), 0)
             for word, joined in index.analyzer.tagged_words(written)
         ):
             found.append(written[:-2] if written.endswith(("'s", "’s")) else written)
     return list(dict.fromkeys(found))
+
+
+def _first_name_of_known(
+    tokens: Sequence[str], at: int, opens: Sequence[bool], index: KeywordIndex, is_plain_word: Callable[[str], bool]
+) -> bool:
+    """Whether ``tokens[at]`` is a first name before a surname the pages use ("Nick" of "Nick Bostrom", whom the
+    pages cite as "Bostrom"): a word of letters, then a capitalised word outside the model's vocabulary that some
+    page has ("AI" of "the Asilomar AI Principles" is a plain word, so that name stays unknown)."""
+    following = at + 1
+    if following >= len(tokens) or opens[following] or not tokens[at].isalpha():
+        return False
+    surname = tokens[following].rstrip("'’s") if tokens[following].endswith(("'s", "’s")) else tokens[following]
+    return (
+        surname[:1].isupper()
+        and surname.isalpha()
+        and not surname.isupper()
+        and not is_plain_word(surname.lower())
+        and bool(index.doc_freq.get(index.analyzer.stem(surname.lower()), 0))
+    )
 
 
 def unknown_names(
@@ -235,6 +256,8 @@ def unknown_names(
                 continue
         if not (token[:1].isupper() or any(ch.isdigit() for ch in token)):
             continue  # a lower-case word ("sycophantic" beside "sycophancy") is not a name: it raises the bar
+        if _first_name_of_known(tokens, i, opens, index, is_plain_word):
+            continue  # "Nick Bostrom": the pages cite him as "Bostrom"
         start, end = i, i + 1
         while start > 0 and not opens[start] and not opens[start - 1] and tokens[start - 1][:1].isupper():
             start -= 1  # not back to a sentence's first word ("What", "Does")
@@ -374,7 +397,8 @@ def unheard_names(
 ) -> list[str]:
     """The names of several words in ``question`` (``name_phrases``) whose words no chunk holds together,
     although each is in the corpus ("the European Central Bank"), as the question spells them. A name whose
-    initials are a word of the corpus is known by them ("Machine Intelligence Research Institute": MIRI)."""
+    initials are a word of the corpus is known by them ("Machine Intelligence Research Institute": MIRI), and a
+    person by a surname the pages use ("Nick Bostrom")."""
     found = []
     for name in name_phrases(question, is_plain_word, whole_question):
         if index.in_one_chunk(name):
@@ -382,6 +406,9 @@ def unheard_names(
         initials = "".join(word[0] for word in name.split() if word.lower() not in _NAME_CONNECTORS).lower()
         if len(initials) >= 2 and index.doc_freq.get(index.analyzer.stem(initials), 0):
             continue
+        words = name.split()
+        if len(words) == 2 and _first_name_of_known(words, 0, [False, False], index, is_plain_word):
+            continue  # "Nick Bostrom", whom the pages cite as "Bostrom"
         at = question.find(name)
         found.append(f"the {name}" if at > 0 and _THE_BEFORE.search(question, 0, at) else name)
     return found
@@ -437,20 +464,22 @@ def named_in_passages(
     rare = [any(index.idf(term) >= min_idf for term in found) for found in terms]
     capitalised = [token[:1].isupper() for token in written]
     texts = [f" {' '.join(_match_tokens(text)).lower()} " for text in passages_text]
-    wanted: dict[str, tuple[int, ...]] = {}  # phrase -> the positions of its words in the question
+    wanted: dict[str, set[int]] = {}  # phrase -> the positions of the question's words it stands for
     for at, word in enumerate(words):
         # a person's full name, however often the pages cite it ("Paul Christiano": "christiano" is in many chunks)
         full_name = at > 0 and content[at - 1] and content[at] and capitalised[at - 1] and capitalised[at]
         if full_name and not (is_plain_word(words[at - 1]) and is_plain_word(word)):
-            wanted[f" {words[at - 1]} {word} "] = (at - 1, at)
+            wanted.setdefault(f" {words[at - 1]} {word} ", set()).update((at - 1, at))
+            if _first_name_of_known(written, at - 1, [False] * len(written), index, is_plain_word):
+                wanted.setdefault(f" {word} ", set()).update((at - 1, at))  # "Nick Bostrom": the pages say "Bostrom"
         if not (content[at] and rare[at]):
             continue
         if (written[at].isupper() and len(word) > 1) or (written[at][:1].isupper() and not is_plain_word(word)):
-            wanted[f" {word} "] = (at,)
+            wanted.setdefault(f" {word} ", set()).add(at)
         for other in (at - 1, at + 1):
             if 0 <= other < len(words) and content[other]:
                 first, second = sorted((at, other))
-                wanted[f" {words[first]} {words[second]} "] = (first, second)
+                wanted.setdefault(f" {words[first]} {words[second]} ", set()).update((first, second))
     named = {at for phrase, places in wanted.items() if any(phrase in text for text in texts) for at in places}
     if not named:
         return False
