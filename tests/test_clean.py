@@ -47,8 +47,7 @@ def test_mkdocs_noise_removed_content_kept() -> None:
     for noise in ("Reading Time", "12 min", "{:", "#01", "Images/", "loading=lazy", "<", "[^1]", "**"):
         assert noise not in text
     for content in (
-        "Definition: Imitation Learning",
-        "Imitation learning learns by watching an expert.",
+        "Imitation Learning: Imitation learning learns by watching an expert.",  # a definition names its term
         "Figure 6.10: A table of methods (Brunskill, 2022).",
         "IL: no",
         "Footnote 1: A footnote that matters.",
@@ -63,7 +62,7 @@ def test_sections_have_paths_anchors_and_exact_offsets() -> None:
     assert paths == [(), ("6.4.1 Imitation Learning (IL)",)]
     assert [section.anchor for section in page.sections] == ["", "01"]
     body = page.text[page.sections[1].start : page.sections[1].end]
-    assert body.startswith("Definition: Imitation Learning")
+    assert body.startswith("Imitation Learning: Imitation learning learns")
     assert body.endswith("Footnote 1: A footnote that matters.")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from alignment_qa.ingest.html_text import FENCE, closing_fence, escape_non_html, html_to_text
@@ -236,6 +236,7 @@ def text_export_to_markdown(text: str) -> str:
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*$")
 _HEADING_ATTR = re.compile(r"\{\s*:?\s*#([\w.-]+)[^}]*\}\s*$")
 _SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
+_DEFINITION_TITLE = re.compile(r"^Definitions?\s*:\s*(\S.*)$", re.I)
 _ADMONITION = re.compile(r'^(\s*)(?:!!!|\?\?\?\+?)\s*([\w-]+)?(?:\s+"([^"]*)")?\s*$')
 _FOOTNOTE = re.compile(r"^\[\^([^\]]+)\]:\s*(.*)$")
 _LIST_ITEM = re.compile(r"^\s*([-*+]|\d+[.)])(?:\s+(.*)|\s*$)")
@@ -326,8 +327,15 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
             while index < len(lines) and (not lines[index].strip() or _indent_width(lines[index]) > indent):
                 body_lines.append(lines[index])
                 index += 1
-            blocks.append(_Block("text", clean_inline(title)))
-            blocks.extend(_parse_markdown(_dedent(body_lines, indent + 4)))
+            body = _parse_markdown(_dedent(body_lines, indent + 4))
+            term = _DEFINITION_TITLE.match(clean_inline(title))
+            if term and body and body[0].kind == "text":
+                # "Definition: Corrigibility" over "The property of an AI system that …": the definition names its
+                # term, so that it reads (and is found) on its own: "Corrigibility: The property of …"
+                body[0] = replace(body[0], text=f"{term.group(1)}: {body[0].text}")
+            else:
+                blocks.append(_Block("text", clean_inline(title)))
+            blocks.extend(body)
             continue
         footnote = _FOOTNOTE.match(stripped)
         if footnote and not line.startswith(" "):
