@@ -214,11 +214,16 @@ def _first_name_of_known(
     tokens: Sequence[str], at: int, opens: Sequence[bool], index: KeywordIndex, is_plain_word: Callable[[str], bool]
 ) -> bool:
     """Whether ``tokens[at]`` is a first name before a surname the pages use ("Nick" of "Nick Bostrom", whom the
-    pages cite as "Bostrom"): a word of letters, then a capitalised word outside the model's vocabulary that some
-    page has ("AI" of "the Asilomar AI Principles" is a plain word, so that name stays unknown)."""
+    pages cite as "Bostrom"): a word of letters the model knows, then a capitalised word outside its vocabulary that
+    some page has ("AI" of "the Asilomar AI Principles" is a plain word, so that name stays unknown)."""
     following = at + 1
-    if following >= len(tokens) or opens[following] or not tokens[at].isalpha():
-        return False
+    if (
+        following >= len(tokens)
+        or opens[following]
+        or not tokens[at].isalpha()
+        or not is_plain_word(tokens[at].lower())
+    ):
+        return False  # a first name is a word the model knows ("Nick"); a made-up one ("Zorpex") is a name
     surname = tokens[following].rstrip("'’s") if tokens[following].endswith(("'s", "’s")) else tokens[following]
     return (
         surname[:1].isupper()
