@@ -261,8 +261,6 @@ def unknown_names(
                 continue
         if not (token[:1].isupper() or any(ch.isdigit() for ch in token)):
             continue  # a lower-case word ("sycophantic" beside "sycophancy") is not a name: it raises the bar
-        if _first_name_of_known(tokens, i, opens, index, is_plain_word):
-            continue  # "Nick Bostrom": the pages cite him as "Bostrom"
         start, end = i, i + 1
         while start > 0 and not opens[start] and not opens[start - 1] and tokens[start - 1][:1].isupper():
             start -= 1  # not back to a sentence's first word ("What", "Does")
