@@ -37,6 +37,7 @@ from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
 from alignment_qa.engine.answer_type import AnswerType, carries
+from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
@@ -527,11 +528,9 @@ class EvidenceSynthesizer(BaseSynthesizer):
         bundle = QueryBundle(query_str=query) if isinstance(query, str) else query
         if scored is None:
             scored = self._scorer(bundle, nodes)
-        turns = history or []
-        earlier = [_plain(str(turn.get("content", ""))) for turn in turns if turn.get("role") == "assistant"]
-        asked = {_plain(str(turn.get("content", ""))).strip(" ?.!") for turn in turns if turn.get("role") == "user"}
-        if _plain(bundle.query_str).strip(" ?.!") in asked:  # the same question again gets the same answer
-            earlier = []
+        earlier = [_plain(str(turn.get("content", ""))) for turn in history or [] if turn.get("role") == "assistant"]
+        if _plain(bundle.query_str) in {_plain(turn) for turn in user_turns(history)}:
+            earlier = []  # the same question again gets the same answer
 
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)

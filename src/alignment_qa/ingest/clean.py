@@ -328,13 +328,14 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
                 body_lines.append(lines[index])
                 index += 1
             body = _parse_markdown(_dedent(body_lines, indent + 4))
-            term = _DEFINITION_TITLE.match(clean_inline(title))
+            shown = clean_inline(title)
+            term = _DEFINITION_TITLE.match(shown)
             if term and body and body[0].kind == "text":
                 # "Definition: Corrigibility" over "The property of an AI system that …": the definition names its
                 # term, so that it reads (and is found) on its own: "Corrigibility: The property of …"
                 body[0] = replace(body[0], text=f"{term.group(1)}: {body[0].text}")
             else:
-                blocks.append(_Block("text", clean_inline(title)))
+                blocks.append(_Block("text", shown))
             blocks.extend(body)
             continue
         footnote = _FOOTNOTE.match(stripped)
