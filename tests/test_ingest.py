@@ -838,3 +838,23 @@ def test_a_path_that_cannot_be_read_is_not_gone(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
     assert not pipeline._gone(locked) and pipeline._gone(tmp_path / "nowhere")
+
+
+def test_a_page_that_cannot_be_read_under_an_inner_folder_is_not_gone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page indexed under an outer folder keeps its place when its file is only unreadable, not deleted."""
+    from alignment_qa.ingest import pipeline
+
+    inner = tmp_path / "corpus" / "inner"
+    page = inner / "page.md"
+    real_lstat = os.lstat
+
+    def refusing_lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(str(path)) == page:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
+    assert not pipeline._gone_from_inner_folder(page, [inner], [])
+    assert pipeline._gone_from_inner_folder(inner / "deleted.md", [inner], [])

@@ -240,7 +240,7 @@ def _gone_from_inner_folder(path: Path, synced_roots: Sequence[Path], unread: Se
     return (
         any(path.is_relative_to(root) for root in synced_roots)
         and not any(path.is_relative_to(folder) for folder in unread)
-        and not os.path.lexists(path)
+        and _gone(path)
     )
 
 
