@@ -146,8 +146,16 @@ def test_a_phrase_the_question_names_keeps_a_distant_question_covered() -> None:
     assert not named("what was the pangolin experiment?")  # a lower-case word alone is no name
     assert not named("What is the capital of France?")  # an ordinary word, capitalised
     assert not named("Which turn left is sharp?")  # not the phrase
-    assert not named("What is the sharp left turn?", min_idf=50.0)  # nothing rare
+    assert named("What is the sharp left turn?", min_idf=50.0)  # nothing rare, but the page quotes it as a term
+    unquoted = ["This matters for the sharp left turn hypothesis."]
+    assert not named("What is the sharp left turn?", unquoted, 50.0)  # nothing rare, and not set off
     assert not named("What is the sharp left turn?", passages[1:])
+    # a term the page sets off in quotes counts whatever its words' rarity: "pace" is in many pages
+    paced = ['The "pacing problem" further complicates matters.', "Cotra’s anchors report’s view on pacing."]
+    assert named("What is the pacing problem?", paced, 50.0) and named("what's the Pacing Problem", paced, 50.0)
+    assert not named("What is the problem of pacing?", paced, 50.0)  # not the quoted term
+    assert not named("Why does the anchors report matter?", paced, 50.0)  # apostrophes are no quotes
+    assert not named("What is the pacing problem's budget?", paced, 1.5)  # "budget", rare, is in no passage
     cited = ["Paul Christiano and Dario Amodei proposed debate (Christiano, 2018)."]
     assert named("Who is Paul Christiano?", cited, 50.0)  # a full name, however often the pages cite it
     assert not named("Who is Paul Smith?", cited, 50.0) and not named("Who is Christiano?", cited, 50.0)

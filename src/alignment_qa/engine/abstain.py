@@ -437,6 +437,9 @@ def absent_terms(
 
 
 _MATCH_TOKEN = re.compile(r"[A-Za-z0-9]+")
+# a term a page sets off in quotes to name it ("The “pacing problem” further complicates matters."): two to five
+# words, none of them a quote, the quotes not inside a word (an apostrophe: “Cotra’s”)
+_QUOTED_TERM = re.compile(r"(?<![A-Za-z])[\"“‘']([A-Za-z][\w-]*(?:\s+[\w-]+){1,4})[\"”’'](?![A-Za-z])")
 
 
 def _match_tokens(text: str) -> list[str]:
@@ -456,9 +459,10 @@ def named_in_passages(
     ``min_idf`` in it: two adjacent content words ("the sharp left turn", "the Bletchley Declaration"), or one
     name outside the embedding model's vocabulary or in capitals ("Pangolin", "CIRL"; not "France"); or two
     adjacent capitalised words, one outside that vocabulary, however common ("Paul Christiano"); and the passages
-    hold the question's other rare words too ("favourite food", "tall" they do not). Such a question is about
-    something the pages discuss, however far its wording sits from theirs in embedding space. Only pairs are
-    checked: a longer phrase found in a passage has such a pair in it."""
+    hold the question's other rare words too ("favourite food", "tall" they do not). A term a passage sets off in
+    quotes ("the “pacing problem”") counts when the question names it, whatever its words' rarity ("pace" is in
+    many pages). Such a question is about something the pages discuss, however far its wording sits from theirs
+    in embedding space. Only pairs are checked: a longer phrase found in a passage has such a pair in it."""
     analyzer = index.analyzer
     written = _match_tokens(question)
     words = [token.lower() for token in written]
@@ -484,6 +488,7 @@ def named_in_passages(
                 first, second = sorted((at, other))
                 wanted.setdefault(f" {words[first]} {words[second]} ", set()).update((first, second))
     named = {at for phrase, places in wanted.items() if any(phrase in text for text in texts) for at in places}
+    named.update(_quoted_terms_named(words, content, passages_text))
     if not named:
         return False
     # a name alone does not make the question the pages' ("What is Paul Christiano's favourite food?", "How tall is
@@ -493,6 +498,22 @@ def named_in_passages(
         present |= analyzer.term_set(text)
     others = [found for at, found in enumerate(terms) if content[at] and rare[at] and at not in named]
     return all(set(found) & present for found in others)
+
+
+def _quoted_terms_named(words: Sequence[str], content: Sequence[bool], passages_text: Sequence[str]) -> set[int]:
+    """The positions in ``words`` (the question's, lower-cased) of a term of at least two content words that a
+    passage writes in quotes, word for word."""
+    found: set[int] = set()
+    for text in passages_text:
+        for match in _QUOTED_TERM.finditer(text):
+            term = [token.lower() for token in _match_tokens(match.group(1))]
+            if sum(word not in STOP_WORDS for word in term) < 2:
+                continue
+            for at in range(len(words) - len(term) + 1):
+                span = range(at, at + len(term))
+                if list(words[at : at + len(term)]) == term and sum(content[i] for i in span) >= 2:
+                    found.update(span)
+    return found
 
 
 SHOWN_NAMES = 5  # a message names at most this many missing names or words
