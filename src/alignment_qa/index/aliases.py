@@ -31,29 +31,37 @@ _SYNONYM = re.compile(
 _QUOTED_END = re.compile(r"[\"“]([^\"”]{3,60})[\"”]\s*$")
 _DEFINITION = re.compile(r"^Definition:\s*([^(\n]{3,60}?)\s*(?:\(|$)", re.MULTILINE)
 _FACT_ROW = re.compile(r"^(?:Also known as|Aliases|Other names|Synonyms|Abbreviations?):\s*(.+)$", re.MULTILINE | re.I)
+_DIGIT_WORDS = {"to": "2", "for": "4"}  # "W2SG", "B2B", "G4G"
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
-def _initials(words: list[str]) -> str:
+def _initials(words: list[str], digits: bool = False) -> str:
+    """The first letters of ``words`` and of their hyphenated parts, connectors left out; with ``digits``, "to" and
+    "for" are written "2" and "4" ("Weak-to-Strong Generalization": "w2sg")."""
     letters = []
     for word in words:
-        if word.lower() in _CONNECTORS:
+        if word.lower() in _CONNECTORS and not (digits and word.lower() in _DIGIT_WORDS):
             continue
         for part in word.split("-"):
             if part:
-                letters.append(part[0])
+                letters.append(_DIGIT_WORDS.get(part.lower(), part[0]) if digits else part[0])
     return "".join(letters).lower()
+
+
+def _spells(words: list[str], abbr: str) -> bool:
+    """Whether the initials of ``words`` spell ``abbr`` ("W2SG", a digit for "to", is tried both ways)."""
+    target = abbr.lower()
+    return _initials(words) == target or (any(ch in "24" for ch in target) and _initials(words, True) == target)
 
 
 def _long_form_before(text: str, end: int, abbr: str) -> str | None:
     """The shortest run of words ending at ``end`` whose initials spell ``abbr``."""
     words = _WORD_RE.findall(text[max(0, end - 160) : end])
-    target = abbr.lower()
     for size in range(1, min(len(words), len(abbr) + 4) + 1):
         candidate = words[-size:]
         if candidate[0].lower() in _CONNECTORS:
             continue
-        if _initials(candidate) == target:
+        if _spells(candidate, abbr):
             return " ".join(candidate)
     return None
 
@@ -137,7 +145,7 @@ def alias_evidence(title: str, text: str) -> Evidence:
             found.append(("pair", long_form, abbr))
     for match in _ABBR_BEFORE.finditer(text):
         abbr, words = match.group(1), _WORD_RE.findall(match.group(3))
-        if words and _initials(words) == abbr.lower():
+        if words and _spells(words, abbr):
             found.append(("pair", " ".join(words), abbr))
     for match in _SYNONYM.finditer(text):
         found.append(("synonym", text[max(0, match.start() - 80) : match.start()], match.group(1)))
