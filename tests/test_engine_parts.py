@@ -29,6 +29,7 @@ def test_aliases_come_from_the_pages_own_definitions() -> None:
         ("Deception", 'This is "deceptive alignment" (also commonly called scheming), a failure.'),
         ("Outer alignment", "Key facts\nAlso known as: reward specification problem\n"),
         ("People", "As argued by Christiano (Ought) and others, law (LAW) is tricky."),
+        ("W2SG", "Weak-to-Strong Generalization (W2SG) elicits a strong model. B2B (business to business) sales."),
     ]
     table = learn_aliases(pages, is_plain_word=lambda word: word in {"law"})
     assert table.expand("Is rlhf an inner alignment fix?").endswith("(Reinforcement Learning from Human Feedback)")
@@ -38,6 +39,10 @@ def test_aliases_come_from_the_pages_own_definitions() -> None:
     assert table.expansions("outer alignment") == ["reward specification problem"]
     assert table.expansions("who is Ought") == []  # a name in brackets is not an abbreviation
     assert table.expansions("goodhart's law") == []  # "LAW" would need capitals: law is a plain word
+    # a digit for "to" or "for", inside a hyphenated word or as a word of its own
+    assert table.expansions("is weak-to-strong generalization enough?") == ["W2SG"]
+    assert table.expansions("what is W2SG") == ["Weak-to-Strong Generalization"]
+    assert table.expansions("what is B2B") == ["business to business"]
 
 
 def test_alias_groups_are_those_of_adding_each_pair_in_turn() -> None:
@@ -368,6 +373,18 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("This section considers the RLHF solution to this design problem.")
     assert not quotable("A long list of observed examples of specification gaming is compiled at this link.")
     assert quotable("We will see that RLHF fails to solve inner alignment in several important ways.")
+    # a sentence that only points at a picture; a longer one says something of its own besides
+    assert not quotable("These can be distinguished from the image below.")
+    assert not quotable("This is shown in the diagram below.")
+    assert quotable("She defined a “thneeb” as one of the two shapes shown in the image below.")
+    # a question posed is no claim; a claim that ends by stating a question is
+    assert not quotable("How does on-chip compute governance work?")
+    assert not quotable("The core question is: where does the deception lie?")
+    assert not quotable("Stochastic Parrots: Do AIs only memorize information without truly compressing it?")
+    assert quotable(
+        "Control evaluations produce a probability estimate: given that a model is trying its hardest to cause "
+        "harm, what is the likelihood it succeeds?"
+    )
 
 
 def test_a_reference_section_and_a_captions_later_sentences_are_not_quoted() -> None:

@@ -89,6 +89,17 @@ _SIGNPOST = re.compile(
     r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
     re.I,
 )
+# a sentence that only points at a picture: "These can be distinguished from the image below."
+_POINTER = re.compile(
+    r"\b(?:shown|seen|illustrated|depicted|distinguished|visuali[sz]ed|summari[sz]ed)\s+(?:in|from|on|by)\s+the\s+"
+    r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b",
+    re.I,
+)
+POINTER_MAX_WORDS = 10  # a longer sentence says something of its own besides ("She defined a “thneeb” as …")
+# a sentence that opens as a question does
+_ASKS = re.compile(
+    r"^(?:what|how|why|when|where|which|who|whom|whose|is|are|do|does|did|can|could|should|would)\b", re.I
+)
 # a page's reference section: what it cites, and notes on how the list was made, not claims
 _REFERENCE_SECTION = re.compile(
     r"^(?:sources?(?:\s+cited)?|references?|bibliography|citations?|works\s+cited|see\s+also|further\s+reading|"
@@ -195,11 +206,13 @@ def quotable(sentence: str) -> bool:
     return not (
         len(sentence.split()) < QUOTE_MIN_WORDS
         or len(sentence) > QUOTE_MAX_CHARS
-        or sentence.endswith((":", "?"))
+        or sentence.endswith(":")
+        or (sentence.endswith("?") and not _claim_then_question(sentence))
         or (len(sentence.split()) < HEADING_WORDS and _heading_end(sentence))
         or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
         or _BRACKETS_COMPARED.search(sentence)
         or _SIGNPOST.search(sentence)
+        or (len(sentence.split()) <= POINTER_MAX_WORDS and _POINTER.search(sentence) is not None)
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)
         or _REFERENCE.search(sentence)
@@ -211,6 +224,14 @@ def quotable(sentence: str) -> bool:
         or _labelled_title(sentence)
         or is_instruction(sentence)
     )
+
+
+def _claim_then_question(sentence: str) -> bool:
+    """A claim that ends by stating a question ("Control evaluations produce a probability estimate: given that a
+    model is trying its hardest to cause harm, what is the likelihood it succeeds?"), not a question posed ("The
+    core question is: where does the deception lie?", "Stochastic Parrots: Do AIs only memorize …?")."""
+    head, colon, _ = sentence.partition(": ")
+    return bool(colon) and len(head.split()) >= QUOTE_MIN_WORDS and not _ASKS.match(head)
 
 
 def _heading_end(sentence: str) -> bool:
