@@ -373,6 +373,9 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("This section considers the RLHF solution to this design problem.")
     assert not quotable("A long list of observed examples of specification gaming is compiled at this link.")
     assert quotable("We will see that RLHF fails to solve inner alignment in several important ways.")
+    assert not quotable("The following subsection details the toy models used to study polysemanticity.")
+    assert not quotable("This section also elucidates the notorious difficulty of designing effective rewards.")
+    assert quotable("This section of the EU AI Act describes obligations for providers.")  # about a law
     # a sentence that only points at a picture; a longer one says something of its own besides
     assert not quotable("These can be distinguished from the image below.")
     assert not quotable("This is shown in the diagram below.")

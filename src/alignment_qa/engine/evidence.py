@@ -82,7 +82,7 @@ _SIGNPOST = re.compile(
     r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
     r".{0,30}?"
     r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
-    r"considers?|outlines?)\b|"
+    r"considers?|outlines?|details?|describes?|presents?|explains?|elucidates?|reviews?)\b|"
     r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
     r"\b(?:at|via|through|from|in)\s+(?:this|the\s+following)\s+link\b|"  # "… is compiled at this link."
     r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
