@@ -39,6 +39,7 @@ from alignment_qa.engine import citations as cite
 from alignment_qa.engine.answer_type import AnswerType, carries
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
+from alignment_qa.engine.meta_text import is_meta_text
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
@@ -59,7 +60,8 @@ _REFERENCE = re.compile(
 _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quotes: a title, or a quoted statement
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
-_RELATED = re.compile(r"^(?:Related|See also|Further reading|References|Bibliography)\b", re.I)
+# "Related pages", not "Related to this asymmetry is the difficulty of …"
+_RELATED = re.compile(r"^(?:Related(?!\s+to\b)|See also|Further reading|References|Bibliography)\b", re.I)
 # "Originating paper: …": a key-facts row whose short label names a work, and its value
 _LABELLED = re.compile(
     r"^[A-Z][a-z]+(?:\s+[a-z]+){0,3}\s*(?<![a-z])(?:[Pp]apers?|[Bb]ooks?|[Tt]itle|[Rr]eports?|[Pp]osts?|[Aa]rticles?|"
@@ -89,13 +91,6 @@ _SIGNPOST = re.compile(
     r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
     re.I,
 )
-# a sentence that only points at a picture: "These can be distinguished from the image below."
-_POINTER = re.compile(
-    r"\b(?:shown|seen|illustrated|depicted|distinguished|visuali[sz]ed|summari[sz]ed)\s+(?:in|from|on|by)\s+the\s+"
-    r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b",
-    re.I,
-)
-POINTER_MAX_WORDS = 10  # a longer sentence says something of its own besides ("She defined a “thneeb” as …")
 # a sentence that opens as a question does
 _ASKS = re.compile(
     r"^(?:what|how|why|when|where|which|who|whom|whose|is|are|do|does|did|can|could|should|would)\b", re.I
@@ -213,7 +208,7 @@ def quotable(sentence: str) -> bool:
         or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
         or _BRACKETS_COMPARED.search(sentence)
         or _SIGNPOST.search(sentence)
-        or (len(sentence.split()) <= POINTER_MAX_WORDS and _POINTER.search(sentence) is not None)
+        or is_meta_text(sentence)
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)
         or _REFERENCE.search(sentence)

@@ -1,0 +1,98 @@
+"""Sentences in which a page talks about itself, not about its subject: they are never quoted as claims.
+
+``is_meta_text(sentence)`` is true for a signpost ("The next section explores …", "We talk more about this in the
+scheming section.", "Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
+to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The
+following graph gives an overview of the findings.") and a label heading glued to its text ("Example: Runtime
+attacks in the real world ."). Each pattern leaves out a sentence that goes on to say something ("We saw in the
+previous chapter that AI systems are …", "The figure shows that …", "This section of the EU AI Act will apply to …").
+Rules came from an audit of every sentence of ../shared/corpus; they are English only. A chapter's overview of its
+own sections ("Goal Misgeneralization : This section introduces …") answers "what does the chapter cover?" and is
+kept: "introduces" and "lays the groundwork" are no signpost verbs here, and neither is what a reader should know
+before reading a chapter (a user may ask for it).
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOOK_PART = r"(?:(?:sub)?sections?|chapters?|appendix|appendices|book|text(?:book)?(?![-\w])|introduction)"
+_BOOK_VERB = (
+    r"(?:talk(?:s|ed|ing)?|discuss(?:es|ed|ing)?|cover(?:s|ed|ing)?|explor(?:e|es|ed|ing)|examin(?:e|es|ed|ing)|"
+    r"explain(?:s|ed|ing)?|spoke|speak|saw|see|go(?:es|ing)?|div(?:e|es|ing)|delv(?:e|es|ing)|"
+    r"look(?:s|ed|ing)?|touch(?:es|ed)?|dedicat(?:e|es|ed)|give|gave|begin(?:s)?|start(?:s|ed)?|detail(?:s|ed)?|"
+    r"describ(?:e|es|ed)|mention(?:s|ed)?|focus(?:es|ed)?|return|revisit|address|present(?:s|ed)?|highlight(?:s|ed)?|"
+    r"outlin(?:e|es|ed)|review(?:s|ed)?|gets?\s+into)"
+)
+# the book talking about itself in the first person plural, with no clause that states something ("that …",
+# " - …", ": …", "why", "how")
+_WE_SIGNPOST = re.compile(
+    r"^(?:(?:Here|Now|First|Next|Then|Finally|Later|So|But|And),?\s+)?"
+    r"we(?:['’]ll|['’]ve|\s+will|\s+also|\s+then|\s+first|\s+next|\s+now|\s+briefly|\s+just|\s+already|\s+have|\s+had|"
+    r"\s+be|\s+can|\s+shall|\s+again|\s+previously|\s+only)*\s+" + _BOOK_VERB + r"\b"
+    r"(?=.*\b(?:" + _BOOK_PART + r"|later|earlier|previously|throughout|in\s+detail|more\s+(?:deeply|detail))\b)"
+    r"(?!.*\bthat\s+(?!we\b)\w+\s+\w+)(?!.*(?:\s[-–—]\s|:\s))(?!.*\b(?:why|how)\b)",
+    re.I,
+)
+# a part of the book as the subject of a verb of presenting ("This chapter is mostly not focusing on AI ethics.")
+_PART_SIGNPOST = re.compile(
+    r"^(?!.*(?::\s|\bwhy\b|\bhow\b|\b(?:also\s+)?known\s+as\b|\bcalled\b))(?:(?:Overall|However|So|Finally|Thus),?\s+)?"
+    r"(?:This|The|Our|That|Each)\s+(?:(?:next|previous|following|final|first|last|current|entire|subsequent|whole)\s+)*"
+    r"(?:(?:sub)?section|chapter|appendix|book|introduction)s?\s+(?:(?:also|then|now|largely|first|mostly)\s+)?"
+    r"(?:explores|begins|starts|ends|concludes|provides|contains|aims|delves|dives|builds|breaks|"
+    r"discusses|focuses|examines|investigates|goes|gave|has\s+provided|uses|assumes|is\s+(?:still\s+being\s+written|meant|"
+    r"dedicated|mostly)|serves|will|covers|presents|describes|outlines|reviews|explains|considers|looks|details|"
+    r"elucidates|summari[sz]es|highlights|proceeds|explored|offers|not)\b"
+)
+# "See the chapter on X.", "For more information, see …", "… are listed here."
+_CROSS_REFERENCE = re.compile(
+    r"^(?:For\s+(?:more|further|a\s+more)\s[^.]{0,160}?,?\s*(?:see|please\s+read|read|refer\s+to|check|look\s+at)\b|"
+    r"(?:See|Read|Refer\s+to|Check\s+out)\s+(?:also\s+)?(?:the\s+|our\s+)?(?:\w+\s+)?(?:(?:sub)?sections?|chapters?|"
+    r"appendix|box|figure|table|video|paper|post|article|link|website|phenomenon|work)\b|More\s+on\s+this\s+in\b)|"
+    r"\b(?:(?:is|are)\s+(?:listed|available|compiled|collected|described)|see\s+(?:the\s+)?(?:[\w-]+\s+){0,3})\s*here\.$|"
+    r"\bis\s+available\s+at\s+[\w.-]+\.[a-z]{2,}\.?$|\bsee\s*\([^()]*\d{4}[^()]*\)\.?$"
+)
+# optional reading, skipping, status banners
+_READER_NOTE = re.compile(
+    r"\b(?:you\s+(?:can|may)\s+(?:safely\s+)?skip|you\s+do\s+not\s+need\s+to\s+read|(?:is|are)\s+optional\b|"
+    r"it['’]s\s+ok(?:ay)?\s+not\s+to\s+understand|by\s+the\s+end\s+of\s+this\s+(?:chapter|section)|"
+    r"hope\s+(?:that\s+)?reading\s+this|keep\s+(?:this|that|these)\s+(?:\w+\s+)?in\s+mind|"
+    r"for\s+(?:reasons\s+of\s+)?completeness|work\s+in\s+progress|still\s+being\s+written|"
+    r"has\s+not\s+been\s+updated\s+since|might\s+not\s+be\s+representative\s+of)",
+    re.I,
+)
+# a picture as the subject ("The following graph gives an overview …"), not "The figure shows that …"
+_PICTURE_SUBJECT = re.compile(
+    r"^(?:(?:However|As\s+an\s+example|Overall),?\s+)?(?:The|This|These|In\s+the)\s+(?:following\s+|live\s+)?"
+    r"(?:image|figure|diagram|graph|chart|table|box|video|illustration|plot|picture|animation|infographic)s?"
+    r"(?:\s+and\s+(?:image|figure|diagram|graph|chart|table)s?)?(?:\s+(?:below|above))?\b"
+    r"(?!\s+(?:shows?|illustrates?|demonstrates?|reveals?)\s+(?:that|how)\b)(?!\s+(?:of|from)\b)|"
+    r"\b(?:consider|see|look\s+at|refer\s+to)\s+(?:the\s+)?(?:box|figure|image|diagram|graph|chart|table|video)s?\s+"
+    r"(?:below|above)\b",
+    re.I,
+)
+# only points at a picture: "These can be distinguished from the image below." (a longer sentence says more)
+_PICTURE_POINTER = re.compile(
+    r"\b(?:shown|seen|illustrated|depicted|distinguished|visuali[sz]ed|summari[sz]ed)\s+(?:in|from|on|by)\s+the\s+"
+    r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b",
+    re.I,
+)
+POINTER_MAX_WORDS = 10
+_LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
+# "Case study 5: The capabilities approach to intelligence .", "Example: Runtime attacks in the real world ."
+_LABEL = re.compile(
+    r"^(?:Case\s+[Ss]tudy|Example(?:\s+of\s+[^:]{1,60})?|Exercise|Task|Key\s+[Tt]akeaways?)\s*\d*\s*:\s+(?P<rest>.*)$"
+)
+LABEL_MAX_WORDS = 12  # what follows a longer label is a sentence of its own
+
+
+def is_meta_text(sentence: str) -> bool:
+    """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
+    if _LETS.match(sentence) or _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
+        return True
+    if _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence) or _PICTURE_SUBJECT.search(sentence):
+        return True
+    if len(sentence.split()) <= POINTER_MAX_WORDS and _PICTURE_POINTER.search(sentence):
+        return True
+    label = _LABEL.match(sentence)
+    return label is not None and len(label.group("rest").split()) <= LABEL_MAX_WORDS

@@ -1,0 +1,49 @@
+"""Sentences in which a page talks about itself are not claims; sentences that go on to say something are."""
+
+import pytest
+
+from alignment_qa.engine.meta_text import is_meta_text
+
+META = [
+    "We talk more about this in the scheming section.",
+    "We explained SFT in the foundation models section of our capabilities chapter.",
+    "This chapter is mostly not focusing on AI ethics.",
+    "The next section breaks down the alignment problem using a slightly different taxonomy.",
+    "See the chapter on Agent Foundations.",
+    "For more information on the scoring, see the appendix.",
+    "You do not need to read this to understand the core points of the chapter.",
+    "This section is still being written and is considered a work in progress.",
+    "The following graph gives an overview of the findings.",
+    "These can be distinguished from the image below.",
+    "Let's take a closer look at how this works.",
+    "Example: Runtime attacks in the real world .",
+]
+CLAIMS = [
+    "We saw in the previous chapter that AI systems are trained end to end.",
+    "The figure shows that when GPT-2 tries to predict the next token, later layers matter most.",
+    "This section of the EU AI Act will apply to providers of general-purpose models.",
+    "Goal Misgeneralization : This section introduces the concept of goals as distinct from rewards.",
+    "This chapter lays the groundwork for the entire book by establishing what AI systems can currently do.",
+    "Before reading this chapter it is recommended to be familiar with the transformer and CNN architectures.",
+    "She defined a “thneeb” as one of the two shapes shown in the image below.",
+    "Reward hacking occurs when an agent exploits loopholes in its reward function.",
+    "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
+    "race, because the points were all its reward ever counted.",
+]
+
+
+@pytest.mark.parametrize("sentence", META)
+def test_the_page_talking_about_itself_is_meta_text(sentence: str) -> None:
+    assert is_meta_text(sentence)
+
+
+@pytest.mark.parametrize("sentence", CLAIMS)
+def test_a_sentence_that_says_something_is_not(sentence: str) -> None:
+    assert not is_meta_text(sentence)
+
+
+def test_related_to_is_a_claim_not_a_related_pages_label() -> None:
+    from alignment_qa.engine.evidence import quotable
+
+    assert quotable("Related to this asymmetry is the difficulty of interpreting negative results in AI evaluation.")
+    assert not quotable("Related pages: reward hacking, specification gaming")
