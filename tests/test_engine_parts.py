@@ -404,8 +404,39 @@ def test_a_reference_section_and_a_captions_later_sentences_are_not_quoted() -> 
         "In a fast takeoff, capabilities jump within days rather than over the course of many years."
     )
     body = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "section": "Takeoff"})
-    found = [sentence for _, sentence, _, _ in candidate_sentences([NodeWithScore(node=body, score=1.0)])]
+    found = [candidate.text for candidate in candidate_sentences([NodeWithScore(node=body, score=1.0)])]
     assert found == ["In a fast takeoff, capabilities jump within days rather than over the course of many years."]
+
+
+def test_a_quote_box_sentence_is_shown_with_its_speaker() -> None:
+    """The first paragraph after a quote box's title ("Quote: Vernor Vinge …") is that person's words: the answer
+    says whose, once for a run of their sentences, and the question's words match the speaker's name. Text after a
+    later paragraph break is not attributed (where a quote ends cannot be told), nor is the title quoted."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from alignment_qa.engine.evidence import Evidence, candidate_sentences, evidence_draft
+
+    text = (
+        "Platt's Law is a generalized observation named after Charles Platt.\n\n"
+        "Quote: Vernor Vinge at 1993 NASA speech. (Yudkowsky, 2021)\n\n"
+        "Within thirty years, we will have the technological means to create superhuman intelligence. "
+        "Shortly after, the human era will be ended.\n\n"
+        "Yudkowsky notes that Platt's law seems to fit remarkably well with the biological anchors."
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]]})
+    found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
+    assert [candidate.speaker for candidate in found] == [
+        "",
+        "Vernor Vinge at 1993 NASA speech",
+        "Vernor Vinge at 1993 NASA speech",
+        "",
+    ]
+    chosen = [Evidence(0, c.text, c.start, c.end, 1.0, 1.0, c.speaker) for c in found[1:]]
+    assert evidence_draft(chosen).parsed.text() == (
+        "Vernor Vinge at 1993 NASA speech: “Within thirty years, we will have the technological means to create "
+        "superhuman intelligence.” [1] “Shortly after, the human era will be ended.” [1] Yudkowsky notes that "
+        "Platt's law seems to fit remarkably well with the biological anchors [1]."
+    )
 
 
 def test_a_named_footnote_is_quoted_without_its_label() -> None:
@@ -423,7 +454,7 @@ def test_a_named_footnote_is_quoted_without_its_label() -> None:
     )
     node = TextNode(text=text, metadata={"spans": [[0, 500, 500 + len(text)]]})
     found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
-    assert [(sentence, start - 500) for _, sentence, start, _ in found] == [
+    assert [(candidate.text, candidate.start - 500) for candidate in found] == [
         ("Many people mean very different things when talking about consciousness.", text.index("Many")),
         ("An autoencoder with a latent space larger than its input is called overcomplete.", text.index("An auto")),
     ]

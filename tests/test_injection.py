@@ -245,7 +245,7 @@ def test_evidence_mode_never_quotes_the_injected_line(injected_index: tuple[Sett
         quoted = [sentence.text for sentence in answer.sentences] + [c.quote for c in answer.citations]
         assert not any("PWNED" in text or "ignore previous" in text.lower() for text in quoted), quoted
     passages = assistant.query_engine.retrieve(QueryBundle(QUESTION), 4)
-    assert all("PWNED" not in sentence for _, sentence, _, _ in candidate_sentences(passages))
+    assert all("PWNED" not in candidate.text for candidate in candidate_sentences(passages))
 
 
 # -- link injection: ingest drops a source URL that is not one address --------------------------------

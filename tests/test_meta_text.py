@@ -17,6 +17,7 @@ META = [
     "These can be distinguished from the image below.",
     "Let's take a closer look at how this works.",
     "Example: Runtime attacks in the real world .",
+    "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)",
 ]
 CLAIMS = [
     "We saw in the previous chapter that AI systems are trained end to end.",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from llama_index.core.base.response.schema import Response
@@ -70,6 +70,8 @@ _LABELLED = re.compile(
 _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
+_QUOTE_MARKS = "\"“”‘’'"
+_TRAILING_BRACKETS = re.compile(r"(?:\s*\([^()]*\))+\s*$")  # "(Yudkowsky, 2021)", "(Co-Founder … at DeepMind)"
 # a short heading that ends with its acronym, "Theoretical problems with Reinforcement Learning from Human Feedback
 # (RLHF)" (a bold lead-in with its stop after a space is quoted: "Control evaluations assess safety measures under
 # adversarial conditions ." answers, though "The Broken Neural Scaling Laws (BNSL) update in 2023 ." does not)
@@ -136,6 +138,7 @@ class Evidence:
     end: int
     score: float
     cosine: float
+    speaker: str = ""  # who said it, when the sentence opens a quote box ("Shane Legg"): shown with it
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,18 @@ class Scored:
     score: float
     vector: np.ndarray = field(compare=False)
     side: int = NO_SIDE  # which side of a comparison question it speaks of (0, 1), both (BOTH_SIDES) or neither
+    speaker: str = ""
+
+
+class Candidate(NamedTuple):
+    """A quotable sentence of passage ``passage`` with its page offsets; ``speaker``: who said it, when it is in the
+    first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it)."""
+
+    passage: int
+    text: str
+    start: int
+    end: int
+    speaker: str = ""
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -236,9 +251,9 @@ def _heading_end(sentence: str) -> bool:
     return sentence[-1].isalnum() or (_ACRONYM_END.search(sentence) is not None and ":" not in sentence)
 
 
-def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, str, int, int]]:
-    """``(passage index, sentence, page start, page end)`` for sentences worth quoting: not in a page's reference
-    section ("Sources cited"), nor in the later sentences of a figure caption's line."""
+def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
+    """The sentences worth quoting: not in a page's reference section ("Sources cited"), nor in the later sentences
+    of a figure caption's line."""
     found = []
     for index, item in enumerate(passages):
         if _REFERENCE_SECTION.match(str(item.node.metadata.get("section", "")).strip()):
@@ -249,8 +264,22 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[tuple[int, st
             sentence = text[start:end]
             line = text[text.rfind("\n", 0, start) + 1 : start]
             if quotable(sentence) and not _CAPTION.match(line.lstrip()):
-                found.append((index, sentence, page_offset(spans, start), page_offset(spans, end)))
+                speaker = _speaker(text, start)
+                found.append(Candidate(index, sentence, page_offset(spans, start), page_offset(spans, end), speaker))
     return found
+
+
+def _speaker(text: str, start: int) -> str:
+    """Who is quoted, when the paragraph holding ``start`` comes right after a quote box's title ("Quote: Vernor
+    Vinge at 1993 NASA speech. (Yudkowsky, 2021)" gives "Vernor Vinge at 1993 NASA speech"); else "". Later
+    paragraphs of a quote cannot be told from the text after it, so they are left unattributed."""
+    paragraph = text.rfind("\n\n", 0, start)
+    if paragraph < 0:
+        return ""
+    before = text.rfind("\n\n", 0, paragraph)
+    line = text[before + 2 if before >= 0 else 0 : paragraph]
+    title = _ATTRIBUTION.match(line)
+    return _TRAILING_BRACKETS.sub("", line[title.end() :].strip()).rstrip(". ") if title else ""
 
 
 def score_sentences(
@@ -272,22 +301,24 @@ def score_sentences(
     own = side_terms(sides, analyzer) if sides else None
     wanted = analyzer.precise_terms(question)  # "founded" is not matched by "found"
     total = sum(idf(term) for term in set(wanted.values())) or 1.0
-    pages = [str(passages[index].node.metadata.get("page_id", "")) for index, _, _, _ in candidates]
-    encoded = vectors.encode([sentence for _, sentence, _, _ in candidates], pages)
+    pages = [str(passages[candidate.passage].node.metadata.get("page_id", "")) for candidate in candidates]
+    encoded = vectors.encode([candidate.text for candidate in candidates], pages)
     cosines = encoded @ np.asarray(question_vector, dtype=np.float32)
     w_cos, w_lex, w_rank, w_type, w_first = weights
     scored = []
     positions: dict[int, int] = {}
-    for row, (index, sentence, start, end) in enumerate(candidates):
+    for row, (index, sentence, start, end, speaker) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
-        precise = analyzer.precise_terms(sentence)
+        precise = analyzer.precise_terms(f"{speaker}: {sentence}" if speaker else sentence)  # "What did Legg say?"
         overlap = sum(idf(term) for term in {term for key, term in wanted.items() if key in precise}) / total
         typed = kind is not None and carries(sentence, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
-        scored.append(Scored(index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side))
+        scored.append(
+            Scored(index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side, speaker)
+        )
     scored.sort(key=lambda item: -item.score)
     return scored
 
@@ -355,7 +386,10 @@ def choose(
         chosen = placed if placed is not None else chosen or [item]  # the lead goes in, if need be alone
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several)
-    return [Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine) for item in chosen]
+    return [
+        Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker)
+        for item in chosen
+    ]
 
 
 def _unwanted(item: Scored, chosen: Sequence[Scored], several_passages: bool) -> bool:
@@ -480,16 +514,24 @@ def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
     """A draft quoting ``chosen`` sentences, citations numbered by first use of each passage.
 
     Literal "[n]" marks inside a quoted sentence are removed from the answer text (they would
-    read as this answer's citations); the citation's quote keeps the page's exact words.
+    read as this answer's citations); the citation's quote keeps the page's exact words. A sentence from a quote
+    box is shown with its speaker ("Shane Legg: “…”").
     """
     order: list[int] = []
     sentences: list[cite.CitedSentence] = []
     evidence: dict[int, Evidence] = {}
+    previous: Evidence | None = None
     for item in chosen:
         if item.passage not in order:
             order.append(item.passage)
         evidence[len(sentences)] = item
         text = " ".join(cite.MARKER.sub("", item.text).split())
+        # a quoted person's words are shown as theirs, not as the page's claim (once for a run of their sentences)
+        if item.speaker:
+            text = text if text[:1] in _QUOTE_MARKS or text[-1:] in _QUOTE_MARKS else f"“{text}”"
+            if not (previous and (previous.passage, previous.speaker) == (item.passage, item.speaker)):
+                text = f"{item.speaker}: {text}"
+        previous = item
         sentences.append(cite.CitedSentence(text, [order.index(item.passage) + 1]))
     return Draft(cite.ParsedAnswer(sentences, order, []), evidence)
 

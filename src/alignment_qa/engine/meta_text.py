@@ -3,13 +3,14 @@
 ``is_meta_text(sentence)`` is true for a signpost ("The next section explores …", "We talk more about this in the
 scheming section.", "Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
 to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The
-following graph gives an overview of the findings.") and a label heading glued to its text ("Example: Runtime
-attacks in the real world ."). Each pattern leaves out a sentence that goes on to say something ("We saw in the
-previous chapter that AI systems are …", "The figure shows that …", "This section of the EU AI Act will apply to …").
-Rules came from an audit of every sentence of ../shared/corpus; they are English only. A chapter's overview of its
-own sections ("Goal Misgeneralization : This section introduces …") answers "what does the chapter cover?" and is
-kept: "introduces" and "lays the groundwork" are no signpost verbs here, and neither is what a reader should know
-before reading a chapter (a user may ask for it).
+following graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks
+in the real world .") and a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"). Each
+pattern leaves out a sentence that goes on to say something ("We saw in the previous chapter that AI systems are
+…", "The figure shows that …", "This section of the EU AI Act will apply to …"). Rules came from an audit of every
+sentence of ../shared/corpus; they are English only. A chapter's overview of its own sections ("Goal
+Misgeneralization : This section introduces …") answers "what does the chapter cover?" and is kept: "introduces"
+and "lays the groundwork" are no signpost verbs here, and neither is what a reader should know before reading a
+chapter (a user may ask for it).
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ _PICTURE_POINTER = re.compile(
 )
 POINTER_MAX_WORDS = 10
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
+# a quote's title with its speaker: "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)"
+_QUOTE_TITLE = re.compile(r"^[“\"][^”\"]{1,80}[”\"]\s*[-–—]\s*[A-Z][^.]*$")
 # "Case study 5: The capabilities approach to intelligence .", "Example: Runtime attacks in the real world ."
 _LABEL = re.compile(
     r"^(?:Case\s+[Ss]tudy|Example(?:\s+of\s+[^:]{1,60})?|Exercise|Task|Key\s+[Tt]akeaways?)\s*\d*\s*:\s+(?P<rest>.*)$"
@@ -88,7 +91,9 @@ LABEL_MAX_WORDS = 12  # what follows a longer label is a sentence of its own
 
 def is_meta_text(sentence: str) -> bool:
     """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
-    if _LETS.match(sentence) or _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
+    if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence):
+        return True
+    if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True
     if _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence) or _PICTURE_SUBJECT.search(sentence):
         return True

@@ -136,12 +136,12 @@ def best_quote(passage: NodeWithScore, claims: list[str], judge: SupportJudge) -
         return text[:first_end], int(spans[0][1]), int(spans[0][2])
     claim = " ".join(claims)
     try:
-        scores = judge.support_many([(sentence, claim) for _, sentence, _, _ in candidates])
+        scores = judge.support_many([(candidate.text, claim) for candidate in candidates])
     except Exception:  # fall back to the first sentence rather than lose the citation
         scores = [0.0] * len(candidates)
     best = max(range(len(candidates)), key=lambda i: scores[i])
-    _, sentence, start, end = candidates[best]
-    return sentence, start, end
+    chosen = candidates[best]
+    return chosen.text, chosen.start, chosen.end
 
 
 def passage_model(rank: int, item: NodeWithScore, cited: bool) -> RetrievedPassage:
