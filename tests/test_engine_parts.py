@@ -380,6 +380,9 @@ def test_captions_references_and_link_lists_are_not_quoted() -> None:
     assert not quotable("These can be distinguished from the image below.")
     assert not quotable("This is shown in the diagram below.")
     assert quotable("She defined a “thneeb” as one of the two shapes shown in the image below.")
+    # a claim of four or five words with its own subject is quoted; one that leans on the sentence before is not
+    assert quotable("Instruction tuning is not alignment.") and quotable("Polysemantic neurons are very common.")
+    assert not quotable("This is not enough.") and not quotable("It is hard to say.")
     # a question posed is no claim; a claim that ends by stating a question is
     assert not quotable("How does on-chip compute governance work?")
     assert not quotable("The core question is: where does the deception lie?")

@@ -93,6 +93,15 @@ _SIGNPOST = re.compile(
     r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
     re.I,
 )
+# a claim of four or five words with a subject of its own ("Instruction tuning is not alignment.", "Current alignment
+# techniques are fragile."), not one that leans on the sentence before ("This is not enough.")
+_SHORT_CLAIM = re.compile(
+    r"^(?!(?:This|That|It|Its|These|Those|They|There|He|She|Here|See|But|So|And|Or|Hence|Thus|E\.g\.|Example|Task|"
+    r"Some|All|Both|Each|Such|The\s+(?:implications?|results?|answer|same|latter|former))\b)"
+    r"[A-Z][\w’'-]*(?:\s+[\w’'-]+){0,2}\s+(?:is|are|was|were|can|may|might|could|will|must|remains?|exhibits?)\s+"
+    r"(?:not\s+|still\s+|very\s+|even\s+)?[\w’'-]+(?:\s+[\w’'-]+)?\.$"
+)
+SHORT_CLAIM_MIN_WORDS = 4
 # a sentence that opens as a question does
 _ASKS = re.compile(
     r"^(?:what|how|why|when|where|which|who|whom|whose|is|are|do|does|did|can|could|should|would)\b", re.I
@@ -215,7 +224,8 @@ def _quoted_title(sentence: str) -> bool:
 def quotable(sentence: str) -> bool:
     """Whether ``sentence`` reads as a claim: not a heading, caption, reference, link list or instruction."""
     return not (
-        len(sentence.split()) < QUOTE_MIN_WORDS
+        len(sentence.split()) < SHORT_CLAIM_MIN_WORDS
+        or (len(sentence.split()) < QUOTE_MIN_WORDS and not _SHORT_CLAIM.match(sentence))
         or len(sentence) > QUOTE_MAX_CHARS
         or sentence.endswith(":")
         or (sentence.endswith("?") and not _claim_then_question(sentence))
