@@ -48,3 +48,12 @@ def test_related_to_is_a_claim_not_a_related_pages_label() -> None:
 
     assert quotable("Related to this asymmetry is the difficulty of interpreting negative results in AI evaluation.")
     assert not quotable("Related pages: reward hacking, specification gaming")
+    assert not quotable("Related to reward hacking and specification gaming")
+
+
+def test_a_line_of_names_with_a_verb_is_a_claim_not_a_title() -> None:
+    from alignment_qa.engine.evidence import quotable
+
+    assert quotable("Russian KUB-BLA, Lancet-3 and Ukrainian Switchblade, Phoenix Ghost are AI-enabled drones.")
+    assert not quotable("Examples: Illustrating Verification is Easier Than Generation .")
+    assert not quotable("Some Moral and Technical Consequences of Automation.")

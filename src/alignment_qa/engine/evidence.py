@@ -61,12 +61,16 @@ _QUOTED = re.compile(r"^[\"“]([^\"”]+)[\"”]\.?$")  # a whole line in quote
 # "- specification-gaming — the outer-alignment failure mode.", "rlhf, constitutional-ai — …": a list of page slugs
 _SLUG_ITEM = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:\s*,\s*[a-z0-9]+(?:-[a-z0-9]+)*)*\s+[—–]\s")
 # "Related pages", not "Related to this asymmetry is the difficulty of …"
-_RELATED = re.compile(r"^(?:Related(?!\s+to\b)|See also|Further reading|References|Bibliography)\b", re.I)
+_RELATED = re.compile(
+    r"^(?:Related(?!\s+to\b.*\b(?:is|are|was|were)\b)|See also|Further reading|References|Bibliography)\b", re.I
+)
 # "Originating paper: …": a key-facts row whose short label names a work, and its value
 _LABELLED = re.compile(
     r"^[A-Z][a-z]+(?:\s+[a-z]+){0,3}\s*(?<![a-z])(?:[Pp]apers?|[Bb]ooks?|[Tt]itle|[Rr]eports?|[Pp]osts?|[Aa]rticles?|"
     r"[Pp]ublications?|[Ss]ources?|[Pp]reprints?)\s*:\s+(.+)$"
 )
+# a verb that makes a line of names a claim ("… Switchblade, Phoenix Ghost are AI-enabled drones.")
+_COPULA = re.compile(r"\s(?:is|are|was|were|has|have|had)\s")
 _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
@@ -190,9 +194,10 @@ def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
 def _title_like(sentence: str) -> bool:
     """A short line whose longer words (over 3 letters) are nearly all capitalised, at most one of them in lower
     case: a book or section title, not a claim (a sentence full of names still has its lower-case verbs and nouns:
-    "… Hinton, Bengio, and LeCun are the recipients of the Turing Award …")."""
+    "… Hinton, Bengio, and LeCun are the recipients of the Turing Award …"; outside a label, a lower-case "is",
+    "are", "has" … makes a line of names a claim)."""
     words = [word for word in sentence.split() if len(word) > 3]
-    if len(sentence.split()) > 16 or len(words) < 3:
+    if len(sentence.split()) > 16 or len(words) < 3 or (":" not in sentence and _COPULA.search(sentence)):
         return False
     capitalised = sum(word[:1].isupper() for word in words)
     return capitalised >= 0.75 * len(words) and len(words) - capitalised <= 1
