@@ -18,6 +18,9 @@ META = [
     "Let's take a closer look at how this works.",
     "Example: Runtime attacks in the real world .",
     "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)",
+    "Here are just a few of them.",
+    "Scalable Oversight would be necessary for the following reason.",
+    "In the previous section, we explored how foundation models are becoming increasingly powerful and versatile.",
 ]
 CLAIMS = [
     "We saw in the previous chapter that AI systems are trained end to end.",
@@ -28,6 +31,8 @@ CLAIMS = [
     "Before reading this chapter it is recommended to be familiar with the transformer and CNN architectures.",
     "She defined a “thneeb” as one of the two shapes shown in the image below.",
     "Reward hacking occurs when an agent exploits loopholes in its reward function.",
+    "Here is the key result: models trained on more data generalize better.",
+    "In the previous section, we saw that scaling works, but the returns are shrinking.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]
@@ -57,3 +62,11 @@ def test_a_line_of_names_with_a_verb_is_a_claim_not_a_title() -> None:
     assert quotable("Russian KUB-BLA, Lancet-3 and Ukrainian Switchblade, Phoenix Ghost are AI-enabled drones.")
     assert not quotable("Examples: Illustrating Verification is Easier Than Generation .")
     assert not quotable("Some Moral and Technical Consequences of Automation.")
+
+
+def test_an_announced_or_cited_question_is_not_quoted() -> None:
+    from alignment_qa.engine.evidence import quotable
+
+    assert not quotable("A critical question we face is: How do we determine the quality of a model?")
+    assert not quotable("What do we care about? (Mowshowitz, 2023)")
+    assert quotable("Control evaluations produce a probability estimate: given that a model tries, does it succeed?")

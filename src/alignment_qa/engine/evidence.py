@@ -106,6 +106,14 @@ _SHORT_CLAIM = re.compile(
     r"(?:not\s+|still\s+|very\s+|even\s+)?[\w’'-]+(?:\s+[\w’'-]+)?\.$"
 )
 SHORT_CLAIM_MIN_WORDS = 4
+# a head that only announces the question after it ("A critical question we face is: How do we …?")
+_POSED = re.compile(
+    r"\b(?:questions?|issue)\s+(?:we\s+face\s+|here\s+|now\s+)?(?:is|are|was|has\s+been|remains?|becomes?)$|"
+    r"\braises?\s+(?:\w+\s+){0,3}questions?$",
+    re.I,
+)
+# a question with a citation after it: "What do we care about? (Mowshowitz, 2023)"
+_CITED_QUESTION = re.compile(r"\?[\"”’']?\s*\([^()]*\d{4}[^()]*\)\.?$")
 # a sentence that opens as a question does
 _ASKS = re.compile(
     r"^(?:what|how|why|when|where|which|who|whom|whose|is|are|do|does|did|can|could|should|would)\b", re.I
@@ -233,7 +241,7 @@ def quotable(sentence: str) -> bool:
         or (len(sentence.split()) < QUOTE_MIN_WORDS and not _SHORT_CLAIM.match(sentence))
         or len(sentence) > QUOTE_MAX_CHARS
         or sentence.endswith(":")
-        or (sentence.endswith("?") and not _claim_then_question(sentence))
+        or ((sentence.endswith("?") or _CITED_QUESTION.search(sentence)) and not _claim_then_question(sentence))
         or (len(sentence.split()) < HEADING_WORDS and _heading_end(sentence))
         or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
         or _BRACKETS_COMPARED.search(sentence)
@@ -257,7 +265,7 @@ def _claim_then_question(sentence: str) -> bool:
     model is trying its hardest to cause harm, what is the likelihood it succeeds?"), not a question posed ("The
     core question is: where does the deception lie?", "Stochastic Parrots: Do AIs only memorize …?")."""
     head, colon, _ = sentence.partition(": ")
-    return bool(colon) and len(head.split()) >= QUOTE_MIN_WORDS and not _ASKS.match(head)
+    return bool(colon) and len(head.split()) >= QUOTE_MIN_WORDS and not _ASKS.match(head) and not _POSED.search(head)
 
 
 def _heading_end(sentence: str) -> bool:

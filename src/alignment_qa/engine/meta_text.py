@@ -4,7 +4,9 @@
 scheming section.", "Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
 to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The
 following graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks
-in the real world .") and a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"). Each
+in the real world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's
+lead ending in a full stop ("Here are just a few of them.") and a recap ("In the previous section, we explored
+how …"). Each
 pattern leaves out a sentence that goes on to say something ("We saw in the previous chapter that AI systems are
 …", "The figure shows that …", "This section of the EU AI Act will apply to …"). Rules came from an audit of every
 sentence of ../shared/corpus; they are English only. A chapter's overview of its own sections ("Goal
@@ -80,6 +82,18 @@ _PICTURE_POINTER = re.compile(
 )
 POINTER_MAX_WORDS = 10
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
+# a list's lead that ends with a full stop: "Here are just a few of them.", "… for the following reason."
+_LEAD_IN = re.compile(
+    r"^Here\s+(?:are|is)\b(?!.*:\s)|\b[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|stories|examples?|"
+    r"list|ways?)\b|\bas\s+follows\.$|\bfor\s+the\s+following\s+reasons?\.$"
+)
+# a recap of an earlier section: "In the previous section, we explored how foundation models are …" (what it
+# restates is quotable where it was said); one that goes on (", but …", ": …") is kept
+_RECAP = re.compile(
+    r"^In\s+(?:our\s+|the\s+|a\s+)?(?:previous|earlier|last|prior)\s+(?:sub)?(?:sections?|chapters?)(?:\s+on\s+[^,]+)?,"
+    r"\s+we\s+(?:already\s+)?(?:explored|discussed|saw|looked|talked|covered|examined|introduced|spoke)\b"
+    r"(?!\s+that\b)(?!.*(?:,\s+but\b|:\s|\s[-–—]\s))"
+)
 # a quote's title with its speaker: "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)"
 _QUOTE_TITLE = re.compile(r"^[“\"][^”\"]{1,80}[”\"]\s*[-–—]\s*[A-Z][^.]*$")
 # "Case study 5: The capabilities approach to intelligence .", "Example: Runtime attacks in the real world ."
@@ -91,7 +105,7 @@ LABEL_MAX_WORDS = 12  # what follows a longer label is a sentence of its own
 
 def is_meta_text(sentence: str) -> bool:
     """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
-    if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence):
+    if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence) or _LEAD_IN.search(sentence) or _RECAP.match(sentence):
         return True
     if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True
