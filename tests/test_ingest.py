@@ -824,19 +824,26 @@ def test_a_hard_link_in_another_given_folder_leaves_the_indexed_name_the_page(
     assert _pages(store, settings) == {"x.md": str(second.resolve())}
 
 
+def _refuse_lstat(monkeypatch: pytest.MonkeyPatch, refused: Path) -> None:
+    """``os.lstat`` of ``refused`` fails as a folder without permission makes it fail."""
+    from alignment_qa.ingest import pipeline
+
+    real_lstat = os.lstat
+
+    def refusing_lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if Path(str(path)) == refused:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
+
+
 def test_a_path_that_cannot_be_read_is_not_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Only "not found" makes a given path gone: one under a folder without permission keeps its pages."""
     from alignment_qa.ingest import pipeline
 
     locked = tmp_path / "c" / "sub"
-    real_lstat = os.lstat
-
-    def refusing_lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
-        if Path(str(path)) == locked:
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
+    _refuse_lstat(monkeypatch, locked)
     assert not pipeline._gone(locked) and pipeline._gone(tmp_path / "nowhere")
 
 
@@ -847,14 +854,6 @@ def test_a_page_that_cannot_be_read_under_an_inner_folder_is_not_gone(
     from alignment_qa.ingest import pipeline
 
     inner = tmp_path / "corpus" / "inner"
-    page = inner / "page.md"
-    real_lstat = os.lstat
-
-    def refusing_lstat(path: object, *args: object, **kwargs: object) -> os.stat_result:
-        if Path(str(path)) == page:
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_lstat(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline.os, "lstat", refusing_lstat)
-    assert not pipeline._gone_from_inner_folder(page, [inner], [])
+    _refuse_lstat(monkeypatch, inner / "page.md")
+    assert not pipeline._gone_from_inner_folder(inner / "page.md", [inner], [])
     assert pipeline._gone_from_inner_folder(inner / "deleted.md", [inner], [])
