@@ -159,7 +159,7 @@ class Evidence:
     end: int
     score: float
     cosine: float
-    speaker: str = ""  # who said it, when the sentence opens a quote box ("Shane Legg"): shown with it
+    speaker: str = ""  # who said it, for a sentence of a quote box's first paragraph ("Shane Legg"): shown with it
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,8 @@ def _quoted_title(sentence: str) -> bool:
 
 
 def quotable(sentence: str) -> bool:
-    """Whether ``sentence`` reads as a claim: not a heading, caption, reference, link list or instruction."""
+    """Whether ``sentence`` reads as a claim: not a heading, caption, reference, link list, instruction or the page
+    talking about itself (``is_meta_text``)."""
     return not (
         len(sentence.split()) < SHORT_CLAIM_MIN_WORDS
         or (len(sentence.split()) < QUOTE_MIN_WORDS and not _SHORT_CLAIM.match(sentence))
