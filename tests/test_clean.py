@@ -117,6 +117,10 @@ def test_admonition_variants_and_quote() -> None:
     page = clean_page(text, "t.md", ".md")
     assert "Note\n\nCollapsed body." in page.text
     assert "Quote: Someone, 2020\n\nSaid a thing." in page.text
+    # a quote box with no text: what follows it is the page's, so no "Quote:" title may claim it
+    boxed = '!!! quote "A (B)"\n\n    ![img](x.png)\n\nAfter the box, the page goes on here.\n'
+    empty = clean_page(boxed, "x.md", ".md")
+    assert "Quote:" not in empty.text and "After the box, the page goes on here." in empty.text
 
 
 def test_control_and_invisible_characters_are_dropped() -> None:

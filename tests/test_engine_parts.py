@@ -30,6 +30,7 @@ def test_aliases_come_from_the_pages_own_definitions() -> None:
         ("Outer alignment", "Key facts\nAlso known as: reward specification problem\n"),
         ("People", "As argued by Christiano (Ought) and others, law (LAW) is tricky."),
         ("W2SG", "Weak-to-Strong Generalization (W2SG) elicits a strong model. B2B (business to business) sales."),
+        ("H2", "It does real harm to (H2) people."),
     ]
     table = learn_aliases(pages, is_plain_word=lambda word: word in {"law"})
     assert table.expand("Is rlhf an inner alignment fix?").endswith("(Reinforcement Learning from Human Feedback)")
@@ -43,6 +44,7 @@ def test_aliases_come_from_the_pages_own_definitions() -> None:
     assert table.expansions("is weak-to-strong generalization enough?") == ["W2SG"]
     assert table.expansions("what is W2SG") == ["Weak-to-Strong Generalization"]
     assert table.expansions("what is B2B") == ["business to business"]
+    assert table.expansions("what is H2") == []  # a long form does not end in "to"
 
 
 def test_alias_groups_are_those_of_adding_each_pair_in_turn() -> None:
@@ -428,17 +430,24 @@ def test_a_quote_box_sentence_is_shown_with_its_speaker() -> None:
     )
     node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]]})
     found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
-    assert [candidate.speaker for candidate in found] == [
-        "",
-        "Vernor Vinge at 1993 NASA speech",
-        "Vernor Vinge at 1993 NASA speech",
-        "",
-    ]
+    speaker = "Vernor Vinge at 1993 NASA speech (Yudkowsky, 2021)"  # the citation stays, a role would not
+    assert [candidate.speaker for candidate in found] == ["", speaker, speaker, ""]
     chosen = [Evidence(0, c.text, c.start, c.end, 1.0, 1.0, c.speaker) for c in found[1:]]
     assert evidence_draft(chosen).parsed.text() == (
-        "Vernor Vinge at 1993 NASA speech: “Within thirty years, we will have the technological means to create "
-        "superhuman intelligence.” [1] “Shortly after, the human era will be ended.” [1] Yudkowsky notes that "
-        "Platt's law seems to fit remarkably well with the biological anchors [1]."
+        "Vernor Vinge at 1993 NASA speech (Yudkowsky, 2021): “Within thirty years, we will have the technological "
+        "means to create superhuman intelligence.” [1] “Shortly after, the human era will be ended.” [1] Yudkowsky "
+        "notes that Platt's law seems to fit remarkably well with the biological anchors [1]."
+    )
+
+
+def test_a_quoted_persons_sentence_gets_balanced_quote_marks_and_no_role() -> None:
+    from alignment_qa.engine.evidence import Evidence, _speaker, evidence_draft
+
+    text = 'Quote: Yann LeCun (Chief AI Scientist at Meta)\n\n"It is a question of when and how, not of if."'
+    assert _speaker(text, text.index('"It')) == "Yann LeCun"
+    lone = Evidence(0, "It's a question of when and how, not a question of if.\"", 0, 1, 1.0, 1.0, "Yann LeCun")
+    assert evidence_draft([lone]).parsed.text() == (
+        "Yann LeCun: “It's a question of when and how, not a question of if.” [1]"
     )
 
 

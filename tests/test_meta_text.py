@@ -33,6 +33,12 @@ CLAIMS = [
     "Reward hacking occurs when an agent exploits loopholes in its reward function.",
     "Here is the key result: models trained on more data generalize better.",
     "In the previous section, we saw that scaling works, but the returns are shrinking.",
+    "The figure below shows that larger models are more sycophantic.",
+    "The image classifier labels the panda as a gibbon after a small perturbation.",
+    "The box in which the AI is kept is a thought experiment about containment.",
+    "Participation in the code of practice is optional for providers of open models.",
+    "Models trained on the following examples are more robust to jailbreaks.",
+    "We see this later in training, when the policy starts exploiting the reward model.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]
@@ -70,3 +76,10 @@ def test_an_announced_or_cited_question_is_not_quoted() -> None:
     assert not quotable("A critical question we face is: How do we determine the quality of a model?")
     assert not quotable("What do we care about? (Mowshowitz, 2023)")
     assert quotable("Control evaluations produce a probability estimate: given that a model tries, does it succeed?")
+
+
+def test_pointers_and_posed_questions_are_not_short_claims_or_claims() -> None:
+    from alignment_qa.engine.evidence import quotable
+
+    assert not quotable("Figure 3 is shown below.") and not quotable("Results are shown below.")
+    assert not quotable("The central question of this chapter: how can we align superhuman models?")

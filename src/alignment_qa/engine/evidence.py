@@ -75,7 +75,9 @@ _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after 
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
 _QUOTE_MARKS = "\"“”‘’'"
-_TRAILING_BRACKETS = re.compile(r"(?:\s*\([^()]*\))+\s*$")  # "(Yudkowsky, 2021)", "(Co-Founder … at DeepMind)"
+# a role after a speaker's name, "(Co-Founder and CEO of Anthropic)"; a citation with its year stays: it names the
+# author when the title names a topic ("Orthogonality Thesis (Bostrom, 2012)")
+_TRAILING_ROLE = re.compile(r"\s*\((?:[^()\d]|\([^()]*\))*\)\s*$")
 # a short heading that ends with its acronym, "Theoretical problems with Reinforcement Learning from Human Feedback
 # (RLHF)" (a bold lead-in with its stop after a space is quoted: "Control evaluations assess safety measures under
 # adversarial conditions ." answers, though "The Broken Neural Scaling Laws (BNSL) update in 2023 ." does not)
@@ -101,17 +103,15 @@ _SIGNPOST = re.compile(
 # techniques are fragile."), not one that leans on the sentence before ("This is not enough.")
 _SHORT_CLAIM = re.compile(
     r"^(?!(?:This|That|It|Its|These|Those|They|There|He|She|Here|See|But|So|And|Or|Hence|Thus|E\.g\.|Example|Task|"
-    r"Some|All|Both|Each|Such|The\s+(?:implications?|results?|answer|same|latter|former))\b)"
+    r"Some|All|Both|Each|Such|Figures?|Tables?|Results?|The\s+(?:implications?|results?|answer|same|latter|former|"
+    r"figure|table))\b)(?!.*\b(?:below|above)\.$)"
     r"[A-Z][\w’'-]*(?:\s+[\w’'-]+){0,2}\s+(?:is|are|was|were|can|may|might|could|will|must|remains?|exhibits?)\s+"
     r"(?:not\s+|still\s+|very\s+|even\s+)?[\w’'-]+(?:\s+[\w’'-]+)?\.$"
 )
 SHORT_CLAIM_MIN_WORDS = 4
-# a head that only announces the question after it ("A critical question we face is: How do we …?")
-_POSED = re.compile(
-    r"\b(?:questions?|issue)\s+(?:we\s+face\s+|here\s+|now\s+)?(?:is|are|was|has\s+been|remains?|becomes?)$|"
-    r"\braises?\s+(?:\w+\s+){0,3}questions?$",
-    re.I,
-)
+# a head that only announces the question after it ("A critical question we face is: How do we …?", "The central
+# question of this chapter: how …?")
+_POSED = re.compile(r"\bquestions?\b|\bissue\s+(?:we\s+face\s+|here\s+|now\s+)?(?:is|are|was)$", re.I)
 # a question with a citation after it: "What do we care about? (Mowshowitz, 2023)"
 _CITED_QUESTION = re.compile(r"\?[\"”’']?\s*\([^()]*\d{4}[^()]*\)\.?$")
 # a sentence that opens as a question does
@@ -295,7 +295,8 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
 
 def _speaker(text: str, start: int) -> str:
     """Who is quoted, when the paragraph holding ``start`` comes right after a quote box's title ("Quote: Vernor
-    Vinge at 1993 NASA speech. (Yudkowsky, 2021)" gives "Vernor Vinge at 1993 NASA speech"); else "". Later
+    Vinge at 1993 NASA speech. (Yudkowsky, 2021)" gives "Vernor Vinge at 1993 NASA speech (Yudkowsky, 2021)",
+    "Quote: Shane Legg (Co-Founder …)" gives "Shane Legg"); else "". Later
     paragraphs of a quote cannot be told from the text after it, so they are left unattributed."""
     paragraph = text.rfind("\n\n", 0, start)
     if paragraph < 0:
@@ -303,7 +304,10 @@ def _speaker(text: str, start: int) -> str:
     before = text.rfind("\n\n", 0, paragraph)
     line = text[before + 2 if before >= 0 else 0 : paragraph]
     title = _ATTRIBUTION.match(line)
-    return _TRAILING_BRACKETS.sub("", line[title.end() :].strip()).rstrip(". ") if title else ""
+    if title is None:
+        return ""
+    speaker = _TRAILING_ROLE.sub("", line[title.end() :].strip())
+    return re.sub(r"\.\s+\(", " (", speaker).rstrip(". ")  # "speech. (Yudkowsky, 2021)": "speech (Yudkowsky, 2021)"
 
 
 def score_sentences(
@@ -551,8 +555,9 @@ def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
         evidence[len(sentences)] = item
         text = " ".join(cite.MARKER.sub("", item.text).split())
         # a quoted person's words are shown as theirs, not as the page's claim (once for a run of their sentences)
-        if item.speaker:
-            text = text if text[:1] in _QUOTE_MARKS or text[-1:] in _QUOTE_MARKS else f"“{text}”"
+        if item.speaker:  # one sentence of a quote keeps a lone mark of the quote around it: replaced by “…”
+            if not (text[:1] in _QUOTE_MARKS and text[-1:] in _QUOTE_MARKS):
+                text = f"“{text.strip(_QUOTE_MARKS)}”"
             if not (previous and (previous.passage, previous.speaker) == (item.passage, item.speaker)):
                 text = f"{item.speaker}: {text}"
         previous = item

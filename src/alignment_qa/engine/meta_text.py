@@ -33,7 +33,8 @@ _WE_SIGNPOST = re.compile(
     r"^(?:(?:Here|Now|First|Next|Then|Finally|Later|So|But|And),?\s+)?"
     r"we(?:['’]ll|['’]ve|\s+will|\s+also|\s+then|\s+first|\s+next|\s+now|\s+briefly|\s+just|\s+already|\s+have|\s+had|"
     r"\s+be|\s+can|\s+shall|\s+again|\s+previously|\s+only)*\s+" + _BOOK_VERB + r"\b"
-    r"(?=.*\b(?:" + _BOOK_PART + r"|later|earlier|previously|throughout|in\s+detail|more\s+(?:deeply|detail))\b)"
+    r"(?=.*\b(?:" + _BOOK_PART + r"|throughout|in\s+detail|more\s+(?:deeply|detail))\b"
+    r"|.*\b(?:later|earlier|previously)(?:\s+on)?\s*\.?$)"  # "… later." (not "later in training")
     r"(?!.*\bthat\s+(?!we\b)\w+\s+\w+)(?!.*(?:\s[-–—]\s|:\s))(?!.*\b(?:why|how)\b)",
     re.I,
 )
@@ -57,7 +58,8 @@ _CROSS_REFERENCE = re.compile(
 )
 # optional reading, skipping, status banners
 _READER_NOTE = re.compile(
-    r"\b(?:you\s+(?:can|may)\s+(?:safely\s+)?skip|you\s+do\s+not\s+need\s+to\s+read|(?:is|are)\s+optional\b|"
+    r"\b(?:you\s+(?:can|may)\s+(?:safely\s+)?skip|you\s+do\s+not\s+need\s+to\s+read|"
+    r"(?:section|appendix|appendices|chapter|box|part|reading)s?\s+(?:is|are)\s+optional\b|"
     r"it['’]s\s+ok(?:ay)?\s+not\s+to\s+understand|by\s+the\s+end\s+of\s+this\s+(?:chapter|section)|"
     r"hope\s+(?:that\s+)?reading\s+this|keep\s+(?:this|that|these)\s+(?:\w+\s+)?in\s+mind|"
     r"for\s+(?:reasons\s+of\s+)?completeness|work\s+in\s+progress|still\s+being\s+written|"
@@ -68,8 +70,10 @@ _READER_NOTE = re.compile(
 _PICTURE_SUBJECT = re.compile(
     r"^(?:(?:However|As\s+an\s+example|Overall),?\s+)?(?:The|This|These|In\s+the)\s+(?:following\s+|live\s+)?"
     r"(?:image|figure|diagram|graph|chart|table|box|video|illustration|plot|picture|animation|infographic)s?"
-    r"(?:\s+and\s+(?:image|figure|diagram|graph|chart|table)s?)?(?:\s+(?:below|above))?\b"
-    r"(?!\s+(?:shows?|illustrates?|demonstrates?|reveals?)\s+(?:that|how)\b)(?!\s+(?:of|from)\b)|"
+    r"(?:\s+and\s+(?:image|figure|diagram|graph|chart|table)s?)?(?:\s+(?:below|above))?+"
+    r"(?!\s+(?:shows?|illustrates?|demonstrates?|reveals?)\s+(?:that|how)\b)"
+    r"\s+(?:gives?|presents?|is|are|summari[sz]es|depicts?|represents?|displays?|compares?|provides?|shows?|"
+    r"illustrates?|demonstrates?|lists?|contains?|takes?)\b|"
     r"\b(?:consider|see|look\s+at|refer\s+to)\s+(?:the\s+)?(?:box|figure|image|diagram|graph|chart|table|video)s?\s+"
     r"(?:below|above)\b",
     re.I,
@@ -84,8 +88,8 @@ POINTER_MAX_WORDS = 10
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
 # a list's lead that ends with a full stop: "Here are just a few of them.", "… for the following reason."
 _LEAD_IN = re.compile(
-    r"^Here\s+(?:are|is)\b(?!.*:\s)|\b[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|stories|examples?|"
-    r"list|ways?)\b|\bas\s+follows\.$|\bfor\s+the\s+following\s+reasons?\.$"
+    r"^Here\s+(?:are|is)\b(?!.*:\s)|^(?:[^,]{0,40},\s+)?[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|"
+    r"stories|examples?|list|ways?)\b(?!.*:\s)|\bas\s+follows\.$|\bfor\s+the\s+following\s+reasons?\.$"
 )
 # a recap of an earlier section: "In the previous section, we explored how foundation models are …" (what it
 # restates is quotable where it was said); one that goes on (", but …", ": …") is kept

@@ -59,7 +59,7 @@ def _long_form_before(text: str, end: int, abbr: str) -> str | None:
     words = _WORD_RE.findall(text[max(0, end - 160) : end])
     for size in range(1, min(len(words), len(abbr) + 4) + 1):
         candidate = words[-size:]
-        if candidate[0].lower() in _CONNECTORS:
+        if candidate[0].lower() in _CONNECTORS or candidate[-1].lower() in _CONNECTORS:  # not "harm to" for "H2"
             continue
         if _spells(candidate, abbr):
             return " ".join(candidate)

@@ -320,14 +320,14 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
             indent = _indent_width(line)
             kind, label = admonition.group(2) or "note", admonition.group(3)
             title = label if label else kind.capitalize()
-            if kind == "quote" and label:
-                title = f"Quote: {label}"
             body_lines = []
             index += 1
             while index < len(lines) and (not lines[index].strip() or _indent_width(lines[index]) > indent):
                 body_lines.append(lines[index])
                 index += 1
             body = _parse_markdown(_dedent(body_lines, indent + 4))
+            if kind == "quote" and label and any(block.kind == "text" for block in body):
+                title = f"Quote: {label}"  # an empty quote box says nothing, and what follows it is not its words
             shown = clean_inline(title)
             term = _DEFINITION_TITLE.match(shown)
             if term and body and body[0].kind == "text":
