@@ -86,19 +86,6 @@ _ACRONYM_END = re.compile(r"\s\([A-Z][A-Za-z0-9&-]{1,12}\)$")
 # bracketed terms run on into a sentence, "#(internally aligned AIs) < #(corrigibly aligned AIs) Random sampling …"
 _FORMULA = re.compile(r"~=|==|≈")  # not "≥" or " > ": "Training compute ≥ 10^26 FLOP triggers reporting"
 _BRACKETS_COMPARED = re.compile(r"\)\s*(?:~=|<=|>=|==|[<>=≈≤≥])\s*\S{0,3}\(")
-# a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
-_SIGNPOST = re.compile(
-    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b"
-    r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
-    r".{0,30}?"
-    r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
-    r"considers?|outlines?|details?|describes?|presents?|explains?|elucidates?|reviews?)\b|"
-    r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
-    r"\b(?:at|via|through|from|in)\s+(?:this|the\s+following)\s+link\b|"  # "… is compiled at this link."
-    r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
-    r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
-    re.I,
-)
 # a claim of four or five words with a subject of its own ("Instruction tuning is not alignment.", "Current alignment
 # techniques are fragile."), not one that leans on the sentence before ("This is not enough.")
 _SHORT_CLAIM = re.compile(
@@ -237,16 +224,16 @@ def _quoted_title(sentence: str) -> bool:
 def quotable(sentence: str) -> bool:
     """Whether ``sentence`` reads as a claim: not a heading, caption, reference, link list, instruction or the page
     talking about itself (``is_meta_text``)."""
+    words = len(sentence.split())
     return not (
-        len(sentence.split()) < SHORT_CLAIM_MIN_WORDS
-        or (len(sentence.split()) < QUOTE_MIN_WORDS and not _SHORT_CLAIM.match(sentence))
+        words < SHORT_CLAIM_MIN_WORDS
+        or (words < QUOTE_MIN_WORDS and not _SHORT_CLAIM.match(sentence))
         or len(sentence) > QUOTE_MAX_CHARS
         or sentence.endswith(":")
         or ((sentence.endswith("?") or _CITED_QUESTION.search(sentence)) and not _claim_then_question(sentence))
-        or (len(sentence.split()) < HEADING_WORDS and _heading_end(sentence))
+        or (words < HEADING_WORDS and _heading_end(sentence))
         or (_FORMULA.search(sentence) is not None and not sentence.endswith((".", "!", "?")))
         or _BRACKETS_COMPARED.search(sentence)
-        or _SIGNPOST.search(sentence)
         or is_meta_text(sentence)
         or _HEADING_LIKE.match(sentence)
         or _CAPTION.match(sentence)

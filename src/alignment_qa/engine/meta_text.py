@@ -6,10 +6,9 @@ to the reader ("You do not need to read this to understand the core points."), a
 following graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks
 in the real world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's
 lead ending in a full stop ("Here are just a few of them.") and a recap ("In the previous section, we explored
-how …"). Each
-pattern leaves out a sentence that goes on to say something ("We saw in the previous chapter that AI systems are
-…", "The figure shows that …", "This section of the EU AI Act will apply to …"). Rules came from an audit of every
-sentence of ../shared/corpus; they are English only. A chapter's overview of its own sections ("Goal
+how …"). Each pattern leaves out a sentence that goes on to say something ("We saw in the previous chapter that AI
+systems are …", "The figure shows that …", "This section of the EU AI Act will apply to …"). Rules came from an
+audit of every sentence of ../shared/corpus; they are English only. A chapter's overview of its own sections ("Goal
 Misgeneralization : This section introduces …") answers "what does the chapter cover?" and is kept: "introduces"
 and "lays the groundwork" are no signpost verbs here, and neither is what a reader should know before reading a
 chapter (a user may ask for it).
@@ -19,6 +18,19 @@ from __future__ import annotations
 
 import re
 
+# a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
+_SECTION_SIGNPOST = re.compile(
+    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b"
+    r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
+    r".{0,30}?"
+    r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
+    r"considers?|outlines?|details?|describes?|presents?|explains?|elucidates?|reviews?)\b|"
+    r"\bin\s+this\s+(?:sub)?(?:section|chapter),?\s+we\b|"
+    r"\b(?:at|via|through|from|in)\s+(?:this|the\s+following)\s+link\b|"  # "… is compiled at this link."
+    r"^(?:(?:here|now|first|next|below),?\s+)?(?:we['’]ll|we\s+will|let['’]s|let\s+us)\s+(?:now\s+|first\s+|briefly\s+)?"
+    r"(?:look|see(?!\s+(?:that|how|why))|explore|discuss|examine|go\s+through|turn|start|begin|dive|cover|focus|walk)\b",
+    re.I,
+)
 _BOOK_PART = r"(?:(?:sub)?sections?|chapters?|appendix|appendices|book|text(?:book)?(?![-\w])|introduction)"
 _BOOK_VERB = (
     r"(?:talk(?:s|ed|ing)?|discuss(?:es|ed|ing)?|cover(?:s|ed|ing)?|explor(?:e|es|ed|ing)|examin(?:e|es|ed|ing)|"
@@ -113,7 +125,9 @@ def is_meta_text(sentence: str) -> bool:
         return True
     if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True
-    if _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence) or _PICTURE_SUBJECT.search(sentence):
+    if _SECTION_SIGNPOST.search(sentence) or _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence):
+        return True
+    if _PICTURE_SUBJECT.search(sentence):
         return True
     if len(sentence.split()) <= POINTER_MAX_WORDS and _PICTURE_POINTER.search(sentence):
         return True
