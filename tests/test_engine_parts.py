@@ -655,9 +655,14 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
         ("1", "Principles", "AI principles were written by researchers about the difference between goals."),
         ("2", "Institutes", "The UK AI Safety Institute evaluates frontier models before deployment."),
         ("3", "Orders", "Executive Order 14110 sets compute thresholds for 100 labs."),
+        ("4", "Go", "AlphaGo beat Lee Sedol."),
     ]
     index = KeywordIndex.build(records, "r1", analyzer)
     plain = {"what", "do", "the", "say", "whats", "difference"}.__contains__
+    # a compound the pages write joined is known in either spelling ("Se-dol"), its parts too; not one they never write
+    assert unknown_words("What did Lee Se-dol say?", index, plain) == []
+    assert unknown_names("What did Lee Se-dol say?", index, plain) == []
+    assert unknown_words("What did Lee Se-zorp say?", index, plain) == ["se", "zorp"]
     assert unknown_names("What do the 2017 Asilomar AI Principles say?", index, plain) == ["the Asilomar AI Principles"]
     assert unknown_names("whats the diffrence between goals", index, plain) == []  # a typo, not a name
     assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
@@ -725,9 +730,11 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
         ("3", "Generalization", "Goal generalization and capability generalization differ from corrigibility."),
         ("4", "Generalization again", "Generalization out of distribution can fail; causal stories too."),
         ("5", "Critiques", "Constitutional rules guide critiques."),
+        ("6", "Cloning", "Behavior cloning copies actions; corrigibility can be a behavior."),
+        ("7", "Cloning again", "Behavior cloning needs expert demonstrations."),
     ]
     index = KeywordIndex.build(records, "r1", Analyzer())
-    known = {"what", "does", "mean", "constitutional", "hard", "shard", "causal", "quality"}
+    known = {"what", "does", "mean", "constitutional", "hard", "shard", "causal", "quality", "behaviour", "defence"}
     plain = known.__contains__
 
     def corrected(question: str) -> tuple[str, str]:
@@ -741,6 +748,15 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     )
     assert corrected("how is constitutonal AI trained")[0] == "how is constitutional AI trained"
     assert corrected("weak to strong generalisation")[0] == "weak to strong generalization"
+    # a British spelling no page uses, capitalised too (a name's word, which is otherwise no typo) or one the model
+    # knows ("behaviour"), is read the American way when the pages use that; one the pages use is left alone
+    assert corrected("What is Weak-to-Strong Generalisation?") == (
+        "What is Weak-to-Strong Generalization?",
+        "Read “Generalisation” as “Generalization”.",
+    )
+    assert corrected("how does behaviour cloning work")[0] == "how does behavior cloning work"
+    assert corrected("what is Behaviour Cloning")[0] == "what is Behavior Cloning"
+    assert corrected("is corrigibility a defence")[0] == "is corrigibility a defence"  # no page says "defense"
     # names, short words, chat spellings and words the pages or the model know are left alone; a correction must
     # be a word the model knows or the pages spell, and keep the first letter ("acausal" is a word of its own, not a
     # typo of "causal"); a stem is no word ("corrig", the stem of "corrigibility", for "corrigx")

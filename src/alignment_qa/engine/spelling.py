@@ -5,11 +5,13 @@ or replaced, or two neighbours swapped (Norvig's candidate set). A candidate mus
 embedding model knows whole, or one the pages spell: "corrigibilty" becomes "corrigibility", but not by another
 letter among its last two: "myopia" is not a typo of "myopic"), keep the first letter ("acausal" is not a typo
 of "causal") and have its stem in the keyword index in at least two chunks; the most used one wins. A British
-"-ise" spelling is first tried as "-ize". Left alone: words the pages have, words the model knows, words under
-six or over thirty letters, chat spellings ("whats"), words written with a capital, a digit, a hyphen or an
-apostrophe (names and codes: "No indexed page mentions …" must still name them), and a question with more than
-eight unknown words. A stem alone is never a correction (it let "qualit" for "qualia"
-through). Two edits, split or joined words and context are out of scope.
+spelling no page uses is read the American way when the pages use that ("generalisation", "behaviour", "defence",
+"centre", "modelling", "analyse"), also in a word the model knows or one written with a capital ("Weak-to-Strong
+Generalisation"). Left alone: words the pages have, words the model knows, words under six or over thirty letters,
+chat spellings ("whats"), other words written with a capital, and words with a digit, a hyphen or an apostrophe
+(names and codes: "No indexed page mentions …" must still name them), and a question with more than eight unknown
+words. A stem alone is never a correction (it let "qualit" for "qualia" through). Two edits, split or joined words
+and context are out of scope.
 """
 
 from __future__ import annotations
@@ -25,8 +27,19 @@ MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
 MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
-_BRITISH = re.compile(r"is(ation|ations|ing|ed|es|e)$")
+# British spellings, each with the American one the pages may use instead: "generalisation", "behaviour",
+# "defence", "centre", "modelling", "analyse"
+_BRITISH = (
+    (re.compile(r"is(ation|ations|ing|ed|es|e)$"), r"iz\1"),
+    (re.compile(r"our(s|ed|ing|al|ally|ist|ists)?$"), r"or\1"),
+    (re.compile(r"ence(s)?$"), r"ense\1"),
+    (re.compile(r"tre(s)?$"), r"ter\1"),
+    (re.compile(r"tred$"), "tered"),
+    (re.compile(r"ll(ed|ing|er|ers)$"), r"l\1"),
+    (re.compile(r"ys(e|ed|es|ing)$"), r"yz\1"),
+)
 _PLAIN_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
+_WORD = re.compile(r"(?<![\w'’-])[A-Za-z]+(?![\w'’-])")
 
 
 def one_edit(word: str) -> set[str]:
@@ -56,10 +69,16 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     if len(typos) > MAX_WORDS:
         return {}
     found: dict[str, str] = {}
+    # a British spelling no page uses, in any word of letters, whether the model knows it ("behaviour") or not,
+    # capitalised or not ("Weak-to-Strong Generalisation"): the pages spell it the American way
+    for written in dict.fromkeys(match.group() for match in _WORD.finditer(question)):
+        word = written.lower()
+        if written[1:].islower() and MIN_LENGTH <= len(word) <= MAX_LENGTH and not used(word):
+            american = _american(word, used)
+            if american:
+                found[written] = american.capitalize() if written[0].isupper() else american
     for word in typos:
-        american = _BRITISH.sub(r"iz\1", word)  # "generalisation": the pages spell it "generalization"
-        if american != word and used(american) >= MIN_DOC_FREQ:
-            found[word] = american
+        if word in found:
             continue
         # a real word (the pages spell it, or the embedding model knows it whole) with the same first letter:
         # "acausal" is not "causal"
@@ -75,6 +94,15 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     return found
 
 
+def _american(word: str, used: Callable[[str], int]) -> str:
+    """The American spelling of ``word`` that at least ``MIN_DOC_FREQ`` chunks use, or ""."""
+    for british, american in _BRITISH:
+        spelled = british.sub(american, word)
+        if spelled != word and used(spelled) >= MIN_DOC_FREQ:
+            return spelled
+    return ""
+
+
 def _suffix_swap(word: str, candidate: str) -> bool:
     """Whether ``candidate`` differs from ``word`` by one letter among its last two: "myopia" / "myopic", "alarmist" /
     "alarmism" are two words, not a typo of one."""
@@ -83,7 +111,7 @@ def _suffix_swap(word: str, candidate: str) -> bool:
 
 def applied(text: str, fixes: Mapping[str, str]) -> str:
     """``text`` with each word of ``fixes`` replaced by its correction."""
-    return _PLAIN_WORD.sub(lambda match: fixes.get(match.group(), match.group()), text) if fixes else text
+    return _WORD.sub(lambda match: fixes.get(match.group(), match.group()), text) if fixes else text
 
 
 def read_as(fixes: Mapping[str, str]) -> str:

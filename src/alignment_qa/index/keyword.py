@@ -220,15 +220,23 @@ class KeywordIndex:
 
     def unknown_words(self, text: str, is_plain_word: Callable[[str], bool]) -> list[str]:
         """Words of ``text`` that no chunk contains and that are not ordinary words: names of
-        things the corpus never mentions ("infra-Bayesianism"). Joined compounds are skipped."""
-        return [
-            word
-            for word, joined in self.analyzer.tagged_words(text)
-            if not joined
-            and not word.isdigit()
-            and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
-            and not is_plain_word(word)
-        ]
+        things the corpus never mentions ("infra-Bayesianism"). Joined compounds are skipped, and so are the parts
+        of a compound the pages write joined ("Lee Se-dol", where they say "Lee Sedol")."""
+        unknown: list[str] = []
+        for token in text.split():
+            tagged = self.analyzer.tagged_words(token)
+            joined = next((word for word, is_joined in tagged if is_joined), None)
+            if joined is not None and self.doc_freq.get(self.analyzer.stem(joined), 0):
+                continue
+            unknown.extend(
+                word
+                for word, is_joined in tagged
+                if not is_joined
+                and not word.isdigit()
+                and self.doc_freq.get(self.analyzer.stem(word), 0) == 0
+                and not is_plain_word(word)
+            )
+        return unknown
 
     def in_one_chunk(self, words: str) -> bool:
         """Whether some chunk holds every word of ``words`` (stop words aside; a hyphenated compound counts in
