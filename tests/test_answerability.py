@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -80,6 +81,10 @@ def test_features_measure_what_the_best_sentences_lack(index: KeywordIndex) -> N
     assert named["typed_question"] == 1.0 and named["typed_found"] == 0.0
     covered, _ = features(question, [_scored(RECORDS[2][2], 0.6, 0.5, 1.1)], [RECORDS[2][2]], index, True)
     assert covered[FEATURES.index("missing_from_top_sentences")] == 0.0
+    # a quote's speaker is part of what the answer shows: "The UK AI Safety Institute's annual budget report: “…”"
+    quoted = replace(_scored("It grew.", 0.6, 0.5, 1.1), speaker="The UK AI Safety Institute annual budget report")
+    attributed, missing = features(question, [quoted], [RECORDS[2][2]], index, True)
+    assert attributed[FEATURES.index("missing_from_top_sentences")] == 0.0 and missing == []
 
 
 def test_the_missing_words_are_the_questions_own_and_not_its_asking_words(index: KeywordIndex) -> None:

@@ -497,6 +497,28 @@ def test_the_best_sentence_leads_and_weak_ones_are_left_out() -> None:
     assert next(item.text for item in again) == "near copy of best"
 
 
+def test_a_sentence_two_pages_hold_is_quoted_once_from_the_copy_that_fits_the_question() -> None:
+    """A quote box a chapter's overview repeats: the same words, a vector from each context (not near-duplicates by
+    cosine), different titles. Quoted once, at the best copy's score, with the attribution that carries the asked
+    kind of token ("How many countries signed …?": the title "signed by 28 countries")."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    said = "“Substantial risks may arise from potential intentional misuse.”"
+    first = replace(_scored(said, 0, 0.9, [1, 0, 0]), speaker="The Bletchley Declaration (Nations, 2023)")  # type: ignore[type-var]
+    other = _scored("Another claim.", 1, 0.8, [0, 1, 0])
+    copy = replace(_scored(said, 3, 0.7, [1, 1, 0]), typed=True, speaker="The Declaration (signed by 28 countries)")  # type: ignore[type-var]
+    chosen = choose([first, other, copy], 4, 0.5)  # type: ignore[list-item]
+    assert [(item.text, item.passage, item.speaker) for item in chosen] == [
+        (said, 3, "The Declaration (signed by 28 countries)"),
+        ("Another claim.", 1, ""),
+    ]
+    assert chosen[0].score == 0.9  # the best copy's score: it still leads
+    untyped = replace(copy, typed=False)  # type: ignore[type-var]
+    assert [item.passage for item in choose([first, other, untyped], 4, 0.5)] == [0, 1]  # type: ignore[list-item]
+
+
 def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> None:
     from dataclasses import replace
 

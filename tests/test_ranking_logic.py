@@ -277,3 +277,35 @@ def test_a_chunk_deleted_since_the_indexes_loaded_does_not_cost_a_kept_place(
     )
     kept = retriever(collection, keywords).retrieve_top(QueryBundle(question), 3)
     assert [item.node.node_id for item in kept] == [item.node.node_id for item in everything[1:4]]
+
+
+def test_a_quotes_speaker_counts_for_the_asked_kind_of_token(embedder: HashedEmbedder) -> None:
+    """The answer shows a quote box's sentence with its title ("The Bletchley Declaration (signed by 28 countries,
+    …): “…”"), so the title's number answers "How many countries signed …?" as the sentence's own would."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    text = (
+        "Quote: The Bletchley Declaration (signed by 28 countries and the EU, 2023)\n\n"
+        "Substantial risks may arise from misuse of frontier models.\n\n"
+        "Frontier models are discussed at summits."
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/04/README.md"})
+    question = "How many countries signed the Bletchley Declaration?"
+    analyzer = Analyzer()
+    scored = score_sentences(
+        question,
+        embedder.encode([question])[0],
+        [NodeWithScore(node=node, score=1.0)],
+        SentenceVectors(embedder),  # type: ignore[arg-type]
+        analyzer,
+        lambda term: 1.0,
+        "number",
+    )
+    typed = {item.text: item.typed for item in scored}
+    assert typed == {
+        "Substantial risks may arise from misuse of frontier models.": True,
+        "Frontier models are discussed at summits.": False,
+    }

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -325,9 +325,10 @@ def score_sentences(
     for row, (index, sentence, start, end, speaker) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
-        precise = analyzer.precise_terms(f"{speaker}: {sentence}" if speaker else sentence)  # "What did Legg say?"
+        attributed = f"{speaker}: {sentence}" if speaker else sentence  # "What did Legg say?", "signed by 28 countries"
+        precise = analyzer.precise_terms(attributed)
         overlap = sum(idf(term) for term in {term for key, term in wanted.items() if key in precise}) / total
-        typed = kind is not None and carries(sentence, kind)
+        typed = kind is not None and carries(attributed, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
@@ -372,7 +373,7 @@ def choose(
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
     the best (None: never), in place of the weakest other one when the answer is full."""
-    fresh = [item for item in scored if not already_said(item.text)]
+    fresh = _one_of_each([item for item in scored if not already_said(item.text)])
     if not fresh:
         return []
     lead = fresh[0]
@@ -405,6 +406,24 @@ def choose(
         Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker)
         for item in chosen
     ]
+
+
+def _one_of_each(scored: Sequence[Scored]) -> list[Scored]:
+    """``scored`` (best first) with one candidate per sentence text. A sentence two pages hold (a quote box that a
+    chapter's overview repeats) has a vector from each context, too far apart to count as near-duplicates; it is
+    quoted once, at the best score of its copies, from the copy whose attribution fits the question best: the one
+    that carries the asked kind of token, then the one with more of the question's words ("How many countries
+    signed the Bletchley Declaration?": the copy titled "signed by 28 countries")."""
+    copies: dict[str, list[Scored]] = {}
+    for item in scored:
+        copies.setdefault(_plain(item.text), []).append(item)
+    kept = []
+    for item in scored:
+        same = copies[_plain(item.text)]
+        if item is same[0]:
+            best = max(same, key=lambda copy: (copy.typed, copy.overlap))
+            kept.append(item if best is item else replace(best, score=item.score))
+    return kept
 
 
 def _unwanted(item: Scored, chosen: Sequence[Scored], several_passages: bool) -> bool:
