@@ -223,6 +223,9 @@ def test_a_follow_up_about_more_of_the_subject_or_someone_else_is_joined_not_rew
         assert is_follow_up(question), question  # a first clause that names nothing does not clear the pronoun
     assert not is_follow_up("How do I get into alignment research, is it hard?")
     assert not is_follow_up("RLHF? is it good?")
+    # a filler before the question is not counted, nor read as its first clause
+    assert is_follow_up("ok so what's the counterargument to that when it comes to pausing AI?")
+    assert is_follow_up("Okay, hmm... and why?") and not is_follow_up("okay, what is reward hacking?")
 
 
 def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:
@@ -710,6 +713,8 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
 
 
 def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:
+    from dataclasses import replace
+
     from llama_index.core import Settings as LlamaSettings
 
     from alignment_qa.engine.evidence import EvidenceSynthesizer
@@ -726,6 +731,14 @@ def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:
     history = [{"role": "assistant", "content": "The best sentence of all [1]."}]
     again = synthesizer.synthesize("a question", nodes, scored=scored, history=history)  # type: ignore[arg-type]
     assert again.response == "The next one [1]."  # what an earlier answer quoted is left out
+    # a follow-up asking for a kind of token ("who proposed it, and in what year?") that only the sentence said before
+    # carries, at any score near it, gets that sentence again, not a fresh one that lacks it
+    named = [replace(scored[0], typed=True), scored[1], replace(_scored("Coined in 2019.", 0, 0.5, [1, 1]), typed=True)]  # type: ignore[type-var]
+    again = synthesizer.synthesize("who, and when?", nodes, scored=named, history=history)  # type: ignore[arg-type]
+    assert again.response == "The best sentence of all [1]. The next one [2]."
+    named[2] = replace(named[2], score=0.85)  # type: ignore[type-var]
+    again = synthesizer.synthesize("who, and when?", nodes, scored=named, history=history)  # type: ignore[arg-type]
+    assert again.response == "The next one [1]. Coined in 2019 [1]."  # a fresh one has it too
     assert LlamaSettings._llm is None  # no LLM was looked for
 
 

@@ -1,21 +1,19 @@
 """Turning a follow-up question into a standalone one, deterministically.
 
-A question is a follow-up when it is short and leans on the conversation: it opens with "and",
-"but", "what about", "how about", ..., is only asking for more ("examples?", "tell me more",
-"why?"), or uses a pronoun ("it", "that", "they", ...) in its first clause, before naming a subject
-of its own ("what does interpretability research try to do? is it useful?" is no follow-up).
-When the turn that named the subject reads "what is X", "who is X", "explain X", "how does X work"
-or "what does X mean", the follow-up is rewritten with X: "and inner alignment?" after "what is
-outer alignment?" becomes "What is inner alignment?" (like for like only: ``_parallel``), and "why
-is it so hard?" after "what is deceptive alignment?" becomes "Why is deceptive alignment so hard?"
-(only where "it" cannot stand for something else: ``_rewritten``). Otherwise it is joined to the
-user's previous question ("Is RLHF an outer alignment fix? And what about
-inner alignment?"), which carries both topics to retrieval; when that question was itself a
-follow-up, to the ones before it too, back to the one that named the subject ("What is RLHF? What
-are its limitations? And its alternatives?"). The LLM modes may ask the model to rewrite instead
-(``generation``). Earlier turns and the result are cut to ``max_chars`` (answer.max_question_chars),
-so a long earlier turn cannot smuggle an over-long question past the limit. Earlier turns lose
-invisible characters (``visible_text``).
+A question is a follow-up when it is short and leans on the conversation: it opens with "and", "but", "what
+about", "how about", ... (after a filler such as "ok" or "hmm"), is only asking for more ("examples?", "tell me
+more", "why?"), or uses a pronoun ("it", "that", "they", ...) in its first clause, before naming a subject of
+its own ("what does interpretability research try to do? is it useful?" is no follow-up). When the turn that
+named the subject reads "what is X", "who is X", "explain X", "how does X work" or "what does X mean", the
+follow-up is rewritten with X: "and inner alignment?" after "what is outer alignment?" becomes "What is inner
+alignment?" (like for like only: ``_parallel``), and "why is it so hard?" after "what is deceptive alignment?"
+becomes "Why is deceptive alignment so hard?" (only where "it" cannot stand for something else: ``_rewritten``).
+Otherwise it is joined to the user's previous question ("Is RLHF an outer alignment fix? And what about inner
+alignment?"), which carries both topics to retrieval; when that question was itself a follow-up, to the ones
+before it too, back to the one that named the subject ("What is RLHF? What are its limitations? And its
+alternatives?"). The LLM modes may ask the model to rewrite instead (``generation``). Earlier turns and the
+result are cut to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot smuggle an over-long
+question past the limit. Earlier turns lose invisible characters (``visible_text``).
 """
 
 from __future__ import annotations
@@ -31,6 +29,10 @@ _OPENERS = re.compile(
 )
 _PRONOUNS = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|he|she|his|her|one|ones)\b", re.I)
 MAX_FOLLOW_UP_WORDS = 12
+# a chat reply's opening that says nothing about the question: "ok", "okay,", "alright", "hmm", "got it."
+_FILLER = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|alright|all\s+right|right|hmm+|cool|great|got\s+it|i\s+see)[,.!]*\s+)+", re.I
+)
 # a question made only of these words asks for more about the last topic ("examples?", "tell me more", "why?")
 _ASKING_FOR_MORE = frozenset(
     "a an and any another example examples more tell me explain elaborate detail details why how come so go on "
@@ -94,6 +96,7 @@ def visible_text(text: str) -> str:
 
 
 def is_follow_up(question: str) -> bool:
+    question = _FILLER.sub("", question)  # "ok so what's the counterargument to that …?" reads from "so"
     words = question.split()
     if len(words) > MAX_FOLLOW_UP_WORDS:
         return False

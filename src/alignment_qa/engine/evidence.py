@@ -632,9 +632,15 @@ class EvidenceSynthesizer(BaseSynthesizer):
         ratios = (self._follow_ratio, self._side_ratio)
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
         best = scored[0].score if scored else 0.0
-        if not chosen or chosen[0].score < REPEAT_BELOW * best:
-            # what answers was said before, and what is left scores far below it: saying it again beats saying
-            # nothing, or leading with sentences that do not answer
+        asked_for = (
+            scored[0].typed
+            and said(scored[0].text)
+            and not any(item.typed and item.score >= self._keep_ratio * best and not said(item.text) for item in scored)
+        )
+        if not chosen or chosen[0].score < REPEAT_BELOW * best or asked_for:
+            # what answers was said before, and what is left scores far below it, or only far below it has the
+            # asked kind of token ("who proposed it, and in what year?" when the answer before named them): saying
+            # it again beats saying nothing, or leading with sentences that do not answer
             chosen = choose(scored, self._max_sentences, self._keep_ratio, lambda sentence: False, *ratios)
         draft = evidence_draft(chosen)
         sources = [*nodes, *(additional_source_nodes or [])]
