@@ -56,6 +56,35 @@ def test_mkdocs_noise_removed_content_kept() -> None:
         assert content in text
 
 
+def test_a_bold_lead_in_without_a_stop_is_a_line_of_its_own() -> None:
+    """ "**The Road Ahead** The frameworks …" read as one sentence would quote the heading's words as the claim's
+    first; a lead-in with its own stop, a bold claim before its citation and a bold word in a sentence stay."""
+    text = (
+        "# Page\n\n**The Road Ahead** The frameworks are first steps.\nThey continue here.\n\n"
+        "**What is X?** X is a thing.\n\n**There are criticisms** (Wasil, 2022).\n\n**Note** that this stays.\n"
+    )
+    assert clean_page(text, "a.md", ".md").text == (
+        "Page\n\nThe Road Ahead\nThe frameworks are first steps. They continue here.\n\nWhat is X? X is a thing.\n\n"
+        "There are criticisms (Wasil, 2022).\n\nNote that this stays."
+    )
+
+
+def test_emphasis_with_spaces_inside_its_markers_leaves_no_stars() -> None:
+    from alignment_qa.ingest.clean import clean_inline
+
+    assert (
+        clean_inline("a lower-dimensional ***latent space ***and then") == "a lower-dimensional latent space and then"
+    )
+    assert clean_inline("Example Prompt:* *“When John") == "Example Prompt: “When John"
+    assert (
+        clean_inline("**A****ctivation patching doesn’t ****explain it**: so")
+        == "Activation patching doesn’t explain it: so"
+    )
+    assert clean_inline("two *interventional methods *.") == "two interventional methods."
+    for kept in ("(1/2) * (2/20) = 1/20", "(*) marks a correct prediction", "x = a*b", "def f(*args, **kwargs)"):
+        assert clean_inline(kept) == kept
+
+
 def test_sections_have_paths_anchors_and_exact_offsets() -> None:
     page = clean_page(MKDOCS, "04.md", ".md")
     paths = [section.path for section in page.sections]

@@ -21,8 +21,12 @@ META = [
     "Here are just a few of them.",
     "Scalable Oversight would be necessary for the following reason.",
     "In the previous section, we explored how foundation models are becoming increasingly powerful and versatile.",
+    "Before we get into what specifically we can target in AI governance, we need to understand what makes a target.",
+    "Before we dive into specific evaluation suites here are some benchmarks that focus on cybersecurity.",
 ]
 CLAIMS = [
+    "Before diving into techniques for disentangling features, researchers first sought to understand polysemanticity.",
+    "Before we can trust a model, we need to verify what it does.",
     "We saw in the previous chapter that AI systems are trained end to end.",
     "The figure shows that when GPT-2 tries to predict the next token, later layers matter most.",
     "This section of the EU AI Act will apply to providers of general-purpose models.",

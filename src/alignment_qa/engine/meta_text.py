@@ -2,16 +2,16 @@
 
 ``is_meta_text(sentence)`` is true for a signpost ("The next section explores …", "We talk more about this in the
 scheming section.", "Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
-to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The
-following graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks
-in the real world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's
-lead ending in a full stop ("Here are just a few of them.") and a recap ("In the previous section, we explored
-how …"). Each pattern leaves out a sentence that goes on to say something ("We saw in the previous chapter that AI
-systems are …", "The figure shows that …", "This section of the EU AI Act will apply to …"). Rules came from an
-audit of every sentence of ../shared/corpus; they are English only. A chapter's overview of its own sections ("Goal
-Misgeneralization : This section introduces …") answers "what does the chapter cover?" and is kept: "introduces"
-and "lays the groundwork" are no signpost verbs here, and neither is what a reader should know before reading a
-chapter (a user may ask for it).
+to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The following
+graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks in the real
+world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's lead ending in a
+full stop ("Here are just a few of them."), what the text must do first ("Before we get into X, we need to understand
+Y.") and a recap ("In the previous section, we explored how …"). Each pattern leaves out a sentence that goes on to
+say something ("We saw in the previous chapter that AI systems are …", "The figure shows that …", "This section of
+the EU AI Act will apply to …"). Rules came from an audit of every sentence of ../shared/corpus; they are English
+only. A chapter's overview of its own sections ("Goal Misgeneralization : This section introduces …") answers "what
+does the chapter cover?" and is kept: "introduces" and "lays the groundwork" are no signpost verbs here, and neither
+is what a reader should know before reading a chapter (a user may ask for it).
 """
 
 from __future__ import annotations
@@ -110,6 +110,13 @@ _RECAP = re.compile(
     r"\s+we\s+(?:already\s+)?(?:explored|discussed|saw|looked|talked|covered|examined|introduced|spoke)\b"
     r"(?!\s+that\b)(?!.*(?:,\s+but\b|:\s|\s[-–—]\s))"
 )
+# what the text must do before it goes on: "Before we get into what we can target, we need to understand what makes
+# a good target.", "Before we dive into specific evaluation suites here are some benchmarks …" (not "Before diving
+# into techniques, researchers first sought to understand …", which tells what researchers did)
+_BEFORE_WE = re.compile(
+    r"^Before\s+we\s+(?:can\s+)?(?:get|dive|delve|go|talk|understand|discuss|look|explore|turn|move)\b[^.]*?"
+    r"(?:,\s+|\s+)(?:we\s+(?:need|have|must|should|first)|here\s+(?:are|is)|let['’]s)\b"
+)
 # a quote's title with its speaker: "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)"
 _QUOTE_TITLE = re.compile(r"^[“\"][^”\"]{1,80}[”\"]\s*[-–—]\s*[A-Z][^.]*$")
 # "Case study 5: The capabilities approach to intelligence .", "Example: Runtime attacks in the real world ."
@@ -122,6 +129,8 @@ LABEL_MAX_WORDS = 12  # what follows a longer label is a sentence of its own
 def is_meta_text(sentence: str) -> bool:
     """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
     if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence) or _LEAD_IN.search(sentence) or _RECAP.match(sentence):
+        return True
+    if _BEFORE_WE.match(sentence):
         return True
     if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True

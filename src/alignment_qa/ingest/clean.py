@@ -73,6 +73,12 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     # bold with a space inside its markers ("which** **can", "**Task: **Indirect"): mkdocs (Python-Markdown) shows
     # any pair of markers in a line as bold; a lone one stays ("**kwargs", "2 ** 3")
     (re.compile(r"\*\*(.{0,500}?)\*\*"), r"\1"),
+    # what is left of emphasis with a space inside its markers: "a lower-dimensional *latent space *and then",
+    # "Prompt:* *“When" (not "2 * 3", "(*)", "f(*args, **kwargs)")
+    (re.compile(r"(?<![\w*(,])\*+([^\s*][^*\n]{0,200}?)\s\*+(?=[\w“\"—(])"), r"\1 "),
+    (re.compile(r"(?<![\w*(,])\*+([^\s*][^*\n]{0,200}?)\s\*+(?=[.,;:!?)])"), r"\1"),
+    (re.compile(r"(?<=\S)\*+\s\*+(?=[\w“\"—])"), " "),
+    (re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,500}?)(?<=\S)\*(?![\w*])"), r"\1"),  # a pair the bold rules left
 ]
 
 
@@ -260,6 +266,12 @@ def _dedent(lines: list[str], width: int) -> list[str]:
     return result
 
 
+# a paragraph's bold lead-in with no stop of its own, then a capitalised sentence ("**The Road Ahead** The …"): read
+# as one, the sentence would start with the heading's words; not one ending in ".", "?" or ":", nor a bold claim
+# followed by its citation ("**There are various criticisms …** (Wasil, 2022)")
+_BOLD_LEAD = re.compile(r"^\*\*([^*\n]{3,120}?[^\s.?!:;,*])\*\*\s+(?=[A-Z“\"])")
+
+
 def _table_lines(rows: list[str]) -> list[str]:
     cells = [
         [clean_inline(cell.replace("\\|", "|")) for cell in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
@@ -373,7 +385,11 @@ def _parse_markdown(lines: list[str]) -> list[_Block]:
         elif paragraph_open and current:
             current[-1] = f"{current[-1]} {stripped}"
         else:
-            current.append(stripped)
+            lead = _BOLD_LEAD.match(stripped)
+            if lead:  # "**Reward hacking in feedback methods** While …": the lead-in is a heading on a line of its own
+                current.extend([lead.group(1), stripped[lead.end() :]])
+            else:
+                current.append(stripped)
             paragraph_open = True
         index += 1
     flush()

@@ -44,7 +44,7 @@ from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chun
 from alignment_qa.settings import Settings
 
 # Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
-PIPELINE_VERSION = "2026-12-07.2"
+PIPELINE_VERSION = "2026-12-07.3"
 
 
 class ProgressReporter(Protocol):
