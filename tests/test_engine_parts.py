@@ -443,6 +443,30 @@ def test_a_quote_box_sentence_is_shown_with_its_speaker() -> None:
     )
 
 
+def test_a_list_item_knows_the_line_that_introduces_its_list() -> None:
+    """ "What are the 3 ways safety washing happens?": the items name none of the question's words, their lead-in
+    does; an item's word overlap counts the lead-in's words at ``LEAD_IN_SHARE`` of their weight."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from alignment_qa.engine.evidence import candidate_sentences
+
+    text = (
+        "Safety washing happens in three ways:\n"
+        "- Safety by association: research gets labeled as safety work without reason.\n"
+        "- Safety by omission: the risks of a product are left out of its report.\n\n"
+        "Labs publish many reports every year.\n"
+        "- A list with no lead-in of its own starts here today."
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]]})
+    leads = {c.text[:20]: c.lead_in for c in candidate_sentences([NodeWithScore(node=node, score=1.0)])}
+    assert leads == {
+        "Safety by associatio": "Safety washing happens in three ways:",
+        "Safety by omission: ": "Safety washing happens in three ways:",
+        "Labs publish many re": "",
+        "A list with no lead-": "",  # the line above it ends with a full stop
+    }
+
+
 def test_a_quoted_persons_sentence_gets_balanced_quote_marks_and_no_role() -> None:
     from alignment_qa.engine.evidence import Evidence, _speaker, evidence_draft
 

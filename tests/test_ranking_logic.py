@@ -309,3 +309,24 @@ def test_a_quotes_speaker_counts_for_the_asked_kind_of_token(embedder: HashedEmb
         "Substantial risks may arise from misuse of frontier models.": True,
         "Frontier models are discussed at summits.": False,
     }
+
+
+def test_a_list_item_counts_half_of_its_lead_ins_words(embedder: HashedEmbedder) -> None:
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import LEAD_IN_SHARE, score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    text = "Safety washing happens in three ways:\n- Research gets labeled as safety work without any reason."
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/03/01.md"})
+    question = "How does safety washing happen?"
+    scored = score_sentences(
+        question,
+        embedder.encode([question])[0],
+        [NodeWithScore(node=node, score=1.0)],
+        SentenceVectors(embedder),  # type: ignore[arg-type]
+        Analyzer(),
+        lambda term: 1.0,
+    )
+    # "safety" is the item's own word; "washing" and "happen" are only its lead-in's
+    assert [item.overlap for item in scored] == [pytest.approx((1 + 2 * LEAD_IN_SHARE) / 3)]

@@ -117,6 +117,11 @@ _REFERENCE_SECTION = re.compile(
 # so the cosine weighs 0.6.
 WEIGHTS = (0.6, 0.534, 0.541, 0.234, 0.101)
 DUPLICATE_COSINE = 0.9
+# a list item counts the question's words its lead-in line has ("… happens in three ways:") at this share of their
+# weight (tune: 0.5 and 1.0 each one more evidence sentence, 1.0 also one fewer); the lead-in is looked for this
+# many lines up at most
+LEAD_IN_SHARE = 0.5
+LEAD_IN_LINES = 30
 # a sentence that opens by pointing back ("This means …", "None of them solve …") is quoted after the sentence it
 # points to; "It is …" and the like usually point nowhere
 _POINTS_BACK = re.compile(
@@ -169,13 +174,15 @@ class Scored:
 
 class Candidate(NamedTuple):
     """A quotable sentence of passage ``passage`` with its page offsets; ``speaker``: who said it, when it is in the
-    first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it)."""
+    first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it); ``lead_in``: for a list item,
+    the line that introduces its list, when it ends with a colon."""
 
     passage: int
     text: str
     start: int
     end: int
     speaker: str = ""
+    lead_in: str = ""
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -275,9 +282,30 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
             sentence = text[start:end]
             line = text[text.rfind("\n", 0, start) + 1 : start]
             if quotable(sentence) and not _CAPTION.match(line.lstrip()):
-                speaker = _speaker(text, start)
-                found.append(Candidate(index, sentence, page_offset(spans, start), page_offset(spans, end), speaker))
+                offsets = page_offset(spans, start), page_offset(spans, end)
+                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), _lead_in(text, start)))
     return found
+
+
+_ITEM_LINE = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)])\s")
+
+
+def _lead_in(text: str, start: int) -> str:
+    """The line that introduces the list whose item holds ``start`` ("Safety washing happens in three ways:"), when
+    it ends with a colon and lies in ``text`` at most ``LEAD_IN_LINES`` items up; else ""."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if not _ITEM_LINE.match(text, line_start):
+        return ""
+    end = line_start - 1
+    for _ in range(LEAD_IN_LINES):
+        if end <= 0:
+            return ""
+        previous = text.rfind("\n", 0, end) + 1
+        line = text[previous:end].strip()
+        if line and not _ITEM_LINE.match(text, previous):
+            return line if line.endswith(":") else ""
+        end = previous - 1
+    return ""
 
 
 def _speaker(text: str, start: int) -> str:
@@ -322,12 +350,17 @@ def score_sentences(
     w_cos, w_lex, w_rank, w_type, w_first = weights
     scored = []
     positions: dict[int, int] = {}
-    for row, (index, sentence, start, end, speaker) in enumerate(candidates):
+    for row, (index, sentence, start, end, speaker, lead_in) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
         attributed = f"{speaker}: {sentence}" if speaker else sentence  # "What did Legg say?", "signed by 28 countries"
         precise = analyzer.precise_terms(attributed)
-        overlap = sum(idf(term) for term in {term for key, term in wanted.items() if key in precise}) / total
+        present = {term for key, term in wanted.items() if key in precise}
+        lead_terms: set[str] = set()  # an item is about what its list's lead-in names ("three ways:")
+        if lead_in:
+            introduced = analyzer.precise_terms(lead_in)
+            lead_terms = {term for key, term in wanted.items() if key in introduced} - present
+        overlap = (sum(idf(term) for term in present) + LEAD_IN_SHARE * sum(idf(term) for term in lead_terms)) / total
         typed = kind is not None and carries(attributed, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
