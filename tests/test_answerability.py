@@ -299,3 +299,21 @@ def test_a_first_name_the_pages_leave_out_does_not_make_a_known_person_unknown()
     assert named_in_passages(question, passages, people, 1.5, plain)
     assert not named_in_passages("What is Nick Bostrom's favorite food?", passages, people, 1.5, plain)
     assert unknown_capitalised("When was the Nick workshop?", people, plain) == ["Nick"]  # no surname after it
+
+
+def test_a_dotted_name_is_searched_for_whole() -> None:
+    """ "Character.AI" reads as two known words; the chunks' text is searched for it whole, in any case, and at most
+    ``MOST_CHECKED`` such names are searched. A full stop with no space after it ("RLHF.Is", "OpenAI.and") is no
+    name."""
+    from alignment_qa.engine.abstain import MOST_CHECKED, unknown_dotted
+
+    searched: list[str] = []
+
+    def matches(pattern: str) -> bool:
+        searched.append(pattern)
+        return "node" in pattern.lower()
+
+    assert unknown_dotted("Did Character.AI or Node.js ship it? RLHF.Is OpenAI.and", matches) == ["Character.AI"]
+    assert len(searched) == 2 and all(pattern.startswith("(?i)") for pattern in searched)
+    many = " ".join(f"Name{number}.ai" for number in range(MOST_CHECKED + 2))
+    assert len(unknown_dotted(many, lambda pattern: False)) == MOST_CHECKED

@@ -103,6 +103,14 @@ def test_a_version_no_page_mentions_is_declined_by_name(dev_assistant: Assistant
     assert dev_assistant.ask("What is in Section 4 of the Executive Order on AI?").covered  # no name: a section
 
 
+def test_a_dotted_name_no_page_writes_is_declined_by_name(dev_assistant: Assistant) -> None:
+    """ "Character.AI" is "character" and "ai" to the keyword index, both in many pages; only the text search shows
+    that no page names it. A missing space after a full stop is no name."""
+    answer = dev_assistant.ask("What happened in the Character.AI lawsuit about the teenager's suicide?")
+    assert not answer.covered and "no indexed page mentions Character.AI" in answer.text, answer.text[:200]
+    assert dev_assistant.ask("I read about RLHF.Is it an outer alignment fix?").covered
+
+
 def test_an_acronym_no_page_writes_in_capitals_is_declined_by_name(dev_assistant: Assistant) -> None:
     """Pages say "chips" but never "CHIPS": the keyword index folds case, the text search does not. A shouted
     question is not read for acronyms."""

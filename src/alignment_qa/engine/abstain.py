@@ -172,6 +172,20 @@ def unknown_acronyms(question: str, index: KeywordIndex, matches: Callable[[str]
     return list(dict.fromkeys(found))
 
 
+# a name written with a dot inside, "Character.AI", "Node.js": the keyword index reads it as two known words; what
+# follows the dot is in capitals or lower case, as a domain's ending is, and no stop word ("RLHF.Is it good?" and
+# "OpenAI.and" lack a space)
+_DOTTED = re.compile(r"(?<![\w.@/-])[A-Z][A-Za-z0-9]*\.(?:[A-Z]{2,4}|[a-z]{2,6})(?![\w.@/-])")
+
+
+def unknown_dotted(question: str, matches: Callable[[str], bool]) -> list[str]:
+    """Names with a dot inside ("Character.AI") that no chunk's text holds, in any case: every part is a word of
+    some page, so only a search of the chunks' text (``matches``) tells. At most ``MOST_CHECKED`` are searched."""
+    found = (match.group() for match in _DOTTED.finditer(question))
+    names = list(dict.fromkeys(name for name in found if name.rpartition(".")[2] not in STOP_WORDS))[:MOST_CHECKED]
+    return [name for name in names if not matches(rf"(?i)\b{re.escape(name)}\b")]  # Rust's regex: no look-around
+
+
 def unknown_capitalised(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> list[str]:
     """Ordinary words no page has, as written, with a capital inside what reads as a name ("the Dartmouth workshop",
     "the 2024 Nobel prize", "the FIFA World Cup"): ``unknown_words`` passes over ordinary words, since a lower-case
@@ -583,7 +597,8 @@ def decide(
         if matches is None:
             return unknown_names(text, index, is_plain_word)
         found = unknown_names(text, index, is_plain_word, unknown_acronyms(text, index, matches))
-        return list(dict.fromkeys([*found, *unknown_versions(text, index, is_plain_word, matches)]))
+        versions = unknown_versions(text, index, is_plain_word, matches)
+        return list(dict.fromkeys([*found, *versions, *unknown_dotted(text, matches)]))
 
     own = question if asked is None else asked
     names = names_in(own)
