@@ -763,6 +763,7 @@ def test_evidence_mode_is_a_synthesizer_without_an_llm() -> None:
     named[2] = replace(named[2], score=0.85)  # type: ignore[type-var]
     again = synthesizer.synthesize("who, and when?", nodes, scored=named, history=history)  # type: ignore[arg-type]
     assert again.response == "The next one [1]. Coined in 2019 [1]."  # a fresh one has it too
+    assert synthesizer.synthesize("who?", nodes, scored=[], history=history).response == ""  # nothing to quote
     assert LlamaSettings._llm is None  # no LLM was looked for
 
 

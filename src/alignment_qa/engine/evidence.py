@@ -666,7 +666,8 @@ class EvidenceSynthesizer(BaseSynthesizer):
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
         best = scored[0].score if scored else 0.0
         asked_for = (
-            scored[0].typed
+            bool(scored)
+            and scored[0].typed
             and said(scored[0].text)
             and not any(item.typed and item.score >= self._keep_ratio * best and not said(item.text) for item in scored)
         )
