@@ -313,7 +313,8 @@ def test_a_dotted_name_is_searched_for_whole() -> None:
         searched.append(pattern)
         return "node" in pattern.lower()
 
-    assert unknown_dotted("Did Character.AI or Node.js ship it? RLHF.Is OpenAI.and", matches) == ["Character.AI"]
+    chat = " Thanks.now what? Ok.next one. Sure.list them. See Vol.III"
+    assert unknown_dotted("Did Character.AI or Node.js ship it? RLHF.Is OpenAI.and" + chat, matches) == ["Character.AI"]
     assert len(searched) == 2 and all(pattern.startswith("(?i)") for pattern in searched)
     many = " ".join(f"Name{number}.ai" for number in range(MOST_CHECKED + 2))
     assert len(unknown_dotted(many, lambda pattern: False)) == MOST_CHECKED

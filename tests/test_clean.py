@@ -81,6 +81,8 @@ def test_emphasis_with_spaces_inside_its_markers_leaves_no_stars() -> None:
         == "Activation patching doesn’t explain it: so"
     )
     assert clean_inline("two *interventional methods *.") == "two interventional methods."
+    globs = ("match *.py and *.md files", "files matching `*.py` and `*.md`")
+    assert [clean_inline(glob) for glob in globs] == ["match *.py and *.md files", "files matching *.py and *.md"]
     for kept in ("(1/2) * (2/20) = 1/20", "(*) marks a correct prediction", "x = a*b", "def f(*args, **kwargs)"):
         assert clean_inline(kept) == kept
 

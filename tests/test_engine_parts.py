@@ -226,6 +226,9 @@ def test_a_follow_up_about_more_of_the_subject_or_someone_else_is_joined_not_rew
     # a filler before the question is not counted, nor read as its first clause
     assert is_follow_up("ok so what's the counterargument to that when it comes to pausing AI?")
     assert is_follow_up("Okay, hmm... and why?") and not is_follow_up("okay, what is reward hacking?")
+    for new_topic in ("Ok, so what is RLHF?", "Cool. So what is deceptive alignment?"):
+        assert not is_follow_up(new_topic), new_topic  # "so" after a filler often opens a new topic
+    assert is_follow_up("so what is it for?") and is_follow_up("ok, so why is it hard?")
 
 
 def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:
@@ -712,6 +715,7 @@ def test_unknown_names_are_named_and_typos_are_not() -> None:
     assert unknown_words("What did Lee Se-dol say?", index, plain) == []
     assert unknown_names("What did Lee Se-dol say?", index, plain) == []
     assert unknown_words("What did Lee Se-zorp say?", index, plain) == ["se", "zorp"]
+    assert unknown_words("What did Lee Se-dol—Zorp-lab say?", index, plain) == ["zorp"]  # one compound each
     assert unknown_names("What do the 2017 Asilomar AI Principles say?", index, plain) == ["the Asilomar AI Principles"]
     assert unknown_names("whats the diffrence between goals", index, plain) == []  # a typo, not a name
     assert unknown_names("why do models end up sycophantic?", index, plain) == []  # a lower-case word is no name
@@ -778,6 +782,37 @@ def test_a_streaming_answer_ends_with_the_checked_text() -> None:
     quoted = StreamingAnswer.relaying(iter([AnswerEvent(answer)]), [])
     assert quoted.get_response().response == "Checked [1]."  # nothing streamed: the answer in one piece
     assert list(StreamingAnswer.relaying(iter([AnswerEvent(answer)]), []).response_gen) == ["Checked [1]."]
+
+
+def test_british_spellings_are_read_the_way_the_pages_write_them_and_other_words_are_not() -> None:
+    from alignment_qa.engine.spelling import applied, corrections
+    from alignment_qa.index.keyword import KeywordIndex
+
+    records = [
+        (str(number), "Page", text)
+        for number, text in enumerate(
+            [
+                "The defense of the center relies on modeling and labeled data; analyze the colorful behavior.",
+                "A defense center: modeling labeled scores, analyze it, colorful behavior, improve and score.",
+                "Scoring filed reports improves the score; we filed and improved them.",
+                "Scoring and improving are what we improve.",
+            ]
+        )
+    ]
+    index = KeywordIndex.build(records, "r1", Analyzer())
+    known = {"defence", "centre", "modelling", "labelled", "analyse", "colourful", "behaviour", "scouring", "filled"}
+    known |= {"improvise", "what", "is", "the", "a", "in", "of"}
+
+    def corrected(question: str) -> str:
+        return applied(question, corrections(question, index, known.__contains__))
+
+    assert corrected("the defence of the centre") == "the defense of the center"
+    assert corrected("modelling labelled data") == "modeling labeled data"
+    assert corrected("analyse a Colourful behaviour") == "analyze a Colorful behavior"
+    # a word no British spelling of another: "scouring" is no "scoring", "filled" no "filed", and "improvize" stems
+    # as "improve" does but is no word the pages write
+    for untouched in ("scouring the web", "filled forms", "can models improvise"):
+        assert corrected(untouched) == untouched
 
 
 def test_typos_are_read_as_the_words_the_pages_use() -> None:

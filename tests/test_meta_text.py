@@ -27,6 +27,8 @@ META = [
 CLAIMS = [
     "Before diving into techniques for disentangling features, researchers first sought to understand polysemanticity.",
     "Before we can trust a model, we need to verify what it does.",
+    "Before we get AGI, we need to solve alignment.",
+    "Before we turn control over to AI systems, we need to be confident they are aligned.",
     "We saw in the previous chapter that AI systems are trained end to end.",
     "The figure shows that when GPT-2 tries to predict the next token, later layers matter most.",
     "This section of the EU AI Act will apply to providers of general-purpose models.",

@@ -172,17 +172,19 @@ def unknown_acronyms(question: str, index: KeywordIndex, matches: Callable[[str]
     return list(dict.fromkeys(found))
 
 
-# a name written with a dot inside, "Character.AI", "Node.js": the keyword index reads it as two known words; what
-# follows the dot is in capitals or lower case, as a domain's ending is, and no stop word ("RLHF.Is it good?" and
-# "OpenAI.and" lack a space)
-_DOTTED = re.compile(r"(?<![\w.@/-])[A-Z][A-Za-z0-9]*\.(?:[A-Z]{2,4}|[a-z]{2,6})(?![\w.@/-])")
+# a name written with a dot inside, "Character.AI", "Node.js": the keyword index reads it as two known words. What
+# follows the dot is in capitals (not a roman numeral: "Vol.III") or a domain's or file's ending in lower case: a
+# chat question's missing space ("Thanks.now what is RLHF?", "RLHF.Is it good?") is no name
+_DOTTED = re.compile(
+    r"(?<![\w.@/-])[A-Z][A-Za-z0-9]*\.(?:(?![IVXLC]+\b)[A-Z]{2,4}|(?:ai|io|js|ts|py|com|org|net|dev|app|co|gg|ml))"
+    r"(?![\w.@/-])"
+)
 
 
 def unknown_dotted(question: str, matches: Callable[[str], bool]) -> list[str]:
     """Names with a dot inside ("Character.AI") that no chunk's text holds, in any case: every part is a word of
     some page, so only a search of the chunks' text (``matches``) tells. At most ``MOST_CHECKED`` are searched."""
-    found = (match.group() for match in _DOTTED.finditer(question))
-    names = list(dict.fromkeys(name for name in found if name.rpartition(".")[2] not in STOP_WORDS))[:MOST_CHECKED]
+    names = list(dict.fromkeys(match.group() for match in _DOTTED.finditer(question)))[:MOST_CHECKED]
     return [name for name in names if not matches(rf"(?i)\b{re.escape(name)}\b")]  # Rust's regex: no look-around
 
 
@@ -585,8 +587,8 @@ def decide(
     """Whether the retrieved passages (and their ``scored`` sentences) can answer ``question``. ``asked``: the
     user's own words, when ``question`` is a follow-up joined to earlier turns; a name or word no page has that
     only an earlier turn used ("What is zorblax?", then "And what about RLHF?") adds a notice, not a decline.
-    ``matches``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``) or a word in
-    capitals (``unknown_acronyms``)."""
+    ``matches``: searches the chunks' text for a versioned name ("GPT-5", ``unknown_versions``), a word in
+    capitals (``unknown_acronyms``) or a name with a dot inside ("Character.AI", ``unknown_dotted``)."""
     if not passages_text or not scored:
         return Coverage(False, "")
     if matches is not None:  # one search per pattern, however many texts (own words, joined, sides) ask for it

@@ -33,6 +33,7 @@ MAX_FOLLOW_UP_WORDS = 12
 _FILLER = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|alright|all\s+right|right|hmm+|cool|great|got\s+it|i\s+see)[,.!]*\s+)+", re.I
 )
+_AFTER_FILLER = re.compile(r"^(?:so|then)\b[,.]*\s*", re.I)
 # a question made only of these words asks for more about the last topic ("examples?", "tell me more", "why?")
 _ASKING_FOR_MORE = frozenset(
     "a an and any another example examples more tell me explain elaborate detail details why how come so go on "
@@ -96,7 +97,9 @@ def visible_text(text: str) -> str:
 
 
 def is_follow_up(question: str) -> bool:
-    question = _FILLER.sub("", question)  # "ok so what's the counterargument to that …?" reads from "so"
+    unfilled = _FILLER.sub("", question)
+    if unfilled != question:  # "ok so what's the counterargument to that …?": a "so" after a filler opens a new topic
+        question = _AFTER_FILLER.sub("", unfilled)  # as often ("Ok, so what is RLHF?"): the pronoun decides
     words = question.split()
     if len(words) > MAX_FOLLOW_UP_WORDS:
         return False

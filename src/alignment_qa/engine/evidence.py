@@ -292,7 +292,7 @@ _ITEM_LINE = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)])\s")
 
 def _lead_in(text: str, start: int) -> str:
     """The line that introduces the list whose item holds ``start`` ("Safety washing happens in three ways:"), when
-    it ends with a colon and lies in ``text`` at most ``LEAD_IN_LINES`` items up; else ""."""
+    it ends with a colon and lies in ``text`` at most ``LEAD_IN_LINES`` lines up; else ""."""
     line_start = text.rfind("\n", 0, start) + 1
     if not _ITEM_LINE.match(text, line_start):
         return ""

@@ -112,10 +112,12 @@ _RECAP = re.compile(
 )
 # what the text must do before it goes on: "Before we get into what we can target, we need to understand what makes
 # a good target.", "Before we dive into specific evaluation suites here are some benchmarks …" (not "Before diving
-# into techniques, researchers first sought to understand …", which tells what researchers did)
+# into techniques, researchers first sought to understand …", which tells what researchers did, nor "Before we get
+# AGI, we need to solve alignment.", a claim)
 _BEFORE_WE = re.compile(
-    r"^Before\s+we\s+(?:can\s+)?(?:get|dive|delve|go|talk|understand|discuss|look|explore|turn|move)\b[^.]*?"
-    r"(?:,\s+|\s+)(?:we\s+(?:need|have|must|should|first)|here\s+(?:are|is)|let['’]s)\b"
+    r"^Before\s+we\s+(?:can\s+)?(?:(?:get|dive|delve|go)\s+into|talk\s+about|look\s+at|turn\s+to|move\s+on\s+to|"
+    r"understand|discuss|explore)\b[^.]{0,200}?(?:,\s|\s)(?:we\s+(?:need|have|must|should|first)|here\s+(?:are|is)|"
+    r"let['’]s)\b"
 )
 # a quote's title with its speaker: "“Shut it all down” - Eliezer Yudkovsky (Yudkowsky, 2023)"
 _QUOTE_TITLE = re.compile(r"^[“\"][^”\"]{1,80}[”\"]\s*[-–—]\s*[A-Z][^.]*$")

@@ -17,7 +17,7 @@ and context are out of scope.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 
 from alignment_qa.engine.chat_words import CHAT_SPELLINGS
 from alignment_qa.index.keyword import KeywordIndex
@@ -28,15 +28,25 @@ MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 # British spellings, each with the American one the pages may use instead: "generalisation", "behaviour",
-# "defence", "centre", "modelling", "analyse"
+# "defence", "centre", "modelling", "analyse". Beyond "-ise", only the word stems that take them: "scouring" is not
+# a British "scoring", nor "filled" a British "filed"
 _BRITISH = (
     (re.compile(r"is(ation|ations|ing|ed|es|e)$"), r"iz\1"),
-    (re.compile(r"our(s|ed|ing|al|ally|ist|ists)?$"), r"or\1"),
-    (re.compile(r"ence(s)?$"), r"ense\1"),
-    (re.compile(r"tre(s)?$"), r"ter\1"),
-    (re.compile(r"tred$"), "tered"),
-    (re.compile(r"ll(ed|ing|er|ers)$"), r"l\1"),
-    (re.compile(r"ys(e|ed|es|ing)$"), r"yz\1"),
+    (
+        re.compile(r"^(behavi|col|fav|hon|neighb|hum|rum|vap|flav|endeav|arm|harb|od|rig|vig|savi|val|tum)our"),
+        r"\1or",
+    ),
+    (re.compile(r"^(def|off|lic|pret)ence(s)?$"), r"\1ense\2"),
+    (re.compile(r"^(cen|me|thea|li|spec|lus)tre(s)?$"), r"\1ter\2"),
+    (re.compile(r"^(cen|me|thea|li|spec|lus)tred$"), r"\1tered"),
+    (
+        re.compile(
+            r"^(model|label|signal|travel|cancel|fuel|level|channel|tunnel|counsel|total|equal|rival|dial)l"
+            r"(ed|ing|er|ers)$"
+        ),
+        r"\1\2",
+    ),
+    (re.compile(r"^(anal|paral|catal|hydrol|dial|electrol)ys(e|ed|es|ing)$"), r"\1yz\2"),
 )
 _PLAIN_WORD = re.compile(r"(?<![\w'’-])[a-z]+(?![\w'’-])")
 _WORD = re.compile(r"(?<![\w'’-])[A-Za-z]+(?![\w'’-])")
@@ -73,8 +83,8 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     # capitalised or not ("Weak-to-Strong Generalisation"): the pages spell it the American way
     for written in dict.fromkeys(match.group() for match in _WORD.finditer(question)):
         word = written.lower()
-        if written[1:].islower() and MIN_LENGTH <= len(word) <= MAX_LENGTH and not used(word):
-            american = _american(word, used)
+        if written[1:].islower() and MIN_LENGTH <= len(word) <= MAX_LENGTH and word not in index.spellings:
+            american = _american(word, used, index.spellings)
             if american:
                 found[written] = american.capitalize() if written[0].isupper() else american
     for word in typos:
@@ -94,11 +104,12 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
     return found
 
 
-def _american(word: str, used: Callable[[str], int]) -> str:
-    """The American spelling of ``word`` that at least ``MIN_DOC_FREQ`` chunks use, or ""."""
+def _american(word: str, used: Callable[[str], int], spellings: Container[str]) -> str:
+    """The American spelling of ``word`` that the pages write and at least ``MIN_DOC_FREQ`` chunks use, or "" (a
+    stem alone is no word: "improvize" stems as "improve" does)."""
     for british, american in _BRITISH:
         spelled = british.sub(american, word)
-        if spelled != word and used(spelled) >= MIN_DOC_FREQ:
+        if spelled != word and spelled in spellings and used(spelled) >= MIN_DOC_FREQ:
             return spelled
     return ""
 

@@ -223,8 +223,7 @@ class KeywordIndex:
         things the corpus never mentions ("infra-Bayesianism"). Joined compounds are skipped, and so are the parts
         of a compound the pages write joined ("Lee Se-dol", where they say "Lee Sedol")."""
         unknown: list[str] = []
-        for token in text.split():
-            tagged = self.analyzer.tagged_words(token)
+        for tagged in self.analyzer.word_groups(text):
             joined = next((word for word, is_joined in tagged if is_joined), None)
             if joined is not None and self.doc_freq.get(self.analyzer.stem(joined), 0):
                 continue

@@ -42,17 +42,20 @@ class Analyzer:
     def tagged_words(self, text: str) -> list[tuple[str, bool]]:
         """Lower-cased words without stop words, possessives cut, not stemmed; each with
         whether it is the joined form of a compound ("mesaoptimizer" from "mesa-optimizer")."""
-        out: list[tuple[str, bool]] = []
+        return [tagged for group in self.word_groups(text) for tagged in group]
+
+    def word_groups(self, text: str) -> list[list[tuple[str, bool]]]:
+        """``tagged_words`` grouped by the written word they come from: a compound's parts with its joined form."""
+        out: list[list[tuple[str, bool]]] = []
         for match in _WORD.finditer(text.lower()):
             word = match.group()
             if word.endswith(("'s", "’s")):
                 word = word[:-2]
             parts = [part for part in _JOINERS.split(word) if part]
-            for part in parts:
-                if part not in STOP_WORDS and (len(part) > 1 or part.isdigit()):
-                    out.append((part, False))
+            group = [(part, False) for part in parts if part not in STOP_WORDS and (len(part) > 1 or part.isdigit())]
             if len(parts) > 1:
-                out.append(("".join(parts), True))
+                group.append(("".join(parts), True))
+            out.append(group)
         return out
 
     def words(self, text: str) -> list[str]:

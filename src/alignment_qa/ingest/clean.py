@@ -74,9 +74,9 @@ _INLINE_RULES: list[tuple[re.Pattern[str], str]] = [
     # any pair of markers in a line as bold; a lone one stays ("**kwargs", "2 ** 3")
     (re.compile(r"\*\*(.{0,500}?)\*\*"), r"\1"),
     # what is left of emphasis with a space inside its markers: "a lower-dimensional *latent space *and then",
-    # "Prompt:* *“When" (not "2 * 3", "(*)", "f(*args, **kwargs)")
-    (re.compile(r"(?<![\w*(,])\*+([^\s*][^*\n]{0,200}?)\s\*+(?=[\w“\"—(])"), r"\1 "),
-    (re.compile(r"(?<![\w*(,])\*+([^\s*][^*\n]{0,200}?)\s\*+(?=[.,;:!?)])"), r"\1"),
+    # "Prompt:* *“When" (not "2 * 3", "(*)", "f(*args, **kwargs)", "*.py and *.md")
+    (re.compile(r"(?<![\w*(,])\*+([A-Za-z“\"][^*\n]{0,200}?)\s\*+(?=[\w“\"—(])"), r"\1 "),
+    (re.compile(r"(?<![\w*(,])\*+([A-Za-z“\"][^*\n]{0,200}?)\s\*+(?=[.,;:!?)])"), r"\1"),
     (re.compile(r"(?<=\S)\*+\s\*+(?=[\w“\"—])"), " "),
     (re.compile(r"(?<![\w*])\*(?=\S)([^*]{1,500}?)(?<=\S)\*(?![\w*])"), r"\1"),  # a pair the bold rules left
 ]
