@@ -21,7 +21,7 @@ import numpy as np
 
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.chat_words import CASUAL_WORDS, CHAT_SPELLINGS
-from alignment_qa.engine.evidence import Scored
+from alignment_qa.engine.evidence import Scored, attributed
 from alignment_qa.index.keyword import KeywordIndex
 from alignment_qa.index.lexical import precise_key
 
@@ -100,7 +100,7 @@ def features(
     key = {term: precise_key(word, term) for term, word in terms.items()}
     in_top: set[str] = set()
     for item in scored[:TOP_SENTENCES]:
-        in_top |= analyzer.precise_terms(f"{item.speaker}: {item.text}" if item.speaker else item.text).keys()
+        in_top |= analyzer.precise_terms(attributed(item.text, item.speaker)).keys()
     in_passage = analyzer.precise_terms(passages_text[0]).keys() if passages_text else set()
     lacking = sorted((term for term in terms if key[term] not in in_top), key=lambda term: -idf[term])
     values = [

@@ -42,7 +42,7 @@ from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
-from alignment_qa.ingest.chunk import QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
+from alignment_qa.ingest.chunk import LIST_MARK, QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
 
 HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a label, not a claim
 # a label with no full stop outside brackets: "Definition: Corrigibility (Soares et al., 2015)"
@@ -287,7 +287,7 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
     return found
 
 
-_ITEM_LINE = re.compile(r"\s*(?:[-*•]|\d{1,2}[.)])\s")
+_ITEM_LINE = re.compile(r"\s*" + LIST_MARK.pattern)  # a line that is a list item
 
 
 def _lead_in(text: str, start: int) -> str:
@@ -306,6 +306,12 @@ def _lead_in(text: str, start: int) -> str:
             return line if line.endswith(":") else ""
         end = previous - 1
     return ""
+
+
+def attributed(sentence: str, speaker: str) -> str:
+    """``sentence`` with its speaker before it, as the answer shows it: what word overlap and answer typing read
+    ("What did Legg say?", "signed by 28 countries")."""
+    return f"{speaker}: {sentence}" if speaker else sentence
 
 
 def _speaker(text: str, start: int) -> str:
@@ -353,15 +359,15 @@ def score_sentences(
     for row, (index, sentence, start, end, speaker, lead_in) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
-        attributed = f"{speaker}: {sentence}" if speaker else sentence  # "What did Legg say?", "signed by 28 countries"
-        precise = analyzer.precise_terms(attributed)
+        said_by = attributed(sentence, speaker)
+        precise = analyzer.precise_terms(said_by)
         present = {term for key, term in wanted.items() if key in precise}
         lead_terms: set[str] = set()  # an item is about what its list's lead-in names ("three ways:")
         if lead_in:
             introduced = analyzer.precise_terms(lead_in)
             lead_terms = {term for key, term in wanted.items() if key in introduced} - present
         overlap = (sum(idf(term) for term in present) + LEAD_IN_SHARE * sum(idf(term) for term in lead_terms)) / total
-        typed = kind is not None and carries(attributed, kind)
+        typed = kind is not None and carries(said_by, kind)
         cosine = float(cosines[row])
         score = w_cos * cosine + w_lex * overlap + w_rank / (1 + index) + w_type * typed + w_first * (position == 0)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
@@ -447,12 +453,13 @@ def _one_of_each(scored: Sequence[Scored]) -> list[Scored]:
     quoted once, at the best score of its copies, from the copy whose attribution fits the question best: the one
     that carries the asked kind of token, then the one with more of the question's words ("How many countries
     signed the Bletchley Declaration?": the copy titled "signed by 28 countries")."""
+    keys = [_plain(item.text) for item in scored]
     copies: dict[str, list[Scored]] = {}
-    for item in scored:
-        copies.setdefault(_plain(item.text), []).append(item)
+    for key, item in zip(keys, scored, strict=True):
+        copies.setdefault(key, []).append(item)
     kept = []
-    for item in scored:
-        same = copies[_plain(item.text)]
+    for key, item in zip(keys, scored, strict=True):
+        same = copies[key]
         if item is same[0]:
             best = max(same, key=lambda copy: (copy.typed, copy.overlap))
             kept.append(item if best is item else replace(best, score=item.score))

@@ -242,8 +242,7 @@ class KeywordIndex:
         either spelling: all its parts, or the joined word), from BM25's postings. Fewer than two words always
         pass."""
         wanted: list[tuple[list[str], str | None]] = []  # per word: the terms it needs, or else one joined term
-        for token in words.split():
-            tagged = self.analyzer.tagged_words(token)
+        for tagged in self.analyzer.word_groups(words):
             joined = next((word for word, is_joined in tagged if is_joined), None)
             parts = [self.analyzer.stem(word) for word, is_joined in tagged if not is_joined]
             if joined is not None:

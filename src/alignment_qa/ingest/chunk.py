@@ -115,7 +115,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # A sentence worth its own vector (a quote candidate): at least this many words and at most this many characters.
 QUOTE_MIN_WORDS = 6
 QUOTE_MAX_CHARS = 600
-_LIST_MARK = re.compile(r"(?:[-*•]|\d{1,2}[.)])\s+")
+LIST_MARK = re.compile(r"(?:[-*•]|\d{1,2}[.)])\s+")  # a list item's bullet or number
 # the label ``clean`` gives a footnote ("Footnote 7: An autoencoder …", "Footnote footnote_consciousness: Many …")
 _FOOTNOTE_LABEL = re.compile(r"Footnote\s+[^\s:]+:\s+")
 
@@ -125,7 +125,7 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
     without its label."""
     spans = []
     for start, end in split_sentences(text, 0, len(text)):
-        mark = _LIST_MARK.match(text, start, end) or _FOOTNOTE_LABEL.match(text, start, end)
+        mark = LIST_MARK.match(text, start, end) or _FOOTNOTE_LABEL.match(text, start, end)
         spans.append((mark.end() if mark else start, end))
     return spans
 
