@@ -605,6 +605,10 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert not _POINTS_BACK.match("Those who build it decide.") and _POINTS_BACK.match("Those models fail.")
     assert _POINTS_BACK.match("And that Hinton, Bengio, and LeCun are the recipients of the Turing Award.")
     assert _POINTS_BACK.match("But this fails.") and not _POINTS_BACK.match("Andrew Ng disagrees.")
+    assert _POINTS_BACK.match("Predictably, this led to complete deforestation.")  # after a sentence adverb
+    assert _POINTS_BACK.match("However, these developments also raise significant challenges and risks.")
+    assert not _POINTS_BACK.match("However, reward models are trained on human labels.")
+    assert not _POINTS_BACK.match("Thusly, thistle grows.") and not _POINTS_BACK.match("Finally, theories differ.")
     assert _POINTS_BACK.match("Which means it learned the correct goal but was incapable.")
     assert _POINTS_BACK.match("To put this in perspective, training such a model costs millions.")
     assert not _POINTS_BACK.match("Whichever lab trains first wins.")

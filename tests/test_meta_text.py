@@ -23,6 +23,9 @@ META = [
     "In the previous section, we explored how foundation models are becoming increasingly powerful and versatile.",
     "Before we get into what specifically we can target in AI governance, we need to understand what makes a target.",
     "Before we dive into specific evaluation suites here are some benchmarks that focus on cybersecurity.",
+    "Following are all the possible types of behaviors that the CoinRun agent could end up displaying.",
+    "These limitations will be explored in more detail in the Critics of Interpretability section.",
+    "Scalable oversight will be covered in greater depth in future chapters.",
 ]
 CLAIMS = [
     "Before diving into techniques for disentangling features, researchers first sought to understand polysemanticity.",
@@ -45,6 +48,10 @@ CLAIMS = [
     "Participation in the code of practice is optional for providers of open models.",
     "Models trained on the following examples are more robust to jailbreaks.",
     "We see this later in training, when the policy starts exploiting the reward model.",
+    "However, this is not an infallible solution, and its limitations will be discussed in later sections.",
+    "Following literal commands often leads to failures of specification.",
+    "Following Hubinger et al. (2019), a system is outer-aligned when its base objective matches the intended one.",
+    "Its limitations will be discussed by regulators before the law takes effect.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]

@@ -129,7 +129,9 @@ _POINTS_BACK = re.compile(
     r"|These(?!\s+days\b)|That|Those(?!\s+who\b)|Such|They|Their|He|She|His|Her|Its"
     r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
     r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this)|And|But|Yet|Also"
-    r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context))\b"
+    r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context)"
+    r"|(?:However|Thus|Therefore|Hence|Consequently|Instead|Moreover|Furthermore|In turn|As a result|In addition"
+    r"|Additionally|Still|Yet|[A-Z][a-z]+ly),\s+(?:this|these|that|those|such|they|their))\b"  # "Predictably, this …"
 )
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it

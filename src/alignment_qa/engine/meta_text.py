@@ -5,8 +5,10 @@ scheming section.", "Let's take a closer look."), a cross-reference ("See the ch
 to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The following
 graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks in the real
 world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's lead ending in a
-full stop ("Here are just a few of them."), what the text must do first ("Before we get into X, we need to understand
-Y.") and a recap ("In the previous section, we explored how …"). Each pattern leaves out a sentence that goes on to
+full stop ("Here are just a few of them.", "Following are all the possible types of behaviors …"), a topic left
+for a later part ("These limitations will be explored in more detail in the Critics of Interpretability
+section."), what the text must do first ("Before we get into X, we need to understand Y.") and a recap ("In the
+previous section, we explored how …"). Each pattern leaves out a sentence that goes on to
 say something ("We saw in the previous chapter that AI systems are …", "The figure shows that …", "This section of
 the EU AI Act will apply to …"). Rules came from an audit of every sentence of ../shared/corpus; they are English
 only. A chapter's overview of its own sections ("Goal Misgeneralization : This section introduces …") answers "what
@@ -100,8 +102,16 @@ POINTER_MAX_WORDS = 10
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
 # a list's lead that ends with a full stop: "Here are just a few of them.", "… for the following reason."
 _LEAD_IN = re.compile(
-    r"^Here\s+(?:are|is)\b(?!.*:\s)|^(?:[^,]{0,40},\s+)?[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|"
+    r"^(?:Here|Following)\s+(?:are|is)\b(?!.*:\s)|^(?:[^,]{0,40},\s+)?[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|"
     r"stories|examples?|list|ways?)\b(?!.*:\s)|\bas\s+follows\.$|\bfor\s+the\s+following\s+reasons?\.$"
+)
+# where a topic is left for later, as the whole sentence: "These limitations will be explored in more detail in the
+# Critics of Interpretability section." (not "…, and its limitations will be discussed in later sections.", which
+# first says something)
+_LATER_PART = re.compile(
+    r"^[^,;:]{1,60}?\bwill\s+be\s+(?:further\s+|briefly\s+)?(?:explored|discussed|covered|examined|addressed|"
+    r"detailed|described|explained|presented|analy[sz]ed|elaborated|revisited|treated)\b[^,;:]*?"
+    r"\b(?:sub)?(?:sections?|chapters?)\b[^,;:]{0,40}$"
 )
 # a recap of an earlier section: "In the previous section, we explored how foundation models are …" (what it
 # restates is quotable where it was said); one that goes on (", but …", ": …") is kept
@@ -132,7 +142,7 @@ def is_meta_text(sentence: str) -> bool:
     """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
     if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence) or _LEAD_IN.search(sentence) or _RECAP.match(sentence):
         return True
-    if _BEFORE_WE.match(sentence):
+    if _BEFORE_WE.match(sentence) or _LATER_PART.match(sentence):
         return True
     if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True
