@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from alignment_qa.engine.abstain import Coverage, decide, named_in_passages
+from alignment_qa.engine.abstain import Coverage, caution_notice, decide, named_in_passages
 from alignment_qa.engine.abstain_weights import WEIGHTS
 from alignment_qa.engine.answerability import FEATURES, answerability, features, probability
 from alignment_qa.engine.evidence import Scored
@@ -120,7 +120,10 @@ def test_decide_declines_or_warns_by_the_two_thresholds(index: KeywordIndex) -> 
     off = verdict(1.0, 1.0)
     assert off.covered and not off.notice and not off.missing
     warned = verdict(1.0, 0.0)
-    assert warned.covered and "may not answer this question" in warned.notice and "“budget”" in warned.notice
+    assert warned.covered and warned.doubtful is not None and "budget" in warned.doubtful
+    notice = caution_notice(warned.doubtful)
+    assert "may not answer this question" in notice and "“budget”" in notice
+    assert caution_notice([]) == "The nearest passages may not answer this question."
     declined = verdict(0.0, 0.0)
     assert not declined.covered and "none of their best sentences mentions" in declined.reason
     assert "“budget”" in declined.reason and "“annual”" in declined.reason

@@ -8,6 +8,7 @@ declined, answerable ones must not be; eval/name-variants.jsonl checks names wri
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -80,6 +81,21 @@ def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")
     assert plain.covered and "may not answer" not in plain.notice
+    # the notice names only words the quoted sentences lack too ("participants" is in one of them)
+    counted = dev_assistant.ask("How many participants took part in Bowman et al.'s sandwiching experiment?")
+    assert "may not answer" in counted.notice and "participants" in counted.text.lower(), counted.notice
+    named = re.findall(r"“([^”]+)”", counted.notice.split("may not answer", 1)[1])
+    assert named and "participants" not in named, named
+    assert not any(re.search(rf"\b{re.escape(word)}\b", counted.text, re.I) for word in named), named
+
+
+def test_a_name_no_page_has_a_word_of_gets_one_notice(dev_assistant: Assistant) -> None:
+    """No page has "Philanthropy": the notice says that no page mentions Open Philanthropy, once, without "by that
+    name" (which says the pages may know it by another), and does not name its words as missing again."""
+    given = dev_assistant.ask("How much money does Open Philanthropy give to AI safety research each year?")
+    assert given.covered and given.notice.count("No indexed page mentions") == 1, given.notice
+    assert "No indexed page mentions Open Philanthropy;" in given.notice
+    assert "“Open”" not in given.notice and "“Philanthropy”" not in given.notice
 
 
 def test_a_named_phrase_answers_a_distant_question_but_an_ordinary_name_does_not(dev_assistant: Assistant) -> None:

@@ -59,6 +59,9 @@ class Coverage:
     reason: str = ""
     missing: list[str] = field(default_factory=list)  # names or terms the pages lack
     notice: str = ""  # for a partly covered question: what the answer leaves out
+    # the near-miss check's doubt: the words none of the best sentences has, for a notice (``caution_notice``) once
+    # the answer is chosen, naming only those its quoted sentences lack too; None: no doubt
+    doubtful: list[str] | None = None
 
 
 _CODE_PART = re.compile(r"[A-Za-z]+|\d+")
@@ -660,17 +663,30 @@ def decide(
     if carried:
         shown = [name if name[:1].isupper() or " " in name else f"“{name}”" for name in carried]
         notices.append(f"No indexed page mentions {names_phrase(shown)}, from an earlier question.")
-    if unheard:  # a warning, not a decline: users name things in other words than the pages do
+    name_words = {word.lower() for name in unheard for word in _TOKEN.findall(name)}
+    # a name one of whose words no page has at all ("Open Philanthropy") is not in the pages by any name
+    unwritten = {word.lower() for word in capitalised}
+    by_that_name = [name for name in unheard if not unwritten & {word.lower() for word in _TOKEN.findall(name)}]
+    if by_that_name:  # a warning, not a decline: users name things in other words than the pages do
         notices.append(
-            f"No indexed page mentions {names_phrase(unheard)} by that name; the answer draws on the nearest passages."
+            f"No indexed page mentions {names_phrase(by_that_name)} by that name; the answer draws on the nearest "
+            "passages."
         )
-    if capitalised:  # a name's word or emphasis: either way no page has it, and the answer is about other things
-        notices.append(
-            f"No indexed page mentions {_quoted(capitalised, None)}; the answer draws on the nearest passages."
-        )
+    # a name's word or emphasis: either way no page has it, and the answer is about other things
+    plainly = [name for name in unheard if name not in by_that_name]
+    plainly += [word for word in capitalised if word.lower() not in name_words]
+    if plainly:
+        listed = [name if " " in name else f"“{name}”" for name in plainly]
+        notices.append(f"No indexed page mentions {names_phrase(listed)}; the answer draws on the nearest passages.")
     missing = [*carried, *unheard, *capitalised]
+    doubtful = None
     if checked.unanswered > caution_threshold:
-        lacking = f": none of their best sentences mentions {_quoted(checked.missing)}" if checked.missing else ""
-        notices.append(f"The nearest passages may not answer this question{lacking}.")
+        doubtful = [word for word in checked.missing if word.lower() not in name_words]
         missing.extend(checked.missing)
-    return Coverage(True, missing=missing, notice=" ".join(notices))
+    return Coverage(True, missing=missing, notice=" ".join(notices), doubtful=doubtful)
+
+
+def caution_notice(words: Sequence[str]) -> str:
+    """The near-miss check's notice, naming ``words`` that none of the answer's best sentences mentions."""
+    lacking = f": none of their best sentences mentions {_quoted(words)}" if words else ""
+    return f"The nearest passages may not answer this question{lacking}."

@@ -29,7 +29,7 @@ from llama_index.core.query_engine import CustomQueryEngine
 from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr, SkipValidation
 
-from alignment_qa.engine.abstain import Coverage, decide
+from alignment_qa.engine.abstain import Coverage, caution_notice, decide
 from alignment_qa.engine.answer import NEAREST_LEAD, Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
 from alignment_qa.engine.answer_type import asked_type
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
@@ -189,6 +189,9 @@ class AnswerEngine(CustomQueryEngine):
                 yield AnswerEvent(self._not_covered(turn, base, passages))
                 return
 
+        if coverage.doubtful is not None:  # named: only what the answer's own sentences lack too
+            said = self.retriever.keyword_index.analyzer.precise_terms(draft.parsed.text())
+            notices.append(caution_notice([word for word in coverage.doubtful if not self._said(word, said)]))
         clock = time.perf_counter()
         settings = self.parts.settings
         checked = verify(draft, passages, self.parts.judge, settings.answer.support_threshold)
@@ -254,6 +257,11 @@ class AnswerEngine(CustomQueryEngine):
             asked=None if asked is None else self.retriever.searched(asked),
             matches=self._text_matches,
         )
+
+    def _said(self, word: str, said: Mapping[str, str]) -> bool:
+        """Whether the text whose ``precise_terms`` are ``said`` has every term of ``word``."""
+        terms = self.retriever.keyword_index.analyzer.precise_terms(word)
+        return bool(terms) and all(key in said for key in terms)
 
     def _text_matches(self, pattern: str) -> bool:
         """``ChunkCollection.matches``; a store that fails meanwhile (reopened by another process's ingest, a
