@@ -95,7 +95,7 @@ def main() -> int:
     from llama_index.core.schema import QueryBundle
 
     from alignment_qa.engine.assistant import Assistant
-    from alignment_qa.engine.evidence import choose
+    from alignment_qa.engine.evidence import choose, for_answer
     from alignment_qa.index.embedder import build_embedder, follow_index
     from alignment_qa.index.store import ChunkStore
     from alignment_qa.ingest.pipeline import ingest
@@ -130,7 +130,7 @@ def main() -> int:
             coverage = engine.coverage(row["question"], passages, scored)
             chosen = (
                 choose(
-                    scored,
+                    for_answer(scored),
                     settings.answer.max_sentences,
                     settings.answer.keep_ratio,
                     follow_ratio=settings.answer.follow_ratio,

@@ -330,3 +330,30 @@ def test_a_list_item_counts_half_of_its_lead_ins_words(embedder: HashedEmbedder)
     )
     # "safety" is the item's own word; "washing" and "happen" are only its lead-in's
     assert [item.overlap for item in scored] == [pytest.approx((1 + 2 * LEAD_IN_SHARE) / 3)]
+
+
+def test_the_answer_ranks_a_passage_by_its_retrieval_score_not_its_place(embedder: HashedEmbedder) -> None:
+    """Two passages retrieval scored nearly alike: the answer leads with the second one's sentence when that
+    sentence matches better, where a bonus by place (1 / (1 + rank)) had held it back. The coverage check keeps
+    reading the place-based ``score`` it was fitted on."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import WEIGHTS, for_answer, score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    question = "Does reward hacking require a misspecified reward?"
+    first = "Reward hacking is a problem of agents that require a reward."
+    second = "Reward hacking does not require a misspecified reward."
+    nodes = [
+        NodeWithScore(node=TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": page}), score=score)
+        for text, page, score in ((first, "atlas/06/01.md", 1.0), (second, "atlas/06/02.md", 0.95))
+    ]
+    args = (embedder.encode([question])[0], nodes, SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    no_words = (WEIGHTS[0], 0.0, *WEIGHTS[2:])  # the cosine and the passage alone: hashed vectors
+    scored = score_sentences(question, *args, weights=no_words)  # type: ignore[arg-type]
+    assert [item.text for item in scored] == [first, second]  # by place: 0.541 against 0.541 / 2
+    assert [item.text for item in for_answer(scored)] == [second, first]  # by retrieval score: 0.541 against 0.514
+    # place-based when retrieval gives no usable scores
+    flat = [NodeWithScore(node=node.node, score=None) for node in nodes]
+    unscored = score_sentences(question, args[0], flat, *args[2:], weights=no_words)  # type: ignore[arg-type]
+    assert {item.text: item.score for item in for_answer(unscored)} == {item.text: item.score for item in unscored}
