@@ -609,6 +609,9 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert _POINTS_BACK.match("However, these developments also raise significant challenges and risks.")
     assert not _POINTS_BACK.match("However, reward models are trained on human labels.")
     assert not _POINTS_BACK.match("Thusly, thistle grows.") and not _POINTS_BACK.match("Finally, theories differ.")
+    assert not _POINTS_BACK.match("However, this section covers RLHF.")  # the exclusions hold after an adverb
+    assert not _POINTS_BACK.match("However, those who build it decide.")
+    assert not _POINTS_BACK.match("Italy, they said, is fine.") and not _POINTS_BACK.match("July, they noted.")
     assert _POINTS_BACK.match("Which means it learned the correct goal but was incapable.")
     assert _POINTS_BACK.match("To put this in perspective, training such a model costs millions.")
     assert not _POINTS_BACK.match("Whichever lab trains first wins.")
@@ -867,3 +870,16 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     assert corrected("x" * 40 + " corrigibilty")[0].endswith("corrigibility")  # a 40-letter "word" is skipped
     many = " ".join(f"corrigibilt{letter}x" for letter in "abcdefghij")  # more unknown words than typos
     assert corrections(many + " corrigibilty", index, plain) == {}
+
+
+def test_the_near_miss_notice_names_only_words_no_quote_has() -> None:
+    """An evidence answer's quotes vouch for a word the best sentences lacked; an LLM's own words do not."""
+    from alignment_qa.engine.citations import ParsedAnswer
+    from alignment_qa.engine.evidence import Draft, Evidence
+    from alignment_qa.engine.query_engine import unquoted
+
+    quote = Evidence(0, "Even so, the participants managed to move the behavior of the model.", 0, 10, 1.0, 0.5)
+    words = ["took", "participants", "part"]
+    assert unquoted(words, Draft(ParsedAnswer([], [], []), {0: quote}), Analyzer()) == ["took", "part"]
+    # an LLM's draft quotes nothing: "The sources do not say how many participants took part [1]."
+    assert unquoted(words, Draft(ParsedAnswer([], [], [])), Analyzer()) == words

@@ -52,6 +52,11 @@ CLAIMS = [
     "Following literal commands often leads to failures of specification.",
     "Following Hubinger et al. (2019), a system is outer-aligned when its base objective matches the intended one.",
     "Its limitations will be discussed by regulators before the law takes effect.",
+    "GPT-4 failed and this will be discussed in the next section.",
+    "Applications will be examined by local chapters of the organization.",
+    "The code of practice will be presented to the AI Office in subsection 3.",
+    "Following is one simple formulation: the discounted sum of future rewards given some policy.",
+    "Following is not the same as understanding.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]

@@ -102,16 +102,17 @@ POINTER_MAX_WORDS = 10
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
 # a list's lead that ends with a full stop: "Here are just a few of them.", "… for the following reason."
 _LEAD_IN = re.compile(
-    r"^(?:Here|Following)\s+(?:are|is)\b(?!.*:\s)|^(?:[^,]{0,40},\s+)?[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|"
+    r"^Here\s+(?:are|is)\b(?!.*:\s)|^Following\s+are\b[^:]*\.$|^(?:[^,]{0,40},\s+)?[Tt]he\s+following\s+(?:\w+\s+)?(?:is|are|reasons?|steps?|story|"
     r"stories|examples?|list|ways?)\b(?!.*:\s)|\bas\s+follows\.$|\bfor\s+the\s+following\s+reasons?\.$"
 )
 # where a topic is left for later, as the whole sentence: "These limitations will be explored in more detail in the
 # Critics of Interpretability section." (not "…, and its limitations will be discussed in later sections.", which
 # first says something)
 _LATER_PART = re.compile(
-    r"^[^,;:]{1,60}?\bwill\s+be\s+(?:further\s+|briefly\s+)?(?:explored|discussed|covered|examined|addressed|"
-    r"detailed|described|explained|presented|analy[sz]ed|elaborated|revisited|treated)\b[^,;:]*?"
-    r"\b(?:sub)?(?:sections?|chapters?)\b[^,;:]{0,40}$"
+    r"^(?!.*\s(?:and|but|so|because|while|although)\s.*\bwill\s+be\b)[^,;:]{1,60}?\bwill\s+be\s+(?:further\s+|briefly\s+)?"
+    r"(?:explored|discussed|covered|examined|addressed|detailed|described|explained|presented|analy[sz]ed|elaborated|"
+    r"revisited|treated)\b[^,;:]*?\bin\s+[^,;:]*?\b(?:sub)?(?:sections?|chapters?)"
+    r"(?:\s+(?:below|later|on\s+[^,;:]{1,80}))?\s*\.?$"
 )
 # a recap of an earlier section: "In the previous section, we explored how foundation models are …" (what it
 # restates is quotable where it was said); one that goes on (", but …", ": …") is kept

@@ -40,6 +40,7 @@ from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hid
 from alignment_qa.engine.support import SupportJudge
 from alignment_qa.engine.verify import passage_model, verify
 from alignment_qa.index.embedder import Embedder
+from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.settings import Settings
 
@@ -189,9 +190,9 @@ class AnswerEngine(CustomQueryEngine):
                 yield AnswerEvent(self._not_covered(turn, base, passages))
                 return
 
-        if coverage.doubtful is not None:  # named: only what the answer's own sentences lack too
-            said = self.retriever.keyword_index.analyzer.precise_terms(draft.parsed.text())
-            notices.append(caution_notice([word for word in coverage.doubtful if not self._said(word, said)]))
+        if coverage.doubtful is not None:
+            analyzer = self.retriever.keyword_index.analyzer
+            notices.append(caution_notice(unquoted(coverage.doubtful, draft, analyzer)))
         clock = time.perf_counter()
         settings = self.parts.settings
         checked = verify(draft, passages, self.parts.judge, settings.answer.support_threshold)
@@ -257,11 +258,6 @@ class AnswerEngine(CustomQueryEngine):
             asked=None if asked is None else self.retriever.searched(asked),
             matches=self._text_matches,
         )
-
-    def _said(self, word: str, said: Mapping[str, str]) -> bool:
-        """Whether the text whose ``precise_terms`` are ``said`` has every term of ``word``."""
-        terms = self.retriever.keyword_index.analyzer.precise_terms(word)
-        return bool(terms) and all(key in said for key in terms)
 
     def _text_matches(self, pattern: str) -> bool:
         """``ChunkCollection.matches``; a store that fails meanwhile (reopened by another process's ingest, a
@@ -371,6 +367,19 @@ def _final(events: Iterator[StreamEvent]) -> Answer:
         if isinstance(event, AnswerEvent):
             return event.answer
     raise AssertionError("the answer path ended without an answer")  # pragma: no cover
+
+
+def unquoted(words: Sequence[str], draft: Draft, analyzer: Analyzer) -> list[str]:
+    """``words`` that no sentence ``draft`` quotes has, for the near-miss notice: an evidence answer's quotes (with
+    their speakers) vouch for a word; an LLM's own words do not ("The sources do not say how many employees …"
+    would otherwise hide “employees”), so its draft, which quotes nothing, leaves every word named."""
+    quoted = analyzer.precise_terms(" ".join(f"{item.speaker} {item.text}" for item in draft.evidence.values()))
+
+    def said(word: str) -> bool:
+        terms = analyzer.precise_terms(word)
+        return bool(terms) and all(key in quoted for key in terms)
+
+    return [word for word in words if not said(word)]
 
 
 def elapsed_ms(since: float) -> float:
