@@ -71,13 +71,15 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
     assert "answers only about the AI Safety Institutes" in bank.notice
 
 
-def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
-    """InstructGPT is in the pages, how many labelers trained it is not: the quotes come with a notice
-    (engine/answerability.py)."""
+def test_a_near_miss_is_declined_or_warned_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
+    """InstructGPT is in the pages, how many labelers trained it is not: declined above
+    ``answer.unanswered_threshold``, naming the words the best sentences lack; below it and above the caution cut,
+    answered with a notice (engine/answerability.py)."""
     hired = dev_assistant.ask("How many human labelers did OpenAI hire to train InstructGPT?")
-    assert hired.covered and "The nearest passages may not answer this question" in hired.notice, hired.notice
-    assert "“labelers”" in hired.notice
+    assert not hired.covered and "none of their best sentences mentions" in hired.text, hired.text
+    assert "“labelers”" in hired.text
     scoring = dev_assistant.ask("What did o3 score on ARC-AGI?")
+    assert scoring.covered and "The nearest passages may not answer this question" in scoring.notice, scoring.notice
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")
     assert plain.covered and "may not answer" not in plain.notice
@@ -89,13 +91,14 @@ def test_a_near_miss_is_answered_with_a_warning_naming_what_the_quotes_lack(dev_
     assert not any(re.search(rf"\b{re.escape(word)}\b", counted.text, re.I) for word in named), named
 
 
-def test_a_name_no_page_has_a_word_of_gets_one_notice(dev_assistant: Assistant) -> None:
-    """No page has "Philanthropy": the notice says that no page mentions Open Philanthropy, once, without "by that
+def test_a_name_no_page_has_a_word_of_is_named_once(dev_assistant: Assistant) -> None:
+    """No page has "Philanthropy": the answer says that no page mentions Open Philanthropy, once, without "by that
     name" (which says the pages may know it by another), and does not name its words as missing again."""
     given = dev_assistant.ask("How much money does Open Philanthropy give to AI safety research each year?")
-    assert given.covered and given.notice.count("No indexed page mentions") == 1, given.notice
-    assert "No indexed page mentions Open Philanthropy;" in given.notice
-    assert "“Open”" not in given.notice and "“Philanthropy”" not in given.notice
+    said = given.notice if given.covered else given.text
+    assert said.lower().count("no indexed page mentions") == 1, said
+    assert "mentions Open Philanthropy" in said and "by that name" not in said, said
+    assert "“Open”" not in said and "“Philanthropy”" not in said
 
 
 def test_a_named_phrase_answers_a_distant_question_but_an_ordinary_name_does_not(dev_assistant: Assistant) -> None:
