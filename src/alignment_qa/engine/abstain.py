@@ -559,13 +559,16 @@ def _quoted(words: Sequence[str], most: int | None = 3) -> str:
     return names_phrase([f"“{_shortened(word, SHOWN_NAME_CHARS - 2)}”" for word in words[:most]])
 
 
-def _unanswered_reason(unheard: Sequence[str], missing: Sequence[str], unwritten: set[str]) -> str:
-    """Why the near-miss check declined: the name no page spells so ("by that name" unless one of its words, one of
-    ``unwritten``, is in no page at all), or the rarest words the best sentences lack."""
+def _lowered_words(name: str) -> set[str]:
+    return {word.lower() for word in _TOKEN.findall(name)}
+
+
+def _unanswered_reason(unheard: Sequence[str], missing: Sequence[str], by_name: bool) -> str:
+    """Why the near-miss check declined: the name no page spells so ("by that name" when ``by_name``: no word of it
+    is in no page at all), or the rarest words the best sentences lack."""
     if unheard:
-        written = not any(word.lower() in unwritten for name in unheard for word in _TOKEN.findall(name))
-        by_name = " by that name" if written else ""
-        return f"No indexed page mentions {names_phrase(unheard)}{by_name}, and no nearby sentence answers it."
+        spelled = " by that name" if by_name else ""
+        return f"No indexed page mentions {names_phrase(unheard)}{spelled}, and no nearby sentence answers it."
     if missing:
         return f"The nearest passages are on this topic, but none of their best sentences mentions {_quoted(missing)}."
     return "The nearest passages are on this topic, but none of their sentences answers it."
@@ -662,15 +665,15 @@ def decide(
         checked = Answerability(checked.unanswered, typed)
     # a name one of whose words no page has at all ("Open Philanthropy") is not in the pages by any name
     unwritten = {word.lower() for word in capitalised}
+    by_that_name = [name for name in unheard if not unwritten & _lowered_words(name)]
     if checked.unanswered > unanswered_threshold:  # a near miss: the topic is here, the asked fact is not
-        reason = _unanswered_reason(unheard, checked.missing, unwritten)
+        reason = _unanswered_reason(unheard, checked.missing, len(by_that_name) == len(unheard))
         return Coverage(False, reason, [*unheard, *checked.missing])
     notices = []
     if carried:
         shown = [name if name[:1].isupper() or " " in name else f"“{name}”" for name in carried]
         notices.append(f"No indexed page mentions {names_phrase(shown)}, from an earlier question.")
-    name_words = {word.lower() for name in unheard for word in _TOKEN.findall(name)}
-    by_that_name = [name for name in unheard if not unwritten & {word.lower() for word in _TOKEN.findall(name)}]
+    name_words = set().union(*map(_lowered_words, unheard))
     if by_that_name:  # a warning, not a decline: users name things in other words than the pages do
         notices.append(
             f"No indexed page mentions {names_phrase(by_that_name)} by that name; the answer draws on the nearest "
