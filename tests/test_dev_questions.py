@@ -60,6 +60,10 @@ def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assist
     assert not budget.covered and "budget" in budget.text.split("The nearest pages")[0]
     for answer in (authors, dev_assistant.ask("Which AI Safety Institutes have been announced?")):
         assert not any(s.text.startswith(("Figure", "Footnote", "Human Compatible")) for s in answer.sentences)
+    # the mission's own question: the wiki's denial joins the answer, with the sentence it points back to
+    rlhf = [s.text for s in dev_assistant.ask("Is RLHF an inner alignment fix?").sentences]
+    denial = next((i for i, text in enumerate(rlhf) if text.startswith("None of them solve inner alignment")), -1)
+    assert denial > 0 and rlhf[denial - 1].startswith("RLHF, Constitutional AI, and IRL all aim"), rlhf
 
 
 def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant: Assistant) -> None:

@@ -357,3 +357,72 @@ def test_the_answer_ranks_a_passage_by_its_retrieval_score_not_its_place(embedde
     flat = [NodeWithScore(node=node.node, score=None) for node in nodes]
     unscored = score_sentences(question, args[0], flat, *args[2:], weights=no_words)  # type: ignore[arg-type]
     assert {item.text: item.score for item in for_answer(unscored)} == {item.text: item.score for item in unscored}
+
+
+def test_a_yes_or_no_question_lifts_a_denial_of_its_words_below_the_best_sentence(embedder: HashedEmbedder) -> None:
+    """ "Is RLHF an inner alignment fix?": the sentence that denies what it asks ("None of them solve inner
+    alignment.") gains ``DENIAL_BONUS`` in the answer's ranking, up to just below the best sentence, which keeps the
+    lead; a negation of something else ("this might not last") and the same question asked openly gain nothing."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import DENIAL_BONUS, WEIGHTS, Scored, for_answer, score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    question = "Is RLHF an inner alignment fix?"
+    lead = "Some call RLHF a fix for inner alignment in language models."
+    rival = "RLHF is the standard alignment scaffold for chat models."
+    other = "Scaling compute this way might not last forever either."
+    denial = "None of them solve inner alignment in any model."
+    text = " ".join((lead, rival, other, denial))
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "wiki/outer-vs-inner.txt"})
+    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    no_cosine = (0.0, *WEIGHTS[1:])  # word overlap and place alone: hashed vectors
+
+    vector = embedder.encode([question])[0]
+
+    def ranked(yes_or_no: bool) -> list[Scored]:
+        return score_sentences(question, vector, *args, weights=no_cosine, yes_or_no=yes_or_no)  # type: ignore[arg-type]
+
+    plain = {item.text: item.score for item in for_answer(ranked(False))}
+    lifted = for_answer(ranked(True))
+    scores = {item.text: item.score for item in lifted}
+    assert [item.text for item in for_answer(ranked(False))][:2] == [lead, rival]
+    assert [item.text for item in lifted][:2] == [lead, denial]
+    assert scores[denial] == pytest.approx(min(plain[denial] + DENIAL_BONUS, plain[lead]), abs=1e-5)
+    assert scores[other] == plain[other] and scores[lead] == plain[lead]
+    # the coverage check's place-based score is left alone
+    assert [(item.text, item.score) for item in ranked(True)] == [(item.text, item.score) for item in ranked(False)]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Is RLHF an inner alignment fix?", True),
+        ("so does debate work?", True),
+        ("Doesn't RLHF solve it?", True),
+        ("Can't we just unplug it?", True),
+        ("What is RLHF?", False),
+        ("Isolation of models: what is it?", False),
+        ("Mayan calendar and AI?", False),
+    ],
+)
+def test_a_yes_or_no_question_opens_with_an_auxiliary_verb(question: str, expected: bool) -> None:
+    from alignment_qa.engine.answer_type import asks_yes_or_no
+
+    assert asks_yes_or_no(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("W2SG is not a complete solution.", "a complete solution."),
+        ("Continuous progress doesn't mean linear or simple progress.", "mean linear or simple progress."),
+        ("The list is far from exhaustive, but it helps.", "exhaustive"),
+        ("Sycophants deceive, but they are not deceptively aligned.", "deceptively aligned."),
+        ("Nobody knows how notable this is.", ""),
+    ],
+)
+def test_a_negation_covers_the_rest_of_its_clause(sentence: str, expected: str) -> None:
+    from alignment_qa.engine.answer_type import denied
+
+    assert denied(sentence) == expected

@@ -5,7 +5,11 @@ count, a year, a proportion, a person or an amount of money; a sentence that ans
 carries such a token. ``asked_type`` reads the question with a few patterns and ``carries``
 checks a sentence with regular expressions (a person is a capitalised name or a citation such as
 "Hubinger et al."). Other questions (what is, why, how does) ask for no particular token; this
-module then says nothing. No parsing or named-entity model is used.
+module then says nothing. A yes/no question ("Is RLHF an inner alignment fix?") is told apart
+(``asks_yes_or_no``) since users often ask one with
+a false premise and the pages answer it by denying it ("W2SG is not a complete solution."): ``denied``
+gives the words a sentence's negations cover. No
+parsing or named-entity model is used.
 """
 
 from __future__ import annotations
@@ -86,3 +90,29 @@ def carries(sentence: str, kind: AnswerType | None) -> bool:
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     return bool(_CITATION.search(sentence) or _NAME.search(sentence[1:]))
+
+
+# an auxiliary verb first ("Is …", "Does …", "Can't …"), after a filler ("So is …", "But does …")
+_YES_NO_Q = re.compile(
+    r"^\W*(?:(?:so|and|but|ok|okay|then|also|wait)\W+)?(?:is|are|was|were|does|do|did|can|could|will|would|should|"
+    r"shall|has|have|had|must|might|may)(?:n['’]?t)?\b",
+    re.I,
+)
+_CLAUSE = re.compile(r"[,;:()–—]|\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b", re.I)
+DENIAL_SCOPE = 8  # words after a negation that it covers
+_SAYS_NOT = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|nothing|far\s+from)\b|n['’]t\b", re.I)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether ``question`` is a yes/no question: it opens with an auxiliary verb."""
+    return bool(_YES_NO_Q.search(question))
+
+
+def denied(sentence: str, scope: int = DENIAL_SCOPE) -> str:
+    """The words a negation of ``sentence`` covers ("not", "no", "never", "doesn't", "far from"): up to ``scope``
+    words after each, within its clause; "" when nothing is denied."""
+    covered = []
+    for clause in _CLAUSE.split(sentence):
+        for match in _SAYS_NOT.finditer(clause):
+            covered.append(" ".join(clause[match.end() :].split()[:scope]))
+    return " ".join(part for part in covered if part)

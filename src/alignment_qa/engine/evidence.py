@@ -39,7 +39,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
-from alignment_qa.engine.answer_type import AnswerType, carries
+from alignment_qa.engine.answer_type import AnswerType, carries, denied
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text
@@ -120,6 +120,10 @@ _REFERENCE_SECTION = re.compile(
 # so the cosine weighs 0.6.
 WEIGHTS = (0.6, 0.534, 0.541, 0.234, 0.101)
 DUPLICATE_COSINE = 0.9
+# added to the answer score of a sentence that says "not" when the question asks yes or no: a question with a false
+# premise ("Is weak-to-strong generalization a complete solution?") is answered by the sentence that denies it ("W2SG
+# is not a complete solution."), which shares few words with it
+DENIAL_BONUS = 0.25
 # a list item counts the question's words its lead-in line has ("… happens in three ways:") at this share of their
 # weight (tune: 0.5 and 1.0 each one more evidence sentence, 1.0 also one fewer); the lead-in is looked for this
 # many lines up at most
@@ -353,9 +357,12 @@ def score_sentences(
     kind: AnswerType | None = None,
     weights: Sequence[float] = WEIGHTS,
     sides: tuple[str, str] | None = None,
+    yes_or_no: bool = False,
 ) -> list[Scored]:
     """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
-    each marked with the side it speaks of."""
+    each marked with the side it speaks of. For a yes/no question (``yes_or_no``), a sentence whose negation covers
+    one of the question's words ("None of them solve inner alignment.") gets ``DENIAL_BONUS`` in its
+    ``answer_score``."""
     candidates = candidate_sentences(passages)
     if not candidates:
         return []
@@ -368,6 +375,7 @@ def score_sentences(
     w_cos, w_lex, w_rank, w_type, w_first = weights
     closeness = _closeness(passages)
     scored = []
+    lifted: set[int] = set()
     positions: dict[int, int] = {}
     for row, (index, sentence, start, end, speaker, lead_in) in enumerate(candidates):
         position = positions.get(index, 0)
@@ -385,6 +393,8 @@ def score_sentences(
         base = w_cos * cosine + w_lex * overlap + w_type * typed + w_first * (position == 0)
         score = base + w_rank / (1 + index)
         answer_score = base + w_rank * closeness[index]
+        if yes_or_no and wanted.keys() & analyzer.precise_terms(denied(said_by)).keys():
+            lifted.add(row)  # it denies something the question asks about
         side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(
             Scored(
@@ -392,6 +402,14 @@ def score_sentences(
                 answer_score,
             )
         )  # fmt: skip
+    if lifted:  # a denial joins the best sentences but does not displace the best one
+        top = max(item.answer_score or 0.0 for item in scored)
+        scored = [
+            replace(item, answer_score=min((item.answer_score or 0.0) + DENIAL_BONUS, top - 1e-6))
+            if row in lifted and (item.answer_score or 0.0) < top
+            else item
+            for row, item in enumerate(scored)
+        ]
     scored.sort(key=lambda item: -item.score)
     return scored
 

@@ -31,7 +31,7 @@ from pydantic import PrivateAttr, SkipValidation
 
 from alignment_qa.engine.abstain import Coverage, caution_notice, decide
 from alignment_qa.engine.answer import NEAREST_LEAD, Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
-from alignment_qa.engine.answer_type import asked_type
+from alignment_qa.engine.answer_type import asked_type, asks_yes_or_no
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
@@ -229,6 +229,7 @@ class AnswerEngine(CustomQueryEngine):
             self.retriever.keyword_index.idf,
             asked_type(question),
             sides=comparison_sides(question),
+            yes_or_no=asks_yes_or_no(question),
         )
 
     def coverage(
