@@ -147,7 +147,7 @@ class AnswerEngine(CustomQueryEngine):
             "top_k": turn.top_k,
         }
         clock = time.perf_counter()
-        scored = self.score(bundle, passages)
+        scored = self.score(bundle, passages, turn.asked)
         coverage = self.coverage(turn.standalone, passages, scored, turn.asked)
         timings["coverage"] = elapsed_ms(clock)
         if not coverage.covered:  # decided before any LLM is called
@@ -213,8 +213,9 @@ class AnswerEngine(CustomQueryEngine):
             )
         )
 
-    def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore]) -> list[Scored]:
-        """Every quotable sentence of ``passages``, scored against the question, best first."""
+    def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore], asked: str | None = None) -> list[Scored]:
+        """Every quotable sentence of ``passages``, scored against the question, best first. ``asked``: the user's
+        own words when the question is a follow-up joined to earlier turns (whether they ask yes or no)."""
         question = self.retriever.searched(bundle.query_str)
         if bundle.embedding:  # the retriever left the question's vector here (of the searched text)
             vector = np.asarray(bundle.embedding, dtype=np.float32)
@@ -229,7 +230,7 @@ class AnswerEngine(CustomQueryEngine):
             self.retriever.keyword_index.idf,
             asked_type(question),
             sides=comparison_sides(question),
-            yes_or_no=asks_yes_or_no(question),
+            yes_or_no=asks_yes_or_no(question if asked is None else asked),
         )
 
     def coverage(
