@@ -621,6 +621,29 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert [item.text for item in choose([plain, before], 4, 0.3)] == [plain.text, before.text]  # type: ignore[list-item, attr-defined]
 
 
+def test_a_sentence_pointing_back_comes_with_its_neighbour_even_when_their_vectors_are_near_duplicates() -> None:
+    """In-context vectors of neighbouring sentences can be closer than ``DUPLICATE_COSINE`` ("Informally, the
+    behavioral objective is …" and "This is in contrast to the mesa-objective, …" at 0.92): the sentence a quote
+    points back to is its companion, not its copy; a true copy elsewhere is still skipped."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
+        return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
+
+    before = at(
+        "Informally, the behavioral objective is what the behaviour appears to optimize.", 0, 0.7, [1, 0.3, 0], 0
+    )
+    pointing = at("This is in contrast to the mesa-objective, the one actually used.", 0, 0.9, [1, 0.32, 0], 82)
+    other = at("A mesa-optimizer is a learned algorithm that is itself an optimizer.", 1, 0.8, [0, 0, 1], 0)
+    texts = [item.text for item in choose([pointing, other, before], 4, 0.5)]  # type: ignore[list-item]
+    assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
+    copy = at("This is in contrast to the mesa-objective, the one actually used, again.", 2, 0.85, [1, 0.31, 0], 0)
+    texts = [item.text for item in choose([pointing, copy, other, before], 4, 0.5)]  # type: ignore[list-item]
+    assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
+
+
 def test_a_comparison_answer_speaks_of_both_sides() -> None:
     """The best sentences all speak of one side (or of both at once): the other side's best sentence joins, in
     place of the weakest, when it scores at least ``side_ratio`` of the best."""

@@ -526,13 +526,18 @@ def _one_of_each(scored: Sequence[Scored]) -> list[Scored]:
     return kept
 
 
-def _unwanted(item: Scored, chosen: Sequence[Scored], several_passages: bool) -> bool:
-    """Whether ``item`` says the same as a chosen sentence, or would be a fourth from one passage while other
-    passages have candidates (leave room for other sources; counting a sentence that only comes along with the
-    one pointing back to it measured worse on ``tune``)."""
+def _unwanted(
+    item: Scored, chosen: Sequence[Scored], several_passages: bool, companions: Sequence[Scored] = ()
+) -> bool:
+    """Whether ``item`` says the same as a chosen sentence, or would be a fourth from one passage (counting its
+    ``companions``, the sentences joining the answer with it) while other passages have candidates (leave room for
+    other sources; counting a sentence that only comes along with the one pointing back to it measured worse on
+    ``tune``). A companion is never its near-duplicate: the sentence a quote points back to is its neighbour in
+    the page, and in-context vectors of neighbours can be closer than ``DUPLICATE_COSINE``."""
     if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
         return True
-    return several_passages and sum(other.passage == item.passage for other in chosen) >= SAME_PASSAGE_MAX
+    together = [*chosen, *companions]
+    return several_passages and sum(other.passage == item.passage for other in together) >= SAME_PASSAGE_MAX
 
 
 def _cover_sides(
@@ -628,7 +633,7 @@ def _placed(
         return None
     added: list[Scored] = []
     for sentence in [*chain, item]:
-        if _unwanted(sentence, [*chosen, *added], several_passages):
+        if _unwanted(sentence, chosen, several_passages, companions=added):
             return None
         added.append(sentence)
     at = chosen.index(anchor) + 1 if anchor is not None else len(chosen)
