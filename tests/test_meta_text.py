@@ -6,6 +6,8 @@ from alignment_qa.engine.meta_text import is_meta_text
 
 META = [
     "We talk more about this in the scheming section.",
+    "We talk about how we can measure situational awareness in the evaluations chapter, and more deeply about it.",
+    "We talked more about why this is a concern in the subsection on scheming.",
     "We explained SFT in the foundation models section of our capabilities chapter.",
     "This chapter is mostly not focusing on AI ethics.",
     "The next section breaks down the alignment problem using a slightly different taxonomy.",
@@ -28,6 +30,8 @@ META = [
     "Scalable oversight will be covered in greater depth in future chapters.",
 ]
 CLAIMS = [
+    "We also talk about underlying factors that amplify all of these risks like competitive pressures.",
+    "When we talk about evaluations being used in practice, we're really talking about two distinct processes.",
     "Before diving into techniques for disentangling features, researchers first sought to understand polysemanticity.",
     "Before we can trust a model, we need to verify what it does.",
     "Before we get AGI, we need to solve alignment.",

@@ -52,6 +52,13 @@ _WE_SIGNPOST = re.compile(
     r"(?!.*\bthat\s+(?!we\b)\w+\s+\w+)(?!.*(?:\s[-–—]\s|:\s))(?!.*\b(?:why|how)\b)",
     re.I,
 )
+# "We talk about how we can measure situational awareness in the evaluations chapter, …": where the book talks about
+# a topic, even when the topic is a "how" or "why" clause
+_WE_TALK_IN_PART = re.compile(
+    r"^we\s+(?:also\s+|will\s+)?talk(?:s|ed)?\s+(?:more\s+|a\s+lot\s+more\s+)?about\b"
+    r".*\bin\s+the\s+(?:[\w-]+\s+){0,4}(?:sub)?(?:section|chapter)s?\b",
+    re.I,
+)
 # a part of the book as the subject of a verb of presenting ("This chapter is mostly not focusing on AI ethics.")
 _PART_SIGNPOST = re.compile(
     r"^(?!.*(?::\s|\bwhy\b|\bhow\b|\b(?:also\s+)?known\s+as\b|\bcalled\b))(?:(?:Overall|However|So|Finally|Thus),?\s+)?"
@@ -148,6 +155,8 @@ def is_meta_text(sentence: str) -> bool:
     if _READER_NOTE.search(sentence) or _CROSS_REFERENCE.search(sentence):
         return True
     if _SECTION_SIGNPOST.search(sentence) or _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence):
+        return True
+    if _WE_TALK_IN_PART.match(sentence):
         return True
     if _PICTURE_SUBJECT.search(sentence):
         return True
