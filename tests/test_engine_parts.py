@@ -644,6 +644,42 @@ def test_a_sentence_pointing_back_comes_with_its_neighbour_even_when_their_vecto
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
 
 
+def test_a_question_asking_for_several_things_quotes_the_list_a_best_sentence_introduces() -> None:
+    """ "What advantages do red teams have …?": the best sentence introduces a list whose items score lower than other
+    passages' sentences; the items follow it in page order (each item's first sentence, from one passage, scoring at
+    least ``LIST_FLOOR`` of the best), up to ``max_sentences``. An open question keeps the usual choice."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.answer_type import asks_for_several
+    from alignment_qa.engine.evidence import SAME_PASSAGE_MAX, choose
+
+    lead_in = "Red teams have structural advantages over actual scheming models. These advantages include:"
+    intro = replace(
+        _scored("Red teams have structural advantages over actual scheming models.", 0, 1.0, [1, 0, 0, 0, 0, 0]),
+        start=0,
+    )  # type: ignore[type-var]
+
+    def item(text: str, score: float, start: int, opens: bool = True) -> object:
+        vector = [0.0] * 6
+        vector[start // 100] = 1.0  # each its own direction: no near-duplicates
+        return replace(_scored(text, 0, score, vector), start=start, lead_in=lead_in, opens_item=opens)  # type: ignore[type-var]
+
+    first = item("The red team has complete information about the safety measures.", 0.75, 100)
+    more = item("It knows every monitor.", 0.74, 170, opens=False)  # the same item's second sentence
+    second = item("The red team can spend much more time analyzing attacks.", 0.72, 200)
+    third = item("The red team can learn from failed attempts.", 0.71, 300)
+    weak = item("Blue teams exist too.", 0.3, 400)  # below the floor
+    other = _scored("Control evaluations need capable red teams.", 1, 0.9, [0, 0, 0, 0, 0, 1])
+    scored = [intro, other, first, more, second, third, weak]
+    texts = [chosen.text for chosen in choose(scored, 4, 0.8, several=True)]  # type: ignore[arg-type]
+    assert texts == [intro.text, first.text, second.text, third.text]  # type: ignore[attr-defined]
+    assert SAME_PASSAGE_MAX < 4  # the list's items are not held to the per-passage limit
+    assert [chosen.text for chosen in choose(scored, 4, 0.8)] == [intro.text, other.text]  # type: ignore[arg-type, attr-defined]
+    assert asks_for_several("What advantages do red teams have over a real scheming model?")
+    assert asks_for_several("How does RLHF work, step by step?") and asks_for_several("What are the three sections?")
+    assert not asks_for_several("What is reward hacking?") and not asks_for_several("Why does RLHF fail?")
+
+
 def test_a_comparison_answer_speaks_of_both_sides() -> None:
     """The best sentences all speak of one side (or of both at once): the other side's best sentence joins, in
     place of the weakest, when it scores at least ``side_ratio`` of the best."""

@@ -8,7 +8,8 @@ checks a sentence with regular expressions (a person is a capitalised name or a 
 module then says nothing. A yes/no question ("Is RLHF an inner alignment fix?") is told apart
 (``asks_yes_or_no``) since users often ask one with
 a false premise and the pages answer it by denying it ("W2SG is not a complete solution."): ``denied``
-gives the words a sentence's negations cover. No
+gives the words a sentence's negations cover. A question asking for several things ("What are the three sections …?")
+is told apart too (``asks_for_several``): a list in the pages answers it. No
 parsing or named-entity model is used.
 """
 
@@ -116,3 +117,17 @@ def denied(sentence: str, scope: int = DENIAL_SCOPE) -> str:
         for match in _SAYS_NOT.finditer(clause):
             covered.append(" ".join(clause[match.end() :].split()[:scope]))
     return " ".join(part for part in covered if part)
+
+
+# "What are the three sections …?", "What advantages do red teams have …?", "How does RLHF work, step by step?"
+_SEVERAL_Q = re.compile(
+    r"\bsteps?\b|\b(?:what|which)\s+(?:are|were)\b|"
+    r"\b(?:what|which)\s+(?:\w+\s+){0,3}\w+s\s+(?:could|can|do|does|did|are|were|have|has|should|would|might)\b|"
+    r"\blist\b|\bname\s+(?:the|some|a\s+few)\b|\bmain\s+\w+s\b|\b(?:kinds?|types?)\s+of\b|\bways\b",
+    re.I,
+)
+
+
+def asks_for_several(question: str) -> bool:
+    """Whether ``question`` asks for several things (steps, parts, kinds, ways), which a list in the pages answers."""
+    return bool(_SEVERAL_Q.search(question))

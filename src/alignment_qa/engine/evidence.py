@@ -10,7 +10,8 @@ which the coverage check still reads; the answer ranks by the passage's retrieva
 the best one's instead (``for_answer``). The answer leads with the best sentence
 and adds the next ones only while they score close to it, skipping near-duplicates and the
 sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
-sure each side gets a sentence of its own when one scores close enough. No paraphrase, so nothing is
+sure each side gets a sentence of its own when one scores close enough; for a question asking for several things
+("What are the three layers …?") the items of a list one of the best sentences belongs to or introduces. No paraphrase, so nothing is
 claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
 line), formulas, signposts ("The next section explores …"), reference-list entries, a page's
 reference section ("Sources cited"), link lists, lines that introduce a list and sentences
@@ -39,7 +40,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
-from alignment_qa.engine.answer_type import AnswerType, carries, denied
+from alignment_qa.engine.answer_type import AnswerType, asks_for_several, carries, denied
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text
@@ -147,6 +148,8 @@ _POINTS_BACK = re.compile(
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it
 SAME_PASSAGE_MAX = 3
+LIST_LOOK = 3  # a question asking for several things reads the list of one of this many best sentences
+LIST_FLOOR = 0.7  # and quotes the items that score at least this share of the best
 # a follow-up repeats what an earlier answer quoted when every fresh sentence scores below this share of the best:
 # "What do Zorblax safety audits check?" after an answer that quoted the one Zorblax sentence (fresh lead 0.35 of the
 # best) is answered by it again, "and why does it happen?" after "What is reward hacking?" (0.50) by new sentences
@@ -186,12 +189,14 @@ class Scored:
     # ``score`` with its passage's bonus from how close the passage's fused score is to the best one's, not from its
     # place: what the answer ranks by (``for_answer``); the coverage check reads ``score``, as it was fitted
     answer_score: float | None = None
+    lead_in: str = ""  # for a list item, the line that introduces its list (``Candidate.lead_in``)
+    opens_item: bool = False  # the first sentence of its list item
 
 
 class Candidate(NamedTuple):
     """A quotable sentence of passage ``passage`` with its page offsets; ``speaker``: who said it, when it is in the
     first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it); ``lead_in``: for a list item,
-    the line that introduces its list, when it ends with a colon."""
+    the line that introduces its list, when it ends with a colon (``opens_item``: the sentence opens its item)."""
 
     passage: int
     text: str
@@ -199,6 +204,7 @@ class Candidate(NamedTuple):
     end: int
     speaker: str = ""
     lead_in: str = ""
+    opens_item: bool = False  # the first sentence of its list item's line
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -299,7 +305,9 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
             line = text[text.rfind("\n", 0, start) + 1 : start]
             if quotable(sentence) and not _CAPTION.match(line.lstrip()):
                 offsets = page_offset(spans, start), page_offset(spans, end)
-                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), _lead_in(text, start)))
+                lead_in = _lead_in(text, start)
+                opens = bool(lead_in) and _ITEM_LINE.fullmatch(line) is not None
+                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), lead_in, opens))
     return found
 
 
@@ -377,7 +385,7 @@ def score_sentences(
     scored = []
     lifted: set[int] = set()
     positions: dict[int, int] = {}
-    for row, (index, sentence, start, end, speaker, lead_in) in enumerate(candidates):
+    for row, (index, sentence, start, end, speaker, lead_in, opens_item) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
         said_by = attributed(sentence, speaker)
@@ -399,7 +407,7 @@ def score_sentences(
         scored.append(
             Scored(
                 index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side, speaker,
-                answer_score,
+                answer_score, lead_in, opens_item,
             )
         )  # fmt: skip
     if lifted:  # a denial joins the best sentences but does not displace the best one
@@ -461,6 +469,7 @@ def choose(
     already_said: Callable[[str], bool] = lambda sentence: False,
     follow_ratio: float | None = None,
     side_ratio: float | None = None,
+    several: bool = False,
 ) -> list[Evidence]:
     """The sentences to quote: the best one; right after it, the next quotable sentence of its passage when
     that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
@@ -471,7 +480,11 @@ def choose(
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
-    the best (None: never), in place of the weakest other one when the answer is full."""
+    the best (None: never), in place of the weakest other one when the answer is full. For a question that asks for
+    several things (``several``: "What advantages do red teams have …?"), when one of the ``LIST_LOOK`` best
+    sentences is a list item or introduces a list ("Red teams have structural advantages over actual scheming
+    models."), the list's items follow the best sentence in page order, whatever their score and up to
+    ``max_sentences``, though they all come from one passage."""
     fresh = _one_of_each([item for item in scored if not already_said(item.text)])
     if not fresh:
         return []
@@ -489,22 +502,47 @@ def choose(
             ),
             None,
         )
-    ordered = [lead, *([follower] if follower else []), *(item for item in fresh[1:] if item is not follower)]
-    several = len({item.passage for item in fresh}) > 1
+    members = _list_items(fresh, LIST_FLOOR * best) if several else []
+    exempt = [*([follower] if follower else []), *members]  # in the answer whatever their score
+    ordered = [lead, *(item for item in exempt if item is not lead)]
+    ordered += [item for item in fresh[1:] if not any(item is other for other in ordered)]
+    several_passages = len({item.passage for item in fresh}) > 1
     chosen: list[Scored] = []
     for item in ordered:
-        if len(chosen) >= max_sentences or (item is not follower and chosen and item.score < keep_ratio * best):
+        if len(chosen) >= max_sentences or (item not in exempt and chosen and item.score < keep_ratio * best):
             break
-        if item in chosen or _unwanted(item, chosen, several):
+        limited = several_passages and item not in members  # a list's items all come from one passage
+        if item in chosen or _unwanted(item, chosen, limited):
             continue
-        placed = _placed(item, chosen, fresh, max_sentences, several)
+        placed = _placed(item, chosen, fresh, max_sentences, limited)
         chosen = placed if placed is not None else chosen or [item]  # the lead goes in, if need be alone
     if side_ratio is not None:
-        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several)
+        chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several_passages)
     return [
         Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker)
         for item in chosen
     ]
+
+
+def _list_items(fresh: Sequence[Scored], floor: float) -> list[Scored]:
+    """The items (each one's first sentence, scoring at least ``floor``), in page order, of the list that one of the
+    ``LIST_LOOK`` best sentences of ``fresh`` belongs to or introduces (its sentence is in the items' lead-in line);
+    [] when none does."""
+    for item in fresh[:LIST_LOOK]:
+        lead_in = item.lead_in or next(
+            (other.lead_in for other in fresh if other.passage == item.passage and item.text in other.lead_in), ""
+        )
+        if lead_in:
+            items = [
+                other
+                for other in fresh
+                if other.passage == item.passage
+                and other.lead_in == lead_in
+                and other.opens_item
+                and other.score >= floor
+            ]
+            return sorted(items, key=lambda other: other.start)
+    return []
 
 
 def _one_of_each(scored: Sequence[Scored]) -> list[Scored]:
@@ -733,7 +771,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
 
-        ratios = (self._follow_ratio, self._side_ratio)
+        ratios = (self._follow_ratio, self._side_ratio, asks_for_several(bundle.query_str))
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
         best = scored[0].score if scored else 0.0
         asked_for = (
