@@ -8,6 +8,8 @@ META = [
     "We talk more about this in the scheming section.",
     "We talk about how we can measure situational awareness in the evaluations chapter, and more deeply about it.",
     "We talked more about why this is a concern in the subsection on scheming.",
+    "We cover evaluations that test a propensity toward deception in the section on dangerous propensities.",
+    "That being said, the next few paragraphs present the other modes of alignment for sake of completeness.",
     "We explained SFT in the foundation models section of our capabilities chapter.",
     "This chapter is mostly not focusing on AI ethics.",
     "The next section breaks down the alignment problem using a slightly different taxonomy.",

@@ -1,7 +1,8 @@
 """Sentences in which a page talks about itself, not about its subject: they are never quoted as claims.
 
 ``is_meta_text(sentence)`` is true for a signpost ("The next section explores …", "We talk more about this in the
-scheming section.", "Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
+scheming section.", "We cover … in the section on dangerous propensities.", "the next few paragraphs present …",
+"Let's take a closer look."), a cross-reference ("See the chapter on Agent Foundations."), a note
 to the reader ("You do not need to read this to understand the core points."), a pointer to a picture ("The following
 graph gives an overview of the findings."), a label heading glued to its text ("Example: Runtime attacks in the real
 world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's lead ending in a
@@ -22,7 +23,7 @@ import re
 
 # a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
 _SECTION_SIGNPOST = re.compile(
-    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:sub)?(?:section|chapter)s?\b"
+    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:(?:sub)?(?:section|chapter)|paragraph)s?\b"
     r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
     r".{0,30}?"
     r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"
@@ -52,11 +53,12 @@ _WE_SIGNPOST = re.compile(
     r"(?!.*\bthat\s+(?!we\b)\w+\s+\w+)(?!.*(?:\s[-–—]\s|:\s))(?!.*\b(?:why|how)\b)",
     re.I,
 )
-# "We talk about how we can measure situational awareness in the evaluations chapter, …": where the book talks about
-# a topic, even when the topic is a "how" or "why" clause
-_WE_TALK_IN_PART = re.compile(
-    r"^we\s+(?:also\s+|will\s+)?talk(?:s|ed)?\s+(?:more\s+|a\s+lot\s+more\s+)?about\b"
-    r".*\bin\s+the\s+(?:[\w-]+\s+){0,4}(?:sub)?(?:section|chapter)s?\b",
+# "We talk about how we can measure situational awareness in the evaluations chapter, …", "We cover evaluations that
+# test … in the section on dangerous propensities.": where the book treats a topic, even when the topic is a "how" or
+# "why" clause
+_WE_TREAT_IN_PART = re.compile(
+    r"^we\s+(?:also\s+|will\s+|then\s+)?(?:talk(?:s|ed)?|cover(?:s|ed)?|discuss(?:es|ed)?|dedicated?)\b"
+    r".*\bin\s+(?:the|this|a|our)\s+(?:[\w-]+\s+){0,4}(?:sub)?(?:section|chapter)s?\b",
     re.I,
 )
 # a part of the book as the subject of a verb of presenting ("This chapter is mostly not focusing on AI ethics.")
@@ -156,7 +158,7 @@ def is_meta_text(sentence: str) -> bool:
         return True
     if _SECTION_SIGNPOST.search(sentence) or _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence):
         return True
-    if _WE_TALK_IN_PART.match(sentence):
+    if _WE_TREAT_IN_PART.match(sentence):
         return True
     if _PICTURE_SUBJECT.search(sentence):
         return True
