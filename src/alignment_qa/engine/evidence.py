@@ -11,8 +11,8 @@ the best one's instead (``for_answer``). The answer leads with the best sentence
 and adds the next ones only while they score close to it, skipping near-duplicates and the
 sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
 sure each side gets a sentence of its own when one scores close enough; for a question asking for several things
-("What are the three layers …?") the items of a list one of the best sentences belongs to or introduces. No paraphrase, so nothing is
-claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
+("What are the three layers …?") the items of a list one of the best sentences belongs to or introduces. No
+paraphrase, so nothing is claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
 line), formulas, signposts ("The next section explores …"), reference-list entries, a page's
 reference section ("Sources cited"), link lists, lines that introduce a list and sentences
 addressed to a language model ("ignore previous instructions …", see ``injection``) are never
