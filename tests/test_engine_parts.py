@@ -586,7 +586,9 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose([other, pointing, weak, before], 2, 0.5)]  # type: ignore[list-item]
     assert texts == [other.text, weak.text]  # the pair does not fit; the next sentence does  # type: ignore[attr-defined]
-    assert [item.text for item in choose([pointing, before], 1, 0.3)] == [pointing.text]  # type: ignore[list-item, attr-defined]
+    # the pair does not fit in one sentence: the best would point to nothing quoted, so the next best leads
+    assert [item.text for item in choose([pointing, before], 1, 0.3)] == [before.text]  # type: ignore[list-item, attr-defined]
+    assert [item.text for item in choose([pointing], 1, 0.3)] == [pointing.text]  # type: ignore[list-item, attr-defined]
     lead = at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.9, [1, 0, 0, 0], 100)
     follows = replace(pointing, score=0.5, position=1)  # type: ignore[type-var]
     side = replace(at("Outer alignment is about the written objective.", 2, 0.6, [0, 0, 0, 1], 0), side=1)  # type: ignore[type-var]
@@ -678,6 +680,36 @@ def test_a_question_asking_for_several_things_quotes_the_list_a_best_sentence_in
     assert asks_for_several("What advantages do red teams have over a real scheming model?")
     assert asks_for_several("How does RLHF work, step by step?") and asks_for_several("What are the three sections?")
     assert not asks_for_several("What is reward hacking?") and not asks_for_several("Why does RLHF fail?")
+
+
+def test_a_chain_of_sentences_pointing_back_is_quoted_whole_or_not_at_all() -> None:
+    """ "These are also commonly called instrumentally convergent goals." points back through three sentences that each
+    point back too, to "Any agent … will tend to develop some common subgoals.": the whole chain fits in five
+    sentences and is quoted in page order; in four it does not, and a sentence that reads on its own leads instead."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    texts = [
+        "Any agent pursuing any goal will tend to develop some common subgoals.",
+        "These behavioral patterns come about in addition to the ones we want.",
+        "These are called convergent subgoals.",
+        "This is fundamentally different from specification failures.",
+        "These are also commonly called instrumentally convergent goals.",
+    ]
+    chain = []
+    start = 0
+    for number, (text, score) in enumerate(zip(texts, (0.5, 0.4, 0.6, 0.45, 0.95), strict=True)):
+        vector = [0.0] * 6
+        vector[number] = 1.0
+        chain.append(replace(_scored(text, 0, score, vector), start=start, end=start + len(text)))  # type: ignore[type-var]
+        start += len(text) + 1
+    later = "Several instrumental values can be identified which are convergent."
+    other = replace(_scored(later, 0, 0.9, [0, 0, 0, 0, 0, 1]), start=1000, end=1000 + len(later))  # type: ignore[type-var]
+    ranked = sorted([*chain, other], key=lambda item: -item.score)  # type: ignore[attr-defined]
+    assert [item.text for item in choose(ranked, 5, 0.3)] == texts  # type: ignore[arg-type]
+    shorter = [item.text for item in choose(ranked, 4, 0.3)]  # type: ignore[arg-type]
+    assert shorter[0] == later and texts[-1] not in shorter
 
 
 def test_a_comparison_answer_speaks_of_both_sides() -> None:

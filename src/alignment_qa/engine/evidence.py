@@ -146,7 +146,6 @@ _POINTS_BACK = re.compile(
     r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
 )
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
-ANTECEDENT_DEPTH = 2  # a sentence pointing back brings at most this many sentences before it
 SAME_PASSAGE_MAX = 3
 LIST_LOOK = 3  # a question asking for several things reads the list of one of this many best sentences
 LIST_FLOOR = 0.7  # and quotes the items that score at least this share of the best
@@ -475,8 +474,9 @@ def choose(
     that scores at least ``follow_ratio`` of it (a topic sentence is often followed by the one that carries the
     answer: the sentence-window idea; None: never); then the next best while they score at least ``keep_ratio``
     of it. A sentence that opens by pointing back ("None of them solve inner alignment.") comes right after the
-    sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (both
-    must fit), so that every quote reads on its own.
+    sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (all of a
+    chain must fit, else it is left out, the best sentence too, which then gives the lead to the next that fits), so
+    that every quote reads on its own.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
@@ -509,13 +509,14 @@ def choose(
     several_passages = len({item.passage for item in fresh}) > 1
     chosen: list[Scored] = []
     for item in ordered:
-        if len(chosen) >= max_sentences or (item not in exempt and chosen and item.score < keep_ratio * best):
+        if len(chosen) >= max_sentences or (item not in exempt and item is not lead and item.score < keep_ratio * best):
             break
         limited = several_passages and item not in members  # a list's items all come from one passage
         if item in chosen or _unwanted(item, chosen, limited):
             continue
         placed = _placed(item, chosen, fresh, max_sentences, limited)
-        chosen = placed if placed is not None else chosen or [item]  # the lead goes in, if need be alone
+        chosen = placed if placed is not None else chosen
+    chosen = chosen or [lead]  # the best, if need be alone, when nothing else could be placed
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several_passages)
     return [
@@ -653,18 +654,18 @@ def _placed(
     item: Scored, chosen: list[Scored], fresh: Sequence[Scored], max_sentences: int, several_passages: bool
 ) -> list[Scored] | None:
     """``chosen`` with ``item`` added: at the end, or, when it points back, right after the sentence it points to,
-    which comes along when not yet chosen (and the one that one points to, up to ``ANTECEDENT_DEPTH``). None when
-    they do not fit in ``max_sentences`` or one of them is unwanted (``_unwanted``)."""
+    which comes along when not yet chosen (and the one that one points to, and so on). None when they do not all fit
+    in ``max_sentences`` (a chain cut short would open with a sentence pointing to nothing quoted) or one of them is
+    unwanted (``_unwanted``). A sentence whose antecedent is not quotable (a heading) goes in alone."""
     chain: list[Scored] = []
     anchor = None
     current = item
-    for _ in range(ANTECEDENT_DEPTH):
-        before = _antecedent(current, fresh)
-        if before is None or before in chain:
-            break
+    while (before := _antecedent(current, fresh)) is not None and before not in chain:
         if before in chosen:
             anchor = before
             break
+        if len(chosen) + len(chain) + 2 > max_sentences:
+            return None  # what it points to does not fit: it would not read on its own
         chain.insert(0, before)
         current = before
     if len(chosen) + len(chain) + 1 > max_sentences:
