@@ -98,6 +98,10 @@ def test_the_missing_words_are_the_questions_own_and_not_its_asking_words(index:
     assert missing == ["labs", "budget"] or missing == ["budget", "labs"], missing  # no number words, no "vs"
     _, missing = features("What did Gödel say about the lab's budget?", scored, [], index, False)
     assert missing == ["lab", "budget"] or missing == ["budget", "lab"], missing  # not "del", a piece of "Gödel"
+    text = ("8", "Book", "This chapter of the book says a lot, and its section on topics covers budgets.")
+    book = KeywordIndex.build([*RECORDS, text], "r5", Analyzer())
+    _, missing = features("What topics does the budget chapter of the Atlas book say?", scored, [], book, False)
+    assert missing == ["budget"], missing  # not the words that ask what the pages say ("topics", "chapter", "say")
 
 
 def test_a_worse_match_is_more_likely_unanswered(index: KeywordIndex) -> None:

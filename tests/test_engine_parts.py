@@ -617,6 +617,8 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert _POINTS_BACK.match("Which means it learned the correct goal but was incapable.")
     assert _POINTS_BACK.match("To put this in perspective, training such a model costs millions.")
     assert not _POINTS_BACK.match("Whichever lab trains first wins.")
+    assert _POINTS_BACK.match("It is said to cost 50M in training.") and _POINTS_BACK.match("It was trained on text.")
+    assert not _POINTS_BACK.match("It is believed that scaling helps.") and not _POINTS_BACK.match("It is possible.")
     far = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
     assert [item.text for item in choose([far, before], 4, 0.3)] == [far.text, before.text]  # type: ignore[list-item, attr-defined]
     plain = at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)

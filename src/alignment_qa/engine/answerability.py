@@ -47,8 +47,15 @@ _NUMBER_WORDS = frozenset(
     "zero one two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy "
     "eighty ninety hundred thousand million billion trillion dozen".split()
 )
+# words that ask what the pages say, not for a fact: "none of their best sentences mentions “topics” or “saying”"
+# names nothing they lack
+_TEXT_WORDS = frozenset(
+    "atlas book chapter chapters section sections page pages topic topics say says saying said mention mentions "
+    "mentioned cover covers covered talk talks discuss discusses describe describes explain explains".split()
+)
 _NOT_NAMED = (
     ASKING_WORDS
+    | _TEXT_WORDS
     | _NUMBER_WORDS
     | {word + "s" for word in _NUMBER_WORDS}
     | {"vs", "versus"}

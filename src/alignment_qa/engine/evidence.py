@@ -139,6 +139,8 @@ _NOT_BACK = (  # "This section …", "These days …", "Those who …" point at 
 _POINTS_BACK = re.compile(
     r"^(?:(?i:" + _NOT_BACK + r")(?:This|These|That|Those)|Such|They|Their|He|She|His|Her|Its"
     r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
+    # "It is said to cost 50M in training.", "It is used to highlight …" (not "It is believed that …")
+    r"|It\s+(?:is|was)\s+(?:\w+ed|said|known|made|built|seen|done|given|taken|shown|thought|found|held|run)\b(?!\s+that\b)"
     r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this)|And|But|Yet|Also"
     r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context)"
     # after a sentence adverb: "Predictably, this led to …" (not "Italy, they …": four letters before "ly" at least)
