@@ -66,6 +66,14 @@ def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assist
     assert denial > 0 and rlhf[denial - 1].startswith("RLHF, Constitutional AI, and IRL all aim"), rlhf
 
 
+def test_a_chapter_asked_for_by_number_is_found_by_its_title(dev_assistant: Assistant) -> None:
+    """ "What does chapter 8 cover?" had quoted a page about summarizing each chapter of a book; the title "Chapter 08
+    - Scalable Oversight" names chapter 8."""
+    answer = dev_assistant.ask("What does chapter 8 cover?")
+    assert answer.covered and answer.retrieved[0].page_id.startswith("atlas/08/"), answer.text
+    assert answer.citations[0].page_id.startswith("atlas/08/") and "each chapter" not in answer.text, answer.text
+
+
 def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant: Assistant) -> None:
     answer = dev_assistant.ask("What is the difference between outer alignment and Asilomar alignment?")
     assert answer.covered and answer.sentences

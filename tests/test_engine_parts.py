@@ -47,6 +47,32 @@ def test_aliases_come_from_the_pages_own_definitions() -> None:
     assert table.expansions("what is H2") == []  # a long form does not end in "to"
 
 
+def test_a_part_of_the_book_referred_to_by_number_gets_its_name_from_the_titles() -> None:
+    """ "What does chapter 8 cover?": the page titled "Chapter 08 - Scalable Oversight" names it, so the question is
+    searched with the name; one way only (a question naming scalable oversight does not search for "chapter 8"),
+    and it survives the keyword index's JSON."""
+    from alignment_qa.index.aliases import AliasTable
+
+    pages = [
+        ("Chapter 08 - Scalable Oversight", "Overview."),
+        ("8.2 Task Decomposition", "Break tasks down."),
+        ("Interpretability", "No number here."),
+    ]
+    table = learn_aliases(pages)
+    assert table.named_parts("What does chapter 8 cover?") == "What does chapter 8 cover? (Scalable Oversight)"
+    assert table.named_parts("what's in Ch. 08 and section 8.2") == (
+        "what's in Ch. 08 and section 8.2 (Scalable Oversight; Task Decomposition)"
+    )
+    assert table.named_parts("What is scalable oversight in chapter 8?") == "What is scalable oversight in chapter 8?"
+    assert table.named_parts("chapter 80 or section 8.21?") == "chapter 80 or section 8.21?"
+    assert table.expansions("what is scalable oversight") == []
+    assert AliasTable.from_json(table.to_json()).parts == {
+        "chapter 8": "Scalable Oversight",
+        "section 8.2": "Task Decomposition",
+    }
+    assert AliasTable.from_json({"groups": [], "exact_case": []}).parts == {}  # a table saved before parts
+
+
 def test_alias_groups_are_those_of_adding_each_pair_in_turn() -> None:
     """``table_from_evidence`` (union-find) gives the groups, in the order, of merging each pair one by one into
     the groups it touches and moving the result to the end: checked against that naive merge on random pairs."""

@@ -161,8 +161,10 @@ class HybridRetriever(BaseRetriever):
 
     def searched(self, question: str) -> str:
         """``question`` as it is searched and scored: less its references to the collection itself ("according to
-        the Atlas,"; ``references``)."""
-        return without_references(question, self._references, self.keyword_index)
+        the Atlas,"; ``references``), with the name of a part of the book it refers to by number ("What does chapter
+        8 cover? (Scalable Oversight)"; ``AliasTable.named_parts``)."""
+        bare = without_references(question, self._references, self.keyword_index)
+        return self.keyword_index.aliases.named_parts(bare)
 
     def expand(self, question: str) -> str:
         """The question with alias expansions (when enabled)."""

@@ -10,8 +10,10 @@ Two kinds of evidence in the pages are used:
   rows such as "Also known as: Y, Z" of a page.
 
 A question that mentions one name gets the others appended, so "Is RLHF an inner alignment fix?"
-also searches for "reinforcement learning from human feedback". No hand-written synonyms and no
-guessing from word vectors.
+also searches for "reinforcement learning from human feedback". Page titles that number a part of a book
+("Chapter 08 - Scalable Oversight", "8.2 Task Decomposition") give that part's name to a question that refers to it
+by number ("What does chapter 8 cover?", "section 8.2"; ``named_parts``), one way only. No hand-written synonyms
+and no guessing from word vectors.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ _QUOTED_END = re.compile(r"[\"“]([^\"”]{3,60})[\"”]\s*$")
 _DEFINITION = re.compile(r"^Definition:\s*([^(\n]{3,60}?)\s*(?:\(|$)", re.MULTILINE)
 _FACT_ROW = re.compile(r"^(?:Also known as|Aliases|Other names|Synonyms|Abbreviations?):\s*(.+)$", re.MULTILINE | re.I)
 _DIGIT_WORDS = {"to": "2", "for": "4"}  # "W2SG", "B2B", "G4G"
+# a page title that numbers a part of a book, and a question's reference to a part by number
+_CHAPTER_TITLE = re.compile(r"^Chapter\s+0*(\d{1,3})\s*[-–—:.]\s*(\S.{1,80})$", re.I)
+_SECTION_TITLE = re.compile(r"^0*(\d{1,3}(?:\.\d{1,3})+)\s+(\S.{1,80})$")
+_PART_REFERENCE = re.compile(r"\b(chapter|ch|section|sec)\.?\s*0*(\d{1,3}(?:\.\d{1,3})*)\b", re.I)
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
@@ -86,6 +92,18 @@ class AliasTable:
 
     groups: list[set[str]] = field(default_factory=list)
     exact_case: set[str] = field(default_factory=set)  # abbreviations that are also plain words ("LAW")
+    parts: dict[str, str] = field(default_factory=dict)  # "chapter 8" -> "Scalable Oversight", "section 8.2" -> …
+
+    def named_parts(self, question: str) -> str:
+        """``question`` with the names of the parts of a book it refers to by number appended ("What does chapter 8
+        cover? (Scalable Oversight)"), or unchanged when it refers to none the titles number."""
+        lowered = question.lower()
+        names: list[str] = []
+        for kind, number in _PART_REFERENCE.findall(question):
+            name = self.parts.get(f"{'chapter' if kind.lower().startswith('ch') else 'section'} {number}")
+            if name and name.lower() not in lowered and name not in names:
+                names.append(name)
+        return f"{question} ({'; '.join(names)})" if names else question
 
     def expansions(self, question: str) -> list[str]:
         """Other names for the names in ``question`` that it does not already use."""
@@ -106,12 +124,16 @@ class AliasTable:
         extra = self.expansions(question)
         return f"{question} ({'; '.join(extra)})" if extra else question
 
-    def to_json(self) -> dict[str, list[Any]]:
-        return {"groups": [sorted(group) for group in self.groups], "exact_case": sorted(self.exact_case)}
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "groups": [sorted(group) for group in self.groups],
+            "exact_case": sorted(self.exact_case),
+            "parts": dict(sorted(self.parts.items())),
+        }
 
     @classmethod
-    def from_json(cls, data: dict[str, list[Any]]) -> AliasTable:
-        return cls([set(group) for group in data["groups"]], set(data["exact_case"]))
+    def from_json(cls, data: dict[str, Any]) -> AliasTable:
+        return cls([set(group) for group in data["groups"]], set(data["exact_case"]), dict(data.get("parts", {})))
 
 
 def _known_term_before(before: str, known: set[str]) -> str | None:
@@ -129,7 +151,7 @@ def _known_term_before(before: str, known: set[str]) -> str | None:
 
 Evidence = list[
     tuple[str, str, str]
-]  # one chunk's: ("pair", name, name), ("known", term, ""), ("synonym", before, name)
+]  # one chunk's: ("pair", name, name), ("known", term, ""), ("synonym", before, name), ("part", "chapter 8", name)
 
 
 def alias_evidence(title: str, text: str) -> Evidence:
@@ -151,6 +173,11 @@ def alias_evidence(title: str, text: str) -> Evidence:
         found.append(("synonym", text[max(0, match.start() - 80) : match.start()], match.group(1)))
     for row in _FACT_ROW.findall(text):
         found.extend(("pair", title, name) for name in row.split(","))
+    chapter, section = _CHAPTER_TITLE.match(title.strip()), _SECTION_TITLE.match(title.strip())
+    if chapter:
+        found.append(("part", f"chapter {chapter.group(1)}", chapter.group(2).strip()))
+    elif section:
+        found.append(("part", f"section {section.group(1)}", section.group(2).strip()))
     return found
 
 
@@ -173,8 +200,12 @@ def table_from_evidence(
             key = parent[key]
         return key
 
+    parts: dict[str, str] = {}
     for items in evidence:
         for kind, first, second in items:
+            if kind == "part":
+                parts.setdefault(first, second)
+                continue
             if kind == "known":
                 continue
             if kind == "synonym":
@@ -197,7 +228,7 @@ def table_from_evidence(
                 touched.pop(rb, None)
             step += 1
             touched[ra] = step
-    table = AliasTable([spellings[key] for key in sorted(touched, key=touched.__getitem__)])
+    table = AliasTable([spellings[key] for key in sorted(touched, key=touched.__getitem__)], parts=parts)
     table.exact_case = {
         name for group in table.groups for name in group if name.isupper() and is_plain_word(name.lower())
     }

@@ -33,7 +33,8 @@ from alignment_qa.index.store_api import ChunkCollection, Store, derived_folder
 if TYPE_CHECKING:
     import bm25s
 
-FORMAT_VERSION = 5  # 3: kept term counts, titles and alias evidence (updates); 4: spellings; 5: "W2SG" aliases
+FORMAT_VERSION = 6  # 3: kept term counts, titles and alias evidence (updates); 4: spellings; 5: "W2SG" aliases;
+# 6: parts of a book by number ("chapter 8")
 REVISION_FILE = "revision.json"  # the format and revision alone, so a check need not read the whole manifest
 K1, B = 1.5, 0.75  # BM25 (Lucene's variant, bm25s's default)
 # an update is refused, and the index rebuilt, once the chunks removed since the last build pass this share of it:
