@@ -94,6 +94,7 @@ def main() -> int:
 
     from llama_index.core.schema import QueryBundle
 
+    from alignment_qa.engine.answer_type import asks_for_several
     from alignment_qa.engine.assistant import Assistant
     from alignment_qa.engine.evidence import choose, for_answer
     from alignment_qa.index.embedder import build_embedder, follow_index
@@ -134,6 +135,8 @@ def main() -> int:
                     settings.answer.max_sentences,
                     settings.answer.keep_ratio,
                     follow_ratio=settings.answer.follow_ratio,
+                    side_ratio=settings.answer.side_ratio,
+                    several=asks_for_several(row["question"]),
                 )
                 if coverage.covered
                 else []

@@ -59,12 +59,16 @@ def test_a_part_of_the_book_referred_to_by_number_gets_its_name_from_the_titles(
         ("Interpretability", "No number here."),
     ]
     table = learn_aliases(pages)
-    assert table.named_parts("What does chapter 8 cover?") == "What does chapter 8 cover? (Scalable Oversight)"
+    assert table.named_parts("What does chapter 8 cover?") == "What does chapter 8 (Scalable Oversight) cover?"
     assert table.named_parts("what's in Ch. 08 and section 8.2") == (
-        "what's in Ch. 08 and section 8.2 (Scalable Oversight; Task Decomposition)"
+        "what's in Ch. 08 (Scalable Oversight) and section 8.2 (Task Decomposition)"
     )
     assert table.named_parts("What is scalable oversight in chapter 8?") == "What is scalable oversight in chapter 8?"
     assert table.named_parts("chapter 80 or section 8.21?") == "chapter 80 or section 8.21?"
+    assert table.named_parts("What does section 8.2 of Anthropic's RSP say?") == (
+        "What does section 8.2 of Anthropic's RSP say?"  # another document's section
+    )
+    assert table.named_parts(table.named_parts("chapter 8")) == "chapter 8 (Scalable Oversight)"  # idempotent
     assert table.expansions("what is scalable oversight") == []
     assert AliasTable.from_json(table.to_json()).parts == {
         "chapter 8": "Scalable Oversight",
@@ -738,6 +742,40 @@ def test_a_chain_of_sentences_pointing_back_is_quoted_whole_or_not_at_all() -> N
     assert [item.text for item in choose(ranked, 5, 0.3)] == texts  # type: ignore[arg-type]
     shorter = [item.text for item in choose(ranked, 4, 0.3)]  # type: ignore[arg-type]
     assert shorter[0] == later and texts[-1] not in shorter
+
+
+def test_when_the_best_sentence_cannot_be_quoted_its_follower_does_not_lead_and_a_list_comes_introduced() -> None:
+    """The best sentence's chain does not fit: the sentence after it in its page is no longer taken whatever its
+    score. A list introduced by the second-best sentence comes after the best one with its lead-in first."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    def at(text: str, passage: int, score: float, axis: int, start: int, position: int = 0) -> object:
+        vector = [0.0] * 8
+        vector[axis] = 1.0
+        item = replace(_scored(text, passage, score, vector), start=start, end=start + len(text), position=position)  # type: ignore[type-var]
+        return item
+
+    first = at("Any agent develops subgoals.", 0, 0.5, 0, 0, 0)
+    second = at("These are called convergent subgoals.", 0, 0.4, 1, 29, 1)
+    best = at("These are also commonly called instrumental goals.", 0, 1.0, 2, 67, 2)
+    follower = at("Power seeking is one of them.", 0, 0.55, 3, 119, 3)
+    strong = at("Several instrumental values are convergent.", 1, 0.9, 4, 0)
+    texts = [item.text for item in choose([best, strong, follower, first, second], 2, 0.8, follow_ratio=0.5)]  # type: ignore[list-item, attr-defined]
+    assert texts == [strong.text]  # type: ignore[attr-defined]  # not [follower, …]: the follower rode on the best
+
+    lead_in = "Red teams have structural advantages. These include:"
+    intro = at("Red teams have structural advantages.", 1, 0.8, 5, 0)
+    items = [
+        replace(at(text, 1, 0.75 - 0.01 * number, 6 + number, 100 * (number + 1)), lead_in=lead_in, opens_item=True)  # type: ignore[type-var]
+        for number, text in enumerate(("They know every safety measure.", "They can iterate on failed attempts."))
+    ]
+    top = at("Control evaluations pit a red team against a blue team.", 0, 0.9, 0, 0)
+    texts = [item.text for item in choose([top, intro, *items], 4, 0.95, several=True)]  # type: ignore[list-item, attr-defined]
+    assert texts == [top.text, intro.text, *(item.text for item in items)]  # type: ignore[attr-defined]
+    lonely = [items[0]]  # a "list" of one item is no list
+    assert [item.text for item in choose([top, intro, *lonely], 4, 0.95, several=True)] == [top.text]  # type: ignore[list-item, attr-defined]
 
 
 def test_a_comparison_answer_speaks_of_both_sides() -> None:

@@ -392,6 +392,11 @@ def test_a_yes_or_no_question_lifts_a_denial_of_its_words_below_the_best_sentenc
     assert scores[other] == plain[other] and scores[lead] == plain[lead]
     # the coverage check's place-based score is left alone
     assert [(item.text, item.score) for item in ranked(True)] == [(item.text, item.score) for item in ranked(False)]
+    # a follow-up asking nothing of its own ("and what about goal misgeneralization?"): a denial must be about its words
+    after = score_sentences(
+        question, vector, *args, weights=no_cosine, yes_or_no=True, denials_of="and what about goal misgeneralization?"
+    )  # type: ignore[arg-type]
+    assert {item.text: item.score for item in for_answer(after)}[denial] == plain[denial]
 
 
 @pytest.mark.parametrize(
@@ -404,6 +409,10 @@ def test_a_yes_or_no_question_lifts_a_denial_of_its_words_below_the_best_sentenc
         ("What is RLHF?", False),
         ("Isolation of models: what is it?", False),
         ("Mayan calendar and AI?", False),
+        ("Can you explain inner alignment?", False),  # requests
+        ("Do you know what RLHF is?", False),
+        ("Won't AGI be dangerous?", True),
+        ("Hmm, is RLHF enough?", True),
     ],
 )
 def test_a_yes_or_no_question_opens_with_an_auxiliary_verb(question: str, expected: bool) -> None:
@@ -420,9 +429,42 @@ def test_a_yes_or_no_question_opens_with_an_auxiliary_verb(question: str, expect
         ("The list is far from exhaustive, but it helps.", "exhaustive"),
         ("Sycophants deceive, but they are not deceptively aligned.", "deceptively aligned."),
         ("Nobody knows how notable this is.", ""),
+        ("RLHF is not only cheap but also effective.", ""),  # affirmations
+        ("There is no doubt that RLHF helps, and it is no longer new.", ""),
     ],
 )
 def test_a_negation_covers_the_rest_of_its_clause(sentence: str, expected: str) -> None:
     from alignment_qa.engine.answer_type import denied
 
     assert denied(sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What are the three sections of the Generalization chapter?", True),
+        ("What advantages do red teams have over a real scheming model?", True),
+        ("How does RLHF work, step by step?", True),
+        ("in what ways does safety washing happen?", True),
+        ("What are the limits of inverse RL?", True),
+        ("What are mesa-optimizers?", False),  # a definition
+        ("What kind of problem is reward hacking?", False),
+        ("What is the main focus of chapter 3?", False),
+        ("Is RLHF a step towards alignment?", False),
+        ("What does this do?", False),
+    ],
+)
+def test_a_question_asking_for_several_things(question: str, expected: bool) -> None:
+    from alignment_qa.engine.answer_type import asks_for_several
+
+    assert asks_for_several(question) is expected
+
+
+def test_a_follow_up_is_read_by_its_own_words_unless_it_asks_nothing_of_its_own() -> None:
+    from alignment_qa.engine.answer_type import asking_words
+
+    joined = "Is RLHF an outer alignment fix? And what about inner alignment?"
+    assert asking_words("And what about inner alignment?", joined) == joined
+    assert asking_words("and the genome one?", "Compare the anchors. and the genome one?") != "and the genome one?"
+    assert asking_words("and why is it hard?", "What are the layers? and why is it hard?") == "and why is it hard?"
+    assert asking_words(None, joined) == joined

@@ -93,15 +93,23 @@ def carries(sentence: str, kind: AnswerType | None) -> bool:
     return bool(_CITATION.search(sentence) or _NAME.search(sentence[1:]))
 
 
-# an auxiliary verb first ("Is …", "Does …", "Can't …"), after a filler ("So is …", "But does …")
+# an auxiliary verb first ("Is …", "Does …", "Won't …"), after a filler ("So is …", "Hmm, is …"); not a request
+# ("Can you explain …?", "Could you summarize …?", "Do you know what … is?")
 _YES_NO_Q = re.compile(
-    r"^\W*(?:(?:so|and|but|ok|okay|then|also|wait)\W+)?(?:is|are|was|were|does|do|did|can|could|will|would|should|"
-    r"shall|has|have|had|must|might|may)(?:n['’]?t)?\b",
+    r"^\W*(?:(?:so|and|but|ok|okay|then|also|wait|hmm+|well|oh|right)\W+)?(?:is|are|was|were|does|do|did|can|could|"
+    r"will|would|should|shall|has|have|had|must|might|may|won['’]?t)(?:n['’]?t)?\b"
+    r"(?!\s+(?:you|u)\s+(?:please\s+)?(?:explain|tell|describe|summari[sz]e|list|give|show|help|define|know|name|"
+    r"compare|walk|clarify|elaborate|outline)\b)",
     re.I,
 )
 _CLAUSE = re.compile(r"[,;:()–—]|\bbut\b|\bwhile\b|\bwhereas\b|\balthough\b", re.I)
 DENIAL_SCOPE = 8  # words after a negation that it covers
-_SAYS_NOT = re.compile(r"\b(?:not|no|never|none|neither|nor|cannot|nothing|far\s+from)\b|n['’]t\b", re.I)
+# not an affirmation ("not only …", "no doubt …", "no longer …")
+_SAYS_NOT = re.compile(
+    r"\b(?:not(?!\s+(?:only|just|merely|least)\b)|no(?!\s+(?:doubt|longer|less|matter|sooner)\b)|never|none|neither|nor|"
+    r"cannot|nothing|far\s+from)\b|n['’]t\b(?!\s+(?:only|just|merely)\b)",
+    re.I,
+)
 
 
 def asks_yes_or_no(question: str) -> bool:
@@ -119,11 +127,16 @@ def denied(sentence: str, scope: int = DENIAL_SCOPE) -> str:
     return " ".join(part for part in covered if part)
 
 
-# "What are the three sections …?", "What advantages do red teams have …?", "How does RLHF work, step by step?"
+# "What are the three sections …?", "What advantages do red teams have …?", "How does RLHF work, step by step?" (not
+# "What are mesa-optimizers?", a definition without "the", nor "Is RLHF a step towards alignment?")
 _SEVERAL_Q = re.compile(
-    r"\bsteps?\b|\b(?:what|which)\s+(?:are|were)\b|"
-    r"\b(?:what|which)\s+(?:\w+\s+){0,3}\w+s\s+(?:could|can|do|does|did|are|were|have|has|should|would|might)\b|"
-    r"\blist\b|\bname\s+(?:the|some|a\s+few)\b|\bmain\s+\w+s\b|\b(?:kinds?|types?)\s+of\b|\bways\b",
+    r"\bstep[-\s]by[-\s]step\b|\b(?:what|which)\s+(?:are\s+)?(?:the\s+)?steps\b|\bsteps\s+(?:of|in|to|for)\b|"
+    r"\b(?:what|which)\s+(?:are|were)\s+(?:the|some|(?:two|three|four|five|six|seven|eight|nine|ten|\d+|several|"
+    r"main|different|key|major|various|core|basic))\s+|"
+    r"\b(?:what|which)\s+(?:[\w-]+\s+){0,3}(?!this\b|its\b|is\b|was\b|has\b|does\b)[\w-]{2,}[^s\W]s\s+"
+    r"(?:could|can|do|did|are|were|have|should|would|might)\b|"
+    r"\blist\s+(?:the|all|some|a\s+few)\b|\bname\s+(?:the|some|a\s+few)\b|\b(?:kinds|types|ways)\s+(?:of|in|to)\b|"
+    r"\bin\s+what\s+ways\b",
     re.I,
 )
 
@@ -131,3 +144,19 @@ _SEVERAL_Q = re.compile(
 def asks_for_several(question: str) -> bool:
     """Whether ``question`` asks for several things (steps, parts, kinds, ways), which a list in the pages answers."""
     return bool(_SEVERAL_Q.search(question))
+
+
+# a follow-up that asks nothing of its own: "and the genome one?", "What about inner alignment?"
+_ELLIPTICAL = re.compile(
+    r"^\W*(?:(?:and|or|but)\W+)?(?:what|how)\s+about\b|"
+    r"^\W*(?:and|or)\s+(?!(?:what|which|why|how|who|whom|whose|when|where|is|are|was|were|does|do|did|can|could|will|"
+    r"would|should|has|have)\b)",
+    re.I,
+)
+
+
+def asking_words(asked: str | None, joined: str) -> str:
+    """The words whose form decides what a question asks for (yes or no, several things): the user's own (``asked``)
+    for a follow-up joined to earlier turns, unless they ask nothing of their own ("and the genome one?"), when the
+    ``joined`` question does."""
+    return joined if asked is None or _ELLIPTICAL.search(asked) else asked

@@ -50,8 +50,9 @@ _NUMBER_WORDS = frozenset(
 # words that ask what the pages say, not for a fact: "none of their best sentences mentions “topics” or “saying”"
 # names nothing they lack
 _TEXT_WORDS = frozenset(
-    "atlas book chapter chapters section sections page pages topic topics say says saying said mention mentions "
-    "mentioned cover covers covered talk talks discuss discusses describe describes explain explains".split()
+    "atlas book chapter chapters section sections paragraph paragraphs page pages topic topics say says saying said "
+    "mention mentions mentioned mentioning cover covers covered covering talk talks talked talking discuss discusses "
+    "discussed discussing describe describes described describing explain explains explained explaining".split()
 )
 _NOT_NAMED = (
     ASKING_WORDS

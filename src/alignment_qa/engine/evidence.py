@@ -40,7 +40,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
-from alignment_qa.engine.answer_type import AnswerType, asks_for_several, carries, denied
+from alignment_qa.engine.answer_type import AnswerType, asking_words, asks_for_several, carries, denied
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text
@@ -139,8 +139,10 @@ _NOT_BACK = (  # "This section …", "These days …", "Those who …" point at 
 _POINTS_BACK = re.compile(
     r"^(?:(?i:" + _NOT_BACK + r")(?:This|These|That|Those)|Such|They|Their|He|She|His|Her|Its"
     r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
-    # "It is said to cost 50M in training.", "It is used to highlight …" (not "It is believed that …")
-    r"|It\s+(?:is|was)\s+(?:\w+ed|said|known|made|built|seen|done|given|taken|shown|thought|found|held|run)\b(?!\s+that\b)"
+    # "It is said to cost 50M in training.", "It is used to highlight …" (not "It is believed by many that …")
+    r"|It\s+(?:is|was)\s+(?:said|known|used|called|based|made|trained|designed|built|given|shown|seen|found|"
+    r"estimated|expected|considered|measured|generated|placed|explained|articulated|defined|described|developed|"
+    r"run|held|done|taken|thought)\b(?!(?:\s+\S+){0,6}?\s+that\b)"
     r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this)|And|But|Yet|Also"
     r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context)"
     # after a sentence adverb: "Predictably, this led to …" (not "Italy, they …": four letters before "ly" at least)
@@ -367,11 +369,12 @@ def score_sentences(
     weights: Sequence[float] = WEIGHTS,
     sides: tuple[str, str] | None = None,
     yes_or_no: bool = False,
+    denials_of: str | None = None,
 ) -> list[Scored]:
     """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
     each marked with the side it speaks of. For a yes/no question (``yes_or_no``), a sentence whose negation covers
-    one of the question's words ("None of them solve inner alignment.") gets ``DENIAL_BONUS`` in its
-    ``answer_score``."""
+    one of the question's words but its first ("None of them solve inner alignment."), or one of ``denials_of``'s,
+    gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's."""
     candidates = candidate_sentences(passages)
     if not candidates:
         return []
@@ -385,6 +388,10 @@ def score_sentences(
     closeness = _closeness(passages)
     scored = []
     lifted: set[int] = set()
+    # a denial must cover a question word other than its first, usually its subject ("Is RLHF …?": "DPO does not need
+    # the reward model that RLHF trains." denies nothing asked); for a follow-up asking nothing of its own, one of its
+    # words ("and what about goal misgeneralization?")
+    deniable = set(analyzer.precise_terms(denials_of)) if denials_of else set(wanted) - {next(iter(wanted), "")}
     positions: dict[int, int] = {}
     for row, (index, sentence, start, end, speaker, lead_in, opens_item) in enumerate(candidates):
         position = positions.get(index, 0)
@@ -402,7 +409,7 @@ def score_sentences(
         base = w_cos * cosine + w_lex * overlap + w_type * typed + w_first * (position == 0)
         score = base + w_rank / (1 + index)
         answer_score = base + w_rank * closeness[index]
-        if yes_or_no and wanted.keys() & analyzer.precise_terms(denied(said_by)).keys():
+        if yes_or_no and deniable & analyzer.precise_terms(denied(said_by)).keys():
             lifted.add(row)  # it denies something the question asks about
         side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(
@@ -484,9 +491,10 @@ def choose(
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
     the best (None: never), in place of the weakest other one when the answer is full. For a question that asks for
     several things (``several``: "What advantages do red teams have …?"), when one of the ``LIST_LOOK`` best
-    sentences is a list item or introduces a list ("Red teams have structural advantages over actual scheming
-    models."), the list's items follow the best sentence in page order, whatever their score and up to
-    ``max_sentences``, though they all come from one passage."""
+    sentences is one of a list's items or introduces them ("Red teams have structural advantages over actual scheming
+    models."), the sentence introducing the list and the items scoring at least ``LIST_FLOOR`` of the best follow
+    the best sentence in page order, whatever the keep ratio, up to ``max_sentences``, though they all come from one
+    passage."""
     fresh = _one_of_each([item for item in scored if not already_said(item.text)])
     if not fresh:
         return []
@@ -504,21 +512,36 @@ def choose(
             ),
             None,
         )
-    members = _list_items(fresh, LIST_FLOOR * best) if several else []
-    exempt = [*([follower] if follower else []), *members]  # in the answer whatever their score
-    ordered = [lead, *(item for item in exempt if item is not lead)]
+    intro, members = _list_items(fresh, LIST_FLOOR * best) if several else (None, [])
+    listed = [*([intro] if intro is not None and intro is not lead else []), *members]
+    if listed:
+        follower = None  # the list's lead-in and items come right after the best sentence
+    ordered = [lead, *([follower] if follower else []), *listed]
+    ordered = [item for at, item in enumerate(ordered) if not any(item is other for other in ordered[:at])]
     ordered += [item for item in fresh[1:] if not any(item is other for other in ordered)]
     several_passages = len({item.passage for item in fresh}) > 1
     chosen: list[Scored] = []
+
+    def whatever_its_score(item: Scored) -> bool:
+        """The lead, its follower once the lead is in, and a list's lead-in and items."""
+        if item is lead or any(item is other for other in listed):
+            return True
+        return item is follower and lead in chosen
+
     for item in ordered:
-        if len(chosen) >= max_sentences or (item not in exempt and item is not lead and item.score < keep_ratio * best):
+        if len(chosen) >= max_sentences:
             break
-        limited = several_passages and item not in members  # a list's items all come from one passage
+        if not whatever_its_score(item) and item.score < keep_ratio * best:
+            if item is follower:
+                continue  # the best sentence was left out: its follower is one candidate among the others
+            break
+        limited = several_passages and not any(item is other for other in members)  # a list's items: one passage
         if item in chosen or _unwanted(item, chosen, limited):
             continue
         placed = _placed(item, chosen, fresh, max_sentences, limited)
         chosen = placed if placed is not None else chosen
-    chosen = chosen or [lead]  # the best, if need be alone, when nothing else could be placed
+    if not chosen and max_sentences > 0:
+        chosen = [lead]  # the best, if need be alone, when nothing else could be placed
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several_passages)
     return [
@@ -527,25 +550,26 @@ def choose(
     ]
 
 
-def _list_items(fresh: Sequence[Scored], floor: float) -> list[Scored]:
-    """The items (each one's first sentence, scoring at least ``floor``), in page order, of the list that one of the
-    ``LIST_LOOK`` best sentences of ``fresh`` belongs to or introduces (its sentence is in the items' lead-in line);
-    [] when none does."""
+def _list_items(fresh: Sequence[Scored], floor: float) -> tuple[Scored | None, list[Scored]]:
+    """The sentence that introduces a list (None when it is not quotable) and the list's items (each one's first
+    sentence, scoring at least ``floor``, in page order): the list of the first of the ``LIST_LOOK`` best sentences of
+    ``fresh`` that is one of two or more such items or introduces them (its sentence is in the items' lead-in line);
+    (None, []) when none is."""
     for item in fresh[:LIST_LOOK]:
         lead_in = item.lead_in or next(
             (other.lead_in for other in fresh if other.passage == item.passage and item.text in other.lead_in), ""
         )
-        if lead_in:
-            items = [
-                other
-                for other in fresh
-                if other.passage == item.passage
-                and other.lead_in == lead_in
-                and other.opens_item
-                and other.score >= floor
-            ]
-            return sorted(items, key=lambda other: other.start)
-    return []
+        if not lead_in:
+            continue
+        items = [
+            other
+            for other in fresh
+            if other.passage == item.passage and other.lead_in == lead_in and other.opens_item and other.score >= floor
+        ]
+        if len(items) >= 2:
+            intro = next((other for other in fresh if other.passage == item.passage and other.text in lead_in), None)
+            return intro, sorted(items, key=lambda other: other.start)
+    return None, []
 
 
 def _one_of_each(scored: Sequence[Scored]) -> list[Scored]:
@@ -571,8 +595,8 @@ def _unwanted(
     item: Scored, chosen: Sequence[Scored], several_passages: bool, companions: Sequence[Scored] = ()
 ) -> bool:
     """Whether ``item`` says the same as a chosen sentence, or would be a fourth from one passage (counting its
-    ``companions``, the sentences joining the answer with it) while other passages have candidates (leave room for
-    other sources; counting a sentence that only comes along with the one pointing back to it measured worse on
+    ``companions``, the sentences joining the answer with it) while other passages have candidates: leave room for
+    other sources (not counting a sentence that only comes along with the one pointing back to it measured worse on
     ``tune``). A companion is never its near-duplicate: the sentence a quote points back to is its neighbour in
     the page, and in-context vectors of neighbours can be closer than ``DUPLICATE_COSINE``."""
     if any(float(item.vector @ other.vector) > DUPLICATE_COSINE for other in chosen):
@@ -591,7 +615,7 @@ def _cover_sides(
     Near-duplicates, a fourth sentence from one passage (while others have candidates) and a sentence pointing
     back to one not quoted are left out."""
     out = list(chosen)
-    lead = fresh[0]
+    lead = out[0] if out else fresh[0]  # the best sentence may have been left out (its chain did not fit)
     for side in (0, 1):
         if any(item.side == side for item in out):
             continue
@@ -728,6 +752,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
     quotable). ``scored`` is the sentences already scored for the coverage check; without it the
     ``scorer`` scores them. Sentences an assistant turn of ``history`` quoted are left out, unless
     nothing else is left or what is left scores below ``REPEAT_BELOW`` of the best.
+    ``asked``: the user's own words when the query joins earlier turns (whether they ask for several things).
     """
 
     def __init__(
@@ -763,6 +788,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         *,
         scored: Sequence[Scored] | None = None,
         history: Sequence[Mapping[str, str]] | None = None,
+        asked: str | None = None,
         **response_kwargs: Any,
     ) -> Response:
         bundle = QueryBundle(query_str=query) if isinstance(query, str) else query
@@ -774,7 +800,7 @@ class EvidenceSynthesizer(BaseSynthesizer):
         def said(sentence: str) -> bool:
             return any(_plain(sentence) in turn for turn in earlier)
 
-        ratios = (self._follow_ratio, self._side_ratio, asks_for_several(bundle.query_str))
+        ratios = (self._follow_ratio, self._side_ratio, asks_for_several(asking_words(asked, bundle.query_str)))
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)
         best = scored[0].score if scored else 0.0
         asked_for = (

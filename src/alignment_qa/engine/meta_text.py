@@ -23,7 +23,8 @@ import re
 
 # a signpost, "The next section explores …", "In this section we will go through …": where the text goes, not a claim
 _SECTION_SIGNPOST = re.compile(
-    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:(?:sub)?(?:section|chapter)|paragraph)s?\b"
+    r"\b(?:next|following|this|these|rest\s+of\s+this|previous)\s+(?:few\s+)?(?:(?:sub)?(?:section|chapter)s?|"
+    r"(?<!this\s)(?<!these\s)paragraphs?)\b"  # "the next few paragraphs present" (not a law's "this paragraph")
     r"(?!\s+(?:of|\d))"  # "This section of the EU AI Act will apply to …" is about a law
     r".{0,30}?"
     r"\b(?:will|we\s+will|we['’]ll|focus(?:es)?|discuss(?:es)?|covers?|explores?|looks?|examines?|builds?|"

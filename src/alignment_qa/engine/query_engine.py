@@ -31,7 +31,7 @@ from pydantic import PrivateAttr, SkipValidation
 
 from alignment_qa.engine.abstain import Coverage, caution_notice, decide
 from alignment_qa.engine.answer import NEAREST_LEAD, Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
-from alignment_qa.engine.answer_type import asked_type, asks_yes_or_no
+from alignment_qa.engine.answer_type import asked_type, asking_words, asks_yes_or_no
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
@@ -182,7 +182,7 @@ class AnswerEngine(CustomQueryEngine):
                 timings["generate"] = elapsed_ms(clock)
         if draft is None:
             clock = time.perf_counter()
-            quoted = self._evidence.synthesize(bundle, passages, scored=scored, history=turn.history)
+            quoted = self._evidence.synthesize(bundle, passages, scored=scored, history=turn.history, asked=turn.asked)
             draft = quoted.metadata["draft"] if quoted.metadata else None
             timings["select_evidence"] = elapsed_ms(clock)
             if draft is None or not draft.parsed.sentences:  # nothing quotable: "not covered" beats an empty answer
@@ -215,8 +215,11 @@ class AnswerEngine(CustomQueryEngine):
 
     def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore], asked: str | None = None) -> list[Scored]:
         """Every quotable sentence of ``passages``, scored against the question, best first. ``asked``: the user's
-        own words when the question is a follow-up joined to earlier turns (whether they ask yes or no)."""
+        own words when the question is a follow-up joined to earlier turns (whether they ask yes or no; for one that
+        asks nothing of its own, "and what about goal misgeneralization?", what a denial must be about)."""
         question = self.retriever.searched(bundle.query_str)
+        own = None if asked is None else self.retriever.searched(asked)
+        form = asking_words(own, question)
         if bundle.embedding:  # the retriever left the question's vector here (of the searched text)
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
@@ -230,7 +233,8 @@ class AnswerEngine(CustomQueryEngine):
             self.retriever.keyword_index.idf,
             asked_type(question),
             sides=comparison_sides(question),
-            yes_or_no=asks_yes_or_no(question if asked is None else asked),
+            yes_or_no=asks_yes_or_no(form),
+            denials_of=own if own is not None and form is question else None,
         )
 
     def coverage(

@@ -162,13 +162,15 @@ class HybridRetriever(BaseRetriever):
     def searched(self, question: str) -> str:
         """``question`` as it is searched and scored: less its references to the collection itself ("according to
         the Atlas,"; ``references``), with the name of a part of the book it refers to by number ("What does chapter
-        8 cover? (Scalable Oversight)"; ``AliasTable.named_parts``)."""
+        8 (Scalable Oversight) cover?"; ``AliasTable.named_parts``, when ``aliases`` is on)."""
         bare = without_references(question, self._references, self.keyword_index)
-        return self.keyword_index.aliases.named_parts(bare)
+        return self.keyword_index.aliases.named_parts(bare) if self.settings.aliases else bare
 
     def expand(self, question: str) -> str:
-        """The question with alias expansions (when enabled)."""
-        return self.keyword_index.aliases.expand(question) if self.settings.aliases else question
+        """The question with alias expansions, and the names of the parts of the book it refers to by number (a
+        comparison's side, "chapter 7"), when enabled."""
+        aliases = self.keyword_index.aliases
+        return aliases.expand(aliases.named_parts(question)) if self.settings.aliases else question
 
     def queries(self, question: str) -> list[tuple[str, float]]:
         """The searches to run, with their fusion weights: the question itself, then (at

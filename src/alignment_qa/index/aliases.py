@@ -37,7 +37,11 @@ _DIGIT_WORDS = {"to": "2", "for": "4"}  # "W2SG", "B2B", "G4G"
 # a page title that numbers a part of a book, and a question's reference to a part by number
 _CHAPTER_TITLE = re.compile(r"^Chapter\s+0*(\d{1,3})\s*[-–—:.]\s*(\S.{1,80})$", re.I)
 _SECTION_TITLE = re.compile(r"^0*(\d{1,3}(?:\.\d{1,3})+)\s+(\S.{1,80})$")
-_PART_REFERENCE = re.compile(r"\b(chapter|ch|section|sec)\.?\s*0*(\d{1,3}(?:\.\d{1,3})*)\b", re.I)
+# "chapter 8", "Ch. 08", "section 8.2" (not "section 4.2 of Anthropic's RSP", another document's part)
+_PART_REFERENCE = re.compile(
+    r"\b(chapter|ch|section|sec)\.?\s*0*(\d{1,3}(?:\.\d{1,3})*)\b(?!\s+(?:of|in)\s+(?!(?:the\s+)?(?:atlas|book)\b))",
+    re.I,
+)
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
 
 
@@ -95,15 +99,17 @@ class AliasTable:
     parts: dict[str, str] = field(default_factory=dict)  # "chapter 8" -> "Scalable Oversight", "section 8.2" -> …
 
     def named_parts(self, question: str) -> str:
-        """``question`` with the names of the parts of a book it refers to by number appended ("What does chapter 8
-        cover? (Scalable Oversight)"), or unchanged when it refers to none the titles number."""
+        """``question`` with the name of each part of a book it refers to by number right after the reference ("What
+        does chapter 8 (Scalable Oversight) cover?"), so that a comparison's sides keep theirs; unchanged when it
+        refers to none the titles number, or already says the name."""
         lowered = question.lower()
-        names: list[str] = []
-        for kind, number in _PART_REFERENCE.findall(question):
-            name = self.parts.get(f"{'chapter' if kind.lower().startswith('ch') else 'section'} {number}")
-            if name and name.lower() not in lowered and name not in names:
-                names.append(name)
-        return f"{question} ({'; '.join(names)})" if names else question
+
+        def named(match: re.Match[str]) -> str:
+            kind = "chapter" if match.group(1).lower().startswith("ch") else "section"
+            name = self.parts.get(f"{kind} {match.group(2)}")
+            return f"{match.group()} ({name})" if name and name.lower() not in lowered else match.group()
+
+        return _PART_REFERENCE.sub(named, question)
 
     def expansions(self, question: str) -> list[str]:
         """Other names for the names in ``question`` that it does not already use."""
