@@ -6,11 +6,11 @@ carries such a token. ``asked_type`` reads the question with a few patterns and 
 checks a sentence with regular expressions (a person is a capitalised name or a citation such as
 "Hubinger et al."). Other questions (what is, why, how does) ask for no particular token; this
 module then says nothing. A yes/no question ("Is RLHF an inner alignment fix?") is told apart
-(``asks_yes_or_no``) since users often ask one with
-a false premise and the pages answer it by denying it ("W2SG is not a complete solution."): ``denied``
-gives the words a sentence's negations cover. A question asking for several things ("What are the three sections …?")
-is told apart too (``asks_for_several``): a list in the pages answers it. No
-parsing or named-entity model is used.
+(``asks_yes_or_no``), since users often ask one with a false premise and the pages answer it by
+denying it ("W2SG is not a complete solution."): ``denied`` gives the words a sentence's negations
+cover. A question asking for several things ("What are the three sections …?") is told apart too
+(``asks_for_several``): a list in the pages answers it. For a follow-up, ``asking_words`` says
+whose words decide. No parsing or named-entity model is used.
 """
 
 from __future__ import annotations

@@ -121,9 +121,9 @@ _REFERENCE_SECTION = re.compile(
 # so the cosine weighs 0.6.
 WEIGHTS = (0.6, 0.534, 0.541, 0.234, 0.101)
 DUPLICATE_COSINE = 0.9
-# added to the answer score of a sentence that says "not" when the question asks yes or no: a question with a false
-# premise ("Is weak-to-strong generalization a complete solution?") is answered by the sentence that denies it ("W2SG
-# is not a complete solution."), which shares few words with it
+# added to the answer score of a sentence denying what a yes/no question asks: a question with a false premise ("Is
+# weak-to-strong generalization a complete solution?") is answered by the sentence that denies it ("W2SG is not a
+# complete solution."), which shares few words with it
 DENIAL_BONUS = 0.25
 # a list item counts the question's words its lead-in line has ("… happens in three ways:") at this share of their
 # weight (tune: 0.5 and 1.0 each one more evidence sentence, 1.0 also one fewer); the lead-in is looked for this
