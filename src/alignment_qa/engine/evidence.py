@@ -516,8 +516,7 @@ def choose(
     listed = [*([intro] if intro is not None and intro is not lead else []), *members]
     if listed:
         follower = None  # the list's lead-in and items come right after the best sentence
-    ordered = [lead, *([follower] if follower else []), *listed]
-    ordered = [item for at, item in enumerate(ordered) if not any(item is other for other in ordered[:at])]
+    ordered = [lead, *([follower] if follower else []), *listed]  # none twice: no follower beside a list
     ordered += [item for item in fresh[1:] if not any(item is other for other in ordered)]
     several_passages = len({item.passage for item in fresh}) > 1
     chosen: list[Scored] = []

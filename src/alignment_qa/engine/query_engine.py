@@ -147,7 +147,8 @@ class AnswerEngine(CustomQueryEngine):
             "top_k": turn.top_k,
         }
         clock = time.perf_counter()
-        scored = self.score(bundle, passages, turn.asked)
+        own = None if turn.asked is None else self.retriever.searched(turn.asked)  # for a follow-up, as searched
+        scored = self.score(bundle, passages, own)
         coverage = self.coverage(turn.standalone, passages, scored, turn.asked)
         timings["coverage"] = elapsed_ms(clock)
         if not coverage.covered:  # decided before any LLM is called
@@ -182,7 +183,7 @@ class AnswerEngine(CustomQueryEngine):
                 timings["generate"] = elapsed_ms(clock)
         if draft is None:
             clock = time.perf_counter()
-            quoted = self._evidence.synthesize(bundle, passages, scored=scored, history=turn.history, asked=turn.asked)
+            quoted = self._evidence.synthesize(bundle, passages, scored=scored, history=turn.history, asked=own)
             draft = quoted.metadata["draft"] if quoted.metadata else None
             timings["select_evidence"] = elapsed_ms(clock)
             if draft is None or not draft.parsed.sentences:  # nothing quotable: "not covered" beats an empty answer
@@ -215,11 +216,10 @@ class AnswerEngine(CustomQueryEngine):
 
     def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore], asked: str | None = None) -> list[Scored]:
         """Every quotable sentence of ``passages``, scored against the question, best first. ``asked``: the user's
-        own words when the question is a follow-up joined to earlier turns (whether they ask yes or no; for one that
-        asks nothing of its own, "and what about goal misgeneralization?", what a denial must be about)."""
+        own words, as searched, when the question is a follow-up joined to earlier turns (whether they ask yes or no;
+        for one that asks nothing of its own, "and what about goal misgeneralization?", what a denial must be about)."""
         question = self.retriever.searched(bundle.query_str)
-        own = None if asked is None else self.retriever.searched(asked)
-        form = asking_words(own, question)
+        form = asking_words(asked, question)
         if bundle.embedding:  # the retriever left the question's vector here (of the searched text)
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
@@ -234,7 +234,7 @@ class AnswerEngine(CustomQueryEngine):
             asked_type(question),
             sides=comparison_sides(question),
             yes_or_no=asks_yes_or_no(form),
-            denials_of=own if own is not None and form is question else None,
+            denials_of=asked if asked is not None and form is question else None,
         )
 
     def coverage(
