@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console
+
 from alignment_qa.app.format import answer_html, highlight, sources_html, status_line, text_fragment_link
+from alignment_qa.app.render import print_answer
 from alignment_qa.engine.answer import Answer, Citation, RetrievedPassage, SentenceVerdict
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -81,6 +86,22 @@ def test_not_covered_lists_nearest_pages_and_all_retrieved_shows_scores() -> Non
     answer.retrieved[0].url = "https://example.org/a"
     assert 'href="https://example.org/a"' in sources_html(answer)  # a page link, no empty text fragment
     assert "cited; fused 0.0300" in panel
+
+
+def test_a_decline_names_each_nearest_page_once_on_every_surface() -> None:
+    def passage(page: str, section: str, rank: int) -> RetrievedPassage:
+        return RetrievedPassage(page_id=page, title=page.upper(), section=section, score=0.1, rank=rank)
+
+    pages = ["atlas/04/05.md", "atlas/04/05.md", "atlas/04/06.md", "wiki/a.md", "wiki/b.md"]
+    retrieved = [passage(page, f"S{rank}", rank) for rank, page in enumerate(pages, 1)]
+    declined = _answer(covered=False, citations=[], sentences=[], retrieved=retrieved)
+    assert [p.rank for p in declined.nearest_pages] == [1, 3, 4]  # the best passage of each page, three pages
+    assert _answer(retrieved=retrieved).nearest_pages == []  # a covered answer names none
+    assert sources_html(declined).count("ATLAS/04/05.MD") == 1
+    out = io.StringIO()
+    print_answer(Console(file=out, width=200), declined)
+    printed = out.getvalue().split("Nearest pages", 1)[1]
+    assert printed.count("ATLAS/04/05.MD") == 1 and "ATLAS/04/06.MD" in printed and "WIKI/B.MD" not in printed
 
 
 def test_status_line() -> None:

@@ -129,13 +129,9 @@ def sources_html(answer: Answer | None, show_retrieved: bool = False, key: str =
         if answer.mode == "evidence":  # the claim is the quote itself: mark what answers the question
             claims = [answer.standalone_question]
         parts.append(source_card(citation, claims, key))
-    if not answer.covered and answer.retrieved:
+    if answer.nearest_pages:
         parts.append('<div class="aqa-label">Nearest pages</div>')
-        seen: set[str] = set()
-        for passage in answer.retrieved:
-            if passage.page_id in seen:
-                continue
-            seen.add(passage.page_id)
+        for passage in answer.nearest_pages:
             link = source_link(passage, "")
             parts.append(
                 f'<div class="aqa-nearest"><a href="{_esc(link)}" target="_blank" rel="noopener noreferrer">'

@@ -141,13 +141,10 @@ def answer_markdown(answer: Answer, server: str) -> str:
             quote = _md(_short(citation.quote))
             lines.append(f"{citation.n}. [{_md(citation.title)}](<{link}>) — {_md(citation.section)}: “{quote}”")
         parts.append("\n".join(lines))
-    elif not answer.covered and answer.retrieved:
+    elif answer.nearest_pages:
         lines = ["**Nearest pages:**", ""]
-        seen: set[str] = set()
-        for passage in answer.retrieved:
-            if passage.page_id not in seen:
-                seen.add(passage.page_id)
-                lines.append(f"- [{_md(passage.title)}](<{source_link(passage, '', server)}>) — {_md(passage.section)}")
+        for passage in answer.nearest_pages:
+            lines.append(f"- [{_md(passage.title)}](<{source_link(passage, '', server)}>) — {_md(passage.section)}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 

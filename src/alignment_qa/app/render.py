@@ -121,9 +121,9 @@ def print_answer(console: Console, answer: Answer) -> None:
                 + f"\n    [dim]“{escape(snippet(citation.quote, 300))}”[/dim]",
                 highlight=False,
             )
-    elif not answer.covered and answer.retrieved:
+    elif answer.nearest_pages:
         console.print("\n[bold]Nearest pages[/bold]")
-        for passage in answer.retrieved[:3]:
+        for passage in answer.nearest_pages:
             console.print(f"- {escape(passage.title)} — {escape(passage.section)} ({escape(passage.page_id)})")
 
 

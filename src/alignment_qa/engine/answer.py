@@ -73,6 +73,7 @@ class RetrievedPassage(BaseModel):
 
 
 NEAREST_LEAD = " The nearest pages are: "  # what a decline's text adds before its list of nearest pages
+NEAREST_PAGES = 3  # how many pages a decline names
 
 
 class Answer(BaseModel):
@@ -103,6 +104,17 @@ class Answer(BaseModel):
         """``text`` for a surface that lists the nearest pages of a decline itself (as links): without the
         sentence naming them."""
         return self.text if self.covered or not self.retrieved else self.text.split(NEAREST_LEAD, 1)[0]
+
+    @property
+    def nearest_pages(self) -> list[RetrievedPassage]:
+        """For a decline, the best retrieved passage of each of the ``NEAREST_PAGES`` nearest pages (two passages
+        of one page are one entry); [] for a covered answer."""
+        if self.covered:
+            return []
+        best: dict[str, RetrievedPassage] = {}
+        for passage in self.retrieved:
+            best.setdefault(passage.page_id, passage)
+        return list(best.values())[:NEAREST_PAGES]
 
 
 @dataclass(frozen=True)

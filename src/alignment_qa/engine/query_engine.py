@@ -30,7 +30,16 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from pydantic import PrivateAttr, SkipValidation
 
 from alignment_qa.engine.abstain import Coverage, caution_notice, decide
-from alignment_qa.engine.answer import NEAREST_LEAD, Answer, AnswerEvent, Mode, StatusEvent, StreamEvent, TokenEvent
+from alignment_qa.engine.answer import (
+    NEAREST_LEAD,
+    NEAREST_PAGES,
+    Answer,
+    AnswerEvent,
+    Mode,
+    StatusEvent,
+    StreamEvent,
+    TokenEvent,
+)
 from alignment_qa.engine.answer_type import asked_type, asking_words, asks_yes_or_no
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
@@ -47,7 +56,6 @@ from alignment_qa.settings import Settings
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "The indexed pages do not cover this question."
-NEAREST_PAGES = 3
 
 
 @dataclass(frozen=True)

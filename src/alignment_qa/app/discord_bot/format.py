@@ -210,25 +210,18 @@ def citation_field(citation: Citation, page_base_url: str | None) -> dict[str, A
     }
 
 
-def nearest_fields(answer: Answer, page_base_url: str | None, limit: int = 3) -> list[dict[str, Any]]:
+def nearest_fields(answer: Answer, page_base_url: str | None) -> list[dict[str, Any]]:
     """The nearest pages of a "not covered" answer, one field each."""
-    fields: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for passage in answer.retrieved:
-        if passage.page_id in seen:
-            continue
-        seen.add(passage.page_id)
-        link = source_link(passage, "", page_base_url or None)
-        fields.append(
-            {
-                "name": shorten(passage.title or passage.page_id, FIELD_NAME_CHARS),
-                "value": _field_value(passage.section, passage.page_id, link, ""),
-                "inline": False,
-            }
-        )
-        if len(fields) >= limit:
-            break
-    return fields
+    return [
+        {
+            "name": shorten(passage.title or passage.page_id, FIELD_NAME_CHARS),
+            "value": _field_value(
+                passage.section, passage.page_id, source_link(passage, "", page_base_url or None), ""
+            ),
+            "inline": False,
+        }
+        for passage in answer.nearest_pages
+    ]
 
 
 def embed_length(embed: dict[str, Any]) -> int:
