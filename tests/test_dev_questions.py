@@ -66,6 +66,14 @@ def test_the_issue_examples_answer_or_decline_specifically(dev_assistant: Assist
     assert denial > 0 and rlhf[denial - 1].startswith("RLHF, Constitutional AI, and IRL all aim"), rlhf
 
 
+def test_a_figure_the_question_states_and_the_quotes_lack_is_named(dev_assistant: Assistant) -> None:
+    """A false premise: the pages say who developed RLHF, not that it was in 2022; and the wrong year of a coinage."""
+    invented = dev_assistant.ask("Did OpenAI invent RLHF in 2022?")
+    assert invented.covered and "do not mention 2022, which the question states" in invented.notice, invented.notice
+    coined = dev_assistant.ask("Why were the terms outer and inner alignment introduced back in 2019?")
+    assert coined.covered and "which the question states" not in coined.notice, (coined.notice, coined.text)
+
+
 def test_a_chapter_asked_for_by_number_is_found_by_its_title(dev_assistant: Assistant) -> None:
     """ "What does chapter 8 cover?" had quoted a page about summarizing each chapter of a book; the title "Chapter 08
     - Scalable Oversight" names chapter 8."""

@@ -46,6 +46,7 @@ from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity
 from alignment_qa.engine.retrieval import HybridRetriever, comparison_sides, hide_from_llm
+from alignment_qa.engine.stated_figures import stated_figures, unconfirmed, unconfirmed_notice
 from alignment_qa.engine.support import SupportJudge
 from alignment_qa.engine.verify import passage_model, verify
 from alignment_qa.index.embedder import Embedder
@@ -202,6 +203,9 @@ class AnswerEngine(CustomQueryEngine):
         if coverage.doubtful is not None:
             analyzer = self.retriever.keyword_index.analyzer
             notices.append(caution_notice(unquoted(coverage.doubtful, draft, analyzer)))
+        missing_figures = unconfirmed(stated_figures(turn.asked or turn.question), source_texts(draft, passages))
+        if missing_figures:  # "Did OpenAI invent RLHF in 2022?" answered by a sentence that says nothing of 2022
+            notices.append(unconfirmed_notice(missing_figures))
         clock = time.perf_counter()
         settings = self.parts.settings
         checked = verify(draft, passages, self.parts.judge, settings.answer.support_threshold)
@@ -394,6 +398,14 @@ def unquoted(words: Sequence[str], draft: Draft, analyzer: Analyzer) -> list[str
         return bool(terms) and all(key in quoted for key in terms)
 
     return [word for word in words if not said(word)]
+
+
+def source_texts(draft: Draft, passages: Sequence[NodeWithScore]) -> list[str]:
+    """What an answer's sources say: an evidence answer's quotes (with their speakers), else the text of the
+    passages the LLM cited (its own words vouch for nothing)."""
+    if draft.evidence:
+        return [f"{item.speaker} {item.text}" for item in draft.evidence.values()]
+    return [passages[index].node.get_content() for index in draft.parsed.order if 0 <= index < len(passages)]
 
 
 def elapsed_ms(since: float) -> float:
