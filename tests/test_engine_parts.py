@@ -1029,6 +1029,33 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     assert corrections(many + " corrigibilty", index, plain) == {}
 
 
+def test_two_words_run_together_are_read_apart_when_the_pages_write_them_so() -> None:
+    import re
+
+    from alignment_qa.engine.spelling import applied, corrections, read_as
+    from alignment_qa.index.keyword import KeywordIndex
+
+    texts = [
+        "GPT-4 hired a Task Rabbit worker to solve a task it could not.",
+        "The task was a CAPTCHA; the worker was paid.",
+        "A rabbit is an animal; sour cream and dough are food.",
+        "Dough and sour notes.",
+    ]
+    index = KeywordIndex.build([(str(n), "Page", text) for n, text in enumerate(texts)], "r1", Analyzer())
+    plain = {"what", "did", "do", "to", "the", "task", "rabbit", "worker", "sour", "dough", "bread"}.__contains__
+
+    def matches(pattern: str) -> bool:
+        return any(re.search(pattern, text) for text in texts)
+
+    fixes = corrections("what did gpt-4 do to the taskrabbit worker?", index, plain, matches)
+    assert fixes == {"taskrabbit": "task rabbit"} and read_as(fixes) == "Read “taskrabbit” as “task rabbit”."
+    assert applied("the taskrabbit worker", fixes) == "the task rabbit worker"
+    # both words in one chunk, never written side by side: no reading (without ``matches``, one chunk will do)
+    assert corrections("sourdough bread", index, plain, matches) == {}
+    assert corrections("sourdough bread", index, plain) == {"sourdough": "sour dough"}
+    assert corrections("workerdough", index, plain) == {}  # never in one chunk
+
+
 def test_the_near_miss_notice_names_only_words_no_quote_has() -> None:
     """An evidence answer's quotes vouch for a word the best sentences lacked; an LLM's own words do not."""
     from alignment_qa.engine.citations import ParsedAnswer

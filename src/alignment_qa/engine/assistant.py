@@ -350,7 +350,7 @@ class Assistant:
         notice saying so (``answer.spelling``); an earlier turn's typos are corrected without a second notice."""
         if not self.settings.answer.spelling:
             return standalone, ""
-        fixes = corrections(standalone, self.keyword_index, self.embedder.is_plain_word)
+        fixes = corrections(standalone, self.keyword_index, self.embedder.is_plain_word, self._view.engine.text_matches)
         return applied(standalone, fixes), read_as({typo: fix for typo, fix in fixes.items() if typo in question})
 
     def _standalone(

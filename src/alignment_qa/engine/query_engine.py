@@ -274,10 +274,10 @@ class AnswerEngine(CustomQueryEngine):
             sides=comparison_sides(question),
             kind=asked_type(question),
             asked=None if asked is None else self.retriever.searched(asked),
-            matches=self._text_matches,
+            matches=self.text_matches,
         )
 
-    def _text_matches(self, pattern: str) -> bool:
+    def text_matches(self, pattern: str) -> bool:
         """``ChunkCollection.matches``; a store that fails meanwhile (reopened by another process's ingest, a
         restarted server) counts as a match: this check only adds declines, it must not fail an answer."""
         try:

@@ -10,8 +10,9 @@ spelling no page uses is read the American way when the pages use that ("general
 Generalisation"). Left alone: words the pages have, words the model knows, words under six or over thirty letters,
 chat spellings ("whats"), other words written with a capital, and words with a digit, a hyphen or an apostrophe
 (names and codes: "No indexed page mentions …" must still name them), and a question with more than eight unknown
-words. A stem alone is never a correction (it let "qualit" for "qualia" through). Two edits, split or joined words
-and context are out of scope.
+words. A stem alone is never a correction (it let "qualit" for "qualia" through). A word that is no typo may be two
+words run together, which the pages write apart and some chunk holds both of ("taskrabbit" becomes "task
+rabbit"). Two edits, a word split in two ("reward hack ing") and context are out of scope.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from alignment_qa.index.keyword import KeywordIndex
 
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away ("shard" / "hard")
 MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
+MIN_PART = 3  # a word read as two joined words: each has at least this many letters
 MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -62,9 +64,16 @@ def one_edit(word: str) -> set[str]:
     return (deletes | swaps | replaces | inserts) - {word}
 
 
-def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str], bool]) -> dict[str, str]:
+def corrections(
+    question: str,
+    index: KeywordIndex,
+    is_plain_word: Callable[[str], bool],
+    matches: Callable[[str], bool] | None = None,
+) -> dict[str, str]:
     """``{typo: correction}`` for the words of ``question`` that read as typos of a word the pages use; nothing
-    for a question with more than ``MAX_WORDS`` unknown words (that is not a question with typos)."""
+    for a question with more than ``MAX_WORDS`` unknown words (that is not a question with typos). ``matches``
+    searches the chunks' text with a regular expression: a word read as two must be written so somewhere ("task
+    rabbit", "task-rabbit"); without it, both words in one chunk will do."""
     analyzer = index.analyzer
 
     def used(candidate: str) -> int:
@@ -101,7 +110,38 @@ def corrections(question: str, index: KeywordIndex, is_plain_word: Callable[[str
         best = max(ranked, default=(0, ""), key=lambda item: item[0])
         if best[0] >= MIN_DOC_FREQ:
             found[word] = best[1]
+        else:
+            split = _split(word, used, index, is_plain_word, matches)
+            if split:
+                found[word] = split
     return found
+
+
+def _split(
+    word: str,
+    used: Callable[[str], int],
+    index: KeywordIndex,
+    is_plain_word: Callable[[str], bool],
+    matches: Callable[[str], bool] | None,
+) -> str:
+    """``word`` as two real words (the pages spell them, or the embedding model knows them whole) of at least
+    ``MIN_PART`` letters, each used by some chunk, that the pages write next to each other ("taskrabbit" -> "task
+    rabbit"): the pair whose rarer word is the most used, or ""."""
+
+    def real(part: str) -> bool:
+        return part in index.spellings or is_plain_word(part)
+
+    pairs = [
+        (min(used(left), used(right)), left, right)
+        for left, right in ((word[:at], word[at:]) for at in range(MIN_PART, len(word) - MIN_PART + 1))
+        if real(left) and real(right)
+    ]
+    for uses, left, right in sorted(pairs, reverse=True):
+        if not uses or not index.in_one_chunk(f"{left} {right}"):
+            continue
+        if matches is None or matches(rf"(?i)\b{left}[ -]?{right}\b"):
+            return f"{left} {right}"
+    return ""
 
 
 def _american(word: str, used: Callable[[str], int], spellings: Container[str]) -> str:
