@@ -30,6 +30,9 @@ META = [
     "Following are all the possible types of behaviors that the CoinRun agent could end up displaying.",
     "These limitations will be explored in more detail in the Critics of Interpretability section.",
     "Scalable oversight will be covered in greater depth in future chapters.",
+    "Examples of this are provided in the subsequent sections on reward hacking.",
+    "This is what we explore in the next sections.",
+    "We can provide a few of the results arguing both for and against this outlook.",
 ]
 CLAIMS = [
     "We also talk about underlying factors that amplify all of these risks like competitive pressures.",
@@ -63,6 +66,9 @@ CLAIMS = [
     "The code of practice will be presented to the AI Office in subsection 3.",
     "Following is one simple formulation: the discounted sum of future rewards given some policy.",
     "Following is not the same as understanding.",
+    "Details are provided in the next section of the EU AI Act.",
+    "Rewards are provided in the next section, and the agent learns from them.",
+    "We can provide some guarantees that the model is safe.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]

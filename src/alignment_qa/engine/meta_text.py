@@ -8,7 +8,9 @@ graph gives an overview of the findings."), a label heading glued to its text ("
 world ."), a quote's title with its speaker ("“Shut it all down” - Eliezer Yudkowsky"), a list's lead ending in a
 full stop ("Here are just a few of them.", "Following are all the possible types of behaviors …"), a topic left
 for a later part ("These limitations will be explored in more detail in the Critics of Interpretability
-section."), what the text must do first ("Before we get into X, we need to understand Y.") and a recap ("In the
+section.", "Examples of this are provided in the subsequent sections on reward hacking."), the lead of a list of
+findings ending in a full stop ("We can provide a few of the results arguing both for and against this outlook."), what
+the text must do first ("Before we get into X, we need to understand Y.") and a recap ("In the
 previous section, we explored how …"). Each pattern leaves out a sentence that goes on to
 say something ("We saw in the previous chapter that AI systems are …", "The figure shows that …", "This section of
 the EU AI Act will apply to …"). Rules came from an audit of every sentence of ../shared/corpus; they are English
@@ -124,6 +126,26 @@ _LATER_PART = re.compile(
     r"revisited|treated)\b[^,;:]*?\bin\s+[^,;:]*?\b(?:sub)?(?:sections?|chapters?)"
     r"(?:\s+(?:below|later|on\s+[^,;:]{1,80}))?\s*\.?$"
 )
+# where the text treats something, as the whole sentence: "Examples of this are provided in the subsequent sections
+# on reward hacking.", "This is what we explore in the next sections." (not "… is provided in the next section of the
+# EU AI Act", a law's part, nor a sentence that says something first)
+_ELSEWHERE = (
+    r"in\s+(?:the\s+)?(?:subsequent|following|next|later|coming|previous|preceding|earlier|last|other)\s+(?:few\s+)?"
+    r"(?:sub)?(?:sections?|chapters?)(?!\s+of\b)(?:\s+(?:on|about)\s+[^,;:]{1,80})?\s*\.?$"
+)
+_TREATED_ELSEWHERE = re.compile(
+    r"^[^,;:]{1,60}?\b(?:is|are)\s+(?:also\s+)?(?:provided|given|presented|discussed|covered|explored|shown|described|"
+    r"explained|listed|detailed|examined|addressed)\s+" + _ELSEWHERE + "|"
+    r"^(?:This|That|These|Those)\s+(?:is|are)\s+(?:exactly\s+)?what\s+we(?:['’]ll|\s+will)?\s+(?:\w+\s+){0,2}?"
+    r"(?:explore|discuss|examine|cover|see|address|describe|investigate|study)\s+" + _ELSEWHERE,
+    re.I,
+)
+# the lead of a list of findings or examples ending in a full stop: "We can provide a few of the results arguing both
+# for and against this outlook."
+_WE_PROVIDE = re.compile(
+    r"^We\s+(?:can|will|now|shall)\s+(?:now\s+)?(?:provide|give|list|present|offer|show)\s+(?:you\s+)?"
+    r"(?:a\s+few|some|several|a\s+number|a\s+couple|a\s+list)\b(?!.*\bthat\b)[^:]*\.$"
+)
 # a recap of an earlier section: "In the previous section, we explored how foundation models are …" (what it
 # restates is quotable where it was said); one that goes on (", but …", ": …") is kept
 _RECAP = re.compile(
@@ -159,7 +181,7 @@ def is_meta_text(sentence: str) -> bool:
         return True
     if _SECTION_SIGNPOST.search(sentence) or _WE_SIGNPOST.search(sentence) or _PART_SIGNPOST.search(sentence):
         return True
-    if _WE_TREAT_IN_PART.match(sentence):
+    if _WE_TREAT_IN_PART.match(sentence) or _TREATED_ELSEWHERE.match(sentence) or _WE_PROVIDE.match(sentence):
         return True
     if _PICTURE_SUBJECT.search(sentence):
         return True
