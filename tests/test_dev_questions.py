@@ -74,6 +74,15 @@ def test_a_figure_the_question_states_and_the_quotes_lack_is_named(dev_assistant
     assert coined.covered and "which the question states" not in coined.notice, (coined.notice, coined.text)
 
 
+def test_a_question_asking_what_a_term_means_leads_with_its_definition(dev_assistant: Assistant) -> None:
+    """It had led with a kind of mesa-optimizer ("Internally aligned mesa-optimizer : These AIs want …") and with what
+    goes wrong with reward shaping, the definitions last or missing."""
+    mesa = dev_assistant.ask("what's a mesa-optimizer?")
+    assert "A mesa-optimizer is a learned algorithm that is itself an optimizer" in mesa.sentences[0].text, mesa.text
+    shaping = dev_assistant.ask("explain reward shaping to me")
+    assert "Reward shaping is a technique" in shaping.sentences[0].text, shaping.text
+
+
 def test_a_chapter_asked_for_by_number_is_found_by_its_title(dev_assistant: Assistant) -> None:
     """ "What does chapter 8 cover?" had quoted a page about summarizing each chapter of a book; the title "Chapter 08
     - Scalable Oversight" names chapter 8."""

@@ -468,3 +468,75 @@ def test_a_follow_up_is_read_by_its_own_words_unless_it_asks_nothing_of_its_own(
     assert asking_words("and the genome one?", "Compare the anchors. and the genome one?") != "and the genome one?"
     assert asking_words("and why is it hard?", "What are the layers? and why is it hard?") == "and why is it hard?"
     assert asking_words(None, joined) == joined
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What is reward shaping?", "reward shaping"),
+        ("what's a mesa-optimizer?", "mesa-optimizer"),
+        ("explain reward shaping to me", "reward shaping"),
+        ("Define corrigibility.", "corrigibility"),
+        ("What does 'sandbagging' mean?", "sandbagging"),
+        ("What is meant by outer alignment?", "outer alignment"),
+        ("What is the orthogonality thesis?", "orthogonality thesis"),
+        ("What is Goodhart's law?", "Goodhart's law"),
+        ("instrumental convergence meaning", "instrumental convergence"),
+        ("What is instrumental convergence in simple terms?", "instrumental convergence"),
+        ("What is the difference between outer and inner alignment?", ""),
+        ("What is the role of RLHF?", ""),
+        ("What is Sutton's 'bitter lesson', and what does it imply for AI safety?", ""),
+        ("How does RLHF work?", ""),
+        ("explain how debate works", ""),
+        ("what is it", ""),
+        ("what is OpenAI doing", ""),
+        ("what are the risks of AI", ""),
+    ],
+)
+def test_a_question_asking_what_a_term_means_names_the_term(question: str, term: str) -> None:
+    from alignment_qa.engine.answer_type import defined_term
+
+    assert defined_term(question) == term
+
+
+@pytest.mark.parametrize(
+    ("sentence", "term", "expected"),
+    [
+        ("A mesa-optimizer is a learned algorithm that is itself an optimizer.", "mesa-optimizer", True),
+        ("Mesa optimizers are simply a particular type of algorithm.", "mesa-optimizer", True),
+        ("Reward Shaping: Reward shaping is a technique used in RL.", "reward shaping", True),
+        ("Goodhart’s Law: When a measure becomes a target, it ceases to be a good measure.", "Goodhart's law", True),
+        ("Corrigibility refers to a system's willingness to be corrected.", "corrigibility", True),
+        ("Reinforcement Learning from Human Feedback (RLHF) is a method developed by OpenAI.", "RLHF", True),
+        ("This is known as reward hacking (Skalse, 2022).", "reward hacking", True),
+        ("Internally aligned mesa-optimizer : These AIs want what humans want.", "mesa-optimizer", False),  # a kind
+        ("Poorly designed reward shaping can lead to suboptimal behavior.", "reward shaping", False),  # a claim
+        ("Goal misgeneralization is empirically real.", "goal misgeneralization", False),
+        ("This is called reward hacking and it is common.", "reward hacking", False),
+    ],
+)
+def test_a_sentence_defines_a_term_it_opens_with_or_names_last(sentence: str, term: str, expected: bool) -> None:
+    from alignment_qa.engine.answer_type import defines
+
+    assert defines(sentence, term) is expected
+
+
+def test_the_best_definition_of_the_asked_term_leads_the_answer(embedder: HashedEmbedder) -> None:
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import WEIGHTS, for_answer, score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    question = "explain reward shaping to me"
+    claim = "Poorly designed reward shaping can lead to the agent chasing shaped rewards."
+    other = "Reward shaping helps sparse reward problems in reward shaping setups."
+    definition = "Reward shaping is a technique that adds small intermediate rewards."
+    text = " ".join((claim, other, definition))
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/06/03.md"})
+    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    no_cosine = (0.0, *WEIGHTS[1:])
+    vector = embedder.encode([question])[0]
+    plain = [item.text for item in for_answer(score_sentences(question, vector, *args, weights=no_cosine))]
+    assert plain[0] != definition  # type: ignore[arg-type]
+    led = for_answer(score_sentences(question, vector, *args, weights=no_cosine, defined="reward shaping"))  # type: ignore[arg-type]
+    assert led[0].text == definition and [item.text for item in led[1:]] == [t for t in plain if t != definition]

@@ -9,8 +9,10 @@ module then says nothing. A yes/no question ("Is RLHF an inner alignment fix?") 
 (``asks_yes_or_no``), since users often ask one with a false premise and the pages answer it by
 denying it ("W2SG is not a complete solution."): ``denied`` gives the words a sentence's negations
 cover. A question asking for several things ("What are the three sections …?") is told apart too
-(``asks_for_several``): a list in the pages answers it. For a follow-up, ``asking_words`` says
-whose words decide. No parsing or named-entity model is used.
+(``asks_for_several``): a list in the pages answers it. A question asking what a term means ("what's a
+mesa-optimizer?", "explain reward shaping to me") is told apart with its term (``defined_term``), and ``defines``
+says whether a sentence says what that term is. For a follow-up, ``asking_words`` says whose words decide. No
+parsing or named-entity model is used.
 """
 
 from __future__ import annotations
@@ -160,3 +162,74 @@ def asking_words(asked: str | None, joined: str) -> str:
     for a follow-up joined to earlier turns, unless they ask nothing of their own ("and the genome one?"), when the
     ``joined`` question does."""
     return joined if asked is None or _ELLIPTICAL.search(asked) else asked
+
+
+# "What is reward shaping?", "what's a mesa-optimizer", "Define corrigibility.", "explain reward shapping to me",
+# "TAI meaning?", "What does 'sandbagging' mean?", "What is meant by outer alignment?": a question asking what a term
+# means, and the term (not "What is the difference between …", "What is the role of …", "What is RLHF's problem?")
+_DEFINE_Q = re.compile(
+    r"^\W*(?:(?:so|ok|okay|hey|hi|and|hmm+|well)\W+)?(?:"
+    r"what\s+(?:does|do)(?=.*\b(?:mean|stand\s+for)\W*$)|"
+    r"(?:what|whats)(?:\s+is|['’]s|\s+are|\s+exactly\s+is)?(?:\s+(?:meant\s+by|exactly))?|"
+    r"(?:can\s+you\s+|could\s+you\s+|please\s+)?(?:define|explain|describe)|(?:meaning|definition)\s+of"
+    r")\s+(?:a\s+|an\s+|the\s+(?=[a-z-]+\W*$)|the\s+(?:term|concept|idea|notion)\s+(?:of\s+)?)?"
+    r"(?P<term>[\"'“‘]?[A-Za-z][\w'’-]*(?:\s+[\w'’-]+){0,4}?[\"'”’]?)"
+    r"(?:\s+(?:mean|means|stand\s+for|refer\s+to|to\s+me|in\s+(?:simple|plain)\s+(?:terms|words|english)|"
+    r"exactly|briefly|please|again))*\s*[?.!]*\s*$|"
+    r"^\W*(?P<bare>[A-Za-z][\w'’-]*(?:\s+[\w'’-]+){0,3})\s+(?:meaning|definition|defined)\s*[?.!]*\s*$",
+    re.I,
+)
+# what a "what is …" question asks about when it is not a term: "What is the difference …", "what is it"
+_NOT_A_TERM = re.compile(
+    r"^(?:the\s+)?(?:difference|differences|role|point|goal|purpose|problem|problems|main\s+\w+|best\s+\w+|"
+    r"most\s+\w+|relation|relationship|link|connection|history|status|state|reason|reasons|cause|causes|impact|"
+    r"effect|effects|answer|deal|matter|issue|catch|takeaway|consensus|evidence|latest|news|plan|status\s+quo)$|"
+    r"^(?:it|this|that|these|those|they|he|she|we|you|i|there|going|happening|wrong|up|next|known|your|my|our)\b",
+    re.I,
+)
+# words that make more than a term of what follows "what is": "what is X of Y", "what is X and Y", "what is X doing"
+_NOT_IN_A_TERM = frozenset(
+    "how why when where who which whom whose is are was were does do did can could should would will of for in and "
+    "or vs versus between with behind about to on at from by than doing".split()
+)
+
+
+def defined_term(question: str) -> str:
+    """The term ``question`` asks the meaning of ("reward shaping" for "explain reward shaping to me"), or ""."""
+    match = _DEFINE_Q.search(question.strip())
+    if match is None:
+        return ""
+    term = (match.group("term") or match.group("bare") or "").strip("\"'“”‘’ ")
+    term = re.sub(r"^(?:the|a|an)\s+", "", term, flags=re.I)
+    words = term.lower().split()
+    if not words or len(words) > 4 or _NOT_A_TERM.search(term) or _NOT_IN_A_TERM & set(words):
+        return ""
+    return term
+
+
+def defines(sentence: str, term: str) -> bool:
+    """Whether ``sentence`` says what ``term`` is: with the term as its subject ("A mesa-optimizer is a learned
+    algorithm …", "Reward Shaping: Reward shaping is a technique …", "Goodhart's law states that …", "Corrigibility
+    refers to …"), or naming it last ("We call tasks where training signals are hard to generate “fuzzy tasks”."); not
+    a kind of it ("Internally aligned mesa-optimizer: …") nor a claim about it ("Reward shaping can lead to …",
+    "Goal misgeneralization is empirically real")."""
+    if not term:
+        return False
+    words = [re.sub(r"['’]", "['’]", re.escape(word)) for word in re.split(r"[\s-]+", term) if word]
+    name = r"[\s-]+".join(words) + r"(?:s|es)?"  # "mesa-optimizer", "mesa optimizer", "mesa-optimizers"
+    if re.fullmatch(r"[A-Z0-9-]{2,10}s?", term):  # an acronym, defined by its long form: "Reinforcement … (RLHF) is"
+        name = rf"(?:{name}|(?:[\w'’-]+\s+){{1,8}}\({name}\))"
+    pattern = (
+        r"^(?:[^:.]{1,60}:\s+)?(?:(?:A|An|The|In\s+short|Simply\s+put|Informally|Formally),?\s+)?[\"'“‘]?"
+        + name
+        + r"[\"'”’]?(?:\s+\([^()]{1,40}\))?,?\s+(?:(?:is|are)\s+(?:(?:simply|basically|essentially|broadly|roughly|"
+        r"generally|usually|often)\s+)?(?:a|an|the|any|one|when|where|what|how|defined|described|known|used)\b|"
+        r"refers?\s+to|means?|describes?|denotes?|states?|occurs?\s+when|happens?\s+when|"
+        r"can\s+be\s+(?:defined|described|understood|thought\s+of)\s+as|consists?\s+of)\b|"
+        r"^" + name + r"\s*:\s+\S|"  # a glossary line: "Goodhart’s Law: When a measure becomes a target, …"
+        # the term named last: "We call tasks where training signals are hard to generate “fuzzy tasks”."
+        r"\b(?:call|calls|called|known\s+as|referred\s+to\s+as|termed|dubbed)\s+(?:(?:the|an?|this)\s+)?[\"'“‘]?"
+        + name
+        + r"[\"'”’“]?\s*(?:\([^()]{1,40}\))?\s*[.!]?$"
+    )
+    return re.search(pattern, sentence, re.I) is not None

@@ -40,7 +40,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
-from alignment_qa.engine.answer_type import AnswerType, asking_words, asks_for_several, carries, denied
+from alignment_qa.engine.answer_type import AnswerType, asking_words, asks_for_several, carries, defines, denied
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text
@@ -370,11 +370,14 @@ def score_sentences(
     sides: tuple[str, str] | None = None,
     yes_or_no: bool = False,
     denials_of: str | None = None,
+    defined: str = "",
 ) -> list[Scored]:
     """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
     each marked with the side it speaks of. For a yes/no question (``yes_or_no``), a sentence whose negation covers
     one of the question's words but its first ("None of them solve inner alignment."), or one of ``denials_of``'s,
-    gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's."""
+    gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's. For a question asking what
+    a term means (``defined``: "reward shaping" for "explain reward shaping to me"), the best sentence that says what
+    it is ("Reward Shaping: Reward shaping is a technique …", ``answer_type.defines``) leads the answer."""
     candidates = candidate_sentences(passages)
     if not candidates:
         return []
@@ -388,6 +391,7 @@ def score_sentences(
     closeness = _closeness(passages)
     scored = []
     lifted: set[int] = set()
+    definers: set[int] = set()
     # a denial must cover a question word other than its first, usually its subject ("Is RLHF …?": "DPO does not need
     # the reward model that RLHF trains." denies nothing asked); for a follow-up asking nothing of its own, one of its
     # words ("and what about goal misgeneralization?")
@@ -411,6 +415,8 @@ def score_sentences(
         answer_score = base + w_rank * closeness[index]
         if yes_or_no and deniable & analyzer.precise_terms(denied(said_by)).keys():
             lifted.add(row)  # it denies something the question asks about
+        if defined and defines(sentence, defined):
+            definers.add(row)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(
             Scored(
@@ -426,6 +432,11 @@ def score_sentences(
             else item
             for row, item in enumerate(scored)
         ]
+    if definers:  # the best sentence saying what the asked term is leads the answer
+        top = max(item.answer_score or 0.0 for item in scored)
+        best = max(definers, key=lambda row: scored[row].answer_score or 0.0)
+        if (scored[best].answer_score or 0.0) < top:
+            scored[best] = replace(scored[best], answer_score=top + 1e-6)
     scored.sort(key=lambda item: -item.score)
     return scored
 

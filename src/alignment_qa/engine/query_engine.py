@@ -40,7 +40,7 @@ from alignment_qa.engine.answer import (
     StreamEvent,
     TokenEvent,
 )
-from alignment_qa.engine.answer_type import asked_type, asking_words, asks_yes_or_no
+from alignment_qa.engine.answer_type import asked_type, asking_words, asks_yes_or_no, defined_term
 from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
@@ -247,6 +247,7 @@ class AnswerEngine(CustomQueryEngine):
             sides=comparison_sides(question),
             yes_or_no=asks_yes_or_no(form),
             denials_of=asked if asked is not None and form is question else None,
+            defined=defined_term(form),
         )
 
     def coverage(
