@@ -112,12 +112,14 @@ def test_a_near_miss_is_declined_or_warned_naming_what_the_quotes_lack(dev_assis
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")
     assert plain.covered and "may not answer" not in plain.notice
-    # the notice names only words the quoted sentences lack too ("participants" is in one of them)
+    # no page gives the count: declined, or answered with a notice naming only words the quoted sentences lack
     counted = dev_assistant.ask("How many participants took part in Bowman et al.'s sandwiching experiment?")
-    assert "may not answer" in counted.notice and "participants" in counted.text.lower(), counted.notice
-    named = re.findall(r"“([^”]+)”", counted.notice.split("may not answer", 1)[1])
-    assert named and "participants" not in named, named
-    assert not any(re.search(rf"\b{re.escape(word)}\b", counted.text, re.I) for word in named), named
+    if not counted.covered:
+        assert "none of their best sentences mentions" in counted.text, counted.text
+    else:
+        assert "may not answer" in counted.notice, counted.notice
+        named = re.findall(r"“([^”]+)”", counted.notice.split("may not answer", 1)[1])
+        assert named and not any(re.search(rf"\b{re.escape(word)}\b", counted.text, re.I) for word in named), named
 
 
 def test_a_name_no_page_has_a_word_of_is_named_once(dev_assistant: Assistant) -> None:

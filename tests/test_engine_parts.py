@@ -367,6 +367,16 @@ def test_answer_typing_reads_what_the_question_asks_for() -> None:
     assert not carries("The institute received generous funding from the state.", "money")
     assert carries("The paper by Hubinger et al. introduced the term.", "person")
     assert not carries("the paper introduced the term mesa-optimizer.", "person")
+    # a date is asked with its year, an accuracy as a share
+    assert asked_type("On what date does the EU AI Act enter into force?") == "year"
+    assert asked_type("What accuracy did the assisted people get on MMLU?") == "percent"
+    # a count stands alone: a name's number ("GPT-4", "H100", "the Claude 3 family", "EO 14110", "Figure 3") and a
+    # year are no answer to "how many GPUs …?"
+    for counted in ("It used 25,000 GPUs.", "About 20 labs signed.", "It took 3 months.", "Costs reached $50M."):
+        assert carries(counted, "number"), counted
+    for named in ("GPT-4 is trained like GPT-3.", "H100 chips are scarce.", "The Claude 3 family is new.",
+                  "EO 14110 says so.", "Figure 3 shows it.", "It was founded in 2019."):  # fmt: skip
+        assert not carries(named, "number"), named
 
 
 def test_captions_references_and_link_lists_are_not_quoted() -> None:

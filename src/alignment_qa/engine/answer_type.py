@@ -29,11 +29,13 @@ _MONEY_Q = re.compile(
 )
 _HOW_MUCH = re.compile(r"\bhow\s+much\b", re.I)
 _YEAR_Q = re.compile(
-    r"\b(?:what|which)\s+year\b|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|^\s*when\b", re.I
+    r"\b(?:what|which)\s+(?:year|date|day|month)\b|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|"
+    r"^\s*when\b",
+    re.I,
 )
 _PERCENT_Q = re.compile(
-    r"\b(?:what|which)\s+(?:share|percent(?:age)?|fraction|proportion|portion)\b|\bhow\s+much\s+of\b|"
-    r"\bwhat\s+%|\bhow\s+many\s+percent\b|\b(?:share|percentage|fraction|proportion)\s+of\b",
+    r"\b(?:what|which)\s+(?:share|percent(?:age)?|fraction|proportion|portion|accuracy|success\s+rate|error\s+rate)\b|"
+    r"\bhow\s+much\s+of\b|\bwhat\s+%|\bhow\s+many\s+percent\b|\b(?:share|percentage|fraction|proportion)\s+of\b",
     re.I,
 )
 _NUMBER_Q = re.compile(
@@ -56,10 +58,17 @@ _PERCENT = re.compile(
 _MONEY = re.compile(
     r"[$£€¥]\s?\d|\b\d[\d,.]*\s*(?:[mbk]n?|million|billion|trillion)?\s*(?:dollars|pounds|euros|usd|gbp|eur)\b", re.I
 )
+# a count: a number standing alone ("1.4 trillion", "20 times", "$50M"), not a name's ("GPT-4", "H100", "Claude 3
+# Opus", "EO 14110" keep theirs: "GPT-4 is trained on the same methods as GPT-1" gives no count of GPUs), nor a year
 _NUMBER = re.compile(
-    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"(?<![\w.,‑-])(?!(?:1[5-9]|20)\d\d(?!\d))\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
     r"thousand|million|billion|trillion|dozen|dozens|hundreds|thousands|millions|billions)\b",
     re.I,
+)
+# a name right before a number makes it the name's ("the Claude 3 family", "EO 14110", "Figure 3"); a capitalised word
+# opening the sentence is a name only in capitals ("About 20 labs …")
+_NAMED_BEFORE = re.compile(
+    r"(?:(?<=[^.!?]\s)[A-Z][\w-]*|\b[A-Z][A-Z0-9-]+|\b(?:[Ff]igure|[Tt]able|[Cc]hapter|[Ss]ection|[Vv]ersion))\s$"
 )
 _CITATION = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?(?:\s+et\s+al\.?|,\s+(?:19|20)\d\d)")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:van|von|de|der|du|da)?\s*[A-Z][a-z]+)+\b")
@@ -91,7 +100,7 @@ def carries(sentence: str, kind: AnswerType | None) -> bool:
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "number":
-        return bool(_NUMBER.search(sentence))
+        return any(not _NAMED_BEFORE.search(sentence, 0, found.start()) for found in _NUMBER.finditer(sentence))
     return bool(_CITATION.search(sentence) or _NAME.search(sentence[1:]))
 
 
