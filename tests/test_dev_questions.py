@@ -83,6 +83,13 @@ def test_a_question_asking_what_a_term_means_leads_with_its_definition(dev_assis
     assert "Reward shaping is a technique" in shaping.sentences[0].text, shaping.text
 
 
+def test_a_sentence_pointing_back_to_a_run_in_heading_names_it(dev_assistant: Assistant) -> None:
+    """ "**The Second Line of Defense** . This includes …": quoted alone, "This" pointed to nothing."""
+    second = dev_assistant.ask("who is the second line of defense in an AI company?")
+    lines = [sentence.text for sentence in second.sentences]
+    assert any(text.startswith("The Second Line of Defense: This includes") for text in lines), lines
+
+
 def test_a_chapter_asked_for_by_number_is_found_by_its_title(dev_assistant: Assistant) -> None:
     """ "What does chapter 8 cover?" had quoted a page about summarizing each chapter of a book; the title "Chapter 08
     - Scalable Oversight" names chapter 8."""

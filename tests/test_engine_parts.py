@@ -486,6 +486,33 @@ def test_a_quote_box_sentence_is_shown_with_its_speaker() -> None:
     )
 
 
+def test_a_sentence_pointing_back_to_a_run_in_heading_is_shown_with_it() -> None:
+    """ "**The First Line of Defense** . This comprises …": "This" is the heading, which is no sentence to quote; the
+    answer shows it before the sentence, and the question's words match it. A sentence of its own before the colon
+    ("In a previous section, we spoke about value lock-in .") or one that does not point back gets no heading."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from alignment_qa.engine.evidence import Evidence, candidate_sentences, evidence_draft
+
+    text = (
+        "The First Line of Defense . This comprises the frontline researchers and developers working on AI systems.\n\n"
+        "The Second Line of Defense . Risk teams form it, with compliance functions inside the company.\n\n"
+        "In a previous section, we spoke about value lock-in . This phenomenon of entrenched values can grow.\n"
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]]})
+    found = candidate_sentences([NodeWithScore(node=node, score=1.0)])
+    assert [(c.text[:20], c.topic) for c in found] == [
+        ("This comprises the f", "The First Line of Defense"),
+        ("Risk teams form it, ", ""),
+        ("This phenomenon of e", ""),
+    ]
+    first = found[0]
+    chosen = [Evidence(0, first.text, first.start, first.end, 1.0, 1.0, topic=first.topic)]
+    assert evidence_draft(chosen).parsed.text() == (
+        "The First Line of Defense: This comprises the frontline researchers and developers working on AI systems [1]."
+    )
+
+
 def test_a_list_item_knows_the_line_that_introduces_its_list() -> None:
     """ "What are the 3 ways safety washing happens?": the items name none of the question's words, their lead-in
     does; an item's word overlap counts the lead-in's words at ``LEAD_IN_SHARE`` of their weight."""

@@ -108,7 +108,7 @@ def features(
     key = {term: precise_key(word, term) for term, word in terms.items()}
     in_top: set[str] = set()
     for item in scored[:TOP_SENTENCES]:
-        in_top |= analyzer.precise_terms(attributed(item.text, item.speaker)).keys()
+        in_top |= analyzer.precise_terms(attributed(item.text, item.speaker, item.topic)).keys()
     in_passage = analyzer.precise_terms(passages_text[0]).keys() if passages_text else set()
     lacking = sorted((term for term in terms if key[term] not in in_top), key=lambda term: -idf[term])
     values = [

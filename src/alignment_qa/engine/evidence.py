@@ -171,6 +171,7 @@ class Evidence:
     score: float
     cosine: float
     speaker: str = ""  # who said it, for a sentence of a quote box's first paragraph ("Shane Legg"): shown with it
+    topic: str = ""  # the run-in heading a sentence pointing back opens after ("The First Line of Defense"): shown too
 
 
 @dataclass(frozen=True)
@@ -194,12 +195,15 @@ class Scored:
     answer_score: float | None = None
     lead_in: str = ""  # for a list item, the line that introduces its list (``Candidate.lead_in``)
     opens_item: bool = False  # the first sentence of its list item
+    topic: str = ""  # ``Candidate.topic``
 
 
 class Candidate(NamedTuple):
     """A quotable sentence of passage ``passage`` with its page offsets; ``speaker``: who said it, when it is in the
     first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it); ``lead_in``: for a list item,
-    the line that introduces its list, when it ends with a colon (``opens_item``: the sentence opens its item)."""
+    the line that introduces its list, when it ends with a colon (``opens_item``: the sentence opens its item);
+    ``topic``: for a sentence pointing back to the run-in heading it follows ("The First Line of Defense . This
+    comprises …"), that heading."""
 
     passage: int
     text: str
@@ -208,6 +212,7 @@ class Candidate(NamedTuple):
     speaker: str = ""
     lead_in: str = ""
     opens_item: bool = False  # the first sentence of its list item's line
+    topic: str = ""
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -310,7 +315,8 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
                 offsets = page_offset(spans, start), page_offset(spans, end)
                 lead_in = _lead_in(text, start)
                 opens = bool(lead_in) and _ITEM_LINE.fullmatch(line) is not None
-                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), lead_in, opens))
+                topic = _run_in_heading(line) if _POINTS_BACK.match(sentence) else ""
+                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), lead_in, opens, topic))
     return found
 
 
@@ -335,10 +341,22 @@ def _lead_in(text: str, start: int) -> str:
     return ""
 
 
-def attributed(sentence: str, speaker: str) -> str:
-    """``sentence`` with its speaker before it, as the answer shows it: what word overlap and answer typing read
-    ("What did Legg say?", "signed by 28 countries")."""
-    return f"{speaker}: {sentence}" if speaker else sentence
+def _run_in_heading(line: str) -> str:
+    """The run-in heading ``line`` (what its line holds before a sentence) is, when it is one: a short title that no
+    sentence quotes ("The First Line of Defense . " gives "The First Line of Defense"); else ""."""
+    heading = LIST_MARK.sub("", line.strip(), count=1).rstrip(" .:")
+    if not heading or len(heading.split()) > HEADING_WORDS or heading.endswith("?") or ", " in heading:
+        return ""
+    if quotable(heading + ".") or is_meta_text(heading) or _POINTS_BACK.match(heading):
+        return ""  # a sentence of its own ("In a previous section, we spoke about X:", "This makes humans Y:")
+    return heading
+
+
+def attributed(sentence: str, speaker: str, topic: str = "") -> str:
+    """``sentence`` with its speaker or run-in heading before it, as the answer shows it: what word overlap and answer
+    typing read ("What did Legg say?", "signed by 28 countries", "Who is the second line of defense?")."""
+    label = speaker or topic
+    return f"{label}: {sentence}" if label else sentence
 
 
 def _speaker(text: str, start: int) -> str:
@@ -397,10 +415,10 @@ def score_sentences(
     # words ("and what about goal misgeneralization?")
     deniable = set(analyzer.precise_terms(denials_of)) if denials_of else set(wanted) - {next(iter(wanted), "")}
     positions: dict[int, int] = {}
-    for row, (index, sentence, start, end, speaker, lead_in, opens_item) in enumerate(candidates):
+    for row, (index, sentence, start, end, speaker, lead_in, opens_item, topic) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
-        said_by = attributed(sentence, speaker)
+        said_by = attributed(sentence, speaker, topic)
         precise = analyzer.precise_terms(said_by)
         present = {term for key, term in wanted.items() if key in precise}
         lead_terms: set[str] = set()  # an item is about what its list's lead-in names ("three ways:")
@@ -421,7 +439,7 @@ def score_sentences(
         scored.append(
             Scored(
                 index, sentence, start, end, position, cosine, overlap, typed, score, encoded[row], side, speaker,
-                answer_score, lead_in, opens_item,
+                answer_score, lead_in, opens_item, topic,
             )
         )  # fmt: skip
     if lifted:  # a denial joins the best sentences but does not displace the best one
@@ -555,7 +573,7 @@ def choose(
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several_passages)
     return [
-        Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker)
+        Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker, item.topic)
         for item in chosen
     ]
 
@@ -729,7 +747,8 @@ def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
 
     Literal "[n]" marks inside a quoted sentence are removed from the answer text (they would
     read as this answer's citations); the citation's quote keeps the page's exact words. A sentence from a quote
-    box is shown with its speaker ("Shane Legg: “…”").
+    box is shown with its speaker ("Shane Legg: “…”"), one pointing back to the run-in heading it follows with that
+    heading ("The First Line of Defense: This comprises …").
     """
     order: list[int] = []
     sentences: list[cite.CitedSentence] = []
@@ -746,6 +765,8 @@ def evidence_draft(chosen: Sequence[Evidence]) -> Draft:
                 text = f"“{text.strip(_QUOTE_MARKS)}”"
             if not (previous and (previous.passage, previous.speaker) == (item.passage, item.speaker)):
                 text = f"{item.speaker}: {text}"
+        elif item.topic:  # "The First Line of Defense: This comprises …": what "This" is
+            text = f"{item.topic}: {text}"
         previous = item
         sentences.append(cite.CitedSentence(text, [order.index(item.passage) + 1]))
     return Draft(cite.ParsedAnswer(sentences, order, []), evidence)

@@ -390,9 +390,11 @@ def _final(events: Iterator[StreamEvent]) -> Answer:
 
 def unquoted(words: Sequence[str], draft: Draft, analyzer: Analyzer) -> list[str]:
     """``words`` that no sentence ``draft`` quotes has, for the near-miss notice: an evidence answer's quotes (with
-    their speakers) vouch for a word; an LLM's own words do not ("The sources do not say how many employees …"
-    would otherwise hide “employees”), so its draft, which quotes nothing, leaves every word named."""
-    quoted = analyzer.precise_terms(" ".join(f"{item.speaker} {item.text}" for item in draft.evidence.values()))
+    their speakers and run-in headings) vouch for a word; an LLM's own words do not ("The sources do not say how many
+    employees …" would otherwise hide “employees”), so its draft, which quotes nothing, leaves every word named."""
+    quoted = analyzer.precise_terms(
+        " ".join(f"{item.speaker} {item.topic} {item.text}" for item in draft.evidence.values())
+    )
 
     def said(word: str) -> bool:
         terms = analyzer.precise_terms(word)
@@ -402,10 +404,10 @@ def unquoted(words: Sequence[str], draft: Draft, analyzer: Analyzer) -> list[str
 
 
 def source_texts(draft: Draft, passages: Sequence[NodeWithScore]) -> list[str]:
-    """What an answer's sources say: an evidence answer's quotes (with their speakers), else the text of the
-    passages the LLM cited (its own words vouch for nothing)."""
+    """What an answer's sources say: an evidence answer's quotes (with their speakers and run-in headings), else the
+    text of the passages the LLM cited (its own words vouch for nothing)."""
     if draft.evidence:
-        return [f"{item.speaker} {item.text}" for item in draft.evidence.values()]
+        return [f"{item.speaker} {item.topic} {item.text}" for item in draft.evidence.values()]
     return [passages[index].node.get_content() for index in draft.parsed.order if 0 <= index < len(passages)]
 
 
