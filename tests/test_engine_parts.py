@@ -678,6 +678,8 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert _POINTS_BACK.match("However, these developments also raise significant challenges and risks.")
     assert not _POINTS_BACK.match("However, reward models are trained on human labels.")
     assert not _POINTS_BACK.match("Thusly, thistle grows.") and not _POINTS_BACK.match("Finally, theories differ.")
+    assert _POINTS_BACK.match("In other words, the agents learned distribution of actions should generalize.")
+    assert not _POINTS_BACK.match("In other fields, words matter.")
     assert not _POINTS_BACK.match("However, this section covers RLHF.")  # the exclusions hold after an adverb
     assert not _POINTS_BACK.match("However, those who build it decide.")
     assert not _POINTS_BACK.match("Italy, they said, is fine.") and not _POINTS_BACK.match("July, they noted.")
