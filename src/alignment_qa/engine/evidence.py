@@ -145,7 +145,8 @@ _POINTS_BACK = re.compile(
     r"run|held|done|taken|thought)\b(?!(?:\s+\S+){0,6}?\s+that\b)"
     r"|(?:None|Each|All|Some|Most|Many|One) of (?:them|these|those|this)|And|But|Yet|Also"
     r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context)"
-    r"|(?:In other words|Put differently|Put another way|Said differently|Stated differently),"  # restates the one before
+    # a restatement of the sentence before: "In other words, …"
+    r"|(?:In other words|Put differently|Put another way|Said differently|Stated differently)(?=,)"
     # after a sentence adverb: "Predictably, this led to …" (not "Italy, they …": four letters before "ly" at least)
     r"|(?:However|Thus|Therefore|Hence|Consequently|Instead|Moreover|Furthermore|In turn|As a result|In addition"
     r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
