@@ -98,6 +98,11 @@ def test_the_missing_words_are_the_questions_own_and_not_its_asking_words(index:
     assert missing == ["labs", "budget"] or missing == ["budget", "labs"], missing  # no number words, no "vs"
     _, missing = features("What did Gödel say about the lab's budget?", scored, [], index, False)
     assert missing == ["lab", "budget"] or missing == ["budget", "lab"], missing  # not "del", a piece of "Gödel"
+    # a verb with its particle names nothing ("took part", "run out"): "none of their best sentences mentions “took”"
+    phrasal = ("8", "Parts", "Labs took part, and part of a budget may run out, they found out.")
+    verbs = KeywordIndex.build([*RECORDS, phrasal], "r5", Analyzer())
+    _, missing = features("How many labs took part before budgets run out?", scored, [], verbs, True)
+    assert sorted(missing) == ["budgets", "labs"], missing
     text = ("8", "Book", "This chapter of the book says a lot, and its section on topics covers budgets.")
     book = KeywordIndex.build([*RECORDS, text], "r5", Analyzer())
     _, missing = features("What topics does the budget chapter of the Atlas book say?", scored, [], book, False)

@@ -65,6 +65,16 @@ _NOT_NAMED = (
 )
 
 
+# a verb with a particle that says little alone: "took part", "going to", "run out", "come up", "find out"; neither
+# word names what the sentences lack ("none of their best sentences mentions “took” or “part”")
+_PHRASAL = re.compile(
+    r"\b(?:(?:take|takes|took|taking|taken)\s+part|going\s+to|gonna|(?:run|runs|ran|running)\s+out|"
+    r"(?:come|comes|came|coming)\s+up|(?:find|finds|found|finding)\s+out|(?:figure|figures|figured)\s+out|"
+    r"(?:end|ends|ended)\s+up|(?:pull|pulled|pulling)\s+(?:off|that\s+off|it\s+off))\b",
+    re.I,
+)
+
+
 @dataclass(frozen=True)
 class Answerability:
     """The probability that the sentences do not answer the question, and the question's words they lack
@@ -120,7 +130,12 @@ def features(
         float(typed_question),
         float(any(item.typed for item in scored[:TOP_SENTENCES])),
     ]
-    shown = (_as_asked(question, terms[term]) for term in lacking if terms[term] not in _NOT_NAMED)
+    phrasal = {word.lower() for found in _PHRASAL.finditer(question) for word in found.group().split()}
+    shown = (
+        _as_asked(question, terms[term])
+        for term in lacking
+        if terms[term] not in _NOT_NAMED and terms[term].lower() not in phrasal
+    )
     return values, [word for word in shown if word]
 
 
