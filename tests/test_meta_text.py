@@ -2,7 +2,7 @@
 
 import pytest
 
-from alignment_qa.engine.meta_text import is_meta_text
+from alignment_qa.engine.meta_text import is_meta_text, is_overview
 
 META = [
     "We talk more about this in the scheming section.",
@@ -113,3 +113,25 @@ def test_pointers_and_posed_questions_are_not_short_claims_or_claims() -> None:
 
     assert not quotable("Figure 3 is shown below.") and not quotable("Results are shown below.")
     assert not quotable("The central question of this chapter: how can we align superhuman models?")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("The first section begins by categorizing risks into three main groups: Misuse, Misalignment.", True),
+        ("This section delves into feedback-based strategies such as Reward Modeling.", True),
+        ("Goal Misgeneralization : This section introduces the concept of goals as distinct from rewards.", True),
+        ("This is followed by concrete examples of reward specification failures such as reward hacking.", True),
+        ("We explain how concentrated supply chains enable tracking and monitoring of compute.", True),
+        ("We introduced the basics of propensity evaluations in the section on evaluated properties.", True),
+        ("We begin by exploring how benchmarks have shaped AI development.", True),
+        ('The article "AI Safety Seems Hard to Measure" by Holden Karnofsky discusses the challenges.', True),
+        # claims: what a paper shows, what researchers did, a method's first step
+        ("The paper presents early theoretical results that indicate any alignment process is fragile.", False),
+        ("We started using machine learning techniques on simple Atari games in 2013.", False),
+        ("Initial Training : We begin by training a foundational LLM on a broad dataset.", False),
+        ("The section on computer vision showed fast progress between 2014 and 2020.", False),
+    ],
+)
+def test_an_overview_of_what_a_part_presents(sentence: str, expected: bool) -> None:
+    assert is_overview(sentence) is expected

@@ -540,3 +540,25 @@ def test_the_best_definition_of_the_asked_term_leads_the_answer(embedder: Hashed
     assert plain[0] != definition  # type: ignore[arg-type]
     led = for_answer(score_sentences(question, vector, *args, weights=no_cosine, defined="reward shaping"))  # type: ignore[arg-type]
     assert led[0].text == definition and [item.text for item in led[1:]] == [t for t in plain if t != definition]
+
+
+def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: HashedEmbedder) -> None:
+    """ "This section introduces feedback-based strategies such as RLHF." says what a section covers: a candidate
+    for "What does this section cover?", not for "What is RLHF?"."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    overview = "This section introduces feedback-based strategies such as RLHF and RLAIF."
+    claim = "RLHF trains a reward model on human preference comparisons."
+    text = f"{overview} {claim}"
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/06/05.md"})
+    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+
+    def candidates(question: str) -> list[str]:
+        vector = embedder.encode([question])[0]
+        return sorted(item.text for item in score_sentences(question, vector, *args))  # type: ignore[arg-type]
+
+    assert candidates("What is RLHF?") == [claim]
+    assert candidates("What does the section on learning from feedback cover?") == sorted([overview, claim])

@@ -242,3 +242,17 @@ def defines(sentence: str, term: str) -> bool:
         + r"[\"'”’“]?\s*(?:\([^()]{1,40}\))?\s*[.!]?$"
     )
     return re.search(pattern, sentence, re.I) is not None
+
+
+# "What does chapter 8 cover?", "give me an overview of the interpretability section": the book's own parts
+_ABOUT_THE_TEXT = re.compile(
+    r"\b(?:chapters?|(?:sub)?sections?|book|atlas|textbook|overview|outline|syllabus|covers?|covered|topics?|"
+    r"structure|summar(?:y|ies|ise|ize))\b",
+    re.I,
+)
+
+
+def asks_about_the_text(question: str) -> bool:
+    """Whether ``question`` asks about the pages themselves (a chapter, what a section covers), which the book's
+    overview sentences answer ("This section introduces …")."""
+    return bool(_ABOUT_THE_TEXT.search(question))

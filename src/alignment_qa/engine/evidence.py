@@ -40,10 +40,18 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, QueryType
 from llama_index.core.types import RESPONSE_TEXT_TYPE
 
 from alignment_qa.engine import citations as cite
-from alignment_qa.engine.answer_type import AnswerType, asking_words, asks_for_several, carries, defines, denied
+from alignment_qa.engine.answer_type import (
+    AnswerType,
+    asking_words,
+    asks_about_the_text,
+    asks_for_several,
+    carries,
+    defines,
+    denied,
+)
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
-from alignment_qa.engine.meta_text import is_meta_text
+from alignment_qa.engine.meta_text import is_meta_text, is_overview
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import LIST_MARK, QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
@@ -399,6 +407,8 @@ def score_sentences(
     a term means (``defined``: "reward shaping" for "explain reward shaping to me"), the best sentence that says what
     it is ("Reward Shaping: Reward shaping is a technique …", ``answer_type.defines``) leads the answer."""
     candidates = candidate_sentences(passages)
+    if not asks_about_the_text(question):  # "This section delves into …" answers what a part covers, nothing else
+        candidates = [candidate for candidate in candidates if not is_overview(candidate.text)]
     if not candidates:
         return []
     own = side_terms(sides, analyzer) if sides else None

@@ -171,6 +171,32 @@ _LABEL = re.compile(
 LABEL_MAX_WORDS = 12  # what follows a longer label is a sentence of its own
 
 
+# an overview of what a part of the book or the book's authors present: "The first section begins by categorizing
+# risks …", "This section delves into feedback-based strategies …", "We explain how concentrated supply chains …",
+# "This is followed by concrete examples of …", "The article … by Holden Karnofsky discusses …"
+_ORDINAL = r"(?:first|second|third|fourth|next|final|last|following|previous|current|subsequent|remaining)"
+_OVERVIEW = re.compile(
+    r"^(?:[^:]{1,60}\s:\s+)?(?:"
+    r"(?:This|The|Our)\s+(?:" + _ORDINAL + r"\s+)?(?:sub)?(?:section|chapter)\s+"
+    r"(?:also\s+|then\s+|briefly\s+|first\s+)?"
+    r"(?:introduces|delves|begins|starts|examines|explores|investigates|covers|provides|presents|describes|discusses|"
+    r"focuses|focused|lays|laid|dives|explains|outlines|reviews|is\s+(?:just\s+)?meant)\b|"
+    r"This\s+is\s+followed\s+by\b|"
+    r"We\s+(?:then\s+|also\s+|first\s+|briefly\s+)?(?:introduced|explain|discuss|describe|cover|examine|explore|outline|"
+    r"review|look\s+at|delve\s+into|walk\s+through|go\s+through)\b|"
+    r"We\s+(?:begin|start)\s+by\s+(?:exploring|explaining|looking|discussing|describing|examining|introducing|reviewing|"
+    r"outlining)\b|"
+    r"The\s+(?:article|post|essay|video|talk|podcast)\b[^.]{0,150}?\b(?:discusses|explores|covers|examines)\b)"
+)
+
+
+def is_overview(sentence: str) -> bool:
+    """Whether ``sentence`` says what a part of the book presents ("This section delves into feedback-based
+    strategies such as …", "We explain how …"): it answers "what does chapter 6 cover?", not a question about the
+    topic itself, which the part's own sentences answer."""
+    return bool(_OVERVIEW.match(sentence))
+
+
 def is_meta_text(sentence: str) -> bool:
     """Whether ``sentence`` is the page talking about itself or its reader (see the module docstring)."""
     if _LETS.match(sentence) or _QUOTE_TITLE.match(sentence) or _LEAD_IN.search(sentence) or _RECAP.match(sentence):
