@@ -33,6 +33,8 @@ META = [
     "Examples of this are provided in the subsequent sections on reward hacking.",
     "This is what we explore in the next sections.",
     "We can provide a few of the results arguing both for and against this outlook.",
+    "This is indicated by the arrow.",
+    "The figure shows how using the Logit Lens looks in practice.",
 ]
 CLAIMS = [
     "We also talk about underlying factors that amplify all of these risks like competitive pressures.",
@@ -69,6 +71,7 @@ CLAIMS = [
     "Details are provided in the next section of the EU AI Act.",
     "Rewards are provided in the next section, and the agent learns from them.",
     "We can provide some guarantees that the model is safe.",
+    "The figure shows how quickly compute grew between 2010 and 2024, doubling every six months across labs.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]

@@ -104,13 +104,16 @@ _PICTURE_SUBJECT = re.compile(
     r"(?:below|above)\b",
     re.I,
 )
-# only points at a picture: "These can be distinguished from the image below." (a longer sentence says more)
+# only points at a picture: "These can be distinguished from the image below.", "This is indicated by the arrow.",
+# "The figure shows how using the Logit Lens looks in practice." (a longer sentence says more)
 _PICTURE_POINTER = re.compile(
     r"\b(?:shown|seen|illustrated|depicted|distinguished|visuali[sz]ed|summari[sz]ed)\s+(?:in|from|on|by)\s+the\s+"
-    r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b",
+    r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b|"
+    r"\b(?:indicated|shown|marked|highlighted|depicted)\s+(?:by|with)\s+(?:the\s+)?(?:arrows?|dotted|dashed|boxes)\b|"
+    r"^(?:The|This)\s+(?:figure|image|diagram|graph|chart|illustration|picture)\s+(?:below\s+|above\s+)?shows\s+how\b",
     re.I,
 )
-POINTER_MAX_WORDS = 10
+POINTER_MAX_WORDS = 12
 _LETS = re.compile(r"^Let(?:['’]s|\s+us)\b")
 # a list's lead that ends with a full stop: "Here are just a few of them.", "… for the following reason."
 _LEAD_IN = re.compile(
