@@ -69,3 +69,21 @@ def test_default_window_is_the_models(embedder: Embedder) -> None:
     assert all(chunk.tokens + embedder.special_tokens <= 256 for chunk in chunks)
     assert chunks[0].prefix == "6.2 Learning from human feedback\n"
     assert any("Reinforcement Learning from Human Feedback: " in chunk.text for chunk in chunks)  # the definition
+
+
+def test_a_chunk_cut_inside_a_caption_line_says_so(embedder: Embedder) -> None:
+    """A long caption line cut between two chunks: the second opens with the caption's rest ("Input tokens are
+    written at the bottom …"), which must not read as the page's own words; the chunk says it opens in a caption."""
+    caption = "Figure 9.14: An example of the Logit Lens. " + " ".join(
+        f"Input tokens number {n} are written at the bottom of the plot." for n in range(60)
+    )
+    body = " ".join(f"The logit lens reads the residual stream at layer {n}." for n in range(40))
+    markdown = f"# Lens\n\n{body}\n\n{caption}\n\n{body}\n"
+    page = clean_page(markdown, "lens.md", ".md")
+    chunks = chunk_page(page, 128, embedder)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        line_start = page.text.rfind("\n", 0, chunk.start) + 1
+        inside = line_start < chunk.start and page.text[line_start:].startswith("Figure 9.14")
+        assert chunk.opens_in_caption is inside, (chunk.index, page.text[chunk.start : chunk.start + 40])
+    assert any(chunk.opens_in_caption for chunk in chunks)

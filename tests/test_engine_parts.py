@@ -291,6 +291,28 @@ def _node(page: str, section: str, index: int, start: int, text: str, score: flo
     return NodeWithScore(node=node, score=score)
 
 
+def test_the_rest_of_a_caption_opening_a_chunk_is_not_quoted_alone_or_merged() -> None:
+    """A chunk cut inside a caption line opens with the caption's rest: no claim, alone or after its neighbour."""
+    from alignment_qa.engine.evidence import candidate_sentences
+
+    before = "The logit lens reads the residual stream at any layer of the model. Figure 9.14: An example lens."
+    rest = "Input tokens are written at the bottom of the whole plot.\n\nThe lens shows guesses improving with depth."
+    first = _node("atlas/09/02.md", "Lens", 0, 0, before, 0.9)
+    meta = {"page_id": "atlas/09/02.md", "section_path": "Lens", "chunk_index": 1, "start": 98, "end": 98 + len(rest)}
+    opened = NodeWithScore(
+        node=node_from_hit(SearchHit("c1", 1, 0.8, rest, {**meta, "opens_in_caption": True})), score=0.8
+    )
+    quoted = [candidate.text for candidate in candidate_sentences([opened])]
+    assert quoted == ["The lens shows guesses improving with depth."]
+    merged = AdjacentChunkMerger().postprocess_nodes([first, opened])
+    assert len(merged) == 1 and merged[0].node.metadata["caption_openings"] == [len(before) + len(JOINER)]
+    quoted = [candidate.text for candidate in candidate_sentences(merged)]
+    assert quoted == [
+        "The logit lens reads the residual stream at any layer of the model.",
+        "The lens shows guesses improving with depth.",
+    ]
+
+
 def test_neighbours_merge_and_offsets_map_back_to_the_page() -> None:
     page = "First chunk text.\n\nSecond chunk text."
     first = _node("p.md", "S", 0, 0, "First chunk text.", 0.5)

@@ -54,15 +54,11 @@ from alignment_qa.engine.injection import is_instruction
 from alignment_qa.engine.meta_text import is_meta_text, is_overview
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
-from alignment_qa.ingest.chunk import LIST_MARK, QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
+from alignment_qa.ingest.chunk import CAPTION, LIST_MARK, QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
 
 HEADING_WORDS = 12  # a shorter line without final punctuation is a heading or a label, not a claim
 # a label with no full stop outside brackets: "Definition: Corrigibility (Soares et al., 2015)"
 _HEADING_LIKE = re.compile(r"^(?:Definition|Figure|Table|Source|Sources|Related pages?)\b(?:[^.(]|\([^()]*\))*$", re.I)
-# "Figure 4.12: Announced AI Safety Institutes (…)": a caption, not a claim
-_CAPTION = re.compile(
-    r"^(?:Interactive\s+)?(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I
-)
 # "Hubinger, E., van Merwijk, C., … (2019). Risks from …", "Footnote 4: Wiener, N. (1960).", a line with a URL:
 # reference-list material (a bare quoted title is ``_quoted_title``)
 _REFERENCE = re.compile(
@@ -283,7 +279,7 @@ def quotable(sentence: str) -> bool:
         or _BRACKETS_COMPARED.search(sentence)
         or is_meta_text(sentence)
         or _HEADING_LIKE.match(sentence)
-        or _CAPTION.match(sentence)
+        or CAPTION.match(sentence)
         or _REFERENCE.search(sentence)
         or _quoted_title(sentence)
         or _SLUG_ITEM.match(sentence)
@@ -311,17 +307,21 @@ def _heading_end(sentence: str) -> bool:
 
 def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
     """The sentences worth quoting: not in a page's reference section ("Sources cited"), nor in the later sentences
-    of a figure caption's line."""
+    of a figure caption's line (also where the caption's line was cut between two chunks: ``caption_openings``)."""
     found = []
     for index, item in enumerate(passages):
         if _REFERENCE_SECTION.match(str(item.node.metadata.get("section", "")).strip()):
             continue
         text = item.node.get_content()
         spans = item.node.metadata["spans"]
+        openings = item.node.metadata.get("caption_openings") or []
         for start, end in quote_spans(text):
             sentence = text[start:end]
             line = text[text.rfind("\n", 0, start) + 1 : start]
-            if quotable(sentence) and not _CAPTION.match(line.lstrip()):
+            in_caption = CAPTION.match(line.lstrip()) or any(
+                opening <= start and "\n" not in text[opening:start] for opening in openings
+            )
+            if quotable(sentence) and not in_caption:
                 offsets = page_offset(spans, start), page_offset(spans, end)
                 lead_in = _lead_in(text, start)
                 opens = bool(lead_in) and _ITEM_LINE.fullmatch(line) is not None

@@ -57,6 +57,10 @@ def merge_nodes(first: NodeWithScore, second: NodeWithScore) -> NodeWithScore:
     meta.update(
         spans=spans,
         chunk_ids=[*a.metadata["chunk_ids"], *b.metadata["chunk_ids"]],
+        caption_openings=[
+            *a.metadata.get("caption_openings", []),
+            *(opening + offset for opening in b.metadata.get("caption_openings", [])),
+        ],
         end=b.metadata["end"],
         last_chunk_index=b.metadata.get("last_chunk_index", b.metadata["chunk_index"]),
         dense_score=_max(a.metadata.get("dense_score"), b.metadata.get("dense_score")),

@@ -114,6 +114,8 @@ def node_from_hit(hit: SearchHit, dense: float | None = None, keyword: float | N
     """A LlamaIndex node for a stored chunk; only title and section are shown to an LLM."""
     meta: dict[str, Any] = dict(hit.metadata)
     meta["spans"] = [[0, int(meta.get("start", 0)), int(meta.get("end", 0))]]
+    # where a caption's rest opens the text (a chunk cut inside a caption line): those sentences are no claims
+    meta["caption_openings"] = [0] if meta.pop("opens_in_caption", False) else []
     meta["chunk_ids"] = [hit.id]
     meta["dense_score"] = dense
     meta["keyword_score"] = keyword

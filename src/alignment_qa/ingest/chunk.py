@@ -44,6 +44,7 @@ class Chunk:
     section_path: tuple[str, ...]
     anchor: str
     tokens: int
+    opens_in_caption: bool = False  # it starts inside a caption line: its first line is the caption's rest
 
     @property
     def embed_text(self) -> str:
@@ -110,6 +111,12 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             lead = len(segment) - len(segment.lstrip())
             trimmed.append((span_start + lead, span_start + lead + len(stripped)))
     return trimmed
+
+
+# "Figure 4.12: Announced AI Safety Institutes (…)", "Table 2 - …": a caption line, whose sentences are no claims
+CAPTION = re.compile(
+    r"^(?:Interactive\s+)?(?:Figure|Fig\.|Table|Image|Chart|Diagram|Video|Box)\s*[A-Z]?\d+(?:[.-]\d+)*\s*[:.—–-]", re.I
+)
 
 
 # A sentence worth its own vector (a quote candidate): at least this many words and at most this many characters.
@@ -228,6 +235,7 @@ def chunk_section(
     chunks: list[Chunk] = []
     for run_start, run_end in _pack(unit_counts, budget):
         start, end = units[run_start][0], units[run_end - 1][1]
+        line_start = page.text.rfind("\n", 0, start) + 1
         chunks.append(
             Chunk(
                 index=first_index + len(chunks),
@@ -238,6 +246,7 @@ def chunk_section(
                 section_path=section.path,
                 anchor=section.anchor,
                 tokens=prefix_tokens + sum(unit_counts[run_start:run_end]),
+                opens_in_caption=bool(CAPTION.match(page.text[line_start:start].lstrip())),
             )
         )
     return chunks

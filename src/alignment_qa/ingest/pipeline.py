@@ -44,7 +44,7 @@ from alignment_qa.ingest.sentence_vectors import ChunkText, PageText, embed_chun
 from alignment_qa.settings import Settings
 
 # Bump when cleaning or chunking changes: every page is then re-chunked on the next ingest.
-PIPELINE_VERSION = "2026-12-07.3"
+PIPELINE_VERSION = "2026-12-07.4"
 
 
 class ProgressReporter(Protocol):
@@ -175,6 +175,7 @@ def stored_chunks(file: PageFile, page_hash_: str, page: CleanPage, chunks: Sequ
                     "tokens": chunk.tokens,
                     "prefix": chunk.prefix,
                     "content_hash": chunk.content_hash,
+                    "opens_in_caption": chunk.opens_in_caption,
                 },
             )
         )
