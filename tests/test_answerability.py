@@ -330,3 +330,20 @@ def test_a_dotted_name_is_searched_for_whole() -> None:
     assert len(searched) == 2 and all(pattern.startswith("(?i)") for pattern in searched)
     many = " ".join(f"Name{number}.ai" for number in range(MOST_CHECKED + 2))
     assert len(unknown_dotted(many, lambda pattern: False)) == MOST_CHECKED
+
+
+def test_a_question_asking_for_a_kind_of_token_no_passage_gives_is_declined(index: KeywordIndex) -> None:
+    """ "What % of compute did OpenAI promise the team?": no sentence of the passages carries a share at all."""
+    question = "What share of compute does the UK AI Safety Institute get?"
+    passages = [RECORDS[0][2]]
+
+    def verdict(typed: bool) -> Coverage:
+        scored = [_scored(passages[0], 0.6, 0.5, 1.1, typed=typed)]
+        return decide(
+            question, scored, 0.6, passages, index, lambda word: False, min_relevance=0.2, unknown_margin=0.1,
+            rare_idf=100.0, typed_top=3, unanswered_threshold=1.0, caution_threshold=1.0, kind="percent",
+        )  # fmt: skip
+
+    declined = verdict(False)
+    assert not declined.covered and declined.reason == "None of the nearest passages gives a share."
+    assert verdict(True).covered  # one sentence with a share, however far down: the usual checks decide

@@ -48,6 +48,9 @@ _ALSO_NAMES = frozenset({"april", "may", "june", "august", "jan"})  # months tha
 # "the 2017 Asilomar AI Principles", "the May 2024 Seoul Summit"
 _THE_BEFORE = re.compile(r"\bthe\s+(?:(?:" + "|".join(sorted(_MONTHS)) + r")\s+)?(?:(?:1[89]|20)\d\d\s+)?$", re.I)
 _I = re.compile(r"I(?:['’](?:m|ve|d|ll))?")
+# what a question asking for a kind of token wants, named in a decline: "None of the nearest passages gives a share."
+_KIND_NAMES = {"year": "a year", "percent": "a share", "money": "an amount of money", "number": "a number",
+               "person": "a name"}  # fmt: skip
 TITLE_CASE_SHARE = 0.6  # a question with more capitalised words than this is in title case: no names read from it
 
 
@@ -659,6 +662,8 @@ def decide(
     if kind is not None and absent and not any(item.typed for item in scored[:typed_top]):
         quoted = ", ".join(f"“{word}”" for word in absent)
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
+    if kind is not None and not any(item.typed for item in scored):  # "What % of compute …?": no share anywhere
+        return Coverage(False, f"None of the nearest passages gives {_KIND_NAMES[kind]}.")
     checked = answerability(question, scored, passages_text, index, kind is not None)
     if asked is not None:  # name only the words the user typed this time, not an earlier turn's
         typed = [word for word in checked.missing if _within(word, own, any_case=True)]
