@@ -653,6 +653,33 @@ def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> No
     assert [item.text for item in choose([lead, other, unrelated], 4, 0.8, follow_ratio=0.5)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
 
 
+def test_the_first_of_what_a_chosen_sentence_announces_follows_it_when_there_is_room() -> None:
+    """ "The Act takes a dual approach …" says nothing alone; "First, there's a computational threshold …" right after
+    it in its passage joins the answer behind it when it scores at least ``follow_ratio`` of the best, but does not
+    push out a sentence scoring higher than it."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    def at(text: str, passage: int, score: float, vector: list[float], position: int) -> object:
+        return replace(_scored(text, passage, score, vector), position=position)  # type: ignore[type-var]
+
+    lead = at("The EU AI Act addresses general purpose AI models.", 0, 1.0, [1, 0, 0, 0, 0], 0)
+    announcing = at(
+        "The Act takes a dual approach to identifying models with systemic risk.", 0, 0.9, [0, 1, 0, 0, 0], 1
+    )
+    first = at("First, there's a computational threshold of 10^25 FLOPs.", 0, 0.6, [0, 0, 1, 0, 0], 2)
+    other = at("Fines reach 3% of global turnover.", 1, 0.85, [0, 0, 0, 1, 0], 0)
+    weak = at("The AI Office enforces the rules.", 2, 0.55, [0, 0, 0, 0, 1], 0)
+    scored = [lead, announcing, other, first, weak]
+    texts = [item.text for item in choose(scored, 4, 0.8, follow_ratio=0.5)]  # type: ignore[arg-type, attr-defined]
+    assert texts == [lead.text, announcing.text, first.text, other.text]  # type: ignore[attr-defined]
+    full = [item.text for item in choose(scored, 3, 0.8, follow_ratio=0.5)]  # type: ignore[arg-type, attr-defined]
+    assert full == [lead.text, announcing.text, other.text]  # type: ignore[attr-defined]
+    alone = [item.text for item in choose(scored, 4, 0.8)]  # type: ignore[arg-type, attr-defined]
+    assert first.text not in alone  # type: ignore[attr-defined]
+
+
 def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> None:
     """ "None of them solve inner alignment." alone says nothing: the sentence before it in its page comes along (or
     it moves right after that one), both within ``max_sentences``; the best sentence stays first."""

@@ -155,6 +155,9 @@ _POINTS_BACK = re.compile(
     r"|(?:However|Thus|Therefore|Hence|Consequently|Instead|Moreover|Furthermore|In turn|As a result|In addition"
     r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
 )
+# the first of the things the sentence before it announces ("The Act takes a dual approach …" then "First, there's a
+# computational threshold: …"): it follows the best sentence whatever its score
+_FIRST_OF_SEVERAL = re.compile(r"^(?:First(?:ly)?|First of all|To begin with),\s")
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 SAME_PASSAGE_MAX = 3
 LIST_LOOK = 3  # a question asking for several things reads the list of one of this many best sentences
@@ -526,7 +529,9 @@ def choose(
     of it. A sentence that opens by pointing back ("None of them solve inner alignment.") comes right after the
     sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (all of a
     chain must fit, else it is left out, the best sentence too, which then gives the lead to the next that fits), so
-    that every quote reads on its own.
+    that every quote reads on its own. The first of the things a chosen sentence announces ("The Act takes a dual
+    approach …", then "First, there's a computational threshold: …") comes right after it when it scores at least
+    ``follow_ratio`` of the best and there is room once the sentences scoring higher are in.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
@@ -568,17 +573,33 @@ def choose(
             return True
         return item is follower and lead in chosen
 
+    def announced(item: Scored) -> bool:
+        """The first of the things a chosen sentence right before it announces ("The Act takes a dual approach …",
+        then "First, there's a computational threshold: …"), scoring at least ``follow_ratio`` of the best."""
+        return (
+            follow_ratio is not None
+            and item.score >= follow_ratio * best
+            and _FIRST_OF_SEVERAL.match(item.text) is not None
+            and any(other.passage == item.passage and other.position == item.position - 1 for other in chosen)
+        )
+
     for item in ordered:
         if len(chosen) >= max_sentences:
             break
-        if not whatever_its_score(item) and item.score < keep_ratio * best:
-            if item is follower:
-                continue  # the best sentence was left out: its follower is one candidate among the others
-            break
+        if not whatever_its_score(item) and item.score < keep_ratio * best and not announced(item):
+            continue  # below the keep ratio: only a follower or the first of what a chosen sentence announces
         limited = several_passages and not any(item is other for other in members)  # a list's items: one passage
         if item in chosen or _unwanted(item, chosen, limited):
             continue
         placed = _placed(item, chosen, fresh, max_sentences, limited)
+        if placed is not None and announced(item):  # right after the sentence announcing it
+            placed.remove(item)
+            at = next(
+                i
+                for i, other in enumerate(placed)
+                if other.passage == item.passage and other.position == item.position - 1
+            )
+            placed.insert(at + 1, item)
         chosen = placed if placed is not None else chosen
     if not chosen and max_sentences > 0:
         chosen = [lead]  # the best, if need be alone, when nothing else could be placed
