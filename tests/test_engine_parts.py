@@ -1117,6 +1117,18 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     assert corrections(many + " corrigibilty", index, plain) == {}
 
 
+def test_a_long_word_two_edits_from_a_page_word_is_read_as_it() -> None:
+    from alignment_qa.engine.spelling import corrections
+    from alignment_qa.index.keyword import KeywordIndex
+
+    texts = ["Criticisms of interpretability abound.", "Two criticisms stand out.", "Sourdough is bread."]
+    index = KeywordIndex.build([(str(n), "Page", text) for n, text in enumerate(texts)], "r1", Analyzer())
+    plain = {"what", "are", "the", "main", "of"}.__contains__
+    assert corrections("what are the main critisims of it", index, plain) == {"critisims": "criticisms"}
+    assert corrections("what are the main critisms", index, plain) == {"critisms": "criticisms"}  # one edit
+    assert corrections("what is crxtxcxsms", index, plain) == {}  # three edits away
+
+
 def test_two_words_run_together_are_read_apart_when_the_pages_write_them_so() -> None:
     import re
 

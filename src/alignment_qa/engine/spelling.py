@@ -10,9 +10,10 @@ spelling no page uses is read the American way when the pages use that ("general
 Generalisation"). Left alone: words the pages have, words the model knows, words under six or over thirty letters,
 chat spellings ("whats"), other words written with a capital, and words with a digit, a hyphen or an apostrophe
 (names and codes: "No indexed page mentions …" must still name them), and a question with more than eight unknown
-words. A stem alone is never a correction (it let "qualit" for "qualia" through). A word that is no typo may be two
-words run together, which the pages write apart and some chunk holds both of ("taskrabbit" becomes "task
-rabbit"). Two edits, a word split in two ("reward hack ing") and context are out of scope.
+words. A stem alone is never a correction (it let "qualit" for "qualia" through). A word of eight letters or more
+with no such word one edit away may be one two edits away that the pages spell ("critisims" becomes "criticisms").
+A word that is no typo may be two words run together, which the pages write apart and some chunk holds both of
+("taskrabbit" becomes "task rabbit"). A word split in two ("reward hack ing") and context are out of scope.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from alignment_qa.index.keyword import KeywordIndex
 MIN_LENGTH = 6  # shorter words have too many neighbours one edit away ("shard" / "hard")
 MIN_DOC_FREQ = 2  # a correction must be a term at least this many chunks use
 MIN_PART = 3  # a word read as two joined words: each has at least this many letters
+TWO_EDITS_MIN_LENGTH = 8  # a word this long with no word one edit away may be read as one two edits away
 MAX_WORDS = 8  # unknown words tried per question (each costs about 1 ms)
 MAX_LENGTH = 30  # a longer "word" is no typo (and its candidates would cost seconds)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -108,6 +110,12 @@ def corrections(
             and (is_plain_word(candidate) or (candidate in index.spellings and not _suffix_swap(word, candidate)))
         ]
         best = max(ranked, default=(0, ""), key=lambda item: item[0])
+        if best[0] < MIN_DOC_FREQ and len(word) >= TWO_EDITS_MIN_LENGTH:  # "critisims": two edits from "criticisms"
+            best = max(
+                ((used(spelled), spelled) for spelled in _two_edits_away(word, index.spellings)),
+                default=(0, ""),
+                key=lambda item: item[0],
+            )
         if best[0] >= MIN_DOC_FREQ:
             found[word] = best[1]
         else:
@@ -115,6 +123,37 @@ def corrections(
             if split:
                 found[word] = split
     return found
+
+
+def _two_edits_away(word: str, spellings: frozenset[str]) -> list[str]:
+    """The words the pages spell that are two edits from ``word`` (with its first letter, no more than two letters
+    longer or shorter, not one of its last two letters apart: ``_suffix_swap``); compared with the pages' words
+    rather than generated, since the strings two edits away number in the hundreds of thousands."""
+    return [
+        spelled
+        for spelled in spellings
+        if spelled[:1] == word[:1]
+        and abs(len(spelled) - len(word)) <= 2
+        and not _suffix_swap(word, spelled)
+        and _edit_distance(word, spelled, 2) == 2
+    ]
+
+
+def _edit_distance(left: str, right: str, most: int) -> int:
+    """Optimal string alignment distance between ``left`` and ``right`` (deletions, insertions, replacements and swaps
+    of neighbours), or ``most + 1`` once it is sure to exceed ``most``."""
+    previous2: list[int] = []
+    previous = list(range(len(right) + 1))
+    for i, a in enumerate(left, 1):
+        current = [i] + [0] * len(right)
+        for j, b in enumerate(right, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == right[j - 2] and left[i - 2] == b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > most:
+            return most + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 def _split(
