@@ -653,6 +653,21 @@ def test_the_best_sentences_follower_in_its_passage_comes_right_after_it() -> No
     assert [item.text for item in choose([lead, other, unrelated], 4, 0.8, follow_ratio=0.5)] == [lead.text, other.text]  # type: ignore[list-item, attr-defined]
 
 
+def test_a_glossary_label_the_sentence_repeats_is_not_quoted() -> None:
+    """ "Reward tampering: Reward tampering refers to …" is quoted from its second "Reward tampering", offsets too."""
+    from dataclasses import replace
+
+    from alignment_qa.engine.evidence import choose
+
+    labelled = "Reward tampering: Reward tampering refers to an agent influencing its own reward."
+    item = replace(_scored(labelled, 0, 1.0, [1, 0]), start=100, end=100 + len(labelled))  # type: ignore[type-var]
+    other = replace(_scored("Key insight: agents game rewards.", 1, 0.9, [0, 1]), start=5, end=38)  # type: ignore[type-var]
+    quoted = choose([item, other], 4, 0.5)  # type: ignore[list-item]
+    assert quoted[0].text == "Reward tampering refers to an agent influencing its own reward."
+    assert (quoted[0].start, quoted[0].end) == (118, 100 + len(labelled))
+    assert quoted[1].text == "Key insight: agents game rewards." and quoted[1].start == 5  # a label of its own stays
+
+
 def test_the_first_of_what_a_chosen_sentence_announces_follows_it_when_there_is_room() -> None:
     """ "The Act takes a dual approach …" says nothing alone; "First, there's a computational threshold …" right after
     it in its passage joins the answer behind it when it scores at least ``follow_ratio`` of the best, but does not

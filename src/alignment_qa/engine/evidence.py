@@ -606,9 +606,25 @@ def choose(
     if side_ratio is not None:
         chosen = _cover_sides(chosen, fresh, side_ratio * best, max_sentences, several_passages)
     return [
-        Evidence(item.passage, item.text, item.start, item.end, item.score, item.cosine, item.speaker, item.topic)
+        Evidence(item.passage, text, item.end - len(text), item.end, item.score, item.cosine, item.speaker, item.topic)
         for item in chosen
+        for text in [_without_repeated_label(item.text)]
     ]
+
+
+_LABEL = re.compile(r"^([^:]{2,80}?)\s?:\s+(?:(?:A|An|The)\s+)?")
+
+
+def _without_repeated_label(sentence: str) -> str:
+    """``sentence`` without a glossary label its own words repeat ("Reward tampering: Reward tampering refers to …"
+    is quoted from "Reward tampering refers to …"); else unchanged."""
+    found = _LABEL.match(sentence)
+    if found is None:
+        return sentence
+    label, rest = found.group(1).strip(), sentence[found.end() :]
+    if rest[: len(label)].lower() != label.lower():
+        return sentence
+    return sentence[found.end(1) :].lstrip(" :")
 
 
 def _list_items(fresh: Sequence[Scored], floor: float) -> tuple[Scored | None, list[Scored]]:
