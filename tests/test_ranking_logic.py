@@ -562,3 +562,30 @@ def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: 
 
     assert candidates("What is RLHF?") == [claim]
     assert candidates("What does the section on learning from feedback cover?") == sorted([overview, claim])
+
+
+def test_a_comparison_lifts_what_each_side_is_below_the_best_sentence(embedder: HashedEmbedder) -> None:
+    """ "How is a fast takeoff different from a slow takeoff?": "Fast takeoff describes scenarios where …" gains
+    ``SIDE_DEFINITION_BONUS`` in the answer's ranking, up to just below the best sentence."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.engine.evidence import SIDE_DEFINITION_BONUS, WEIGHTS, for_answer, score_sentences
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    question = "How is a fast takeoff different from a slow takeoff?"
+    lead = "A fast takeoff and a slow takeoff differ in how fast a takeoff goes."
+    other = "Slow progress gives time to adapt to a slow takeoff."
+    definition = "Fast takeoff describes scenarios where capabilities jump in days."
+    text = " ".join((lead, other, definition))
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/01/06.md"})
+    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    vector = embedder.encode([question])[0]
+    no_cosine = (0.0, *WEIGHTS[1:])
+
+    def ranked(sides: tuple[str, str] | None) -> dict[str, float]:
+        found = score_sentences(question, vector, *args, weights=no_cosine, sides=sides)  # type: ignore[arg-type]
+        return {item.text: item.score for item in for_answer(found)}
+
+    plain, lifted = ranked(None), ranked(("a fast takeoff", "a slow takeoff"))
+    assert lifted[definition] == pytest.approx(min(plain[definition] + SIDE_DEFINITION_BONUS, plain[lead]), abs=1e-5)
+    assert lifted[lead] == plain[lead] and lifted[other] == plain[other]

@@ -129,6 +129,10 @@ DUPLICATE_COSINE = 0.9
 # weak-to-strong generalization a complete solution?") is answered by the sentence that denies it ("W2SG is not a
 # complete solution."), which shares few words with it
 DENIAL_BONUS = 0.25
+# added to the answer score of a sentence saying what one side of a comparison is ("Fast takeoff describes scenarios
+# where …" for "How is a fast takeoff different from a slow takeoff?"), up to just below the best sentence's (tune:
+# evidence in the answer 0.759 at 0.1, 0.2, 0.25, 0.3 and 1.0, 0.765 at 0.15; key facts 0.606 -> 0.609 at each)
+SIDE_DEFINITION_BONUS = 0.15
 # a list item counts the question's words its lead-in line has ("… happens in three ways:") at this share of their
 # weight (tune: 0.5 and 1.0 each one more evidence sentence, 1.0 also one fewer); the lead-in is looked for this
 # many lines up at most
@@ -406,7 +410,8 @@ def score_sentences(
     """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
     each marked with the side it speaks of. For a yes/no question (``yes_or_no``), a sentence whose negation covers
     one of the question's words but its first ("None of them solve inner alignment."), or one of ``denials_of``'s,
-    gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's. For a question asking what
+    gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's, and for a comparison a
+    sentence saying what one side is (``answer_type.defines``) ``SIDE_DEFINITION_BONUS``. For a question asking what
     a term means (``defined``: "reward shaping" for "explain reward shaping to me"), the best sentence that says what
     it is ("Reward Shaping: Reward shaping is a technique …", ``answer_type.defines``) leads the answer."""
     candidates = candidate_sentences(passages)
@@ -425,6 +430,7 @@ def score_sentences(
     scored = []
     lifted: set[int] = set()
     definers: set[int] = set()
+    side_definers: set[int] = set()
     # a denial must cover a question word other than its first, usually its subject ("Is RLHF …?": "DPO does not need
     # the reward model that RLHF trains." denies nothing asked); for a follow-up asking nothing of its own, one of its
     # words ("and what about goal misgeneralization?")
@@ -450,6 +456,8 @@ def score_sentences(
             lifted.add(row)  # it denies something the question asks about
         if defined and defines(sentence, defined):
             definers.add(row)
+        if sides and any(defines(sentence, re.sub(r"^(?:an?|the)\s+", "", side, flags=re.I)) for side in sides):
+            side_definers.add(row)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(
             Scored(
@@ -462,6 +470,14 @@ def score_sentences(
         scored = [
             replace(item, answer_score=min((item.answer_score or 0.0) + DENIAL_BONUS, top - 1e-6))
             if row in lifted and (item.answer_score or 0.0) < top
+            else item
+            for row, item in enumerate(scored)
+        ]
+    if side_definers:  # what each side of a comparison is joins the best sentences, below the best one
+        top = max(item.answer_score or 0.0 for item in scored)
+        scored = [
+            replace(item, answer_score=min((item.answer_score or 0.0) + SIDE_DEFINITION_BONUS, top - 1e-6))
+            if row in side_definers and (item.answer_score or 0.0) < top
             else item
             for row, item in enumerate(scored)
         ]
