@@ -389,6 +389,9 @@ def test_answer_typing_reads_what_the_question_asks_for() -> None:
     assert not carries("The institute received generous funding from the state.", "money")
     assert carries("The paper by Hubinger et al. introduced the term.", "person")
     assert not carries("the paper introduced the term mesa-optimizer.", "person")
+    # a change in cost asks for a rate, not an amount of money
+    assert asked_type("By how much per year has the cost of ML training runs grown?") == "number"
+    assert asked_type("How much did GPT-4 cost to train?") == "money"
     # a date is asked with its year, an accuracy as a share
     assert asked_type("On what date does the EU AI Act enter into force?") == "year"
     assert asked_type("What accuracy did the assisted people get on MMLU?") == "percent"

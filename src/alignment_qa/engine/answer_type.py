@@ -28,6 +28,12 @@ _MONEY_Q = re.compile(
     re.I,
 )
 _HOW_MUCH = re.compile(r"\bhow\s+much\b", re.I)
+# "By how much has the cost of training runs grown?": a rate of change, not an amount of money
+_CHANGE_Q = re.compile(
+    r"\bby\s+how\s+much\b|\b(?:grow|grew|grown|growing|grows|increase[sd]?|increasing|rise|rose|risen|rising|fall|"
+    r"fell|fallen|falling|decrease[sd]?|decreasing|drop(?:ped|s)?|double[sd]?|doubling|change[sd]?|changing)\b",
+    re.I,
+)
 _YEAR_Q = re.compile(
     r"\b(?:what|which)\s+(?:year|date|day|month)\b|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|"
     r"^\s*when\b",
@@ -78,7 +84,11 @@ def asked_type(question: str) -> AnswerType | None:
     """The kind of token the question asks for, or ``None`` for open questions."""
     if _PERCENT_Q.search(question):
         return "percent"
-    if _MONEY_Q.search(question) and (_HOW_MUCH.search(question) or re.search(r"\bwhat\b", question, re.I)):
+    if (
+        _MONEY_Q.search(question)
+        and (_HOW_MUCH.search(question) or re.search(r"\bwhat\b", question, re.I))
+        and not _CHANGE_Q.search(question)
+    ):
         return "money"
     if _YEAR_Q.search(question):
         return "year"
