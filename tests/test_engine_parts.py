@@ -395,6 +395,8 @@ def test_answer_typing_reads_what_the_question_asks_for() -> None:
     # a date is asked with its year, an accuracy as a share
     assert asked_type("On what date does the EU AI Act enter into force?") == "year"
     assert asked_type("What accuracy did the assisted people get on MMLU?") == "percent"
+    assert asked_type("What accuracy problems do reward models have?") is None
+    assert asked_type("What day-to-day harms can recommender systems cause?") is None
     # a count stands alone: a name's number ("GPT-4", "H100", "the Claude 3 family", "EO 14110", "Figure 3") and a
     # year are no answer to "how many GPUs …?"
     for counted in ("It used 25,000 GPUs.", "About 20 labs signed.", "It took 3 months.", "Costs reached $50M."):
@@ -531,6 +533,11 @@ def test_a_sentence_pointing_back_to_a_run_in_heading_is_shown_with_it() -> None
         ("Risk teams form it, ", ""),
         ("This phenomenon of e", ""),
     ]
+    from alignment_qa.engine.evidence import _run_in_heading
+
+    assert _run_in_heading("The Collingridge Dilemma. ") == "The Collingridge Dilemma"  # "**X.** This …"
+    for no_heading in ("- ", "1. ", "Footnote footnote_bug: ", "AI is hard. ", "This makes humans mesa-optimizers: "):
+        assert _run_in_heading(no_heading) == "", no_heading  # a list mark, a footnote label, a sentence of its own
     first = found[0]
     chosen = [Evidence(0, first.text, first.start, first.end, 1.0, 1.0, topic=first.topic)]
     assert evidence_draft(chosen).parsed.text() == (
@@ -1074,7 +1081,7 @@ def test_british_spellings_are_read_the_way_the_pages_write_them_and_other_words
     known |= {"improvise", "what", "is", "the", "a", "in", "of"}
 
     def corrected(question: str) -> str:
-        return applied(question, corrections(question, index, known.__contains__))
+        return applied(question, corrections(question, index, known.__contains__, lambda pattern: False))
 
     assert corrected("the defence of the centre") == "the defense of the center"
     assert corrected("modelling labelled data") == "modeling labeled data"
@@ -1103,7 +1110,7 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     plain = known.__contains__
 
     def corrected(question: str) -> tuple[str, str]:
-        fixes = corrections(question, index, plain)
+        fixes = corrections(question, index, plain, lambda pattern: False)
         return applied(question, fixes), read_as(fixes)
 
     assert "corrigibility" in one_edit("corrigibilty") and "corrigibilty" not in one_edit("corrigibilty")
@@ -1132,7 +1139,7 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     assert corrected("generalizaton")[0] == "generalization"  # the model does not know it; the pages spell it
     assert corrected("x" * 40 + " corrigibilty")[0].endswith("corrigibility")  # a 40-letter "word" is skipped
     many = " ".join(f"corrigibilt{letter}x" for letter in "abcdefghij")  # more unknown words than typos
-    assert corrections(many + " corrigibilty", index, plain) == {}
+    assert corrections(many + " corrigibilty", index, plain, lambda pattern: False) == {}
 
 
 def test_a_long_word_two_edits_from_a_page_word_is_read_as_it() -> None:
@@ -1142,9 +1149,13 @@ def test_a_long_word_two_edits_from_a_page_word_is_read_as_it() -> None:
     texts = ["Criticisms of interpretability abound.", "Two criticisms stand out.", "Sourdough is bread."]
     index = KeywordIndex.build([(str(n), "Page", text) for n, text in enumerate(texts)], "r1", Analyzer())
     plain = {"what", "are", "the", "main", "of"}.__contains__
-    assert corrections("what are the main critisims of it", index, plain) == {"critisims": "criticisms"}
-    assert corrections("what are the main critisms", index, plain) == {"critisms": "criticisms"}  # one edit
-    assert corrections("what is crxtxcxsms", index, plain) == {}  # three edits away
+    assert corrections("what are the main critisims of it", index, plain, lambda pattern: False) == {
+        "critisims": "criticisms"
+    }
+    assert corrections("what are the main critisms", index, plain, lambda pattern: False) == {
+        "critisms": "criticisms"
+    }  # one edit
+    assert corrections("what is crxtxcxsms", index, plain, lambda pattern: False) == {}  # three edits away
 
 
 def test_two_words_run_together_are_read_apart_when_the_pages_write_them_so() -> None:
@@ -1168,10 +1179,9 @@ def test_two_words_run_together_are_read_apart_when_the_pages_write_them_so() ->
     fixes = corrections("what did gpt-4 do to the taskrabbit worker?", index, plain, matches)
     assert fixes == {"taskrabbit": "task rabbit"} and read_as(fixes) == "Read “taskrabbit” as “task rabbit”."
     assert applied("the taskrabbit worker", fixes) == "the task rabbit worker"
-    # both words in one chunk, never written side by side: no reading (without ``matches``, one chunk will do)
+    # both words in one chunk, never written side by side: no reading; never in one chunk: none either
     assert corrections("sourdough bread", index, plain, matches) == {}
-    assert corrections("sourdough bread", index, plain) == {"sourdough": "sour dough"}
-    assert corrections("workerdough", index, plain) == {}  # never in one chunk
+    assert corrections("workerdough", index, plain, lambda pattern: True) == {}
 
 
 def test_the_near_miss_notice_names_only_words_no_quote_has() -> None:

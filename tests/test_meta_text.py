@@ -72,6 +72,7 @@ CLAIMS = [
     "Rewards are provided in the next section, and the agent learns from them.",
     "We can provide some guarantees that the model is safe.",
     "The figure shows how quickly compute grew between 2010 and 2024, doubling every six months across labs.",
+    "The figure shows how training compute doubled every six months since 2010.",
     "Example: a model trained to win a boat race learned to circle forever collecting points, never finishing the "
     "race, because the points were all its reward ever counted.",
 ]

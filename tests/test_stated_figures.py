@@ -20,7 +20,9 @@ def _shown(question: str) -> list[str]:
         ("What was agreed at the AI Seoul Summit in May 2024?", ["2024"]),  # a year after a name is a date
         ("what happened in the 1960s, and in 1960?", ["1960s", "1960"]),
         ("In 2019, who coined it? And in 2019?", ["2019"]),  # once each
-        ("Name 3 risks and 2,000 GPUs, 0.5 of them", ["3", "2,000", "0.5"]),
+        ("Name 3 risks and 2,000 GPUs, 0.5 of them", ["2,000", "0.5"]),  # "Name 3 risks": what is asked for
+        ("List 3 examples of reward hacking, or the top 5 risks", []),
+        ("Why train on only about 2 tokens per parameter?", ["2"]),
         # names and parts, not figures
         ("What did AlphaFold 3 add over AlphaFold 2?", []),
         ("Is Llama 2 open?", []),

@@ -9,6 +9,7 @@ offsets into the page's cleaned text. Building answers is left to ``assistant``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -107,14 +108,17 @@ class Answer(BaseModel):
 
     @property
     def nearest_pages(self) -> list[RetrievedPassage]:
-        """For a decline, the best retrieved passage of each of the ``NEAREST_PAGES`` nearest pages (two passages
-        of one page are one entry); [] for a covered answer."""
-        if self.covered:
-            return []
-        best: dict[str, RetrievedPassage] = {}
-        for passage in self.retrieved:
-            best.setdefault(passage.page_id, passage)
-        return list(best.values())[:NEAREST_PAGES]
+        """For a decline, ``nearest_pages(retrieved)``; [] for a covered answer."""
+        return [] if self.covered else nearest_pages(self.retrieved)
+
+
+def nearest_pages(retrieved: Sequence[RetrievedPassage]) -> list[RetrievedPassage]:
+    """The best retrieved passage of each of the ``NEAREST_PAGES`` nearest pages (two passages of one page are one
+    entry), best first."""
+    best: dict[str, RetrievedPassage] = {}
+    for passage in retrieved:
+        best.setdefault(passage.page_id, passage)
+    return list(best.values())[:NEAREST_PAGES]
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,13 @@ _CHANGE_Q = re.compile(
     re.I,
 )
 _YEAR_Q = re.compile(
-    r"\b(?:what|which)\s+(?:year|date|day|month)\b|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|"
+    r"\b(?:what|which)\s+(?:year|date|day|month)\b(?![-‑])|\bin\s+what\s+year\b|\bwhen\s+(?:was|were|did|is|will)\b|"
     r"^\s*when\b",
     re.I,
 )
 _PERCENT_Q = re.compile(
-    r"\b(?:what|which)\s+(?:share|percent(?:age)?|fraction|proportion|portion|accuracy|success\s+rate|error\s+rate)\b|"
+    r"\b(?:what|which)\s+(?:share|percent(?:age)?|fraction|proportion|portion)\b|"
+    r"\bwhat\s+(?:accuracy|success\s+rate|error\s+rate)\s+(?:did|does|do|is|was|were|has|have|can|could|would)\b|"
     r"\bhow\s+much\s+of\b|\bwhat\s+%|\bhow\s+many\s+percent\b|\b(?:share|percentage|fraction|proportion)\s+of\b",
     re.I,
 )

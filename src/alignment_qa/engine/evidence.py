@@ -160,7 +160,7 @@ _POINTS_BACK = re.compile(
     r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
 )
 # the first of the things the sentence before it announces ("The Act takes a dual approach …" then "First, there's a
-# computational threshold: …"): it follows the best sentence whatever its score
+# computational threshold: …"): it follows that sentence when chosen, scoring at least ``follow_ratio`` of the best
 _FIRST_OF_SEVERAL = re.compile(r"^(?:First(?:ly)?|First of all|To begin with),\s")
 ADJACENT_CHARS = 3  # at most this many characters between a sentence and the one before it in its page
 SAME_PASSAGE_MAX = 3
@@ -358,11 +358,27 @@ def _lead_in(text: str, start: int) -> str:
     return ""
 
 
+_RUN_IN_END = re.compile(r"(?:\s\.|\s?:)$")  # "The First Line of Defense ." ("**X** ." in the page) or "X:"
+_FOOTNOTE_LABEL = re.compile(r"^Footnote\s+\S+:$")
+
+
+def _title_cased(text: str) -> bool:
+    """Whether the longer words of ``text`` (four letters or more) are capitalised, as a title's are."""
+    longer = [word for word in re.findall(r"[^\W\d_][\w'’-]*", text) if len(word) >= 4]
+    return bool(longer) and all(word[0].isupper() for word in longer)
+
+
 def _run_in_heading(line: str) -> str:
     """The run-in heading ``line`` (what its line holds before a sentence) is, when it is one: a short title that no
     sentence quotes ("The First Line of Defense . " gives "The First Line of Defense"); else ""."""
-    heading = LIST_MARK.sub("", line.strip(), count=1).rstrip(" .:")
-    if not heading or len(heading.split()) > HEADING_WORDS or heading.endswith("?") or ", " in heading:
+    prefix = LIST_MARK.sub("", line.lstrip(), count=1).rstrip()
+    heading = prefix.rstrip(" .:")
+    if _FOOTNOTE_LABEL.match(prefix) or not (_RUN_IN_END.search(prefix) or _title_cased(heading) or ": " in heading):
+        return ""  # "**X** . This …", "X: This …", "**The Collingridge Dilemma.** This …", "**Label: X.** These …";
+        # not "AI is hard. This …"
+    if not any(char.isalpha() for char in heading) or len(heading.split()) > HEADING_WORDS:
+        return ""
+    if heading.endswith("?") or ", " in heading:
         return ""
     if quotable(heading + ".") or is_meta_text(heading) or _POINTS_BACK.match(heading):
         return ""  # a sentence of its own ("In a previous section, we spoke about X:", "This makes humans Y:")
@@ -638,8 +654,8 @@ def _without_repeated_label(sentence: str) -> str:
     if found is None:
         return sentence
     label, rest = found.group(1).strip(), sentence[found.end() :]
-    if rest[: len(label)].lower() != label.lower():
-        return sentence
+    if rest[: len(label)].lower() != label.lower() or rest[len(label) : len(label) + 1].isalnum():
+        return sentence  # "RL: RLHF is …" repeats no label
     return sentence[found.end(1) :].lstrip(" :")
 
 
@@ -893,8 +909,8 @@ class EvidenceSynthesizer(BaseSynthesizer):
         if _plain(bundle.query_str) in {_plain(turn) for turn in user_turns(history)}:
             earlier = []  # the same question again gets the same answer
 
-        def said(sentence: str) -> bool:
-            return any(_plain(sentence) in turn for turn in earlier)
+        def said(sentence: str) -> bool:  # as an answer shows it: without a label it repeats
+            return any(_plain(_without_repeated_label(sentence)) in turn for turn in earlier)
 
         ratios = (self._follow_ratio, self._side_ratio, asks_for_several(asking_words(asked, bundle.query_str)))
         chosen = choose(scored, self._max_sentences, self._keep_ratio, said, *ratios)

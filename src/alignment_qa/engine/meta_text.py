@@ -110,7 +110,8 @@ _PICTURE_POINTER = re.compile(
     r"\b(?:shown|seen|illustrated|depicted|distinguished|visuali[sz]ed|summari[sz]ed)\s+(?:in|from|on|by)\s+the\s+"
     r"(?:image|figure|diagram|table|chart|graph|picture|illustration)\s+(?:below|above)\b|"
     r"\b(?:indicated|shown|marked|highlighted|depicted)\s+(?:by|with)\s+(?:the\s+)?(?:arrows?|dotted|dashed|boxes)\b|"
-    r"^(?:The|This)\s+(?:figure|image|diagram|graph|chart|illustration|picture)\s+(?:below\s+|above\s+)?shows\s+how\b",
+    r"^(?:The|This)\s+(?:figure|image|diagram|graph|chart|illustration|picture)\s+(?:below\s+|above\s+)?shows\s+how\b"
+    r".*\b(?:looks?|works?)\s+in\s+practice\b",
     re.I,
 )
 POINTER_MAX_WORDS = 12

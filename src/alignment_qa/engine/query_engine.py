@@ -32,16 +32,16 @@ from pydantic import PrivateAttr, SkipValidation
 from alignment_qa.engine.abstain import Coverage, caution_notice, decide
 from alignment_qa.engine.answer import (
     NEAREST_LEAD,
-    NEAREST_PAGES,
     Answer,
     AnswerEvent,
     Mode,
     StatusEvent,
     StreamEvent,
     TokenEvent,
+    nearest_pages,
 )
 from alignment_qa.engine.answer_type import asked_type, asking_words, asks_yes_or_no, defined_term
-from alignment_qa.engine.evidence import Draft, EvidenceSynthesizer, Scored, score_sentences
+from alignment_qa.engine.evidence import Draft, Evidence, EvidenceSynthesizer, Scored, attributed, score_sentences
 from alignment_qa.engine.generation import LlmModes, Refusal, llm_draft
 from alignment_qa.engine.locked_stream import locked_stream
 from alignment_qa.engine.postprocess import AdjacentChunkMerger, PageDiversity
@@ -316,14 +316,8 @@ class AnswerEngine(CustomQueryEngine):
         return tokens()
 
     def _not_covered(self, turn: Turn, base: dict[str, Any], passages: list[NodeWithScore], reason: str = "") -> Answer:
-        nearest: list[str] = []
-        for item in passages:
-            meta = item.node.metadata
-            label = f"{meta.get('title')} ({meta.get('page_id')})"
-            if label not in nearest:
-                nearest.append(label)
-            if len(nearest) >= NEAREST_PAGES:
-                break
+        retrieved = [passage_model(rank, item, False) for rank, item in enumerate(passages, 1)]
+        nearest = [f"{passage.title} ({passage.page_id})" for passage in nearest_pages(retrieved)]
         text = NOT_COVERED
         if reason:  # "… do not cover this question: no indexed page mentions the Asilomar AI Principles."
             text = f"{NOT_COVERED[:-1]}: {reason[0].lower()}{reason[1:]}"
@@ -335,7 +329,7 @@ class AnswerEngine(CustomQueryEngine):
             text=text,
             notice=" ".join(turn.notices),
             covered=False,
-            retrieved=[passage_model(rank, item, False) for rank, item in enumerate(passages, 1)],
+            retrieved=retrieved,
             timings_ms=turn.timings,
         )
 
@@ -392,9 +386,7 @@ def unquoted(words: Sequence[str], draft: Draft, analyzer: Analyzer) -> list[str
     """``words`` that no sentence ``draft`` quotes has, for the near-miss notice: an evidence answer's quotes (with
     their speakers and run-in headings) vouch for a word; an LLM's own words do not ("The sources do not say how many
     employees …" would otherwise hide “employees”), so its draft, which quotes nothing, leaves every word named."""
-    quoted = analyzer.precise_terms(
-        " ".join(f"{item.speaker} {item.topic} {item.text}" for item in draft.evidence.values())
-    )
+    quoted = analyzer.precise_terms(" ".join(_as_shown(item) for item in draft.evidence.values()))
 
     def said(word: str) -> bool:
         terms = analyzer.precise_terms(word)
@@ -407,8 +399,13 @@ def source_texts(draft: Draft, passages: Sequence[NodeWithScore]) -> list[str]:
     """What an answer's sources say: an evidence answer's quotes (with their speakers and run-in headings), else the
     text of the passages the LLM cited (its own words vouch for nothing)."""
     if draft.evidence:
-        return [f"{item.speaker} {item.topic} {item.text}" for item in draft.evidence.values()]
+        return [_as_shown(item) for item in draft.evidence.values()]
     return [passages[index].node.get_content() for index in draft.parsed.order if 0 <= index < len(passages)]
+
+
+def _as_shown(item: Evidence) -> str:
+    """A quoted sentence with its speaker or run-in heading, as the answer shows it."""
+    return attributed(item.text, item.speaker, item.topic)
 
 
 def elapsed_ms(since: float) -> float:

@@ -70,12 +70,12 @@ def corrections(
     question: str,
     index: KeywordIndex,
     is_plain_word: Callable[[str], bool],
-    matches: Callable[[str], bool] | None = None,
+    matches: Callable[[str], bool],
 ) -> dict[str, str]:
     """``{typo: correction}`` for the words of ``question`` that read as typos of a word the pages use; nothing
     for a question with more than ``MAX_WORDS`` unknown words (that is not a question with typos). ``matches``
     searches the chunks' text with a regular expression: a word read as two must be written so somewhere ("task
-    rabbit", "task-rabbit"); without it, both words in one chunk will do."""
+    rabbit", "task-rabbit")."""
     analyzer = index.analyzer
 
     def used(candidate: str) -> int:
@@ -111,11 +111,7 @@ def corrections(
         ]
         best = max(ranked, default=(0, ""), key=lambda item: item[0])
         if best[0] < MIN_DOC_FREQ and len(word) >= TWO_EDITS_MIN_LENGTH:  # "critisims": two edits from "criticisms"
-            best = max(
-                ((used(spelled), spelled) for spelled in _two_edits_away(word, index.spellings)),
-                default=(0, ""),
-                key=lambda item: item[0],
-            )
+            best = _likeliest_two_edits_away(word, index, used)
         if best[0] >= MIN_DOC_FREQ:
             found[word] = best[1]
         else:
@@ -123,6 +119,20 @@ def corrections(
             if split:
                 found[word] = split
     return found
+
+
+def _likeliest_two_edits_away(word: str, index: KeywordIndex, used: Callable[[str], int]) -> tuple[int, str]:
+    """``(uses, page word)`` for the most used page word two edits from ``word``; words of one stem count as one
+    ("criticism", "criticisms": the one closest in length, then the first alphabetically), and two stems used
+    equally often ("inequalies": "inequalities" or "inequities") give ``(0, "")``: no guess."""
+    by_stem: dict[str, list[str]] = {}
+    for spelled in _two_edits_away(word, index.spellings):
+        by_stem.setdefault(index.analyzer.stem(spelled), []).append(spelled)
+    ranked = sorted(((used(words[0]), stem) for stem, words in by_stem.items()), reverse=True)
+    if not ranked or (len(ranked) > 1 and ranked[0][0] == ranked[1][0]):
+        return 0, ""
+    uses, stem = ranked[0]
+    return uses, min(by_stem[stem], key=lambda spelled: (abs(len(spelled) - len(word)), spelled))
 
 
 def _two_edits_away(word: str, spellings: frozenset[str]) -> list[str]:
@@ -161,7 +171,7 @@ def _split(
     used: Callable[[str], int],
     index: KeywordIndex,
     is_plain_word: Callable[[str], bool],
-    matches: Callable[[str], bool] | None,
+    matches: Callable[[str], bool],
 ) -> str:
     """``word`` as two real words (the pages spell them, or the embedding model knows them whole) of at least
     ``MIN_PART`` letters, each used by some chunk, that the pages write next to each other ("taskrabbit" -> "task
@@ -178,7 +188,7 @@ def _split(
     for uses, left, right in sorted(pairs, reverse=True):
         if not uses or not index.in_one_chunk(f"{left} {right}"):
             continue
-        if matches is None or matches(rf"(?i)\b{left}[ -]?{right}\b"):
+        if matches(rf"(?i)\b{left}[ -]?{right}\b"):  # some chunk holds both (the cheap check first): written so?
             return f"{left} {right}"
     return ""
 

@@ -5,9 +5,10 @@ Hubinger first introduce inner alignment in 2010?". An answer quoting "RLHF is a
 reads as a yes unless the reader is told the sources say nothing of 2022. ``stated_figures`` finds the years,
 shares and counts a question gives in digits; ``unconfirmed`` keeps those that no source text mentions, in
 digits or (up to twenty) in words. Version numbers ("Claude 3", "GPT-4", "RMF 1.0"), parts of a document
-("chapter 8", "section 4.2") and numbers inside words ("H100", "10x") are names, not figures; the pages
-naming things is checked elsewhere (``abstain``). Figures written in words in the question ("three
-layers") are left alone: they are usually how the user counts what they ask for.
+("chapter 8", "section 4.2") and numbers inside words ("H100", "10x") are names, not figures, and a small count of
+what the user asks for ("List 3 examples", "the top 5 risks") is no claim; the pages naming things is checked
+elsewhere (``abstain``). Figures written in words in the question ("three layers") are left alone: they are
+usually how the user counts what they ask for.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ _OPENERS = frozenset(
     "when who is are was were did do does can could would should and or but so".split()
 )
 _WORD_BEFORE = re.compile(r"([\w.]+)\W*$")
+_WINDOW = 64  # characters before a figure in which the word before it is read
+# a small count of what the user asks for: "List 3 examples", "Give me 2 examples", "the top 5 risks"
+_COUNTING = frozenset("list name give me top main key first last biggest largest most the".split())
+_PLURAL_AFTER = re.compile(r"\s+(?:[a-z-]+\s+)?[a-z-]+s\b")
 # any number in a source text, digits read leniently ("34M", "10x", "1960s", "$2,000") and words up to twenty
 _ANY_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _NUMBER_WORDS = {
@@ -63,7 +68,8 @@ def stated_figures(question: str) -> list[Figure]:
     found: list[Figure] = []
     for match in _FIGURE.finditer(question):
         digits = match.group(1)
-        before = _WORD_BEFORE.search(question[: match.start()])
+        window = max(0, match.start() - _WINDOW)  # the word before, looked for near the figure only (linear time)
+        before = _WORD_BEFORE.search(question, window, match.start())
         word = before.group(1) if before else ""
         if word.lower().rstrip(".") in _PART_WORDS:
             continue
@@ -74,6 +80,8 @@ def stated_figures(question: str) -> list[Figure]:
         right_after = before is not None and not question[before.end(1) : match.start()].strip()  # "GPUs, 0.5": no
         if not is_year and word[:1].isupper() and right_after and not opener:
             continue
+        if not is_year and right_after and word.lower() in _COUNTING and _PLURAL_AFTER.match(question, match.end()):
+            continue  # "List 3 examples", "the top 5 risks": how many things the user asks for
         scale = _SCALE.match(question, match.end())
         figure = Figure(match.group(0) + (scale.group(0) if scale else ""), _plain(digits))
         if figure not in found:
