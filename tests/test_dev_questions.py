@@ -83,6 +83,16 @@ def test_a_question_asking_what_a_term_means_leads_with_its_definition(dev_assis
     assert "Reward shaping is a technique" in shaping.sentences[0].text, shaping.text
 
 
+def test_a_follow_up_does_not_repeat_a_definition_quoted_without_its_label(dev_assistant: Assistant) -> None:
+    """ "Reward tampering: Reward tampering refers to …" is quoted as "Reward tampering refers to …"; the follow-up's
+    check for what was said compared the labelled text and quoted it again."""
+    first = dev_assistant.ask("What is reward tampering?")
+    history = [{"role": "user", "content": first.question}, {"role": "assistant", "content": first.text}]
+    again = dev_assistant.ask("tell me more about reward tampering", history=history)
+    said = {sentence.text for sentence in first.sentences}
+    assert again.covered and not said & {sentence.text for sentence in again.sentences}, again.text
+
+
 def test_a_sentence_pointing_back_to_a_run_in_heading_names_it(dev_assistant: Assistant) -> None:
     """ "**The Second Line of Defense** . This includes …": quoted alone, "This" pointed to nothing."""
     second = dev_assistant.ask("who is the second line of defense in an AI company?")
