@@ -341,3 +341,28 @@ def test_a_failing_text_search_skips_the_name_check_not_the_answer(
     monkeypatch.setattr(assistant.query_engine.retriever.collection, "matches", broken)
     answer = assistant.ask("Is RLHF-2 an outer alignment technique like RLHF?")  # a version to search for
     assert answer.covered and answer.sentences
+
+
+def test_a_search_failing_on_the_fresh_index_too_is_tried_once_more(
+    sample_index: BuiltIndex, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Chroma server still applying another process's writes fails a search ("Error finding id") on the
+    reconnected index too: a third try, after a pause, answers."""
+    from alignment_qa.engine import assistant as assistant_module
+    from alignment_qa.engine.query_engine import AnswerEngine
+    from alignment_qa.errors import StoreUnavailableError
+
+    fresh = Assistant.open(sample_index.settings, embedder=embedder)
+    real = AnswerEngine.retrieve
+    calls: list[int] = []
+
+    def flaky(self: AnswerEngine, *args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise StoreUnavailableError("failed to read chunks: Error executing plan: Internal error: Error finding id")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assistant_module, "RETRY_PAUSE_S", 0.0)
+    monkeypatch.setattr(AnswerEngine, "retrieve", flaky)
+    answer = fresh.ask("What is reward hacking?")
+    assert len(calls) == 3 and answer.covered and answer.citations

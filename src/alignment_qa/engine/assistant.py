@@ -50,6 +50,7 @@ from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.settings import Settings
 
 log = logging.getLogger(__name__)
+RETRY_PAUSE_S = 0.5  # before the last try of a search that failed on a fresh index too
 
 
 @dataclass(frozen=True)
@@ -320,9 +321,11 @@ class Assistant:
     # -- steps ---------------------------------------------------------------------------
     def _retrieve(self, bundle: QueryBundle, top_k: int) -> tuple[list[NodeWithScore], IndexView]:
         """The passages, and the index they came from: when the store fails (another process rewrote
-        it, a server restarted) the assistant reconnects and tries once more on the fresh index."""
+        it, a server restarted) the assistant reconnects and tries once more on the fresh index, and when that
+        fails too (a Chroma server still applying another process's writes: "Error finding id"), once more after
+        ``RETRY_PAUSE_S``."""
         failure: BaseException | None = None
-        for attempt in range(2):
+        for attempt in range(3):
             with self._store_use.reading():
                 view = self._view  # read under the lock: a reopen never swaps it mid-search
                 try:
@@ -336,6 +339,8 @@ class Assistant:
                 self._recover(view)  # outside the read lock: reconnecting waits for readers
                 if self._view is view:
                     break  # no fresh index to try
+            elif attempt == 1:
+                time.sleep(RETRY_PAUSE_S)  # the fresh index failed too: give the writer a moment
             else:
                 with self._refresh_lock:
                     if self._view is view:
