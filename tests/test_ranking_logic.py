@@ -522,18 +522,13 @@ def test_a_sentence_defines_a_term_it_opens_with_or_names_last(sentence: str, te
 
 
 def test_the_best_definition_of_the_asked_term_leads_the_answer(embedder: HashedEmbedder) -> None:
-    from llama_index.core.schema import TextNode
-
     from alignment_qa.engine.evidence import WEIGHTS, for_answer, score_sentences
-    from alignment_qa.index.vector_cache import SentenceVectors
 
     question = "explain reward shaping to me"
     claim = "Poorly designed reward shaping can lead to the agent chasing shaped rewards."
     other = "Reward shaping helps sparse reward problems in reward shaping setups."
     definition = "Reward shaping is a technique that adds small intermediate rewards."
-    text = " ".join((claim, other, definition))
-    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/06/03.md"})
-    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    args = _one_passage(" ".join((claim, other, definition)), "atlas/06/03.md", embedder)
     no_cosine = (0.0, *WEIGHTS[1:])
     vector = embedder.encode([question])[0]
     plain = [item.text for item in for_answer(score_sentences(question, vector, *args, weights=no_cosine))]
@@ -545,16 +540,11 @@ def test_the_best_definition_of_the_asked_term_leads_the_answer(embedder: Hashed
 def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: HashedEmbedder) -> None:
     """ "This section introduces feedback-based strategies such as RLHF." says what a section covers: a candidate
     for "What does this section cover?", not for "What is RLHF?"."""
-    from llama_index.core.schema import TextNode
-
     from alignment_qa.engine.evidence import score_sentences
-    from alignment_qa.index.vector_cache import SentenceVectors
 
     overview = "This section introduces feedback-based strategies such as RLHF and RLAIF."
     claim = "RLHF trains a reward model on human preference comparisons."
-    text = f"{overview} {claim}"
-    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/06/05.md"})
-    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    args = _one_passage(f"{overview} {claim}", "atlas/06/05.md", embedder)
 
     def candidates(question: str) -> list[str]:
         vector = embedder.encode([question])[0]
@@ -567,18 +557,13 @@ def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: 
 def test_a_comparison_lifts_what_each_side_is_below_the_best_sentence(embedder: HashedEmbedder) -> None:
     """ "How is a fast takeoff different from a slow takeoff?": "Fast takeoff describes scenarios where …" gains
     ``SIDE_DEFINITION_BONUS`` in the answer's ranking, up to just below the best sentence."""
-    from llama_index.core.schema import TextNode
-
     from alignment_qa.engine.evidence import SIDE_DEFINITION_BONUS, WEIGHTS, for_answer, score_sentences
-    from alignment_qa.index.vector_cache import SentenceVectors
 
     question = "How is a fast takeoff different from a slow takeoff?"
     lead = "A fast takeoff and a slow takeoff differ in how fast a takeoff goes."
     other = "Slow progress gives time to adapt to a slow takeoff."
     definition = "Fast takeoff describes scenarios where capabilities jump in days."
-    text = " ".join((lead, other, definition))
-    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": "atlas/01/06.md"})
-    args = ([NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0)
+    args = _one_passage(" ".join((lead, other, definition)), "atlas/01/06.md", embedder)
     vector = embedder.encode([question])[0]
     no_cosine = (0.0, *WEIGHTS[1:])
 
@@ -589,3 +574,13 @@ def test_a_comparison_lifts_what_each_side_is_below_the_best_sentence(embedder: 
     plain, lifted = ranked(None), ranked(("a fast takeoff", "a slow takeoff"))
     assert lifted[definition] == pytest.approx(min(plain[definition] + SIDE_DEFINITION_BONUS, plain[lead]), abs=1e-5)
     assert lifted[lead] == plain[lead] and lifted[other] == plain[other]
+
+
+def _one_passage(text: str, page_id: str, embedder: HashedEmbedder) -> tuple[object, ...]:
+    """``score_sentences``'s arguments after the question's vector, for one passage holding ``text``."""
+    from llama_index.core.schema import TextNode
+
+    from alignment_qa.index.vector_cache import SentenceVectors
+
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]], "page_id": page_id})
+    return [NodeWithScore(node=node, score=1.0)], SentenceVectors(embedder), Analyzer(), lambda term: 1.0

@@ -481,22 +481,8 @@ def score_sentences(
                 answer_score, lead_in, opens_item, topic,
             )
         )  # fmt: skip
-    if lifted:  # a denial joins the best sentences but does not displace the best one
-        top = max(item.answer_score or 0.0 for item in scored)
-        scored = [
-            replace(item, answer_score=min((item.answer_score or 0.0) + DENIAL_BONUS, top - 1e-6))
-            if row in lifted and (item.answer_score or 0.0) < top
-            else item
-            for row, item in enumerate(scored)
-        ]
-    if side_definers:  # what each side of a comparison is joins the best sentences, below the best one
-        top = max(item.answer_score or 0.0 for item in scored)
-        scored = [
-            replace(item, answer_score=min((item.answer_score or 0.0) + SIDE_DEFINITION_BONUS, top - 1e-6))
-            if row in side_definers and (item.answer_score or 0.0) < top
-            else item
-            for row, item in enumerate(scored)
-        ]
+    scored = _lifted(scored, lifted, DENIAL_BONUS)  # a denial joins the best sentences, below the best one
+    scored = _lifted(scored, side_definers, SIDE_DEFINITION_BONUS)  # so does what a comparison's side is
     if definers:  # the best sentence saying what the asked term is leads the answer
         top = max(item.answer_score or 0.0 for item in scored)
         best = max(definers, key=lambda row: scored[row].answer_score or 0.0)
@@ -504,6 +490,20 @@ def score_sentences(
             scored[best] = replace(scored[best], answer_score=top + 1e-6)
     scored.sort(key=lambda item: -item.score)
     return scored
+
+
+def _lifted(scored: list[Scored], rows: set[int], bonus: float) -> list[Scored]:
+    """``scored`` with the answer score of the sentences at ``rows`` raised by ``bonus``, up to just below the best
+    sentence's, which keeps the lead."""
+    if not rows:
+        return scored
+    top = max(item.answer_score or 0.0 for item in scored)
+    return [
+        replace(item, answer_score=min((item.answer_score or 0.0) + bonus, top - 1e-6))
+        if row in rows and (item.answer_score or 0.0) < top
+        else item
+        for row, item in enumerate(scored)
+    ]
 
 
 def _closeness(passages: Sequence[NodeWithScore]) -> list[float]:
