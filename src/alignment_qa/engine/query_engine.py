@@ -280,7 +280,8 @@ class AnswerEngine(CustomQueryEngine):
 
     def text_matches(self, pattern: str) -> bool:
         """``ChunkCollection.matches``; a store that fails meanwhile (reopened by another process's ingest, a
-        restarted server) counts as a match: this check only adds declines, it must not fail an answer."""
+        restarted server) counts as a match: the name checks only add declines, and the typo reading of two words run
+        together has already found both words in one chunk; neither must fail an answer."""
         try:
             return self.retriever.collection.matches(pattern)
         except Exception as exc:  # any store error: skip the check
