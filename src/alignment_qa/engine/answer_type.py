@@ -17,6 +17,7 @@ parsing or named-entity model is used.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -56,7 +57,7 @@ _PERSON_Q = re.compile(
     re.I,
 )
 
-_YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
+YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")  # "2019", "1960s"
 _PERCENT = re.compile(
     r"\d\s?%|\b\d+(?:\.\d+)?\s*(?:percent|per\s+cent|percentage\s+points?)\b|\b(?:half|third|quarter|majority|"
     r"minority|fraction)\b",
@@ -105,7 +106,7 @@ def carries(sentence: str, kind: AnswerType | None) -> bool:
     if kind is None:
         return True
     if kind == "year":
-        return bool(_YEAR.search(sentence))
+        return bool(YEAR.search(sentence))
     if kind == "percent":
         return bool(_PERCENT.search(sentence))
     if kind == "money":
@@ -233,8 +234,12 @@ def defines(sentence: str, term: str) -> bool:
     refers to …"), or naming it last ("We call tasks where training signals are hard to generate “fuzzy tasks”."); not
     a kind of it ("Internally aligned mesa-optimizer: …") nor a claim about it ("Reward shaping can lead to …",
     "Goal misgeneralization is empirically real")."""
-    if not term:
-        return False
+    return bool(term) and _definition_pattern(term).search(sentence) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _definition_pattern(term: str) -> re.Pattern[str]:
+    """The pattern ``defines`` looks for, built once per term (it is tried on every candidate sentence)."""
     words = [re.sub(r"['’]", "['’]", re.escape(word)) for word in re.split(r"[\s-]+", term) if word]
     name = r"[\s-]+".join(words) + r"(?:s|es)?"  # "mesa-optimizer", "mesa optimizer", "mesa-optimizers"
     if re.fullmatch(r"[A-Z0-9-]{2,10}s?", term):  # an acronym, defined by its long form: "Reinforcement … (RLHF) is"
@@ -252,7 +257,7 @@ def defines(sentence: str, term: str) -> bool:
         + name
         + r"[\"'”’“]?\s*(?:\([^()]{1,40}\))?\s*[.!]?$"
     )
-    return re.search(pattern, sentence, re.I) is not None
+    return re.compile(pattern, re.I)
 
 
 # "What does chapter 8 cover?", "give me an overview of the interpretability section": the book's own parts

@@ -447,6 +447,7 @@ def score_sentences(
     lifted: set[int] = set()
     definers: set[int] = set()
     side_definers: set[int] = set()
+    side_names = [re.sub(r"^(?:an?|the)\s+", "", side, flags=re.I) for side in sides or ()]  # "a fast takeoff"
     # a denial must cover a question word other than its first, usually its subject ("Is RLHF …?": "DPO does not need
     # the reward model that RLHF trains." denies nothing asked); for a follow-up asking nothing of its own, one of its
     # words ("and what about goal misgeneralization?")
@@ -472,7 +473,7 @@ def score_sentences(
             lifted.add(row)  # it denies something the question asks about
         if defined and defines(sentence, defined):
             definers.add(row)
-        if sides and any(defines(sentence, re.sub(r"^(?:an?|the)\s+", "", side, flags=re.I)) for side in sides):
+        if any(defines(sentence, term) for term in side_names):
             side_definers.add(row)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
         scored.append(
@@ -605,33 +606,27 @@ def choose(
             return True
         return item is follower and lead in chosen
 
-    def announced(item: Scored) -> bool:
-        """The first of the things a chosen sentence right before it announces ("The Act takes a dual approach …",
-        then "First, there's a computational threshold: …"), scoring at least ``follow_ratio`` of the best."""
-        return (
-            follow_ratio is not None
-            and item.score >= follow_ratio * best
-            and _FIRST_OF_SEVERAL.match(item.text) is not None
-            and any(other.passage == item.passage and other.position == item.position - 1 for other in chosen)
-        )
+    def announcer(item: Scored) -> Scored | None:
+        """The chosen sentence right before ``item`` when ``item`` is the first of the things it announces ("The Act
+        takes a dual approach …", then "First, there's a computational threshold: …") and scores at least
+        ``follow_ratio`` of the best."""
+        if follow_ratio is None or item.score < follow_ratio * best or not _FIRST_OF_SEVERAL.match(item.text):
+            return None
+        return next((o for o in chosen if o.passage == item.passage and o.position == item.position - 1), None)
 
     for item in ordered:
         if len(chosen) >= max_sentences:
             break
-        if not whatever_its_score(item) and item.score < keep_ratio * best and not announced(item):
+        announcing = announcer(item)
+        if not whatever_its_score(item) and item.score < keep_ratio * best and announcing is None:
             continue  # below the keep ratio: only a follower or the first of what a chosen sentence announces
         limited = several_passages and not any(item is other for other in members)  # a list's items: one passage
         if item in chosen or _unwanted(item, chosen, limited):
             continue
         placed = _placed(item, chosen, fresh, max_sentences, limited)
-        if placed is not None and announced(item):  # right after the sentence announcing it
+        if placed is not None and announcing is not None:  # right after the sentence announcing it
             placed.remove(item)
-            at = next(
-                i
-                for i, other in enumerate(placed)
-                if other.passage == item.passage and other.position == item.position - 1
-            )
-            placed.insert(at + 1, item)
+            placed.insert(placed.index(announcing) + 1, item)
         chosen = placed if placed is not None else chosen
     if not chosen and max_sentences > 0:
         chosen = [lead]  # the best, if need be alone, when nothing else could be placed

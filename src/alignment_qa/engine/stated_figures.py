@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from alignment_qa.engine.answer_type import YEAR
+
 
 class Figure(NamedTuple):
     """A figure as the question writes it ("34 million", "10%") and its number, plain ("34", "10")."""
@@ -27,7 +29,6 @@ class Figure(NamedTuple):
 
 # a figure in digits standing alone: "2022", "1960s", "10%", "2,000", "0.5"; not "GPT-4", "H100", "10x", "3D"
 _FIGURE = re.compile(r"(?<![\w.,/#-])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(s?)(%?)(?![\w-]|[.,]\d)")
-_YEAR = re.compile(r"^(?:1[5-9]|20)\d\d$")
 # the word before a number that makes it a part's number, not a figure ("chapter 8", "section 4.2", "step 3")
 _PART_WORDS = frozenset(
     "chapter chapters section sections part parts figure fig table tables step steps level levels stage stages "
@@ -73,7 +74,7 @@ def stated_figures(question: str) -> list[Figure]:
         word = before.group(1) if before else ""
         if word.lower().rstrip(".") in _PART_WORDS:
             continue
-        is_year = bool(_YEAR.match(digits))
+        is_year = bool(YEAR.fullmatch(digits))
         # "Claude 3", "RMF 1.0", "Llama 2": a number after a name is its version (a year after one is a date:
         # "May 2024"); a question's capitalised first word is a name unless it is a common opener ("In 2019, …")
         opener = before is not None and before.start() == 0 and word.lower() in _OPENERS
