@@ -1,10 +1,12 @@
 """Fit the structured support judge's weights on the ``fit`` split and write src/alignment_qa/engine/judge_weights.py.
 
 A logistic regression (numpy, Newton steps, L2 penalty) over the features of ``engine.judge_features``, on the
-shipped pairs of the ``fit`` split only (calibration.jsonl and the fit half of support-pairs.jsonl). The cut that
-maximises balanced accuracy on ``fit`` is moved to the default ``answer.support_threshold`` by shifting the bias,
-so every judge shares one threshold. It prints balanced accuracy on ``fit`` and on ``held-out`` (for reading, not
-for choosing anything). Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_judge.py [--check]
+shipped pairs of the ``fit`` split only (calibration.jsonl and the fit half of support-pairs.jsonl). Balanced
+accuracy on ``fit`` is flat over a wide range of cuts (0.78-0.79 from 0.3 to 0.5), so the best one moves far on a
+small change; the lowest cut within ``PLATEAU`` of the best is taken (a faithful claim is not marked unsupported
+when a stricter cut gains nothing measurable) and moved to the default ``answer.support_threshold`` by shifting
+the bias, so every judge shares one threshold. It prints balanced accuracy on ``fit`` and on ``held-out`` (for
+reading, not for choosing anything). Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_judge.py [--check]
 (--check: fit and compare with the shipped weights, writing nothing; exit 1 when one differs by more than
 ``TOLERANCE``).
 """
@@ -30,6 +32,7 @@ from alignment_qa.settings import AnswerSettings, EmbeddingSettings
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "alignment_qa" / "engine" / "judge_weights.py"
 PENALTY = 3.0  # L2 on standardised weights (chosen by passage-grouped 5-fold cross-validation on fit)
+PLATEAU = 0.01  # cuts within this much of the best balanced accuracy on fit tie; the lowest of them is taken
 TOLERANCE = 0.01  # --check: largest difference from the shipped values that still matches
 
 
@@ -65,10 +68,12 @@ def main() -> int:
     scores = [fitted._verdict(row).score if not isinstance(row, Verdict) else row.score for row in rows]
     fit_all = [i for i, pair in enumerate(pairs) if pair.split == "fit"]
     cuts = sorted({scores[i] for i in fit_all})
-    best = max(
-        cuts,
-        key=lambda cut: balanced_accuracy([pairs[i].supported for i in fit_all], [scores[i] >= cut for i in fit_all]),
-    )
+    accuracy_at = {
+        cut: balanced_accuracy([pairs[i].supported for i in fit_all], [scores[i] >= cut for i in fit_all])
+        for cut in cuts
+    }
+    top = max(accuracy_at.values())
+    best = min(cut for cut in cuts if accuracy_at[cut] >= top - PLATEAU)  # the most lenient cut on the plateau
     best = min(max(best, 1e-4), 1 - 1e-4)
     model["bias"] = bias - math.log(best / (1 - best)) + math.log(threshold / (1 - threshold))
     model = {key: [round(v, 6) for v in value] if isinstance(value, list) and key != "features" else value

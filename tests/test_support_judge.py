@@ -96,6 +96,10 @@ def test_structure_cues(embedder: Embedder) -> None:
     hedged = "Studying complex systems may assist in predicting what capabilities will emerge."
     assert cues(hedged, "Studying complex systems will predict what capabilities will emerge.")["hedge"] == 1.0
     assert cues(hedged, "Studying complex systems might help predict what capabilities emerge.")["hedge"] == 0.0
+    assert cues(hedged, "Studying complex systems assists in predicting capabilities.")["hedge_asserted"] == 1.0
+    assert cues(hedged, "Studying complex systems can assist in predicting capabilities.")["hedge_asserted"] == 0.0
+    suggests = "This suggests that optimizing for persuasiveness can lead to more truthful outcomes."
+    assert cues(suggests, "Optimizing for persuasiveness leads to more truthful outcomes.")["hedge_asserted"] == 1.0
     some = "Some labs adhere to pre-training followed by fine-tuning."
     assert cues(some, "All labs adhere to pre-training followed by fine-tuning.")["quantifier"] == 1.0
     assert cues(some, "Some labs pre-train and then fine-tune.")["quantifier"] == 0.0

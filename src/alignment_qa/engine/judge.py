@@ -147,6 +147,7 @@ _CUES = (
     "hedge_dropped",
     "quantifier_swapped",
     "quantifier_close",
+    "hedge_asserted",
 )
 
 
@@ -187,7 +188,7 @@ def _describe(cue: str, row: Extracted) -> str:
         return f"the claim reverses the roles in the passage ('{first}' and '{second}' swap places)"
     if cue == "hedge_dropped" and not row.hedge:
         return "the passage hedges where the claim does not"
-    if cue in ("hedge", "certainty", "hedge_dropped") and row.hedge:
+    if cue in ("hedge", "certainty", "hedge_dropped", "hedge_asserted") and row.hedge:
         return f"the passage hedges ({row.hedge}) where the claim does not"
     if cue == "certainty":
         return "the claim is more certain than the passage"

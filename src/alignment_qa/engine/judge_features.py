@@ -4,10 +4,10 @@
 (values mostly in [0, 1]) plus the evidence a reason can quote: content words of the claim the
 premise lacks, numbers and units that differ, names the premise never mentions, a negation on
 one side only, an opposite word (from a list, by stem, or by a negating prefix, unless the word is
-itself negated), a hedge ("may") dropped, a quantifier ("some" -> "all") or an intensifier added,
-shared names or words whose order is reversed, and terms that trade sides around a relation word
-both use ("B leads to A" for "A leads to B": who did what to whom). Word lists are small and
-English only; combining the features into a score is left to ``engine.judge``.
+itself negated), a hedge ("may") dropped or a hedged verb asserted, a quantifier ("some" -> "all")
+or an intensifier added, shared names or words whose order is reversed, and terms that trade sides
+around a relation word both use ("B leads to A" for "A leads to B": who did what to whom). Word
+lists are small and English only; combining the features into a score is left to ``engine.judge``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ FEATURES = (
     "hedge_dropped",  # the best premise sentence hedges strongly (may, could, if...), the close claim does not
     "quantifier_swapped",  # the claim's quantifier is of another class than the premise's ("all" for "some")
     "quantifier_close",  # an added quantifier on a claim that is otherwise the premise's words (coverage >= 0.8)
+    "hedge_asserted",  # a verb the premise hedges ("may create") the claim asserts ("creates") with no hedge of its own
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -104,6 +105,14 @@ _STRONG_HEDGES = frozenset(
     "may might could likely unlikely possibly potentially perhaps probably seems seem appears appear suggest "
     "suggests hope hopes whether if".split()
 )
+_HEDGED_VERB = frozenset(
+    "may might could likely possibly potentially perhaps probably seems seem appears appear suggests suggest "
+    "suggesting hypothesized".split()
+)  # "can" and "would" are left out: "can improve" states an ability, "would" often a plain conditional
+_CLAIM_HEDGES = _HEDGED_VERB | frozenset(
+    "can would should often sometimes seemed appeared suggested possible possibly uncertain".split()
+)
+_HEDGE_FILLER = frozenset("be been have not also still even only the a an to".split())  # between a hedge and its verb
 _UNIVERSAL = frozenset("all every each always none never only entire everything nobody whole".split())
 _RELATIONS = frozenset(
     "than after before from over into cause causes caused causing lead leads led stem stems stemmed motivated "
@@ -255,6 +264,24 @@ def _order(claim_terms: Sequence[str], premise_terms: Sequence[str], claim: str,
     if not pairs or passive:
         return 0.0, ("", "")
     return reversed_pairs / pairs, example
+
+
+def _hedge_asserted(analyzer: Analyzer, claim_tokens: Sequence[str], premise_tokens: Sequence[str]) -> str:
+    """The premise's hedge word when a word it hedges ("may create", "suggests that X") comes back in a claim
+    with no hedge of its own ("creates"); "" otherwise."""
+    if _CLAIM_HEDGES & set(claim_tokens):
+        return ""
+    claim_stems = {analyzer.stem(word) for word in claim_tokens}
+    for index, word in enumerate(premise_tokens):
+        if word not in _HEDGED_VERB:
+            continue
+        at = index + 1
+        while at < len(premise_tokens) and (premise_tokens[at] in _HEDGE_FILLER or premise_tokens[at] == "that"):
+            at += 1
+        hedged = premise_tokens[at] if at < len(premise_tokens) else ""
+        if len(hedged) >= 3 and analyzer.stem(hedged) in claim_stems:
+            return word
+    return ""
 
 
 def _passive(text: str) -> bool:
@@ -443,6 +470,9 @@ def extract(
         said = sorted(claim_universal or claim_partial or {"few"})[0]
         out.quantifier = (said, sorted(best_partial or best_universal or {"most"})[0])
 
+    asserted = _hedge_asserted(analyzer, claim_tokens, tokens(premise))
+    if asserted and not out.hedge:
+        out.hedge = asserted
     out.values = [
         max(cosines) if cosines else 0.0,
         cosine_whole,
@@ -469,5 +499,6 @@ def extract(
         float(hedge_dropped),
         float(quantifier_swapped),
         float(bool(quantifier) and coverage >= 0.8),
+        float(bool(asserted)),
     ]
     return out
