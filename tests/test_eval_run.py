@@ -168,6 +168,20 @@ def test_a_question_that_fails_is_kept_with_its_error(sample_index: BuiltIndex, 
     assert all(result.answer is not None and result.metrics == {} for result in results)  # the answer is kept
 
 
+def test_a_follow_up_is_asked_after_the_answers_to_its_earlier_turns(
+    sample_index: BuiltIndex, embedder: Embedder
+) -> None:
+    """As in a chat: the history a follow-up is asked with holds each earlier question and the answer it got."""
+    from alignment_qa.engine.assistant import Assistant
+    from alignment_qa.eval.runner import conversation
+
+    assistant = Assistant.open(sample_index.settings, embedder=embedder)
+    history = conversation(assistant, ["What is reward hacking?", "why does it happen?"])
+    assert [turn["role"] for turn in history] == ["user", "assistant", "user", "assistant"]
+    assert history[0]["content"] == "What is reward hacking?" and "[1]" in history[1]["content"]
+    assert history[1]["content"] != history[3]["content"]
+
+
 def test_one_split_with_evidence_metrics_follow_ups_and_the_kind_breakdown(
     tmp_path: Path, first_run: tuple[Path, CliResult], cli: CliRunner
 ) -> None:

@@ -1,14 +1,13 @@
 """Run evaluation questions through the real ``Assistant`` and score each one.
 
-For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed; a follow-up
-is asked with its ``history`` as earlier user turns), the page ranking (the pages the answer
-retrieved, in order, then those of a deeper search up to 10), and the verdicts of ``metrics`` on
-that answer, including whether its gold evidence sentences are in the answer and among the
-retrieved passages' texts. A question
-the assistant refuses (too long, say) is kept as a row with its error and left out of the means.
-``prepare_index`` builds or refreshes an index of ``--corpus`` in a collection of its own, so an
-evaluation never mixes with the pages a user indexed. Aggregating and writing are left to ``summary``
-and ``report``.
+For every question: the answer (the same ``Assistant.ask`` the UI and bot use, timed; a follow-up is asked the way a
+chat asks it: each earlier user turn of its ``history`` is answered first, and the history holds those questions and
+answers, so an answer may skip what an earlier answer quoted), the page ranking (the pages the answer retrieved, in
+order, then those of a deeper search up to 10), and the verdicts of ``metrics`` on that answer, including whether
+its gold evidence sentences are in the answer and among the retrieved passages' texts. A question the assistant
+refuses (too long, say) is kept as a row with its error and left out of the means. ``prepare_index`` builds or
+refreshes an index of ``--corpus`` in a collection of its own, so an evaluation never mixes with the pages a user
+indexed. Aggregating and writing are left to ``summary`` and ``report``.
 """
 
 from __future__ import annotations
@@ -156,6 +155,21 @@ def score_question(result: QuestionResult, judge: SupportJudge, threshold: float
         values["answer_sentences"] = float(len(answer.sentences))
 
 
+def conversation(assistant: Assistant, turns: list[str], mode: Mode | None = None) -> list[dict[str, str]]:
+    """The chat history before a follow-up: each of the user's earlier ``turns`` asked in order with the history
+    so far, followed by the assistant's answer (or only the question, when asking it failed)."""
+    history: list[dict[str, str]] = []
+    for turn in turns:
+        earlier = list(history)
+        history.append({"role": "user", "content": turn})
+        try:
+            answer = assistant.ask(turn, history=earlier or None, mode=mode)
+        except AlignmentQAError:
+            continue
+        history.append({"role": "assistant", "content": answer.text})
+    return history
+
+
 def run_questions(
     assistant: Assistant,
     questions: list[EvalQuestion],
@@ -170,8 +184,8 @@ def run_questions(
     for question in questions:
         result = QuestionResult(question)
         try:
+            history = conversation(assistant, question.history, mode)
             started = time.perf_counter()
-            history = [{"role": "user", "content": turn} for turn in question.history]
             result.answer = assistant.ask(question.question, history=history or None, mode=mode)
             result.latency_ms = (time.perf_counter() - started) * 1000
             # the pages the answer saw, in its order, then the next pages of a deeper search
