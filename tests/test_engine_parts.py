@@ -261,6 +261,24 @@ def test_a_follow_up_about_more_of_the_subject_or_someone_else_is_joined_not_rew
     assert is_follow_up("so what is it for?") and is_follow_up("ok, so why is it hard?")
 
 
+def test_a_pronoun_subject_or_a_question_naming_nothing_is_a_follow_up() -> None:
+    """ "does that still hold if …?" leans on the conversation at any length; "what's the downside?" and "can you give
+    a concrete example?" name no subject of their own. A question naming its own subject is none."""
+    for question in (
+        "does that still hold if the AI is actively trying to deceive us about what it is doing?",
+        "what's the downside?",
+        "can you give a concrete example?",
+        "any real examples?",
+        "what are the main criticisms?",
+    ):
+        assert is_follow_up(question), question
+    for question in ("what are the risks of AI?", "what is the alignment problem?", "who are the key people?"):
+        assert not is_follow_up(question), question
+    assert condense("what's the downside?", ["What is process-based oversight?"]) == (
+        "What is process-based oversight? what's the downside?"
+    )
+
+
 def test_a_question_that_names_its_own_subject_is_no_follow_up() -> None:
     """A pronoun after the question's own first clause points back into the question; a question only asking
     for more ("examples?", "tell me more", "why?") is a follow-up."""
