@@ -2,7 +2,7 @@
 
 import pytest
 
-from alignment_qa.engine.meta_text import is_meta_text, is_overview
+from alignment_qa.engine.meta_text import goes_on_from_overview, is_meta_text, is_overview
 
 META = [
     "We talk more about this in the scheming section.",
@@ -139,3 +139,14 @@ def test_pointers_and_posed_questions_are_not_short_claims_or_claims() -> None:
 )
 def test_an_overview_of_what_a_part_presents(sentence: str, expected: bool) -> None:
     assert is_overview(sentence) is expected
+
+
+def test_it_examines_goes_on_from_an_overview_before_it() -> None:
+    """ "It examines proposals such as …" after "X : This section focuses on …" says what that section presents;
+    after a claim, "It" is what the claim is about ("It highlights how biotechnology and AI are converging")."""
+    overview = "Learning by Imitation : This section focuses on proposed solutions to reward misspecification. "
+    going_on = "It examines proposals such as imitation learning (IL) and inverse reinforcement learning (IRL)."
+    assert goes_on_from_overview(going_on, overview)
+    assert goes_on_from_overview("It also explains how debate works.", "Intro. This section explores debate. ")
+    assert not goes_on_from_overview(going_on, "Imitation learning copies an expert. ")
+    assert not goes_on_from_overview("It fails in new settings.", overview)

@@ -554,6 +554,39 @@ def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: 
     assert candidates("What does the section on learning from feedback cover?") == sorted([overview, claim])
 
 
+def test_a_follow_up_weighs_its_own_words_and_one_asking_for_an_example_leads_with_one(
+    embedder: HashedEmbedder,
+) -> None:
+    """ "What are convergent subgoals? example?": the sentence giving an example leads; "why might it be safer?
+    and what would make it riskier?": with the follow-up's own words as ``emphasis``, "riskier" weighs more in the
+    word overlap than "safer"."""
+    from alignment_qa.engine.evidence import WEIGHTS, for_answer, score_sentences
+
+    no_cosine = (0.0, *WEIGHTS[1:])
+    definition = "Convergent subgoals are subgoals that help achieve almost any final goal."
+    example = 'Here is a common example by Stuart Russell: "You cannot fetch the coffee if you are dead."'
+    args = _one_passage(f"{definition} {example}", "atlas/02/04.md", embedder)
+    joined = "What are convergent subgoals? example?"
+    vector = embedder.encode([joined])[0]
+    plain = for_answer(score_sentences(joined, vector, *args, weights=no_cosine))  # type: ignore[arg-type]
+    assert plain[0].text == definition
+    asked = for_answer(score_sentences(joined, vector, *args, weights=no_cosine, emphasis="example?"))  # type: ignore[arg-type]
+    assert asked[0].text == example
+
+    safer = "A homogeneous takeoff is safer because one alignment solution transfers."
+    riskier = "A homogeneous takeoff is riskier when one flaw is shared."
+    args = _one_passage(f"{safer} {riskier}", "atlas/01/06.md", embedder)
+    joined = "Why might a homogeneous takeoff be safer? and what would make it riskier?"
+    vector = embedder.encode([joined])[0]
+
+    def overlaps(emphasis: str) -> dict[str, float]:
+        found = score_sentences(joined, vector, *args, weights=no_cosine, emphasis=emphasis)  # type: ignore[arg-type]
+        return {item.text: item.overlap for item in found}
+
+    assert overlaps("")[riskier] == pytest.approx(overlaps("")[safer])
+    assert overlaps("and what would make it riskier?")[riskier] > overlaps("and what would make it riskier?")[safer]
+
+
 def test_a_comparison_lifts_what_each_side_is_below_the_best_sentence(embedder: HashedEmbedder) -> None:
     """ "How is a fast takeoff different from a slow takeoff?": "Fast takeoff describes scenarios where …" gains
     ``SIDE_DEFINITION_BONUS`` in the answer's ranking, up to just below the best sentence."""

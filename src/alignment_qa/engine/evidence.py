@@ -51,7 +51,7 @@ from alignment_qa.engine.answer_type import (
 )
 from alignment_qa.engine.condense import user_turns
 from alignment_qa.engine.injection import is_instruction
-from alignment_qa.engine.meta_text import is_meta_text, is_overview
+from alignment_qa.engine.meta_text import goes_on_from_overview, is_meta_text, is_overview
 from alignment_qa.index.lexical import Analyzer
 from alignment_qa.index.vector_cache import SentenceVectors
 from alignment_qa.ingest.chunk import CAPTION, LIST_MARK, QUOTE_MAX_CHARS, QUOTE_MIN_WORDS, quote_spans
@@ -138,6 +138,16 @@ SIDE_DEFINITION_BONUS = 0.15
 # many lines up at most
 LEAD_IN_SHARE = 0.5
 LEAD_IN_LINES = 30
+# a follow-up joined to the earlier questions ("why might X be safer? and what would make it riskier?"): its own
+# words weigh this many times as much as the earlier ones' in a sentence's word overlap
+EMPHASIS = 2.0
+# a follow-up asking for an example ("can you give an example?") and a sentence giving one
+_ASKS_FOR_EXAMPLE = re.compile(r"\b(?:examples?|instances?|illustrations?|a\s+case|cases|e\.g\.)\b", re.I)
+_GIVES_EXAMPLE = re.compile(
+    r"\b(?:for\s+(?:example|instance)|e\.g\.|an?\s+(?:\w+\s+){0,2}example|example\s+(?:of|is|by|from)|"
+    r"such\s+as|consider|imagine|illustrat\w*|instance\s+of|case\s+of)\b",
+    re.I,
+)
 # a sentence that opens by pointing back ("This means …", "None of them solve …") is quoted after the sentence it
 # points to; "It is …" and the like usually point nowhere
 _NOT_BACK = (  # "This section …", "These days …", "Those who …" point at the page or nowhere
@@ -422,6 +432,7 @@ def score_sentences(
     yes_or_no: bool = False,
     denials_of: str | None = None,
     defined: str = "",
+    emphasis: str = "",
 ) -> list[Scored]:
     """Every quotable sentence of ``passages``, best first; with the two ``sides`` of a comparison question,
     each marked with the side it speaks of. For a yes/no question (``yes_or_no``), a sentence whose negation covers
@@ -429,15 +440,26 @@ def score_sentences(
     gets ``DENIAL_BONUS`` in its ``answer_score``, up to just below the best sentence's, and for a comparison a
     sentence saying what one side is (``answer_type.defines``) ``SIDE_DEFINITION_BONUS``. For a question asking what
     a term means (``defined``: "reward shaping" for "explain reward shaping to me"), the best sentence that says what
-    it is ("Reward Shaping: Reward shaping is a technique …", ``answer_type.defines``) leads the answer."""
+    it is ("Reward Shaping: Reward shaping is a technique …", ``answer_type.defines``) leads the answer. The terms of
+    ``emphasis`` (a follow-up's own words, joined to the earlier questions in ``question``) weigh ``EMPHASIS`` times
+    as much in the word overlap: "what would make it riskier?" is asked, "why might X be safer?" was."""
     candidates = candidate_sentences(passages)
     if not asks_about_the_text(question):  # "This section delves into …" answers what a part covers, nothing else
-        candidates = [candidate for candidate in candidates if not is_overview(candidate.text)]
+        candidates = [
+            candidate
+            for candidate in candidates
+            if not is_overview(candidate.text) and not _goes_on_from_overview(candidate, passages)
+        ]
     if not candidates:
         return []
     own = side_terms(sides, analyzer) if sides else None
     wanted = analyzer.precise_terms(question)  # "founded" is not matched by "found"
-    total = sum(idf(term) for term in set(wanted.values())) or 1.0
+    stressed = set(analyzer.precise_terms(emphasis).values()) if emphasis else set()
+
+    def weight(term: str) -> float:
+        return idf(term) * (EMPHASIS if term in stressed else 1.0)
+
+    total = sum(weight(term) for term in set(wanted.values())) or 1.0
     pages = [str(passages[candidate.passage].node.metadata.get("page_id", "")) for candidate in candidates]
     encoded = vectors.encode([candidate.text for candidate in candidates], pages)
     cosines = encoded @ np.asarray(question_vector, dtype=np.float32)
@@ -446,6 +468,8 @@ def score_sentences(
     scored = []
     lifted: set[int] = set()
     definers: set[int] = set()
+    examples: set[int] = set()  # sentences giving an example, when a follow-up asks for one
+    wants_example = bool(emphasis) and bool(_ASKS_FOR_EXAMPLE.search(emphasis))
     side_definers: set[int] = set()
     side_names = [re.sub(r"^(?:an?|the)\s+", "", side, flags=re.I) for side in sides or ()]  # "a fast takeoff"
     # a denial must cover a question word other than its first, usually its subject ("Is RLHF …?": "DPO does not need
@@ -463,7 +487,8 @@ def score_sentences(
         if lead_in:
             introduced = analyzer.precise_terms(lead_in)
             lead_terms = {term for key, term in wanted.items() if key in introduced} - present
-        overlap = (sum(idf(term) for term in present) + LEAD_IN_SHARE * sum(idf(term) for term in lead_terms)) / total
+        lead_weight = LEAD_IN_SHARE * sum(weight(term) for term in lead_terms)
+        overlap = (sum(weight(term) for term in present) + lead_weight) / total
         typed = kind is not None and carries(said_by, kind)
         cosine = float(cosines[row])
         base = w_cos * cosine + w_lex * overlap + w_type * typed + w_first * (position == 0)
@@ -473,6 +498,8 @@ def score_sentences(
             lifted.add(row)  # it denies something the question asks about
         if defined and defines(sentence, defined):
             definers.add(row)
+        if wants_example and _GIVES_EXAMPLE.search(sentence):
+            examples.add(row)
         if any(defines(sentence, term) for term in side_names):
             side_definers.add(row)
         side = which_side(set(precise.values()), own) if own else NO_SIDE
@@ -484,6 +511,8 @@ def score_sentences(
         )  # fmt: skip
     scored = _lifted(scored, lifted, DENIAL_BONUS)  # a denial joins the best sentences, below the best one
     scored = _lifted(scored, side_definers, SIDE_DEFINITION_BONUS)  # so does what a comparison's side is
+    if examples and not definers:  # a follow-up asking for an example: the best one leads
+        definers = examples
     if definers:  # the best sentence saying what the asked term is leads the answer
         top = max(item.answer_score or 0.0 for item in scored)
         best = max(definers, key=lambda row: scored[row].answer_score or 0.0)
@@ -491,6 +520,15 @@ def score_sentences(
             scored[best] = replace(scored[best], answer_score=top + 1e-6)
     scored.sort(key=lambda item: -item.score)
     return scored
+
+
+def _goes_on_from_overview(candidate: Candidate, passages: Sequence[NodeWithScore]) -> bool:
+    """Whether ``candidate`` ("It examines …") goes on from an overview sentence earlier in its paragraph."""
+    if not candidate.text.startswith("It "):
+        return False
+    text = passages[candidate.passage].node.get_content()
+    at = text.find(candidate.text)
+    return at > 0 and goes_on_from_overview(candidate.text, text[text.rfind("\n", 0, at) + 1 : at])
 
 
 def _lifted(scored: list[Scored], rows: set[int], bonus: float) -> list[Scored]:

@@ -194,11 +194,30 @@ _OVERVIEW = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_RUN_IN_LABEL = re.compile(r"^[^.:]{1,80}?\s:\s+")  # "Learning by Imitation : " before a paragraph's first sentence
+# "It examines …" right after an overview ("This section focuses on …") goes on saying what that part presents
+_OVERVIEW_GOES_ON = re.compile(
+    r"It\s+(?:also\s+|then\s+)?(?:examines|explores|discusses|covers|introduces|explains|presents|outlines|"
+    r"describes|delves|looks\s+at|reviews|addresses|highlights|concludes|shows)\b"
+)
+
+
 def is_overview(sentence: str) -> bool:
     """Whether ``sentence`` says what a part of the book presents ("This section delves into feedback-based
     strategies such as …", "We explain how …"): it answers "what does chapter 6 cover?", not a question about the
     topic itself, which the part's own sentences answer."""
     return bool(_OVERVIEW.match(sentence))
+
+
+def goes_on_from_overview(sentence: str, before: str) -> bool:
+    """Whether ``sentence`` ("It examines proposals such as …") goes on from an overview that ends ``before`` (the
+    text before it in its paragraph: "Learning by Imitation : This section focuses on …")."""
+    if not _OVERVIEW_GOES_ON.match(sentence):
+        return False
+    sentences = [part for part in _SENTENCE_END.split(before.strip()) if part]
+    last = _RUN_IN_LABEL.sub("", sentences[-1]) if sentences else ""
+    return is_overview(last)
 
 
 def is_meta_text(sentence: str) -> bool:

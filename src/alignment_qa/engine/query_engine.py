@@ -236,6 +236,10 @@ class AnswerEngine(CustomQueryEngine):
             vector = np.asarray(bundle.embedding, dtype=np.float32)
         else:
             vector = self.parts.embedder.encode([question])[0]
+        own = asked if asked is not None and asked != question and question.endswith(asked) else ""
+        if own:  # the follow-up's own words: what it asks now, beside the topic the earlier turns carry
+            vector = vector + self.parts.embedder.encode([own])[0]
+            vector = vector / (float(np.linalg.norm(vector)) or 1.0)
         return score_sentences(
             self.retriever.expand(question),
             vector,
@@ -248,6 +252,7 @@ class AnswerEngine(CustomQueryEngine):
             yes_or_no=asks_yes_or_no(form),
             denials_of=asked if asked is not None and form is question else None,
             defined=defined_term(form),
+            emphasis=own,
         )
 
     def coverage(
