@@ -100,6 +100,10 @@ def test_structure_cues(embedder: Embedder) -> None:
     assert cues(hedged, "Studying complex systems can assist in predicting capabilities.")["hedge_asserted"] == 0.0
     suggests = "This suggests that optimizing for persuasiveness can lead to more truthful outcomes."
     assert cues(suggests, "Optimizing for persuasiveness leads to more truthful outcomes.")["hedge_asserted"] == 1.0
+    # a sentence quoted word for word is not hedged by another sentence's "may"
+    other, quoted = "Reward tampering may influence users.", "These algorithms influence their users' emotional state."
+    row = extract(analyzer, [other, quoted], quoted, [0.5, 1.0], 0.8, lambda word: False)
+    assert dict(zip(FEATURES, row.values, strict=True))["hedge_asserted"] == 0.0
     some = "Some labs adhere to pre-training followed by fine-tuning."
     assert cues(some, "All labs adhere to pre-training followed by fine-tuning.")["quantifier"] == 1.0
     assert cues(some, "Some labs pre-train and then fine-tune.")["quantifier"] == 0.0

@@ -470,7 +470,7 @@ def extract(
         said = sorted(claim_universal or claim_partial or {"few"})[0]
         out.quantifier = (said, sorted(best_partial or best_universal or {"most"})[0])
 
-    asserted = _hedge_asserted(analyzer, claim_tokens, tokens(premise))
+    asserted = _hedge_asserted(analyzer, claim_tokens, best_tokens)  # another sentence's "may" hedges another claim
     if asserted and not out.hedge:
         out.hedge = asserted
     out.values = [
