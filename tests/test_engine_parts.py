@@ -266,13 +266,24 @@ def test_a_pronoun_subject_or_a_question_naming_nothing_is_a_follow_up() -> None
     a concrete example?" name no subject of their own. A question naming its own subject is none."""
     for question in (
         "does that still hold if the AI is actively trying to deceive us about what it is doing?",
+        "Does it still hold if the AI is actively trying to deceive us about what it is doing?",
+        "Ok but isn't that just reward hacking under another name when you think about it carefully?",
+        "Is that true even for models trained with RLHF on big datasets of human preferences?",
         "what's the downside?",
+        "What’s the catch?",
         "can you give a concrete example?",
         "any real examples?",
         "what are the main criticisms?",
     ):
         assert is_follow_up(question), question
-    for question in ("what are the risks of AI?", "what is the alignment problem?", "who are the key people?"):
+    for question in (
+        "what are the risks of AI?",
+        "what is the alignment problem?",
+        "who are the key people?",
+        "Is that paper by Hubinger et al. on risks from learned optimization still relevant today?",
+        "Do those who work at frontier AI labs think that AGI is near or far away from now?",
+        "is it possible to build safe AI without interpretability research at all, in your view?",
+    ):
         assert not is_follow_up(question), question
     assert condense("what's the downside?", ["What is process-based oversight?"]) == (
         "What is process-based oversight? what's the downside?"

@@ -1,20 +1,21 @@
 """Turning a follow-up question into a standalone one, deterministically.
 
-A question is a follow-up when its subject is a pronoun pointing back ("does that still hold if …?", at any length),
-or when it is short and leans on the conversation: it opens with "and", "but", "what about", "how about", ... (after
-a filler such as "ok" or "hmm"), is only asking for more ("examples?", "tell me more", "why?"), names nothing of its
-own ("what's the downside?", "can you give a concrete example?"), or uses a pronoun ("it", "that", "they", ...) in
-its first clause, before naming a subject of its own ("what does interpretability research try to do? is it useful?"
-is no follow-up). When the turn that named the subject reads "what is X", "who is X", "explain X", "how does X work"
-or "what does X mean", the follow-up is rewritten with X: "and inner alignment?" after "what is outer alignment?"
-becomes "What is inner alignment?" (like for like only: ``_parallel``), and "why is it so hard?" after "what is
-deceptive alignment?" becomes "Why is deceptive alignment so hard?" (only where "it" cannot stand for something
-else: ``_rewritten``). Otherwise it is joined to the user's previous question ("Is RLHF an outer alignment fix? And
-what about inner alignment?"), which carries both topics to retrieval; when that question was itself a follow-up, to
-the ones before it too, back to the one that named the subject ("What is RLHF? What are its limitations? And its
-alternatives?"). The LLM modes may ask the model to rewrite instead (``generation``). Earlier turns and the result
-are cut to ``max_chars`` (answer.max_question_chars), so a long earlier turn cannot smuggle an over-long question
-past the limit. Earlier turns lose invisible characters (``visible_text``).
+A question is a follow-up when its subject is a pronoun pointing back ("does that still hold if …?", at any length;
+not a dummy "it", "is it possible to …", nor a determiner, "is that paper by …"), or when it is short and leans on
+the conversation: it opens with "and", "but", "what about", "how about", ... (after a filler such as "ok" or "hmm"),
+is only asking for more ("examples?", "tell me more", "why?"), names nothing of its own ("what's the downside?",
+"can you give a concrete example?"), or uses a pronoun ("it", "that", "they", ...) in its first clause, before
+naming a subject of its own ("what does interpretability research try to do? is it useful?" is no follow-up). When
+the turn that named the subject reads "what is X", "who is X", "explain X", "how does X work" or "what does X mean",
+the follow-up is rewritten with X: "and inner alignment?" after "what is outer alignment?" becomes "What is inner
+alignment?" (like for like only: ``_parallel``), and "why is it so hard?" after "what is deceptive alignment?"
+becomes "Why is deceptive alignment so hard?" (only where "it" cannot stand for something else: ``_rewritten``).
+Otherwise it is joined to the user's previous question ("Is RLHF an outer alignment fix? And what about inner
+alignment?"), which carries both topics to retrieval; when that question was itself a follow-up, to the ones before
+it too, back to the one that named the subject ("What is RLHF? What are its limitations? And its alternatives?").
+The LLM modes may ask the model to rewrite instead (``generation``). Earlier turns and the result are cut to
+``max_chars`` (answer.max_question_chars), so a long earlier turn cannot smuggle an over-long question past the
+limit. Earlier turns lose invisible characters (``visible_text``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,16 @@ _FILLER = re.compile(
 )
 _AFTER_FILLER = re.compile(r"^(?:so|then)\b[,.]*\s*", re.I)
 # a question of any length whose subject is a pronoun pointing back ("does that still hold if the AI is trying to
-# deceive us?"), not a dummy "it" standing for a clause after it ("is it possible to …", "does it matter whether …")
+# deceive us?", "but isn't that just reward hacking …?"), after a lead-in ("ok but", "and"): an auxiliary, then the
+# pronoun, then no word that makes "it" a dummy for a clause after it ("is it possible to …", "does it matter
+# whether …") and no noun that makes the demonstrative a determiner ("is that paper by Hubinger …", "do those who …")
 _POINTING_SUBJECT = re.compile(
-    r"^\s*(?:(?:how|why|when|where|what)\s+)?(?:is|are|was|were|does|do|did|can|could|would|will|should|has|have)"
-    r"\s+(?:that|this|these|those|they|it)\b(?!\s+(?:possible|impossible|true|false|worth|necessary|likely|"
-    r"unlikely|important|hard|easy|safe|better|matter|mean|make\s+sense)\b)",
+    r"^(?:(?:ok(?:ay)?|so|and|but|also|then)\b[\s,]*)*(?:(?:how|why|when|where|what)\s+)?"
+    r"(?:is|are|was|were|does|do|did|can|could|would|will|should|has|have|might|must|may|"
+    r"isn['’]t|aren['’]t|doesn['’]t|don['’]t|didn['’]t|wouldn['’]t|couldn['’]t|won['’]t|wasn['’]t)\s+"
+    r"(?:it(?!\s+(?:possible|impossible|true|false|worth|necessary|likely|unlikely|important|hard|easy|safe|better|"
+    r"matter|mean|make\s+sense)\b)(?!\s+(?:\w+\s+)?(?:to|that|whether|if)\b)"
+    r"|they|(?:that|this|these|those)(?!\s+(?:who|which|whom|\w+ing)\b)(?!\s+\w+\s+(?:by|from|of|on|about)\b))\b",
     re.I,
 )
 # words that name no subject of their own: "what's the downside?", "can you give a concrete example?" ask about the
@@ -52,12 +58,12 @@ _GENERIC = frozenset(
     "alternatives example examples instance instances case cases difference differences point idea solution "
     "solutions fix fixes counterargument counterarguments objection objections source sources origin origins history "
     "cost costs result results implication implications consequence consequences cause causes reason reasons "
-    "problem takeaway takeaways concrete real specific simple practical main biggest key major other good bad "
-    "best worst typical famous known common concern concerns".split()
+    "takeaway takeaways concrete real specific simple practical main biggest key major other good bad best worst "
+    "typical famous known common concern concerns".split()
 )
 _NAMES_NOTHING_WORDS = frozenset(
-    "what what's whats who how why when where which is are was were the a an any there some can could you give me "
-    "of for do does did please name list show tell more one".split()
+    "what what's whats who who's how how's why when where where's which is are was were the a an any there some can "
+    "could you give me of for do does did please name list show tell more one".split()
 )
 MAX_GENERIC_WORDS = 7
 # a question made only of these words asks for more about the last topic ("examples?", "tell me more", "why?")
@@ -123,27 +129,34 @@ def visible_text(text: str) -> str:
 
 
 def is_follow_up(question: str) -> bool:
+    """Whether ``question`` leans on the conversation (see the module docstring); a question naming its own subject
+    does not, however short."""
     unfilled = _FILLER.sub("", question)
     if unfilled != question:  # "ok so what's the counterargument to that …?": a "so" after a filler opens a new topic
         question = _AFTER_FILLER.sub("", unfilled)  # as often ("Ok, so what is RLHF?"): the pronoun decides
-    words = question.split()
-    pointing = _POINTING_SUBJECT.match(question)
-    if pointing and not (pointing.group().lower().endswith("it") and _DUMMY_IT_AFTER.search(question, pointing.end())):
-        return True  # "it" before "to", "that", "whether" or "if" may stand for that clause: the rules below decide
+    words = question.replace("’", "'").split()
+    if _POINTING_SUBJECT.match(question.strip()):
+        return True
     if len(words) > MAX_FOLLOW_UP_WORDS:
         return False
-    asked = [word.strip("?!.,;:'’\"").lower() for word in words]
+    asked = [word.strip("?!.,;:'\"").lower() for word in words]
     if any(asked) and all(word in _ASKING_FOR_MORE for word in asked if word):
         return True
-    named = [word for word in asked if word and word not in _NAMES_NOTHING_WORDS]
-    if len(words) <= MAX_GENERIC_WORDS and named and all(word in _GENERIC for word in named):
-        return True  # "what's the downside?", "any real examples?"
+    if _names_nothing_of_its_own(asked):
+        return True
     if _OPENERS.search(question):
         return True
     for clause in _FIRST_CLAUSE_END.split(question.strip()):  # the first clause that names something decides
         if not _names_nothing(clause):
             return bool(_PRONOUNS.search(clause))
     return True
+
+
+def _names_nothing_of_its_own(asked: list[str]) -> bool:
+    """A short question whose words are only question words and generic ones ("what's the downside?", "any real
+    examples?"): it asks about the conversation's subject; "what are the risks of AI?" names its own."""
+    named = [word for word in asked if word and word not in _NAMES_NOTHING_WORDS]
+    return len(asked) <= MAX_GENERIC_WORDS and bool(named) and all(word in _GENERIC for word in named)
 
 
 def _names_nothing(clause: str) -> bool:
