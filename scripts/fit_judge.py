@@ -2,13 +2,13 @@
 
 A logistic regression (numpy, Newton steps, L2 penalty) over the features of ``engine.judge_features``, on the
 shipped pairs of the ``fit`` split only (calibration.jsonl and the fit half of support-pairs.jsonl). Balanced
-accuracy on ``fit`` is flat over a wide range of cuts (0.78-0.79 from 0.3 to 0.5), so the best one moves far on a
-small change; the lowest cut within ``PLATEAU`` of the best is taken (a faithful claim is not marked unsupported
-when a stricter cut gains nothing measurable) and moved to the default ``answer.support_threshold`` by shifting
-the bias, so every judge shares one threshold. It prints balanced accuracy on ``fit`` and on ``held-out`` (for
-reading, not for choosing anything). Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_judge.py [--check]
-(--check: fit and compare with the shipped weights, writing nothing; exit 1 when one differs by more than
-``TOLERANCE``).
+accuracy on ``fit`` is flat over a wide range of cuts (it printed 0.78-0.79 from 0.3 to 0.5 on 2026-12-07), so the
+best one moves far on a small change; the lowest cut within ``PLATEAU`` of the best is taken (a faithful claim is
+not marked unsupported when a stricter cut gains nothing measurable) and moved to the default
+``answer.support_threshold`` by shifting the bias, so every judge shares one threshold. It prints balanced accuracy
+on ``fit`` and on ``held-out`` (for reading, not for choosing anything). Run: HF_HUB_OFFLINE=1 .venv/bin/python
+scripts/fit_judge.py [--check] (--check: fit and compare with the shipped weights, writing nothing; exit 1 when one
+differs by more than ``TOLERANCE``).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main() -> int:
         for cut in cuts
     }
     top = max(accuracy_at.values())
-    best = min(cut for cut in cuts if accuracy_at[cut] >= top - PLATEAU)  # the most lenient cut on the plateau
+    best = min(cut for cut in cuts if accuracy_at[cut] >= top - PLATEAU)  # the most lenient within PLATEAU of the best
     best = min(max(best, 1e-4), 1 - 1e-4)
     model["bias"] = bias - math.log(best / (1 - best)) + math.log(threshold / (1 - threshold))
     model = {key: [round(v, 6) for v in value] if isinstance(value, list) and key != "features" else value

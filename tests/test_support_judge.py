@@ -100,6 +100,10 @@ def test_structure_cues(embedder: Embedder) -> None:
     assert cues(hedged, "Studying complex systems can assist in predicting capabilities.")["hedge_asserted"] == 0.0
     suggests = "This suggests that optimizing for persuasiveness can lead to more truthful outcomes."
     assert cues(suggests, "Optimizing for persuasiveness leads to more truthful outcomes.")["hedge_asserted"] == 1.0
+    overfit = "Reward models may overfit to their training data."
+    expected = cues(overfit, "Reward models are expected to overfit to their training data.")
+    assert expected["hedge"] == 0.0 and expected["hedge_asserted"] == 0.0  # "expected" hedges the claim too
+    assert cues("In May 2023, OpenAI released a report.", "OpenAI released a report in 2023.")["hedge_asserted"] == 0.0
     # a sentence quoted word for word is not hedged by another sentence's "may"
     other, quoted = "Reward tampering may influence users.", "These algorithms influence their users' emotional state."
     row = extract(analyzer, [other, quoted], quoted, [0.5, 1.0], 0.8, lambda word: False)

@@ -45,7 +45,7 @@ FEATURES = (
     "hedge_dropped",  # the best premise sentence hedges strongly (may, could, if...), the close claim does not
     "quantifier_swapped",  # the claim's quantifier is of another class than the premise's ("all" for "some")
     "quantifier_close",  # an added quantifier on a claim that is otherwise the premise's words (coverage >= 0.8)
-    "hedge_asserted",  # a verb the premise hedges ("may create") the claim asserts ("creates") with no hedge of its own
+    "hedge_asserted",  # a word the closest premise sentence hedges ("may create") the claim asserts ("creates")
 )
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
@@ -105,12 +105,14 @@ _STRONG_HEDGES = frozenset(
     "may might could likely unlikely possibly potentially perhaps probably seems seem appears appear suggest "
     "suggests hope hopes whether if".split()
 )
-_HEDGED_VERB = frozenset(
+_HEDGE_WORDS = frozenset(
     "may might could likely possibly potentially perhaps probably seems seem appears appear suggests suggest "
     "suggesting hypothesized".split()
 )  # "can" and "would" are left out: "can improve" states an ability, "would" often a plain conditional
-_CLAIM_HEDGES = _HEDGED_VERB | frozenset(
-    "can would should often sometimes seemed appeared suggested possible possibly uncertain".split()
+_CLAIM_HEDGES = (
+    _HEDGE_WORDS
+    | _HEDGES
+    | frozenset("can would should often sometimes seemed appeared suggested possible uncertain".split())
 )
 _HEDGE_FILLER = frozenset("be been have not also still even only the a an to".split())  # between a hedge and its verb
 _UNIVERSAL = frozenset("all every each always none never only entire everything nobody whole".split())
@@ -273,8 +275,9 @@ def _hedge_asserted(analyzer: Analyzer, claim_tokens: Sequence[str], premise_tok
         return ""
     claim_stems = {analyzer.stem(word) for word in claim_tokens}
     for index, word in enumerate(premise_tokens):
-        if word not in _HEDGED_VERB:
-            continue
+        following = premise_tokens[index + 1 : index + 2]
+        if word not in _HEDGE_WORDS or (word == "may" and following and following[0].isdigit()):
+            continue  # "In May 2023, …" names a month
         at = index + 1
         while at < len(premise_tokens) and (premise_tokens[at] in _HEDGE_FILLER or premise_tokens[at] == "that"):
             at += 1
@@ -471,8 +474,6 @@ def extract(
         out.quantifier = (said, sorted(best_partial or best_universal or {"most"})[0])
 
     asserted = _hedge_asserted(analyzer, claim_tokens, best_tokens)  # another sentence's "may" hedges another claim
-    if asserted and not out.hedge:
-        out.hedge = asserted
     out.values = [
         max(cosines) if cosines else 0.0,
         cosine_whole,
@@ -501,4 +502,5 @@ def extract(
         float(bool(quantifier) and coverage >= 0.8),
         float(bool(asserted)),
     ]
+    out.hedge = out.hedge or asserted  # for the reason only: the "hedge" feature above is the premise's own
     return out
