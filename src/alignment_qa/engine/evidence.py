@@ -142,12 +142,15 @@ LEAD_IN_LINES = 30
 # words weigh this many times as much as the earlier ones' in a sentence's word overlap
 EMPHASIS = 2.0
 # a follow-up asking for an example ("can you give an example?") and a sentence giving one
-_ASKS_FOR_EXAMPLE = re.compile(r"\b(?:examples?|instances?|illustrations?|a\s+case|cases|e\.g\.)\b", re.I)
+_ASKS_FOR_EXAMPLE = re.compile(r"\b(?:examples?|instances?|illustrations?)\b|\be\.g\.(?!\w)", re.I)
 _GIVES_EXAMPLE = re.compile(
-    r"\b(?:for\s+(?:example|instance)|e\.g\.|an?\s+(?:\w+\s+){0,2}example|example\s+(?:of|is|by|from)|"
-    r"such\s+as|consider|imagine|illustrat\w*|instance\s+of|case\s+of)\b",
+    r"\b(?:for\s+(?:example|instance)|an?\s+(?:\w+\s+){0,2}example|example\s+(?:of|is|by|from)|imagine|"
+    r"illustrat\w*|instance\s+of)\b|\be\.g\.(?!\w)",
     re.I,
 )
+# the example leads only when its answer score is at least this share of the best sentence's: a weak one far down
+# the passages does not push out what answers
+EXAMPLE_FLOOR = 0.5
 # a sentence that opens by pointing back ("This means …", "None of them solve …") is quoted after the sentence it
 # points to; "It is …" and the like usually point nowhere
 _NOT_BACK = (  # "This section …", "These days …", "Those who …" point at the page or nowhere
@@ -511,14 +514,22 @@ def score_sentences(
         )  # fmt: skip
     scored = _lifted(scored, lifted, DENIAL_BONUS)  # a denial joins the best sentences, below the best one
     scored = _lifted(scored, side_definers, SIDE_DEFINITION_BONUS)  # so does what a comparison's side is
-    if examples and not definers:  # a follow-up asking for an example: the best one leads
-        definers = examples
-    if definers:  # the best sentence saying what the asked term is leads the answer
-        top = max(item.answer_score or 0.0 for item in scored)
-        best = max(definers, key=lambda row: scored[row].answer_score or 0.0)
-        if (scored[best].answer_score or 0.0) < top:
-            scored[best] = replace(scored[best], answer_score=top + 1e-6)
+    scored = _led_by(scored, definers)  # the best sentence saying what the asked term is leads the answer
+    if not definers:  # a follow-up asking for an example: the best sentence giving one, when it is close to the best
+        scored = _led_by(scored, examples, EXAMPLE_FLOOR)
     scored.sort(key=lambda item: -item.score)
+    return scored
+
+
+def _led_by(scored: list[Scored], rows: set[int], floor: float = 0.0) -> list[Scored]:
+    """``scored`` with the best of the sentences at ``rows`` given the lead in the answer's ranking (an answer score
+    just above the best), when its own is at least ``floor`` of the best."""
+    if not rows:
+        return scored
+    top = max(item.answer_score or 0.0 for item in scored)
+    best = max(rows, key=lambda row: scored[row].answer_score or 0.0)
+    if floor * top <= (scored[best].answer_score or 0.0) < top:
+        scored[best] = replace(scored[best], answer_score=top + 1e-6)
     return scored
 
 

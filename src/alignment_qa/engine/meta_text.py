@@ -195,7 +195,7 @@ _OVERVIEW = re.compile(
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_RUN_IN_LABEL = re.compile(r"^[^.:]{1,80}?\s:\s+")  # "Learning by Imitation : " before a paragraph's first sentence
+_RUN_IN_LABEL = re.compile(r"^[^.:]{1,80}?\s?:\s+")  # "Learning by Imitation : " before a paragraph's first sentence
 # "It examines …" right after an overview ("This section focuses on …") goes on saying what that part presents
 _OVERVIEW_GOES_ON = re.compile(
     r"It\s+(?:also\s+|then\s+)?(?:examines|explores|discusses|covers|introduces|explains|presents|outlines|"
