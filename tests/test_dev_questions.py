@@ -211,8 +211,9 @@ def test_names_written_another_way_are_answered_and_names_no_page_has_are_not(de
 
 
 def test_follow_ups_asked_in_a_conversation_find_their_pages(dev_assistant: Assistant) -> None:
-    """eval/follow-up-questions.jsonl: 30 answerable follow-ups (after one or two earlier questions, asked as a chat
-    asks them: each earlier turn answered first) and 6 near misses. No answerable one is declined, and at most 2
+    """eval/follow-up-questions.jsonl: 30 answerable follow-ups, after one or two earlier questions, asked as a chat
+    asks them (each earlier turn answered first; its 6 near misses are left to the eval). No answerable one is
+    declined, and at most 2
     miss every gold page among their first five (1 does); before "what's the downside?" or "does that still hold
     if …?" were read as follow-ups, they were searched on their own words alone and this failed."""
     from alignment_qa.eval.runner import conversation

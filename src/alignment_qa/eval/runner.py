@@ -164,7 +164,8 @@ def conversation(assistant: Assistant, turns: list[str], mode: Mode | None = Non
         history.append({"role": "user", "content": turn})
         try:
             answer = assistant.ask(turn, history=earlier or None, mode=mode)
-        except AlignmentQAError:
+        except AlignmentQAError as exc:  # the follow-up is still asked, with this question and no answer to it
+            log.warning("earlier turn %r failed: %s", turn[:80], exc)
             continue
         history.append({"role": "assistant", "content": answer.text})
     return history
