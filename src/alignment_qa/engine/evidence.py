@@ -528,9 +528,9 @@ def _led_by(scored: list[Scored], rows: set[int], floor: float = 0.0) -> list[Sc
         return scored
     top = max(item.answer_score or 0.0 for item in scored)
     best = max(rows, key=lambda row: scored[row].answer_score or 0.0)
-    if floor * top <= (scored[best].answer_score or 0.0) < top:
-        scored[best] = replace(scored[best], answer_score=top + 1e-6)
-    return scored
+    if not floor * top <= (scored[best].answer_score or 0.0) < top:
+        return scored
+    return [replace(item, answer_score=top + 1e-6) if row == best else item for row, item in enumerate(scored)]
 
 
 def _goes_on_from_overview(candidate: Candidate, passages: Sequence[NodeWithScore]) -> bool:

@@ -229,7 +229,9 @@ class AnswerEngine(CustomQueryEngine):
     def score(self, bundle: QueryBundle, passages: Sequence[NodeWithScore], asked: str | None = None) -> list[Scored]:
         """Every quotable sentence of ``passages``, scored against the question, best first. ``asked``: the user's
         own words, as searched, when the question is a follow-up joined to earlier turns (whether they ask yes or no;
-        for one that asks nothing of its own, "and what about goal misgeneralization?", what a denial must be about)."""
+        for one that asks nothing of its own, "and what about goal misgeneralization?", what a denial must be about;
+        when the joined question ends with them, their vector joins the question's and their words weigh more:
+        ``evidence.EMPHASIS``)."""
         question = self.retriever.searched(bundle.query_str)
         form = asking_words(asked, question)
         if bundle.embedding:  # the retriever left the question's vector here (of the searched text)
