@@ -122,10 +122,13 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
 def test_a_near_miss_is_declined_or_warned_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
     """InstructGPT is in the pages, how many labelers trained it is not: declined above
     ``answer.unanswered_threshold``, naming the words the best sentences lack; below it and above the caution cut,
-    answered with a notice (engine/answerability.py)."""
+    answered with a notice (engine/answerability.py). The count question may be declined one step earlier, when no
+    sentence among the best carries a count and a rare word is in no passage ("none of the nearest passages mentions
+    “hire”"): which step decides moved between two fresh ingests of the same corpus in CI."""
     hired = dev_assistant.ask("How many human labelers did OpenAI hire to train InstructGPT?")
-    assert not hired.covered and "none of their best sentences mentions" in hired.text, hired.text
-    assert "“labelers”" in hired.text
+    assert not hired.covered, hired.text
+    named = "none of their best sentences mentions" in hired.text and "“labelers”" in hired.text
+    assert named or "none of the nearest passages mentions “hire”" in hired.text, hired.text
     scoring = dev_assistant.ask("What did o3 score on ARC-AGI?")
     assert scoring.covered and "The nearest passages may not answer this question" in scoring.notice, scoring.notice
     assert "“ARC”" in scoring.notice  # as the question spells it
