@@ -1167,6 +1167,11 @@ def test_typos_are_read_as_the_words_the_pages_use() -> None:
     assert corrected("what is corrigibilizy")[0] == "what is corrigibilizy"  # one of the last two letters: left alone
     assert corrected("generalizaton")[0] == "generalization"  # the model does not know it; the pages spell it
     assert corrected("x" * 40 + " corrigibilty")[0].endswith("corrigibility")  # a 40-letter "word" is skipped
+    # one edit from two words of one stem ("actual" and "actually" for "actualy"): the one ending as the typo does
+    pages = [("8", "Actually", "It actually works."), ("9", "Actual", "The actual result.")]
+    actually = KeywordIndex.build(pages, "r2", Analyzer())
+    fixes = corrections("how does it actualy work", actually, {"actual", "actually"}.__contains__, lambda _: False)
+    assert fixes == {"actualy": "actually"}
     many = " ".join(f"corrigibilt{letter}x" for letter in "abcdefghij")  # more unknown words than typos
     assert corrections(many + " corrigibilty", index, plain, lambda pattern: False) == {}
 

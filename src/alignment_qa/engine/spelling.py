@@ -109,7 +109,8 @@ def corrections(
             if candidate[0] == word[0]
             and (is_plain_word(candidate) or (candidate in index.spellings and not _suffix_swap(word, candidate)))
         ]
-        best = max(ranked, default=(0, ""), key=lambda item: item[0])
+        # equally used (one stem: "actual", "actually" for "actualy"): the one that ends as the typo does
+        best = max(ranked, default=(0, ""), key=lambda item: (item[0], _common_ending(word, item[1])))
         if best[0] < MIN_DOC_FREQ and len(word) >= TWO_EDITS_MIN_LENGTH:  # "critisims": two edits from "criticisms"
             best = _likeliest_two_edits_away(word, index, used)
         if best[0] >= MIN_DOC_FREQ:
@@ -119,6 +120,16 @@ def corrections(
             if split:
                 found[word] = split
     return found
+
+
+def _common_ending(left: str, right: str) -> int:
+    """How many final letters ``left`` and ``right`` share."""
+    shared = 0
+    for a, b in zip(reversed(left), reversed(right), strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared
 
 
 def _likeliest_two_edits_away(word: str, index: KeywordIndex, used: Callable[[str], int]) -> tuple[int, str]:
