@@ -552,6 +552,9 @@ def test_an_overview_sentence_answers_only_a_question_about_the_pages(embedder: 
 
     assert candidates("What is RLHF?") == [claim]
     assert candidates("What does the section on learning from feedback cover?") == sorted([overview, claim])
+    going_on = "It examines proposals such as imitation learning and inverse reinforcement learning."
+    args = _one_passage(f"Learning by Imitation : {overview} {going_on}\n\n{claim}", "atlas/06/README.md", embedder)
+    assert candidates("What is inverse reinforcement learning?") == [claim]  # "It examines …" goes on from it
 
 
 def test_a_follow_up_weighs_its_own_words_and_one_asking_for_an_example_leads_with_one(

@@ -229,7 +229,8 @@ class Candidate(NamedTuple):
     first paragraph of a quote box ("Quote: Shane Legg (Co-Founder …)" before it); ``lead_in``: for a list item,
     the line that introduces its list, when it ends with a colon (``opens_item``: the sentence opens its item);
     ``topic``: for a sentence pointing back to the run-in heading it follows ("The First Line of Defense . This
-    comprises …"), that heading."""
+    comprises …"), that heading; ``after_overview``: it goes on from an overview earlier in its paragraph ("It
+    examines …" after "This section focuses on …")."""
 
     passage: int
     text: str
@@ -239,6 +240,7 @@ class Candidate(NamedTuple):
     lead_in: str = ""
     opens_item: bool = False  # the first sentence of its list item's line
     topic: str = ""
+    after_overview: bool = False
 
 
 def page_offset(spans: Sequence[Sequence[int]], offset: int) -> int:
@@ -346,7 +348,8 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
                 lead_in = _lead_in(text, start)
                 opens = bool(lead_in) and _ITEM_LINE.fullmatch(line) is not None
                 topic = _run_in_heading(line) if _POINTS_BACK.match(sentence) else ""
-                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), lead_in, opens, topic))
+                after = goes_on_from_overview(sentence, line)
+                found.append(Candidate(index, sentence, *offsets, _speaker(text, start), lead_in, opens, topic, after))
     return found
 
 
@@ -449,9 +452,7 @@ def score_sentences(
     candidates = candidate_sentences(passages)
     if not asks_about_the_text(question):  # "This section delves into …" answers what a part covers, nothing else
         candidates = [
-            candidate
-            for candidate in candidates
-            if not is_overview(candidate.text) and not _goes_on_from_overview(candidate, passages)
+            candidate for candidate in candidates if not is_overview(candidate.text) and not candidate.after_overview
         ]
     if not candidates:
         return []
@@ -480,7 +481,7 @@ def score_sentences(
     # words ("and what about goal misgeneralization?")
     deniable = set(analyzer.precise_terms(denials_of)) if denials_of else set(wanted) - {next(iter(wanted), "")}
     positions: dict[int, int] = {}
-    for row, (index, sentence, start, end, speaker, lead_in, opens_item, topic) in enumerate(candidates):
+    for row, (index, sentence, start, end, speaker, lead_in, opens_item, topic, _) in enumerate(candidates):
         position = positions.get(index, 0)
         positions[index] = position + 1
         said_by = attributed(sentence, speaker, topic)
@@ -531,15 +532,6 @@ def _led_by(scored: list[Scored], rows: set[int], floor: float = 0.0) -> list[Sc
     if not floor * top <= (scored[best].answer_score or 0.0) < top:
         return scored
     return [replace(item, answer_score=top + 1e-6) if row == best else item for row, item in enumerate(scored)]
-
-
-def _goes_on_from_overview(candidate: Candidate, passages: Sequence[NodeWithScore]) -> bool:
-    """Whether ``candidate`` ("It examines …") goes on from an overview sentence earlier in its paragraph."""
-    if not candidate.text.startswith("It "):
-        return False
-    text = passages[candidate.passage].node.get_content()
-    at = text.find(candidate.text)
-    return at > 0 and goes_on_from_overview(candidate.text, text[text.rfind("\n", 0, at) + 1 : at])
 
 
 def _lifted(scored: list[Scored], rows: set[int], bonus: float) -> list[Scored]:
