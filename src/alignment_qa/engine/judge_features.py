@@ -114,7 +114,7 @@ _CLAIM_HEDGES = (
     | _HEDGES
     | frozenset("can would should often sometimes seemed appeared suggested possible uncertain".split())
 )
-_HEDGE_FILLER = frozenset("be been have not also still even only the a an to".split())  # between a hedge and its verb
+_HEDGE_FILLER = frozenset("be been have not also still even only the a an to that".split())  # a hedge ... its verb
 _UNIVERSAL = frozenset("all every each always none never only entire everything nobody whole".split())
 _RELATIONS = frozenset(
     "than after before from over into cause causes caused causing lead leads led stem stems stemmed motivated "
@@ -279,7 +279,7 @@ def _hedge_asserted(analyzer: Analyzer, claim_tokens: Sequence[str], premise_tok
         if word not in _HEDGE_WORDS or (word == "may" and following and following[0].isdigit()):
             continue  # "In May 2023, …" names a month
         at = index + 1
-        while at < len(premise_tokens) and (premise_tokens[at] in _HEDGE_FILLER or premise_tokens[at] == "that"):
+        while at < len(premise_tokens) and premise_tokens[at] in _HEDGE_FILLER:
             at += 1
         hedged = premise_tokens[at] if at < len(premise_tokens) else ""
         if len(hedged) >= 3 and analyzer.stem(hedged) in claim_stems:
