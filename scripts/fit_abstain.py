@@ -6,7 +6,7 @@ from its retrieved passages and scored sentences; the label is whether the quest
 regression (numpy, L2 penalty, classes weighted equally) is fitted on them. The cut is chosen by repeated 5-fold
 cross-validation on ``tune``: the lowest at which the held-out folds flag at most ``ALLOWED`` answerable questions on
 average. It is moved to the default ``answer.caution_threshold`` (a notice) by shifting the bias; the default
-``answer.unanswered_threshold`` (a decline, 0.65) is chosen apart from this script, on ``tune`` and two check sets (see
+``answer.unanswered_threshold`` (a decline, 0.7) is chosen apart from this script, on ``tune`` and two check sets (see
 docs/answers.md). No ``test`` question is read here.
 Run: HF_HUB_OFFLINE=1 .venv/bin/python scripts/fit_abstain.py [--corpus DIR] [--check]
 (--check: compare with the shipped weights, writing nothing; exit 1 when one differs by more than ``TOLERANCE``).

@@ -347,3 +347,41 @@ def test_a_question_asking_for_a_kind_of_token_no_passage_gives_is_declined(inde
     declined = verdict(False)
     assert not declined.covered and declined.reason == "None of the nearest passages gives a share."
     assert verdict(True).covered  # one sentence with a share, however far down: the usual checks decide
+
+
+def test_what_a_how_many_question_counts_and_whether_a_sentence_counts_it() -> None:
+    from alignment_qa.engine.answer_type import counted_thing, counts
+
+    assert counted_thing("how many GPUs were used to train GPT-4?") == "GPUs"
+    assert counted_thing("How many procedurally generated levels was the CoinRun agent trained on?") == "levels"
+    assert counted_thing("and how many human labelers did OpenAI hire for that?") == "labelers"
+    assert counted_thing("How many people signed the pause letter?") == "people"
+    assert counted_thing("How big is GPT-2's vocabulary?") == ""
+    stem = Analyzer().stem
+    assert counts("Yet today, only nine countries possess nuclear weapons.", "countries", stem)
+    assert counts("The benchmark contains 3,668 multiple choice questions on biosecurity.", "questions", stem)
+    assert counts("Models should see approximately 20 times more data tokens than parameters.", "tokens", stem)
+    assert counts("The letter drew over 1,000 signatories.", "people", stem)  # "people" goes by other words
+    assert not counts("The study drew 30,000 individuals.", "participants", stem)  # a specific word does not
+    # a number that is a name's ("Claude 3"), a year, or too far from the word counts nothing
+    assert not counts("In a study on Claude 3 Sonnet, safety-relevant features were found.", "features", stem)
+    assert not counts("In 2023 countries met in Bletchley.", "countries", stem)
+    assert not counts("After 1,000 turns of the game, the agent reaches the end of its levels.", "levels", stem)
+
+
+def test_a_how_many_question_no_sentence_counts_for_is_declined_by_name(index: KeywordIndex) -> None:
+    """ "How many GPUs …?": the passages give numbers, none of them a count of what is asked."""
+    passages = ["Several governments announced AI safety institutes in 2023 and 2024, and two labs joined."]
+
+    def verdict(question: str) -> Coverage:
+        scored = [_scored(passages[0], 0.6, 0.5, 1.1, typed=True)]
+        return decide(
+            question, scored, 0.6, passages, index, lambda word: False, min_relevance=0.2, unknown_margin=0.1,
+            rare_idf=100.0, typed_top=3, unanswered_threshold=1.0, caution_threshold=1.0, kind="number",
+        )  # fmt: skip
+
+    declined = verdict("How many institutes did governments announce?")
+    assert not declined.covered and declined.missing == ["institutes"]
+    assert declined.reason == "None of the nearest passages gives a number of “institutes”."
+    assert verdict("How many labs joined the institutes?").covered  # "two labs"
+    assert verdict("How many zorblaxes did governments announce?").covered  # no page has the word: other checks

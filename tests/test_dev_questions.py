@@ -9,7 +9,6 @@ eval/follow-up-questions.jsonl follow-ups asked in a conversation.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 
@@ -120,28 +119,25 @@ def test_a_comparison_with_an_unknown_side_answers_the_known_side(dev_assistant:
 
 
 def test_a_near_miss_is_declined_or_warned_naming_what_the_quotes_lack(dev_assistant: Assistant) -> None:
-    """InstructGPT is in the pages, how many labelers trained it is not: declined above
-    ``answer.unanswered_threshold``, naming the words the best sentences lack; below it and above the caution cut,
-    answered with a notice (engine/answerability.py). The count question may be declined one step earlier, when no
-    sentence among the best carries a count and a rare word is in no passage ("none of the nearest passages mentions
-    “hire”"): which step decides moved between two fresh ingests of the same corpus in CI."""
+    """InstructGPT is in the pages, how many labelers trained it is not: no passage gives a number of labelers
+    (``answer_type.counts``), so the answer declines naming them. The count question may be declined one step
+    earlier, when no sentence among the best carries a count and a rare word is in no passage ("none of the nearest
+    passages mentions “hire”"): which step decides moved between two fresh ingests of the same corpus in CI. Above
+    ``answer.unanswered_threshold`` the near-miss check declines, naming the words the best sentences lack; below it
+    and above the caution cut, it answers with a notice (engine/answerability.py)."""
     hired = dev_assistant.ask("How many human labelers did OpenAI hire to train InstructGPT?")
     assert not hired.covered, hired.text
-    named = "none of their best sentences mentions" in hired.text and "“labelers”" in hired.text
+    named = "none of the nearest passages gives a number of “labelers”" in hired.text
     assert named or "none of the nearest passages mentions “hire”" in hired.text, hired.text
     scoring = dev_assistant.ask("What did o3 score on ARC-AGI?")
     assert scoring.covered and "The nearest passages may not answer this question" in scoring.notice, scoring.notice
     assert "“ARC”" in scoring.notice  # as the question spells it
     plain = dev_assistant.ask("What is reward hacking?")
     assert plain.covered and "may not answer" not in plain.notice
-    # no page gives the count: declined, or answered with a notice naming only words the quoted sentences lack
+    # no page gives a number of participants ("30,000 individuals" elsewhere counts other people): declined
     counted = dev_assistant.ask("How many participants took part in Bowman et al.'s sandwiching experiment?")
-    if not counted.covered:
-        assert "none of their best sentences mentions" in counted.text, counted.text
-    else:
-        assert "may not answer" in counted.notice, counted.notice
-        named = re.findall(r"“([^”]+)”", counted.notice.split("may not answer", 1)[1])
-        assert named and not any(re.search(rf"\b{re.escape(word)}\b", counted.text, re.I) for word in named), named
+    assert not counted.covered, counted.text
+    assert "gives a number of “participants”" in counted.text or "none of the nearest passages mentions" in counted.text
 
 
 def test_a_name_no_page_has_a_word_of_is_named_once(dev_assistant: Assistant) -> None:

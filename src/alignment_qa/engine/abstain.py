@@ -8,7 +8,8 @@ ordinary word no page has, capitalised inside a name: "the Dartmouth workshop"),
 name no chunk's text holds though the pages know the name ("GPT-5", "Claude 4" where they discuss GPT-4 and
 Claude 3) or a word in capitals no chunk holds in capitals ("the US CHIPS Act" where pages say "chips"); the
 question's rarer terms that the corpus has but no retrieved passage does; and whether a question asking for a
-year, a count, a share, an amount or a person finds a sentence carrying one; and, for near misses (the topic is
+year, a count, a share, an amount or a person finds a sentence carrying one (for "how many GPUs …?", a number of
+GPUs: ``answer_type.counts``); and, for near misses (the topic is
 here, the asked fact is not), the probability from ``answerability`` that the best sentences leave the question
 unanswered (above one cut a decline, above a lower one a notice that they may not answer it). A decline names
 what is missing ("No indexed page mentions the Asilomar AI Principles."). A name of several words whose words no
@@ -26,6 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from alignment_qa.engine.answer_type import counted_thing, counts
 from alignment_qa.engine.answerability import ASKING_WORDS, Answerability, answerability, question_words
 from alignment_qa.engine.chat_words import CASUAL_WORDS, CHAT_SPELLINGS
 from alignment_qa.engine.evidence import Scored
@@ -664,6 +666,9 @@ def decide(
         return Coverage(False, f"None of the nearest passages mentions {quoted}.", absent)
     if kind is not None and not any(item.typed for item in scored):  # "What % of compute …?": no share anywhere
         return Coverage(False, f"None of the nearest passages gives {_KIND_NAMES[kind]}.")
+    thing = counted_thing(own) if kind == "number" else ""
+    if thing and _uncounted(thing, scored, index):  # "How many GPUs …?": numbers, but none of GPUs
+        return Coverage(False, f"None of the nearest passages gives a number of “{thing}”.", [thing])
     checked = answerability(question, scored, passages_text, index, kind is not None)
     if asked is not None:  # name only the words the user typed this time, not an earlier turn's
         typed = [word for word in checked.missing if _within(word, own, any_case=True)]
@@ -696,6 +701,15 @@ def decide(
         doubtful = [word for word in checked.missing if word.lower() not in name_words]
         missing.extend(checked.missing)
     return Coverage(True, missing=missing, notice=" ".join(notices), doubtful=doubtful)
+
+
+def _uncounted(thing: str, scored: Sequence[Scored], index: KeywordIndex) -> bool:
+    """Whether no sentence of ``scored`` gives a number of ``thing``, a word the pages have (a typo or a word no page
+    has is left to the other checks)."""
+    terms = index.analyzer.terms(thing)
+    if len(terms) != 1 or not index.doc_freq.get(terms[0], 0):
+        return False
+    return not any(counts(item.text, thing, index.analyzer.stem) for item in scored)
 
 
 def caution_notice(words: Sequence[str]) -> str:

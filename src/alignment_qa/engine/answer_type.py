@@ -12,13 +12,15 @@ cover. A question asking for several things ("What are the three sections …?")
 (``asks_for_several``): a list in the pages answers it. A question asking what a term means ("what's a
 mesa-optimizer?", "explain reward shaping to me") is told apart with its term (``defined_term``), and ``defines``
 says whether a sentence says what that term is. For a follow-up, ``asking_words`` says whose words decide. No
-parsing or named-entity model is used.
+parsing or named-entity model is used. For "how many X" (``counted_thing``), ``counts`` says whether a sentence
+gives a number of X itself ("only nine countries"), not merely some number.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Literal
 
 AnswerType = Literal["year", "percent", "money", "number", "person"]
@@ -112,8 +114,59 @@ def carries(sentence: str, kind: AnswerType | None) -> bool:
     if kind == "money":
         return bool(_MONEY.search(sentence))
     if kind == "number":
-        return any(not _NAMED_BEFORE.search(sentence, 0, found.start()) for found in _NUMBER.finditer(sentence))
+        return bool(_count_starts(sentence))
     return bool(_CITATION.search(sentence) or _NAME.search(sentence[1:]))
+
+
+def _count_starts(sentence: str) -> list[int]:
+    """Where ``sentence`` has a number that is a count: not a name's ("GPT-4", "Claude 3 Opus") nor a year."""
+    return [
+        found.start() for found in _NUMBER.finditer(sentence) if not _NAMED_BEFORE.search(sentence, 0, found.start())
+    ]
+
+
+# "how many GPUs …", "how many procedurally generated levels …": what is counted is the first plural among the next
+# few words ("people" included), else the next word
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[^\W\d_][\w'’-]*\s*){1,4})", re.I)
+_PLURAL = re.compile(r"^(?:[^\W\d_][\w'’-]*[^s'’\W]s|people|children|men|women)$", re.I)
+# words a count of people goes by: "How many people signed …?" is answered by "over 1,000 signatories"; a more
+# specific word ("participants") must be counted itself
+_PEOPLE = frozenset(
+    "people persons individuals humans participants signatories signatures researchers experts employees staff "
+    "workers users members".split()
+)
+# words a number may stand before what it counts: "3,668 multiple choice questions", "20 times more data tokens"
+COUNT_WINDOW = 4
+_WORD = re.compile(r"[^\W_][\w'’-]*(?:[.,]\d+)*")  # "3,668" and "1.7" are one word
+
+
+def counted_thing(question: str) -> str:
+    """What a "how many" question counts ("GPUs" for "How many GPUs were used to train GPT-4?"), else ""."""
+    found = _HOW_MANY.search(question)
+    if found is None:
+        return ""
+    words = found.group(1).split()
+    return next((word for word in words if _PLURAL.match(word)), words[0])
+
+
+def counts(sentence: str, thing: str, stem: Callable[[str], str]) -> bool:
+    """Whether ``sentence`` puts a count (not a name's number, as "Claude 3 Sonnet" or "GPT-4", nor a year)
+    at most ``COUNT_WINDOW`` words before ``thing`` (compared by ``stem``; for "people", before any word for them):
+    "only nine countries possess nuclear weapons" counts countries, "in a study on Claude 3 Sonnet, safety-relevant
+    features were identified" counts no features."""
+    wanted = {stem(thing.lower())}
+    if thing.lower() == "people":
+        wanted |= {stem(word) for word in _PEOPLE}
+    numbers = _count_starts(sentence)
+    if not numbers:
+        return False
+    words = list(_WORD.finditer(sentence))
+    for at, word in enumerate(words):
+        if stem(word.group().lower()) in wanted and at:
+            window = words[max(at - COUNT_WINDOW, 0)].start()
+            if any(window <= number < word.start() for number in numbers):
+                return True
+    return False
 
 
 # an auxiliary verb first ("Is …", "Does …", "Won't …"), after a filler ("So is …", "Hmm, is …"); not a request
