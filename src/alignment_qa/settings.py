@@ -332,9 +332,9 @@ class AnswerSettings(_Section):
         ge=0,
         le=1,
         description="Above this probability the near-miss check declines instead (1 turns it off). 0.7 is the lowest "
-        "cut, in steps of 0.05, that declines no answerable question of tune or of the follow-up dev set (0.65 declines "
-        "one follow-up); it declines 1 more of 42 unanswerable tune questions, 1 more of 15 red-team near misses and "
-        "no answerable question (docs/answers.md).",
+        "cut, in steps of 0.05, that declines no answerable question of tune or of the follow-up dev set (0.65 "
+        "declines one follow-up); it declines 1 more of 42 unanswerable tune questions, 1 more of 15 red-team near "
+        "misses and no answerable question (docs/answers.md).",
     )
     keep_ratio: float = Field(
         0.8,
