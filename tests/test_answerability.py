@@ -297,6 +297,16 @@ def test_a_past_tense_does_not_stand_for_another_verb_with_its_stem() -> None:
     assert features("What was found about Conjecture?", found, [records[7][2]], index, False)[1] == []
 
 
+def test_a_compound_whose_joined_form_stems_to_a_part_is_not_that_part() -> None:
+    """ "PaLM-E" joined is "palme", which stems to "palm": compared as "palme", so that a sentence about PaLM does not
+    cover a question about PaLM-E in the word overlap, while other compounds keep their stemmed joined form."""
+    analyzer = Analyzer()
+    asked = analyzer.precise_terms("How many parameters does PaLM-E have?")
+    assert "palme" in asked and "palme" not in analyzer.precise_terms("PALM has 512 B parameters.")
+    assert "palme" in analyzer.precise_terms("PaLM-E is an embodied model with 562 billion parameters.")
+    assert analyzer.precise_terms("a mesa-optimizer")["mesaoptim"] == "mesaoptim"
+
+
 def test_a_first_name_the_pages_leave_out_does_not_make_a_known_person_unknown() -> None:
     """The pages cite "Bostrom", never "Nick": "what did Nick Bostrom say about paperclips" was declined as naming
     “Nick”. A first name before a surname the pages use (outside the model's vocabulary) is no unknown name."""

@@ -81,9 +81,21 @@ class Analyzer:
     def precise_terms(self, text: str) -> dict[str, str]:
         """Each distinct term of ``text`` under a key: the term itself, or for a bare past tense that is another
         verb's stem (``PAST_TENSE_STEMS``) a key of its own ("=found"), so that "found" does not match "founded"
-        when words are compared, not searched."""
-        words = self.words(text)
-        return {precise_key(word, term): term for word, term in zip(words, self.stems(words), strict=True)}
+        when words are compared, not searched. A compound whose joined form stems to one of its parts' stems ("palme"
+        of "PaLM-E" to "palm") is its joined form unstemmed, so that PaLM does not stand in for PaLM-E."""
+        groups = self.word_groups(text)
+        tagged = [item for group in groups for item in group]
+        terms = self.stems([word for word, _ in tagged])
+        out: dict[str, str] = {}
+        at = 0
+        for group in groups:
+            stems = terms[at : at + len(group)]
+            for (word, joined), term in zip(group, stems, strict=True):
+                if joined and term in stems[:-1]:
+                    term = word
+                out[precise_key(word, term)] = term
+            at += len(group)
+        return out
 
 
 def precise_key(word: str, term: str) -> str:
