@@ -515,6 +515,28 @@ def test_a_reference_section_and_a_captions_later_sentences_are_not_quoted() -> 
     assert found == ["In a fast takeoff, capabilities jump within days rather than over the course of many years."]
 
 
+def test_a_bold_run_in_label_is_not_quoted_but_a_bold_run_in_claim_is() -> None:
+    """ "**Safety implications of process oversight** ." opens its paragraph as a label and is not quoted; a bold
+    run-in with a verb ("**Debate helps discover latent knowledge** .", "**Flaws are hard to discover** .") is a
+    claim."""
+    from llama_index.core.schema import NodeWithScore, TextNode
+
+    from alignment_qa.engine.evidence import candidate_sentences
+
+    text = (
+        "Safety implications of process oversight . Outcome based oversight might result in specification gaming.\n\n"
+        "The Broken Neural Scaling Laws (BNSL) update in 2023 . Performance does not always improve smoothly.\n\n"
+        "Debate helps discover latent knowledge . Judges can elicit what the debaters know.\n\n"
+        "Flaws are hard to discover . A subtle flaw can hide in a long argument."
+    )
+    node = TextNode(text=text, metadata={"spans": [[0, 0, len(text)]]})
+    found = [candidate.text for candidate in candidate_sentences([NodeWithScore(node=node, score=1.0)])]
+    assert "Safety implications of process oversight ." not in found
+    assert "The Broken Neural Scaling Laws (BNSL) update in 2023 ." not in found
+    assert "Debate helps discover latent knowledge ." in found and "Flaws are hard to discover ." in found
+    assert "Outcome based oversight might result in specification gaming." in found
+
+
 def test_a_quote_box_sentence_is_shown_with_its_speaker() -> None:
     """The first paragraph after a quote box's title ("Quote: Vernor Vinge …") is that person's words: the answer
     says whose, once for a run of their sentences, and the question's words match the speaker's name. Text after a

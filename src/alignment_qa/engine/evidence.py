@@ -12,11 +12,11 @@ and adds the next ones only while they score close to it, skipping near-duplicat
 sentences an earlier answer in the conversation already quoted; for a comparison ("X vs Y") it makes
 sure each side gets a sentence of its own when one scores close enough; for a question asking for several things
 ("What are the three layers …?") the items of a list one of the best sentences belongs to or introduces. No
-paraphrase, so nothing is claimed that the sources do not say. Questions, headings, figure captions (all of a caption's
-line), formulas, signposts ("The next section explores …"), reference-list entries, a page's
-reference section ("Sources cited"), link lists, lines that introduce a list and sentences
-addressed to a language model ("ignore previous instructions …", see ``injection``) are never
-quoted.
+paraphrase, so nothing is claimed that the sources do not say. Questions, headings, a bold label opening a paragraph
+("Safety implications of process oversight ."), figure captions (all of a caption's line), formulas, signposts ("The
+next section explores …"), reference-list entries, a page's reference section ("Sources cited"), link lists, lines
+that introduce a list and sentences addressed to a language model ("ignore previous instructions …", see
+``injection``) are never quoted.
 
 ``EvidenceSynthesizer`` is evidence mode as a LlamaIndex response synthesizer (it needs no LLM);
 ``Draft`` is what any synthesizer's answer becomes before ``verify`` checks it. Deciding whether
@@ -82,6 +82,15 @@ _COPULA = re.compile(r"\s(?:is|are|was|were|has|have|had)\s")
 _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after between through without within".split())
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
+# a bold run-in at the start of its paragraph ("**Safety implications of process oversight** ." in the page) is a label
+# unless a verb makes it a claim: an auxiliary ("AI safety is a socio-technical problem …"), or a lower-case word in
+# -s before a word that is not a preposition ("Debate helps discover …", "Complete automation leads to …"), as
+# "implications of", "laws in" and "details and" are not
+_RUN_IN_STOP = re.compile(r"\s\.$")
+_RUN_IN_VERB = re.compile(
+    r"\b(?i:is|are|was|were|be|been|being|can|could|may|might|will|would|should|must|has|have|had|do|does|did)\b|"
+    r"(?<=\S)\s[a-z]+[^su\W]s\s+(?!(?:of|in|and|or|for|from|with|on|as|at|by|vs)\b)[\w'’-]"
+)
 _QUOTE_MARKS = "\"“”‘’'"
 # a role after a speaker's name, "(Co-Founder and CEO of Anthropic)"; a citation with its year stays: it names the
 # author when the title names a topic ("Orthogonality Thesis (Bostrom, 2012)")
@@ -343,7 +352,8 @@ def candidate_sentences(passages: Sequence[NodeWithScore]) -> list[Candidate]:
             in_caption = CAPTION.match(line.lstrip()) or any(
                 opening <= start and "\n" not in text[opening:start] for opening in openings
             )
-            if quotable(sentence) and not in_caption:
+            run_in_label = not line.strip() and _RUN_IN_STOP.search(sentence) and not _RUN_IN_VERB.search(sentence)
+            if quotable(sentence) and not in_caption and not run_in_label:
                 offsets = page_offset(spans, start), page_offset(spans, end)
                 lead_in = _lead_in(text, start)
                 opens = bool(lead_in) and _ITEM_LINE.fullmatch(line) is not None
