@@ -181,6 +181,13 @@ _POINTS_BACK = re.compile(
     r"|(?:However|Thus|Therefore|Hence|Consequently|Instead|Moreover|Furthermore|In turn|As a result|In addition"
     r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
 )
+# a connective that goes on from the sentence before ("However, …", "Moreover, …", "Second, and more worryingly …"):
+# quoted after that sentence when both fit, else alone, since what it says stands without it
+_GOES_ON = re.compile(
+    r"^(?:However|Moreover|Furthermore|Additionally|In addition|Similarly|Likewise|Nevertheless|Nonetheless|"
+    r"Conversely|In contrast|On the other hand|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|"
+    r"As a result|Instead|Still),"
+)
 # the first of the things the sentence before it announces ("The Act takes a dual approach …" then "First, there's a
 # computational threshold: …"): it follows that sentence when chosen, scoring at least ``follow_ratio`` of the best
 _FIRST_OF_SEVERAL = re.compile(r"^(?:First(?:ly)?|First of all|To begin with),\s")
@@ -613,7 +620,8 @@ def choose(
     of it. A sentence that opens by pointing back ("None of them solve inner alignment.") comes right after the
     sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (all of a
     chain must fit, else it is left out, the best sentence too, which then gives the lead to the next that fits), so
-    that every quote reads on its own. The first of the things a chosen sentence announces ("The Act takes a dual
+    that every quote reads on its own; one going on from the sentence before ("However, …", "Second, …") comes right
+    after it too when both fit, else alone. The first of the things a chosen sentence announces ("The Act takes a dual
     approach …", then "First, there's a computational threshold: …") comes right after it when it scores at least
     ``follow_ratio`` of the best and there is room once the sentences scoring higher are in.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
@@ -816,8 +824,9 @@ def _cover_sides(
 
 
 def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
-    """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it."""
-    if not _POINTS_BACK.match(item.text):
+    """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it or going
+    on from it."""
+    if not (_POINTS_BACK.match(item.text) or _GOES_ON.match(item.text)):
         return None
     return next(
         (
@@ -832,30 +841,41 @@ def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
 
 
 def _placed(
-    item: Scored, chosen: list[Scored], fresh: Sequence[Scored], max_sentences: int, several_passages: bool
+    item: Scored,
+    chosen: list[Scored],
+    fresh: Sequence[Scored],
+    max_sentences: int,
+    several_passages: bool,
+    alone: bool = False,
 ) -> list[Scored] | None:
     """``chosen`` with ``item`` added: at the end, or, when it points back, right after the sentence it points to,
     which comes along when not yet chosen (and the one that one points to, and so on). None when they do not all fit
     in ``max_sentences`` (a chain cut short would open with a sentence pointing to nothing quoted) or one of them is
-    unwanted (``_unwanted``). A sentence whose antecedent is not quotable (a heading) goes in alone."""
+    unwanted (``_unwanted``). A sentence whose antecedent is not quotable (a heading) goes in alone, and so does one
+    going on from the sentence before ("However, …", ``_GOES_ON``) when they cannot go in together (``alone``)."""
     chain: list[Scored] = []
     anchor = None
     current = item
-    while (before := _antecedent(current, fresh)) is not None and before not in chain:
+    fits = True
+    while not alone and (before := _antecedent(current, fresh)) is not None and before not in chain:
         if before in chosen:
             anchor = before
             break
         if len(chosen) + len(chain) + 2 > max_sentences:
-            return None  # what it points to does not fit: it would not read on its own
+            fits = False  # what it points to does not fit: it would not read on its own
+            break
         chain.insert(0, before)
         current = before
-    if len(chosen) + len(chain) + 1 > max_sentences:
-        return None
     added: list[Scored] = []
-    for sentence in [*chain, item]:
-        if _unwanted(sentence, chosen, several_passages, companions=added):
-            return None
-        added.append(sentence)
+    if fits and len(chosen) + len(chain) + 1 <= max_sentences:
+        for sentence in [*chain, item]:
+            if _unwanted(sentence, chosen, several_passages, companions=added):
+                break
+            added.append(sentence)
+    if len(added) < len(chain) + 1:
+        if not alone and _GOES_ON.match(item.text) and not _POINTS_BACK.match(item.text):
+            return _placed(item, chosen, fresh, max_sentences, several_passages, alone=True)
+        return None
     at = chosen.index(anchor) + 1 if anchor is not None else len(chosen)
     return [*chosen[:at], *added, *chosen[at:]]
 
