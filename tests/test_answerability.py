@@ -367,6 +367,8 @@ def test_what_a_how_many_question_counts_and_whether_a_sentence_counts_it() -> N
     assert counted_thing("and how many human labelers did OpenAI hire for that?") == "labelers"
     assert counted_thing("How many people signed the pause letter?") == "people"
     assert counted_thing("How big is GPT-2's vocabulary?") == ""
+    assert counted_thing("How many signed the pause letter?") == ""  # nothing named to count
+    assert counted_thing("How many bias benchmarks are there?") == "benchmarks"
     stem = Analyzer().stem
     assert counts("Yet today, only nine countries possess nuclear weapons.", "countries", stem)
     assert counts("The benchmark contains 3,668 multiple choice questions on biosecurity.", "questions", stem)
@@ -377,6 +379,10 @@ def test_what_a_how_many_question_counts_and_whether_a_sentence_counts_it() -> N
     assert not counts("In a study on Claude 3 Sonnet, safety-relevant features were found.", "features", stem)
     assert not counts("In 2023 countries met in Bletchley.", "countries", stem)
     assert not counts("After 1,000 turns of the game, the agent reaches the end of its levels.", "levels", stem)
+    # after the word, and inside a compound: "a parameter count of 1.8 trillion", "a 100,000-GPU cluster"
+    assert counts("GPT-4 has a parameter count of 1.8 trillion.", "parameters", stem)
+    assert counts("It ran on a 100,000-GPU cluster.", "GPUs", stem)
+    assert counts("More than 700 employees threatened to quit.", "staff", stem)
 
 
 def test_a_how_many_question_no_sentence_counts_for_is_declined_by_name(index: KeywordIndex) -> None:

@@ -820,25 +820,33 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
 
 
 def test_a_sentence_going_on_from_the_one_before_comes_after_it_when_both_fit_else_alone() -> None:
-    """ "Second, and more worryingly, they may hide the wrong goal." goes on from the sentence before it: quoted after
-    that sentence when both fit, alone when they do not (what it says stands without it), where a sentence pointing
-    back ("None of them …") would be left out."""
+    """ "However, models may hide the wrong goal." goes on from the sentence before it: quoted after that sentence
+    when both fit, alone when they do not (what it says stands without it). "Second, and more worryingly, …" and
+    "Therefore, …" point back like "None of them …": left out when the pair does not fit. A sentence pointing back to
+    a "However, …" sentence brings that one along, but not the one before it."""
     from dataclasses import replace
 
-    from alignment_qa.engine.evidence import _GOES_ON, choose
+    from alignment_qa.engine.evidence import _GOES_ON, _POINTS_BACK, choose
 
     def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
         return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
 
-    before = at("First, models may learn a proxy goal during training.", 0, 0.4, [1, 0, 0], 100)
-    going_on = at("Second, and more worryingly, they may hide the wrong goal.", 0, 0.9, [0, 1, 0], 155)
-    other = at("Goal misgeneralization is a capability generalizing without the goal.", 1, 0.8, [0, 0, 1], 0)
+    before = at("Training rewards models for honest answers.", 0, 0.4, [1, 0, 0, 0], 100)
+    going_on = at("However, models may learn to hide their goals.", 0, 0.9, [0, 1, 0, 0], 144)
+    other = at("Goal misgeneralization is a capability generalizing without the goal.", 1, 0.8, [0, 0, 1, 0], 0)
     texts = [item.text for item in choose([going_on, other, before], 4, 0.3)]  # type: ignore[list-item]
     assert texts == [before.text, going_on.text, other.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose([going_on, other, before], 1, 0.3)]  # type: ignore[list-item]
     assert texts == [going_on.text]  # type: ignore[attr-defined]  # the pair does not fit: alone
+    then = at("This makes deception hard to detect.", 0, 1.0, [0, 0, 0, 1], 191)
+    texts = [item.text for item in choose([then, going_on, other, before], 2, 0.3)]  # type: ignore[list-item]
+    assert texts == [going_on.text, then.text]  # type: ignore[attr-defined]
+    second = at("Second, and more worryingly, they may hide the wrong goal.", 0, 0.9, [0, 1, 0, 0], 144)
+    assert [item.text for item in choose([second, before], 1, 0.3)] == [before.text]  # type: ignore[list-item, attr-defined]
     assert _GOES_ON.match("However, it’s worth noting that the lens explains nothing.")
     assert not _GOES_ON.match("However the gap is small.") and not _GOES_ON.match("Instead of X, use Y.")
+    assert _POINTS_BACK.match("Therefore, during training, SGD could find one.")
+    assert not _POINTS_BACK.match("However, models may learn to hide their goals.")
 
 
 def test_a_sentence_pointing_back_comes_with_its_neighbour_even_when_their_vectors_are_near_duplicates() -> None:

@@ -126,18 +126,24 @@ def _count_starts(sentence: str) -> list[int]:
 
 
 # "how many GPUs …", "how many procedurally generated levels …": what is counted is the first plural among the next
-# few words ("people" included), else the next word
+# few words ("people" and "staff" included); a question with none ("How many signed it?") names nothing to count
 _HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[^\W\d_][\w'’-]*\s*){1,4})", re.I)
-_PLURAL = re.compile(r"^(?:[^\W\d_][\w'’-]*[^s'’\W]s|people|children|men|women)$", re.I)
+_PLURAL = re.compile(
+    r"^(?:[^\W\d_][\w'’-]*(?:[^su'’\W]|(?<=[A-Z])[SU])s|(?i:people|children|men|women|staff|personnel|data|criteria))$"
+)
+_ACRONYM_PLURAL = re.compile(r"^[A-Z0-9]+s$")  # "GPUs", "LLMs": the stemmer keeps their "s"
+_NOT_PLURAL = frozenset("bias atlas lens news series species chaos gas alias canvas this his its has was does".split())
 # words a count of people goes by: "How many people signed …?" is answered by "over 1,000 signatories"; a more
 # specific word ("participants") must be counted itself
 _PEOPLE = frozenset(
     "people persons individuals humans participants signatories signatures researchers experts employees staff "
-    "workers users members".split()
+    "personnel workers users members".split()
 )
-# words a number may stand before what it counts: "3,668 multiple choice questions", "20 times more data tokens"
-COUNT_WINDOW = 4
-_WORD = re.compile(r"[^\W_][\w'’-]*(?:[.,]\d+)*")  # "3,668" and "1.7" are one word
+_ANY_PEOPLE = frozenset("people persons individuals humans staff personnel".split())
+# words a number may stand before what it counts ("3,668 multiple choice questions", "20 times more data tokens") or
+# after it ("a parameter count of 1.8 trillion", "the number of GPUs used was 25,000")
+COUNT_BEFORE, COUNT_AFTER = 4, 3
+_WORD = re.compile(r"[^\W_]+(?:[.,]\d+)*")  # "3,668" and "1.7" are one word; "175-billion-parameter" is three
 
 
 def counted_thing(question: str) -> str:
@@ -146,26 +152,32 @@ def counted_thing(question: str) -> str:
     if found is None:
         return ""
     words = found.group(1).split()
-    return next((word for word in words if _PLURAL.match(word)), words[0])
+    return next((word for word in words if _PLURAL.match(word) and word.lower() not in _NOT_PLURAL), "")
 
 
 def counts(sentence: str, thing: str, stem: Callable[[str], str]) -> bool:
-    """Whether ``sentence`` puts a count (not a name's number, as "Claude 3 Sonnet" or "GPT-4", nor a year)
-    at most ``COUNT_WINDOW`` words before ``thing`` (compared by ``stem``; for "people", before any word for them):
-    "only nine countries possess nuclear weapons" counts countries, "in a study on Claude 3 Sonnet, safety-relevant
-    features were identified" counts no features."""
-    wanted = {stem(thing.lower())}
-    if thing.lower() == "people":
+    """Whether ``sentence`` puts a count (not a name's number, as "Claude 3 Sonnet" or "GPT-4", nor a year) at most
+    ``COUNT_BEFORE`` words before ``thing`` or ``COUNT_AFTER`` words after it (compared by ``stem``; for "people" or
+    "staff", any word for people): "only nine countries possess nuclear weapons" counts countries, "in a study on
+    Claude 3 Sonnet, safety-relevant features were identified" counts no features."""
+
+    def stemmed(word: str) -> str:
+        return stem((word[:-1] if _ACRONYM_PLURAL.match(word) else word).lower())
+
+    wanted = {stemmed(thing)}
+    if thing.lower() in _ANY_PEOPLE:
         wanted |= {stem(word) for word in _PEOPLE}
     numbers = _count_starts(sentence)
     if not numbers:
         return False
     words = list(_WORD.finditer(sentence))
     for at, word in enumerate(words):
-        if stem(word.group().lower()) in wanted and at:
-            window = words[max(at - COUNT_WINDOW, 0)].start()
-            if any(window <= number < word.start() for number in numbers):
-                return True
+        if stemmed(word.group()) not in wanted:
+            continue
+        first = words[max(at - COUNT_BEFORE, 0)].start()
+        last = words[min(at + COUNT_AFTER, len(words) - 1)].start()
+        if any(first <= number <= last and number != word.start() for number in numbers):
+            return True
     return False
 
 

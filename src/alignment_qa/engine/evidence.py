@@ -83,13 +83,16 @@ _TITLE_SMALL_WORDS = frozenset("from with into onto upon over under about after 
 # the title of a quote box, "Quote: Dario Amodei (Co-Founder and CEO of Anthropic)": who is quoted, not a claim
 _ATTRIBUTION = re.compile(r"^Quote:\s")
 # a bold run-in at the start of its paragraph ("**Safety implications of process oversight** ." in the page) is a label
-# unless a verb makes it a claim: an auxiliary ("AI safety is a socio-technical problem …"), or a lower-case word in
-# -s before a word that is not a preposition ("Debate helps discover …", "Complete automation leads to …"), as
-# "implications of", "laws in" and "details and" are not
+# unless a verb makes it a claim: an auxiliary ("AI safety is a socio-technical problem …"), a lower-case word in -s
+# before a word that is not a preposition ("Debate helps discover …", "Complete automation leads to …"), as
+# "implications of", "laws in" and "details and" are not, or one in -ed before an article ("passed the …"). A guess from
+# the text: the page's bold is gone by now
 _RUN_IN_STOP = re.compile(r"\s\.$")
 _RUN_IN_VERB = re.compile(
-    r"\b(?i:is|are|was|were|be|been|being|can|could|may|might|will|would|should|must|has|have|had|do|does|did)\b|"
-    r"(?<=\S)\s[a-z]+[^su\W]s\s+(?!(?:of|in|and|or|for|from|with|on|as|at|by|vs)\b)[\w'’-]"
+    r"\b(?i:is|are|was|were|be|been|being|can|cannot|could|may|might|will|would|should|must|has|have|had|do|does|"
+    r"did)(?:n['’]t)?\b|\b(?i:can['’]t|won['’]t)|"
+    r"(?<=\S)\s[a-z]+[^su\W]s\s+(?!(?:of|in|and|or|for|from|with|on|as|at|by|vs)\b)[\w'’-]|"
+    r"\s[a-z]{2,}ed\s+(?:the|a|an|its|their|our)\s"  # "GPT-4 passed the bar exam ."
 )
 _QUOTE_MARKS = "\"“”‘’'"
 # a role after a speaker's name, "(Co-Founder and CEO of Anthropic)"; a citation with its year stays: it names the
@@ -166,6 +169,12 @@ _NOT_BACK = (  # "This section …", "These days …", "Those who …" point at 
     r"(?!(?:this|these|those|that)\s+(?:section|chapter|book|text|paper|post|article|year|month|week|decade|century|"
     r"days|who|in\s+control)\b)"
 )
+_ADDING = (
+    r"However|Moreover|Furthermore|In addition|Additionally|Instead|Still|Yet|Similarly|Likewise|Nevertheless|"
+    r"Nonetheless|Conversely|In contrast|On the other hand"
+)
+_CONCLUDING = r"Thus|Therefore|Hence|Consequently|As a result|In turn"
+_ADVERB = r"(?:" + _ADDING + "|" + _CONCLUDING + r"|[A-Z][a-z]{3,}ly),\s+"
 _POINTS_BACK = re.compile(
     r"^(?:(?i:" + _NOT_BACK + r")(?:This|These|That|Those)|Such|They|Their|He|She|His|Her|Its"
     r"|Both(?!\s+[A-Z]|\s+\w+\s+and\b)|It(?!\s+(?:is|was|seems|may|might)\b|['’]s)"
@@ -177,17 +186,14 @@ _POINTS_BACK = re.compile(
     r"|Which|To put (?:this|that|it|these) (?:in|into) (?:perspective|context)"
     # a restatement of the sentence before: "In other words, …"
     r"|(?:In other words|Put differently|Put another way|Said differently|Stated differently)(?=,)"
+    # a conclusion or the next of several: "Therefore, …", "Second, and more worryingly, …"
+    r"|(?:" + _CONCLUDING + r"|Second(?:ly)?|Third(?:ly)?|Lastly)(?=,)"
     # after a sentence adverb: "Predictably, this led to …" (not "Italy, they …": four letters before "ly" at least)
-    r"|(?:However|Thus|Therefore|Hence|Consequently|Instead|Moreover|Furthermore|In turn|As a result|In addition"
-    r"|Additionally|Still|Yet|[A-Z][a-z]{3,}ly),\s+" + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
+    r"|" + _ADVERB + _NOT_BACK + r"(?:this|these|that|those|such|they|their))\b"
 )
-# a connective that goes on from the sentence before ("However, …", "Moreover, …", "Second, and more worryingly …"):
-# quoted after that sentence when both fit, else alone, since what it says stands without it
-_GOES_ON = re.compile(
-    r"^(?:However|Moreover|Furthermore|Additionally|In addition|Similarly|Likewise|Nevertheless|Nonetheless|"
-    r"Conversely|In contrast|On the other hand|Second(?:ly)?|Third(?:ly)?|Lastly|Consequently|Therefore|Thus|Hence|"
-    r"As a result|Instead|Still),"
-)
+# a sentence adding to or setting itself against the one before ("However, …", "Moreover, …"): quoted right after that
+# sentence when both fit, else alone, since what it says stands without it
+_GOES_ON = re.compile(r"^(?:" + _ADDING + "),")
 # the first of the things the sentence before it announces ("The Act takes a dual approach …" then "First, there's a
 # computational threshold: …"): it follows that sentence when chosen, scoring at least ``follow_ratio`` of the best
 _FIRST_OF_SEVERAL = re.compile(r"^(?:First(?:ly)?|First of all|To begin with),\s")
@@ -823,10 +829,10 @@ def _cover_sides(
     return out
 
 
-def _antecedent(item: Scored, fresh: Sequence[Scored]) -> Scored | None:
-    """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it or going
-    on from it."""
-    if not (_POINTS_BACK.match(item.text) or _GOES_ON.match(item.text)):
+def _antecedent(item: Scored, fresh: Sequence[Scored], going_on: bool = False) -> Scored | None:
+    """The quotable sentence right before ``item`` in its passage, when ``item`` opens by pointing back to it (or, with
+    ``going_on``, goes on from it: ``_GOES_ON``)."""
+    if not (_POINTS_BACK.match(item.text) or (going_on and _GOES_ON.match(item.text))):
         return None
     return next(
         (
@@ -857,7 +863,7 @@ def _placed(
     anchor = None
     current = item
     fits = True
-    while not alone and (before := _antecedent(current, fresh)) is not None and before not in chain:
+    while not alone and (before := _antecedent(current, fresh, current is item)) is not None and before not in chain:
         if before in chosen:
             anchor = before
             break
@@ -873,7 +879,7 @@ def _placed(
                 break
             added.append(sentence)
     if len(added) < len(chain) + 1:
-        if not alone and _GOES_ON.match(item.text) and not _POINTS_BACK.match(item.text):
+        if not alone and _GOES_ON.match(item.text):
             return _placed(item, chosen, fresh, max_sentences, several_passages, alone=True)
         return None
     at = chosen.index(anchor) + 1 if anchor is not None else len(chosen)
