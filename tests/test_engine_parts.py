@@ -823,7 +823,8 @@ def test_a_sentence_going_on_from_the_one_before_comes_after_it_when_both_fit_el
     """ "However, models may hide the wrong goal." goes on from the sentence before it: quoted after that sentence
     when both fit, alone when they do not (what it says stands without it). "Second, and more worryingly, …" and
     "Therefore, …" point back like "None of them …": left out when the pair does not fit. A sentence pointing back to
-    a "However, …" sentence brings that one along, but not the one before it."""
+    a "However, …" sentence brings that one along, but not the one before it; a "However, …" sentence whose
+    predecessor points back in turn goes in alone."""
     from dataclasses import replace
 
     from alignment_qa.engine.evidence import _GOES_ON, _POINTS_BACK, choose
@@ -841,6 +842,11 @@ def test_a_sentence_going_on_from_the_one_before_comes_after_it_when_both_fit_el
     then = at("This makes deception hard to detect.", 0, 1.0, [0, 0, 0, 1], 191)
     texts = [item.text for item in choose([then, going_on, other, before], 2, 0.3)]  # type: ignore[list-item]
     assert texts == [going_on.text, then.text]  # type: ignore[attr-defined]
+    # the sentence before points back in turn: the "However, …" sentence goes in alone, not with a chain of three
+    evolve = at("Tool AIs could evolve into agents.", 2, 0.3, [1, 0, 0, 0], 0)
+    driven = at("This evolution could be driven by economics.", 2, 0.3, [0, 0, 1, 0], 35)
+    safer = at("However, tool AIs are considered safer.", 2, 0.9, [0, 1, 0, 0], 81)
+    assert [item.text for item in choose([safer, driven, evolve], 4, 0.5)] == [safer.text]  # type: ignore[list-item, attr-defined]
     second = at("Second, and more worryingly, they may hide the wrong goal.", 0, 0.9, [0, 1, 0, 0], 144)
     assert [item.text for item in choose([second, before], 1, 0.3)] == [before.text]  # type: ignore[list-item, attr-defined]
     assert _GOES_ON.match("However, it’s worth noting that the lens explains nothing.")

@@ -858,7 +858,8 @@ def _placed(
     which comes along when not yet chosen (and the one that one points to, and so on). None when they do not all fit
     in ``max_sentences`` (a chain cut short would open with a sentence pointing to nothing quoted) or one of them is
     unwanted (``_unwanted``). A sentence whose antecedent is not quotable (a heading) goes in alone, and so does one
-    going on from the sentence before ("However, …", ``_GOES_ON``) when they cannot go in together (``alone``)."""
+    going on from the sentence before ("However, …", ``_GOES_ON``) when they cannot go in together or that sentence
+    points back in turn (``alone``)."""
     chain: list[Scored] = []
     anchor = None
     current = item
@@ -872,6 +873,9 @@ def _placed(
             break
         chain.insert(0, before)
         current = before
+    going_on = not alone and _GOES_ON.match(item.text) and not _POINTS_BACK.match(item.text)
+    if going_on and len(chain) > 1:  # it brings the sentence before it, not what that one points back to
+        return _placed(item, chosen, fresh, max_sentences, several_passages, alone=True)
     added: list[Scored] = []
     if fits and len(chosen) + len(chain) + 1 <= max_sentences:
         for sentence in [*chain, item]:
@@ -879,9 +883,7 @@ def _placed(
                 break
             added.append(sentence)
     if len(added) < len(chain) + 1:
-        if not alone and _GOES_ON.match(item.text):
-            return _placed(item, chosen, fresh, max_sentences, several_passages, alone=True)
-        return None
+        return _placed(item, chosen, fresh, max_sentences, several_passages, alone=True) if going_on else None
     at = chosen.index(anchor) + 1 if anchor is not None else len(chosen)
     return [*chosen[:at], *added, *chosen[at:]]
 
