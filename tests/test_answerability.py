@@ -10,6 +10,7 @@ import pytest
 
 from alignment_qa.engine.abstain import Coverage, caution_notice, decide, named_in_passages
 from alignment_qa.engine.abstain_weights import WEIGHTS
+from alignment_qa.engine.answer_type import AnswerType
 from alignment_qa.engine.answerability import FEATURES, answerability, features, probability
 from alignment_qa.engine.evidence import Scored
 from alignment_qa.index.keyword import KeywordIndex
@@ -64,6 +65,16 @@ def _decide(
         unanswered_threshold=unanswered,
         caution_threshold=caution,
     )
+
+
+def _typed(question: str, passage: str, index: KeywordIndex, kind: AnswerType, typed: bool) -> Coverage:
+    """``decide`` for a question asking for a ``kind`` of token, with ``passage`` as its one scored sentence, marked as
+    carrying that kind (``typed``) or not; the near-miss check off."""
+    scored = [_scored(passage, 0.6, 0.5, 1.1, typed=typed)]
+    return decide(
+        question, scored, 0.6, [passage], index, lambda word: False, min_relevance=0.2, unknown_margin=0.1,
+        rare_idf=100.0, typed_top=3, unanswered_threshold=1.0, caution_threshold=1.0, kind=kind,
+    )  # fmt: skip
 
 
 def test_features_measure_what_the_best_sentences_lack(index: KeywordIndex) -> None:
@@ -345,18 +356,10 @@ def test_a_dotted_name_is_searched_for_whole() -> None:
 def test_a_question_asking_for_a_kind_of_token_no_passage_gives_is_declined(index: KeywordIndex) -> None:
     """ "What % of compute did OpenAI promise the team?": no sentence of the passages carries a share at all."""
     question = "What share of compute does the UK AI Safety Institute get?"
-    passages = [RECORDS[0][2]]
-
-    def verdict(typed: bool) -> Coverage:
-        scored = [_scored(passages[0], 0.6, 0.5, 1.1, typed=typed)]
-        return decide(
-            question, scored, 0.6, passages, index, lambda word: False, min_relevance=0.2, unknown_margin=0.1,
-            rare_idf=100.0, typed_top=3, unanswered_threshold=1.0, caution_threshold=1.0, kind="percent",
-        )  # fmt: skip
-
-    declined = verdict(False)
+    declined = _typed(question, RECORDS[0][2], index, "percent", typed=False)
     assert not declined.covered and declined.reason == "None of the nearest passages gives a share."
-    assert verdict(True).covered  # one sentence with a share, however far down: the usual checks decide
+    # one sentence with a share, however far down: the usual checks decide
+    assert _typed(question, RECORDS[0][2], index, "percent", typed=True).covered
 
 
 def test_what_a_how_many_question_counts_and_whether_a_sentence_counts_it() -> None:
@@ -387,14 +390,10 @@ def test_what_a_how_many_question_counts_and_whether_a_sentence_counts_it() -> N
 
 def test_a_how_many_question_no_sentence_counts_for_is_declined_by_name(index: KeywordIndex) -> None:
     """ "How many GPUs …?": the passages give numbers, none of them a count of what is asked."""
-    passages = ["Several governments announced AI safety institutes in 2023 and 2024, and two labs joined."]
+    passage = "Several governments announced AI safety institutes in 2023 and 2024, and two labs joined."
 
     def verdict(question: str) -> Coverage:
-        scored = [_scored(passages[0], 0.6, 0.5, 1.1, typed=True)]
-        return decide(
-            question, scored, 0.6, passages, index, lambda word: False, min_relevance=0.2, unknown_margin=0.1,
-            rare_idf=100.0, typed_top=3, unanswered_threshold=1.0, caution_threshold=1.0, kind="number",
-        )  # fmt: skip
+        return _typed(question, passage, index, "number", typed=True)
 
     declined = verdict("How many institutes did governments announce?")
     assert not declined.covered and declined.missing == ["institutes"]

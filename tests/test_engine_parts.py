@@ -662,6 +662,13 @@ def _scored(text: str, passage: int, score: float, vector: list[float]) -> objec
     return Scored(passage, text, 0, len(text), 0, score, 0.0, False, score, unit / np.linalg.norm(unit))
 
 
+def _at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
+    """``_scored`` at page offset ``start``."""
+    from dataclasses import replace
+
+    return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
+
+
 def test_the_best_sentence_leads_and_weak_ones_are_left_out() -> None:
     from alignment_qa.engine.evidence import choose
 
@@ -763,13 +770,10 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
 
     from alignment_qa.engine.evidence import _POINTS_BACK, choose
 
-    def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
-        return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
-
-    before = at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.4, [1, 0, 0, 0], 100)
-    pointing = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 173)
-    other = at("Inner alignment is about the learned goal.", 1, 0.8, [0, 0, 1, 0], 0)
-    weak = at("Outer alignment is about the written objective.", 2, 0.7, [0, 0, 0, 1], 0)
+    before = _at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.4, [1, 0, 0, 0], 100)
+    pointing = _at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 173)
+    other = _at("Inner alignment is about the learned goal.", 1, 0.8, [0, 0, 1, 0], 0)
+    weak = _at("Outer alignment is about the written objective.", 2, 0.7, [0, 0, 0, 1], 0)
     texts = [item.text for item in choose([pointing, other, before], 4, 0.5)]  # type: ignore[list-item]
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose([other, pointing, before], 4, 0.3)]  # type: ignore[list-item]
@@ -781,17 +785,17 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     # the pair does not fit in one sentence: the best would point to nothing quoted, so the next best leads
     assert [item.text for item in choose([pointing, before], 1, 0.3)] == [before.text]  # type: ignore[list-item, attr-defined]
     assert [item.text for item in choose([pointing], 1, 0.3)] == [pointing.text]  # type: ignore[list-item, attr-defined]
-    lead = at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.9, [1, 0, 0, 0], 100)
+    lead = _at("RLHF, Constitutional AI, and IRL all aim to specify a better objective.", 0, 0.9, [1, 0, 0, 0], 100)
     follows = replace(pointing, score=0.5, position=1)  # type: ignore[type-var]
-    side = replace(at("Outer alignment is about the written objective.", 2, 0.6, [0, 0, 0, 1], 0), side=1)  # type: ignore[type-var]
+    side = replace(_at("Outer alignment is about the written objective.", 2, 0.6, [0, 0, 0, 1], 0), side=1)  # type: ignore[type-var]
     texts = [item.text for item in choose([lead, side, follows], 3, 0.3, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[list-item]
     assert texts == [lead.text, follows.text, side.text]  # the best stays first, its pair stays whole  # type: ignore[attr-defined]
-    filler = at("Specification is hard.", 1, 0.7, [0, 0, 1, 0], 0)
+    filler = _at("Specification is hard.", 1, 0.7, [0, 0, 1, 0], 0)
     texts = [item.text for item in choose([lead, filler, side, follows], 4, 0.7, follow_ratio=0.5, side_ratio=0.5)]  # type: ignore[list-item]
     assert texts == [lead.text, follows.text, side.text, filler.text]  # the side's sentence does not split the pair  # type: ignore[attr-defined]
-    context = at("Context comes first here.", 1, 0.2, [0, 1, 0, 0], 0)
-    shows = replace(at("This shows the first side is hard too.", 1, 0.75, [0, 0, 1, 0], 26), side=0)  # type: ignore[type-var]
-    first = replace(at("Lead sentence about the first side.", 0, 0.9, [1, 0, 0, 0], 0), side=0)  # type: ignore[type-var]
+    context = _at("Context comes first here.", 1, 0.2, [0, 1, 0, 0], 0)
+    shows = replace(_at("This shows the first side is hard too.", 1, 0.75, [0, 0, 1, 0], 26), side=0)  # type: ignore[type-var]
+    first = replace(_at("Lead sentence about the first side.", 0, 0.9, [1, 0, 0, 0], 0), side=0)  # type: ignore[type-var]
     texts = [item.text for item in choose([first, shows, side, context], 3, 0.7, side_ratio=0.5)]  # type: ignore[list-item]
     assert texts == [first.text, context.text, shows.text]  # a side's sentence does not break a pair up  # type: ignore[attr-defined]
     assert not _POINTS_BACK.match("This section explains evaluations.") and _POINTS_BACK.match("This is why.")
@@ -813,9 +817,9 @@ def test_a_sentence_that_points_back_is_quoted_after_the_one_it_points_to() -> N
     assert not _POINTS_BACK.match("Whichever lab trains first wins.")
     assert _POINTS_BACK.match("It is said to cost 50M in training.") and _POINTS_BACK.match("It was trained on text.")
     assert not _POINTS_BACK.match("It is believed that scaling helps.") and not _POINTS_BACK.match("It is possible.")
-    far = at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
+    far = _at("None of them solve inner alignment.", 0, 0.9, [0, 1, 0, 0], 300)  # not right after it in the page
     assert [item.text for item in choose([far, before], 4, 0.3)] == [far.text, before.text]  # type: ignore[list-item, attr-defined]
-    plain = at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)
+    plain = _at("It is widely believed that outer alignment comes first.", 0, 0.9, [0, 1, 0, 0], 173)
     assert [item.text for item in choose([plain, before], 4, 0.3)] == [plain.text, before.text]  # type: ignore[list-item, attr-defined]
 
 
@@ -825,29 +829,25 @@ def test_a_sentence_going_on_from_the_one_before_comes_after_it_when_both_fit_el
     "Therefore, …" point back like "None of them …": left out when the pair does not fit. A sentence pointing back to
     a "However, …" sentence brings that one along, but not the one before it; a "However, …" sentence whose
     predecessor points back in turn goes in alone."""
-    from dataclasses import replace
 
     from alignment_qa.engine.evidence import _GOES_ON, _POINTS_BACK, choose
 
-    def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
-        return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
-
-    before = at("Training rewards models for honest answers.", 0, 0.4, [1, 0, 0, 0], 100)
-    going_on = at("However, models may learn to hide their goals.", 0, 0.9, [0, 1, 0, 0], 144)
-    other = at("Goal misgeneralization is a capability generalizing without the goal.", 1, 0.8, [0, 0, 1, 0], 0)
+    before = _at("Training rewards models for honest answers.", 0, 0.4, [1, 0, 0, 0], 100)
+    going_on = _at("However, models may learn to hide their goals.", 0, 0.9, [0, 1, 0, 0], 144)
+    other = _at("Goal misgeneralization is a capability generalizing without the goal.", 1, 0.8, [0, 0, 1, 0], 0)
     texts = [item.text for item in choose([going_on, other, before], 4, 0.3)]  # type: ignore[list-item]
     assert texts == [before.text, going_on.text, other.text]  # type: ignore[attr-defined]
     texts = [item.text for item in choose([going_on, other, before], 1, 0.3)]  # type: ignore[list-item]
     assert texts == [going_on.text]  # type: ignore[attr-defined]  # the pair does not fit: alone
-    then = at("This makes deception hard to detect.", 0, 1.0, [0, 0, 0, 1], 191)
+    then = _at("This makes deception hard to detect.", 0, 1.0, [0, 0, 0, 1], 191)
     texts = [item.text for item in choose([then, going_on, other, before], 2, 0.3)]  # type: ignore[list-item]
     assert texts == [going_on.text, then.text]  # type: ignore[attr-defined]
     # the sentence before points back in turn: the "However, …" sentence goes in alone, not with a chain of three
-    evolve = at("Tool AIs could evolve into agents.", 2, 0.3, [1, 0, 0, 0], 0)
-    driven = at("This evolution could be driven by economics.", 2, 0.3, [0, 0, 1, 0], 35)
-    safer = at("However, tool AIs are considered safer.", 2, 0.9, [0, 1, 0, 0], 81)
+    evolve = _at("Tool AIs could evolve into agents.", 2, 0.3, [1, 0, 0, 0], 0)
+    driven = _at("This evolution could be driven by economics.", 2, 0.3, [0, 0, 1, 0], 35)
+    safer = _at("However, tool AIs are considered safer.", 2, 0.9, [0, 1, 0, 0], 81)
     assert [item.text for item in choose([safer, driven, evolve], 4, 0.5)] == [safer.text]  # type: ignore[list-item, attr-defined]
-    second = at("Second, and more worryingly, they may hide the wrong goal.", 0, 0.9, [0, 1, 0, 0], 144)
+    second = _at("Second, and more worryingly, they may hide the wrong goal.", 0, 0.9, [0, 1, 0, 0], 144)
     assert [item.text for item in choose([second, before], 1, 0.3)] == [before.text]  # type: ignore[list-item, attr-defined]
     assert _GOES_ON.match("However, it’s worth noting that the lens explains nothing.")
     assert not _GOES_ON.match("However the gap is small.") and not _GOES_ON.match("Instead of X, use Y.")
@@ -859,21 +859,17 @@ def test_a_sentence_pointing_back_comes_with_its_neighbour_even_when_their_vecto
     """In-context vectors of neighbouring sentences can be closer than ``DUPLICATE_COSINE`` ("Informally, the
     behavioral objective is …" and "This is in contrast to the mesa-objective, …" at 0.92): the sentence a quote
     points back to is its companion, not its copy; a true copy elsewhere is still skipped."""
-    from dataclasses import replace
 
     from alignment_qa.engine.evidence import choose
 
-    def at(text: str, passage: int, score: float, vector: list[float], start: int) -> object:
-        return replace(_scored(text, passage, score, vector), start=start, end=start + len(text))  # type: ignore[type-var]
-
-    before = at(
+    before = _at(
         "Informally, the behavioral objective is what the behaviour appears to optimize.", 0, 0.7, [1, 0.3, 0], 0
     )
-    pointing = at("This is in contrast to the mesa-objective, the one actually used.", 0, 0.9, [1, 0.32, 0], 82)
-    other = at("A mesa-optimizer is a learned algorithm that is itself an optimizer.", 1, 0.8, [0, 0, 1], 0)
+    pointing = _at("This is in contrast to the mesa-objective, the one actually used.", 0, 0.9, [1, 0.32, 0], 82)
+    other = _at("A mesa-optimizer is a learned algorithm that is itself an optimizer.", 1, 0.8, [0, 0, 1], 0)
     texts = [item.text for item in choose([pointing, other, before], 4, 0.5)]  # type: ignore[list-item]
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
-    copy = at("This is in contrast to the mesa-objective, the one actually used, again.", 2, 0.85, [1, 0.31, 0], 0)
+    copy = _at("This is in contrast to the mesa-objective, the one actually used, again.", 2, 0.85, [1, 0.31, 0], 0)
     texts = [item.text for item in choose([pointing, copy, other, before], 4, 0.5)]  # type: ignore[list-item]
     assert texts == [before.text, pointing.text, other.text]  # type: ignore[attr-defined]
 
