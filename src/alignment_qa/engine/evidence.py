@@ -626,10 +626,11 @@ def choose(
     of it. A sentence that opens by pointing back ("None of them solve inner alignment.") comes right after the
     sentence it points to ("RLHF, Constitutional AI, and IRL all aim to …"), which joins the answer with it (all of a
     chain must fit, else it is left out, the best sentence too, which then gives the lead to the next that fits), so
-    that every quote reads on its own; one going on from the sentence before ("However, …", "Second, …") comes right
-    after it too when both fit, else alone. The first of the things a chosen sentence announces ("The Act takes a dual
-    approach …", then "First, there's a computational threshold: …") comes right after it when it scores at least
-    ``follow_ratio`` of the best and there is room once the sentences scoring higher are in.
+    that every quote reads on its own ("Therefore, …" and "Second, …" point back too); one going on from the sentence
+    before ("However, …", "Moreover, …") comes right after it when both fit, else alone. The first of the things a
+    chosen sentence announces ("The Act takes a dual approach …", then "First, there's a computational threshold: …")
+    comes right after it when it scores at least ``follow_ratio`` of the best and there is room once the sentences
+    scoring higher are in.
     Near-duplicates are skipped, and so is what ``already_said`` says was quoted before, and a fourth sentence
     from one passage while other passages have candidates. For a comparison (sentences marked with a side), a
     side no chosen sentence speaks of alone gets its best sentence when that scores at least ``side_ratio`` of
