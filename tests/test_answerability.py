@@ -261,6 +261,20 @@ def test_an_ordinary_word_no_page_has_counts_when_capitalised_inside_a_name(inde
     assert verdict("When did the UK AI Safety Institute hold a workshop?", 0.35).covered
 
 
+def test_a_notice_does_not_name_words_that_stand_for_anything() -> None:
+    """ "… if all we asked it to do is something simple …": the words the best sentences lack that a notice names
+    leave out "something", "asked" and "simple", which name nothing the pages lack; the features still count them."""
+    records = [*RECORDS, ("9", "Other", "Someone asked for something simple like this.")]
+    index = KeywordIndex.build(records, "r9", Analyzer())
+    scored = [_scored(RECORDS[0][2], 0.6, 0.5, 1.1)]
+    question = "Why would the UK institute refuse if all we asked is something simple like an annual budget?"
+    values, missing = features(question, scored, [RECORDS[0][2]], index, typed_question=False)
+    assert "annual" in missing and "budget" in missing
+    assert not {"something", "asked", "simple", "like"} & {word.lower() for word in missing}
+    plain, _ = features("Why would the UK institute refuse an annual budget?", scored, [RECORDS[0][2]], index, False)
+    assert values != plain  # what the probability reads still counts them: only the named words are filtered
+
+
 def test_a_casual_word_the_pages_seldom_use_is_not_an_absent_term() -> None:
     """Formal pages rarely say "got", so it looks rare; it asks for nothing, so a passage lacking it is no reason
     to decline ("Who decided how GPT-3 got released?")."""

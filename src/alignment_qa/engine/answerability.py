@@ -54,9 +54,16 @@ _TEXT_WORDS = frozenset(
     "mention mentions mentioned mentioning cover covers covered covering talk talks talked talking discuss discusses "
     "discussed discussing describe describes described describing explain explains explained explaining".split()
 )
+# words that stand for anything or only frame the asking ("if all we asked it to do is something simple like …"):
+# "none of their best sentences mentions “something”, “asked” or “simple”" names nothing the pages lack
+_VAGUE_WORDS = frozenset(
+    "something anything everything nothing someone anyone everyone somebody anybody nobody simple ask asks asked "
+    "asking like just".split()
+)
 _NOT_NAMED = (
     ASKING_WORDS
     | _TEXT_WORDS
+    | _VAGUE_WORDS
     | _NUMBER_WORDS
     | {word + "s" for word in _NUMBER_WORDS}
     | {"vs", "versus"}
